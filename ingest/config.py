@@ -1,0 +1,333 @@
+"""Load and validate ``feeds.yaml``.
+
+Every mistake is reported before any network traffic, with the file, line and
+key, because a cron job that half-runs on a typo is worse than one that stops.
+Relative paths resolve against the directory that holds the config file, so a
+run behaves the same whatever directory cron starts it from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from slugify import slugify
+
+DEFAULT_CONFIG = Path("config/feeds.yaml")
+CONFIG_ENV = "INGEST_CONFIG"
+
+TAG_SOURCES = ("title", "feed")
+
+
+class ConfigError(Exception):
+    """A problem in the config file, located as precisely as the YAML allows."""
+
+    def __init__(self, path: Path | str, line: int | None, key: str | None, message: str):
+        self.path = Path(path)
+        self.line = line
+        self.key = key
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.path)
+        if self.line is not None:
+            where += f":{self.line}"
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """How many tags an entry gets and where they come from."""
+
+    count: int = 5
+    sources: tuple[str, ...] = ("title",)
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str
+    name: str
+    enabled: bool = True
+    interval: float = 3600.0
+    categories: tuple[str, ...] | None = None
+    tags: TagRule = field(default_factory=TagRule)
+    draft: bool = False
+    timeout: float = 30.0
+    user_agent: str | None = None
+
+    @property
+    def default_categories(self) -> tuple[str, ...]:
+        """The feed host, or the feed name for feeds without one (file://)."""
+        host = urlsplit(self.url).hostname
+        return (host or self.name,)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    output: Path
+    store: Path
+    feeds: tuple[FeedConfig, ...]
+    concurrency: int = 4
+
+    def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
+        """Enabled feeds, or exactly the named ones (enabled or not)."""
+        if not names:
+            return tuple(f for f in self.feeds if f.enabled)
+        by_name = {f.name: f for f in self.feeds}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise ConfigError(self.path, None, None, f"no feed named {', '.join(unknown)} (feeds: {known})")
+        return tuple(by_name[n] for n in names)
+
+
+TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency"}
+FEED_SETTINGS = {"enabled", "interval", "categories", "tags", "draft", "timeout", "user_agent"}
+FEED_KEYS = FEED_SETTINGS | {"url", "name"}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def resolve_path(cli_value: str | None) -> Path:
+    """--config beats $INGEST_CONFIG beats config/feeds.yaml."""
+    return Path(cli_value or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load(path: Path | str) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, None, "config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, None, f"cannot read config file: {exc}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Config:
+    """Validate the YAML text of a config whose file is at ``path``."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, line, None, f"invalid YAML: {problem}") from None
+    if root is None:
+        raise ConfigError(path, None, None, "config file is empty; it needs at least a 'feeds:' list")
+    reader = _Reader(path)
+    top = reader.mapping(root, "config")
+    _check_keys(reader, top, TOP_KEYS, prefix="")
+
+    base = path.parent
+    output = base / reader.string(top, "output", "", default="data/posts")
+    store = base / reader.string(top, "store", "", default="data/ingest.sqlite3")
+    concurrency = reader.integer(top, "concurrency", "", default=4, minimum=1)
+
+    defaults_node = top.get("defaults")
+    defaults: dict[str, Any] = {}
+    if defaults_node is not None:
+        dmap = reader.mapping(defaults_node[1], "defaults")
+        _check_keys(reader, dmap, FEED_SETTINGS, prefix="defaults.")
+        defaults = _feed_settings(reader, dmap, "defaults.")
+
+    if "feeds" not in top:
+        raise ConfigError(path, None, "feeds", "missing; list the feeds to poll under 'feeds:'")
+    feeds_key_line, feeds_node = top["feeds"]
+    if not isinstance(feeds_node, yaml.SequenceNode):
+        raise ConfigError(path, _line(feeds_node), "feeds", "must be a list of feeds, each with a 'url:'")
+
+    feeds: list[FeedConfig] = []
+    seen_names: dict[str, int] = {}
+    seen_urls: dict[str, int] = {}
+    for index, item in enumerate(feeds_node.value):
+        prefix = f"feeds[{index}]."
+        fmap = reader.mapping(item, f"feeds[{index}]")
+        _check_keys(reader, fmap, FEED_KEYS, prefix=prefix)
+        if "url" not in fmap:
+            raise ConfigError(path, _line(item), f"{prefix}url", "missing; every feed needs a 'url:'")
+        url = _feed_url(reader, fmap, prefix)
+        line = fmap["url"][0]
+        name = reader.string(fmap, "name", prefix, default=None) or default_name(url)
+        settings = {**defaults, **_feed_settings(reader, fmap, prefix)}
+        if name in seen_names:
+            raise ConfigError(
+                path, line, f"{prefix}name",
+                f"duplicate feed name {name!r} (also used on line {seen_names[name]}); give one of them a 'name:'",
+            )
+        if url in seen_urls:
+            raise ConfigError(path, line, f"{prefix}url", f"duplicate feed URL (also on line {seen_urls[url]})")
+        seen_names[name] = line
+        seen_urls[url] = line
+        feeds.append(replace(FeedConfig(url=url, name=name), **settings))
+    return Config(path=path, output=output, store=store, feeds=tuple(feeds), concurrency=concurrency)
+
+
+def default_name(url: str) -> str:
+    """A readable, file-system-safe name derived from the URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        stem = Path(parts.path).stem
+        return slugify(stem) or "feed"
+    return slugify(f"{parts.hostname or ''} {parts.path}", max_length=80) or "feed"
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 2h or 1d")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration; use a number of seconds or 30s, 15m, 2h, 1d")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("must be greater than zero")
+    return seconds
+
+
+# --- internals -------------------------------------------------------------
+
+Entries = dict[str, tuple[int, yaml.Node]]
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Reader:
+    """Turns YAML nodes into checked Python values, keeping line numbers."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._loader = yaml.SafeLoader("")
+
+    def value(self, node: yaml.Node) -> Any:
+        return self._loader.construct_document(node)
+
+    def mapping(self, node: yaml.Node, key: str) -> Entries:
+        if not isinstance(node, yaml.MappingNode):
+            raise ConfigError(self.path, _line(node), key, "must be a mapping of 'key: value' lines")
+        entries: Entries = {}
+        for key_node, value_node in node.value:
+            name = self.value(key_node)
+            if not isinstance(name, str):
+                raise ConfigError(self.path, _line(key_node), key, f"keys must be text, got {name!r}")
+            if name in entries:
+                raise ConfigError(
+                    self.path, _line(key_node), name, f"appears twice (first on line {entries[name][0]})"
+                )
+            entries[name] = (_line(key_node), value_node)
+        return entries
+
+    def fail(self, entries: Entries, key: str, prefix: str, message: str) -> ConfigError:
+        return ConfigError(self.path, entries[key][0], prefix + key, message)
+
+    def string(self, entries: Entries, key: str, prefix: str, default: Any) -> Any:
+        if key not in entries:
+            return default
+        value = self.value(entries[key][1])
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(entries, key, prefix, "must be a non-empty text value")
+        return value.strip()
+
+    def integer(self, entries: Entries, key: str, prefix: str, default: int, minimum: int) -> int:
+        if key not in entries:
+            return default
+        value = self.value(entries[key][1])
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(entries, key, prefix, f"must be a whole number of at least {minimum}")
+        return value
+
+    def boolean(self, entries: Entries, key: str, prefix: str) -> bool:
+        value = self.value(entries[key][1])
+        if not isinstance(value, bool):
+            raise self.fail(entries, key, prefix, "must be true or false")
+        return value
+
+
+def _check_keys(reader: _Reader, entries: Entries, allowed: set[str], prefix: str) -> None:
+    for key, (line, _node) in entries.items():
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise ConfigError(reader.path, line, prefix + key, f"unknown key (known keys: {known})")
+
+
+def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:
+    url = reader.string(fmap, "url", prefix, default=None)
+    if url is None:
+        raise reader.fail(fmap, "url", prefix, "must be a URL")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise reader.fail(fmap, "url", prefix, f"{url!r} has no host name")
+    elif scheme == "file":
+        if not parts.path:
+            raise reader.fail(fmap, "url", prefix, f"{url!r} has no file path")
+    else:
+        raise reader.fail(fmap, "url", prefix, f"{url!r} is not an http://, https:// or file:// URL")
+    return url
+
+
+def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, Any]:
+    """The per-feed settings present in a feed or in ``defaults:``."""
+    out: dict[str, Any] = {}
+    for key in ("enabled", "draft"):
+        if key in entries:
+            out[key] = reader.boolean(entries, key, prefix)
+    for key in ("interval", "timeout"):
+        if key in entries:
+            try:
+                out[key] = parse_duration(reader.value(entries[key][1]))
+            except ValueError as exc:
+                raise reader.fail(entries, key, prefix, str(exc)) from None
+    if "user_agent" in entries:
+        out["user_agent"] = reader.string(entries, "user_agent", prefix, default=None)
+    if "categories" in entries:
+        out["categories"] = _string_list(reader, entries, "categories", prefix)
+    if "tags" in entries:
+        out["tags"] = _tag_rule(reader, entries, prefix)
+    return out
+
+
+def _string_list(reader: _Reader, entries: Entries, key: str, prefix: str) -> tuple[str, ...]:
+    value = reader.value(entries[key][1])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise reader.fail(entries, key, prefix, "must be a list of text values")
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _tag_rule(reader: _Reader, entries: Entries, prefix: str) -> TagRule:
+    value = reader.value(entries["tags"][1])
+    if isinstance(value, bool) or value is None:
+        raise reader.fail(entries, "tags", prefix, "must be a number of tags or {count: N, from: [title, feed]}")
+    if isinstance(value, int):
+        value = {"count": value}
+    if not isinstance(value, dict):
+        raise reader.fail(entries, "tags", prefix, "must be a number of tags or {count: N, from: [title, feed]}")
+    unknown = set(value) - {"count", "from"}
+    if unknown:
+        raise reader.fail(entries, "tags", prefix, f"unknown key {sorted(unknown)[0]!r} (known keys: count, from)")
+    count = value.get("count", 5)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise reader.fail(entries, "tags", prefix, "count must be a whole number of at least 0")
+    sources = value.get("from", ["title"])
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, list) or not sources or any(s not in TAG_SOURCES for s in sources):
+        raise reader.fail(entries, "tags", prefix, "from must list one or both of: title, feed")
+    return TagRule(count=count, sources=tuple(dict.fromkeys(sources)))

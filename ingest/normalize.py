@@ -1,0 +1,300 @@
+"""Turn one feedparser entry into an ``Article``: every field of the output.
+
+This is the one place where field rules live (see the README's table). It is
+pure: no clock, disk or network, so the rules can be property-tested. Missing
+values get documented fallbacks here rather than crashes later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import nh3
+from slugify import slugify
+
+from .config import FeedConfig
+
+# nh3's defaults plus the harmless attributes feeds commonly use, so that safe
+# markup comes through byte for byte (ammonia keeps attribute order).
+_ATTRIBUTES: dict[str, set[str]] = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+_ATTRIBUTES["*"] = {"lang", "title", "dir"}
+_ATTRIBUTES["a"] |= {"target", "rel", "name", "type"}
+_ATTRIBUTES["img"] |= {"srcset", "sizes", "loading", "decoding", "title"}
+_ATTRIBUTES["time"] = {"datetime"}
+_TAGS = set(nh3.ALLOWED_TAGS) | {"audio", "video", "source", "picture", "track"}
+_ATTRIBUTES["audio"] = {"src", "controls", "preload"}
+_ATTRIBUTES["video"] = {"src", "controls", "preload", "poster", "width", "height"}
+_ATTRIBUTES["source"] = {"src", "srcset", "type", "media", "sizes"}
+_ATTRIBUTES["track"] = {"src", "kind", "label", "srclang"}
+_URL_SCHEMES = {"http", "https", "mailto", "tel", "ftp"}
+
+SLUG_MAX = 150  # leaves room for a suffix, ".md" and a temp prefix within 255 bytes
+TITLE_FALLBACK_CHARS = 80
+SUMMARY_FALLBACK_CHARS = 300
+UNTITLED = "Untitled"
+
+_WORD = re.compile(r"\w+(?:['’.-]\w+)*")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]+)\"", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Article:
+    """Everything the renderer needs, already cleaned; ``slug`` is a base name."""
+
+    identity: str
+    title: str
+    date: date | None
+    description: str
+    summary: str
+    slug: str
+    image: str
+    link: str
+    source: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    draft: bool
+    body: str
+
+
+def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Article:
+    """Build the Article for ``entry`` of ``feed``.
+
+    ``base_url`` is where the feed was actually fetched from (relative links
+    resolve against it); ``scope`` is a stable key of the feed in the store,
+    used only when an entry's id is too weak to be unique across feeds.
+    """
+    link = _absolute(_clean_url(entry.get("link", "")), base_url)
+    raw_id = one_line(str(entry.get("id", "") or ""))
+    if not link and entry.get("guidislink") and _SCHEME.match(raw_id):
+        link = raw_id
+
+    body_html = _body_html(entry)
+    body = sanitize(body_html, link or base_url)
+    summary_text = plain_text(_summary_html(entry)) or _shorten(plain_text(body), SUMMARY_FALLBACK_CHARS)
+    title = plain_text(_detail_value(entry, "title")) or _shorten(summary_text, TITLE_FALLBACK_CHARS) or UNTITLED
+    tags = pick_tags(title, _feed_categories(entry), feed.tags.count, feed.tags.sources)
+    return Article(
+        identity=identity(raw_id, link, title, body, scope),
+        title=title,
+        date=entry_date(entry),
+        description=summary_text,
+        summary=summary_text,
+        slug=make_slug(title),
+        image=_image(entry, body, link or base_url),
+        link=link,
+        source=feed.url,
+        categories=feed.categories if feed.categories is not None else feed.default_categories,
+        tags=tags,
+        draft=feed.draft,
+        body=body,
+    )
+
+
+# --- text ------------------------------------------------------------------
+
+
+def one_line(text: str) -> str:
+    """Collapse all whitespace and line breaks to single spaces; drop controls.
+
+    Titles and descriptions end up on one YAML line, so anything that would
+    break a line or that YAML cannot hold (controls, lone surrogates, BOM,
+    non-characters) is removed here; everything else, emoji included, stays.
+    """
+    kept = []
+    for ch in text:
+        if ch.isspace():
+            kept.append(" ")
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs") or ch in ("\ufeff", "\ufffe", "\uffff"):
+            continue
+        kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+def plain_text(markup: str) -> str:
+    """HTML (or text) to one line of plain text, entities decoded."""
+    if not markup:
+        return ""
+    if "<" in markup:
+        markup = nh3.clean(markup, tags=set(), attributes={})
+    return one_line(html.unescape(markup))
+
+
+def sanitize(body_html: str, base_url: str) -> str:
+    """Remove anything unsafe while leaving safe markup exactly as it was."""
+    if not body_html:
+        return ""
+    url_relative: Any = ("rewrite_with_base", base_url) if _is_absolute_http(base_url) else "pass_through"
+    cleaned = nh3.clean(
+        body_html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        link_rel=None,
+        url_schemes=_URL_SCHEMES,
+        url_relative=url_relative,
+    )
+    return cleaned.strip()
+
+
+def pick_tags(title: str, feed_categories: list[str], count: int, sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``count`` longest distinct title words (ties in title order), then feed categories."""
+    chosen: list[str] = []
+    for source in sources:
+        if source == "title":
+            words = list(dict.fromkeys(w.lower() for w in _WORD.findall(title)))
+            candidates = sorted(words, key=len, reverse=True)  # sorted() is stable: ties keep title order
+        else:
+            candidates = [one_line(c).lower() for c in feed_categories]
+        for word in candidates:
+            if len(chosen) >= count:
+                break
+            if word and word not in chosen:
+                chosen.append(word)
+    return tuple(chosen[:count])
+
+
+def make_slug(title: str) -> str:
+    """python-slugify of the title, bounded; '' when nothing usable is left."""
+    return slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+
+
+# --- identity and dates ----------------------------------------------------
+
+
+def identity(raw_id: str, link: str, title: str, body: str, scope: str) -> str:
+    """A key that stays the same for the same entry across runs and feeds.
+
+    A URI-shaped id (http:, urn:, tag:) is global, so the same story in two
+    feeds is one entry. A bare id such as ``42`` is only unique within its
+    feed, so it is scoped. Without an id, the normalized link; without that, a
+    hash of what the entry says.
+    """
+    if raw_id:
+        return f"id:{raw_id}" if _SCHEME.match(raw_id) else f"feed:{scope}:id:{raw_id}"
+    if link:
+        return f"link:{normalize_link(link)}"
+    digest = hashlib.sha256(f"{title}\n{body}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"hash:{digest}"
+
+
+def normalize_link(link: str) -> str:
+    """Lower-case scheme and host, drop default ports and fragments."""
+    parts = urlsplit(link)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def entry_date(entry: Any) -> date | None:
+    """Publication date in UTC; else last update; else None (first-seen date is used)."""
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return datetime(*parsed[:6], tzinfo=timezone.utc).date()
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+# --- field helpers ---------------------------------------------------------
+
+
+def _detail_value(entry: Any, key: str) -> str:
+    value = entry.get(key, "") or ""
+    detail = entry.get(f"{key}_detail") or {}
+    if detail.get("type") == "text/plain":
+        return html.escape(value, quote=False)  # plain_text() will unescape it again
+    return value
+
+
+def _summary_html(entry: Any) -> str:
+    """The description, or '' when feedparser only copied the full content into it."""
+    contents = entry.get("content") or []
+    if contents and entry.get("summary") == contents[0].get("value"):
+        return ""
+    return _detail_value(entry, "summary")
+
+
+def _body_html(entry: Any) -> str:
+    contents = entry.get("content") or []
+    for content in contents:
+        if content.get("type") in ("text/html", "application/xhtml+xml"):
+            return content.get("value", "")
+    if contents:
+        value = contents[0].get("value", "")
+        return html.escape(value) if contents[0].get("type") == "text/plain" else value
+    summary = entry.get("summary", "") or ""
+    if (entry.get("summary_detail") or {}).get("type") == "text/plain":
+        return html.escape(summary)
+    return summary
+
+
+def _shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return f"{cut}…"
+
+
+def _feed_categories(entry: Any) -> list[str]:
+    terms = []
+    for tag in entry.get("tags") or []:
+        term = tag.get("label") or tag.get("term")
+        if term:
+            terms.append(term)
+    return terms
+
+
+def _image(entry: Any, body: str, base_url: str) -> str:
+    """media:content / media:thumbnail / image enclosure / itunes:image, else the first <img>."""
+    candidates: list[str] = []
+    for media in entry.get("media_content") or []:
+        if media.get("medium") == "image" or str(media.get("type", "")).startswith("image/"):
+            candidates.append(media.get("url", ""))
+    for thumb in entry.get("media_thumbnail") or []:
+        candidates.append(thumb.get("url", ""))
+    for link in entry.get("links") or []:
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+            candidates.append(link.get("href", ""))
+    image = entry.get("image")
+    if isinstance(image, dict):
+        candidates.append(image.get("href", ""))
+    match = _IMG_SRC.search(body)
+    if match:
+        candidates.append(html.unescape(match.group(1)))
+    for candidate in candidates:
+        url = _absolute(_clean_url(candidate), base_url)
+        if url:
+            return url
+    return ""
+
+
+def _clean_url(url: str) -> str:
+    """URLs cannot hold whitespace or controls; percent-encode what slipped in."""
+    url = (url or "").strip()
+    return "".join(ch if ch.isprintable() and not ch.isspace() else f"%{ord(ch):02X}" for ch in url if ord(ch) < 0xD800 or ord(ch) > 0xDFFF)
+
+
+def _absolute(url: str, base_url: str) -> str:
+    if not url:
+        return ""
+    if _SCHEME.match(url) or not base_url:
+        return url
+    return urljoin(base_url, url)
+
+
+def _is_absolute_http(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https") and bool(urlsplit(url).hostname)

@@ -1,0 +1,272 @@
+"""The dedupe store: which entries exist, where their files are, feed state.
+
+SQLite in WAL mode, schema versioned with ``PRAGMA user_version`` so that
+later releases migrate an existing store in place. One process writes at a
+time: a lock file next to the database is held for the whole run, so two
+overlapping cron runs can neither duplicate files nor corrupt the store.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import fcntl
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .fetch import Validators
+
+# Each entry upgrades the schema by one version; never edit a released one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_polled_at TEXT,
+        last_success_at TEXT,
+        last_error TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE entries (
+        identity TEXT PRIMARY KEY,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id),
+        path TEXT NOT NULL UNIQUE,
+        content_hash TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('written', 'deleted')),
+        first_seen TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX entries_feed ON entries(feed_id);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says why."""
+
+
+class StoreLocked(StoreError):
+    """Another ingest process holds the store."""
+
+
+class Action(enum.Enum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    OTHER_FEED = "other-feed"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    identity: str
+    feed_id: int
+    path: str
+    content_hash: str
+    state: str
+    first_seen: datetime
+
+
+def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Action:
+    """What to do with an entry, given what the store knows about it.
+
+    An entry belongs to the first feed that delivered it: the same story in a
+    second feed is left alone, so two feeds never fight over one file. A file
+    the user deleted stays deleted.
+    """
+    if stored is None:
+        return Action.NEW
+    if stored.feed_id != feed_id:
+        return Action.OTHER_FEED
+    if stored.state == "deleted":
+        return Action.DELETED
+    if stored.content_hash == content_hash:
+        return Action.UNCHANGED
+    return Action.CHANGED
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    def __init__(self, db: sqlite3.Connection, lock_fd: int | None, readonly: bool):
+        self._db = db
+        self._lock_fd = lock_fd
+        self.readonly = readonly
+
+    @classmethod
+    def open(cls, path: Path, *, wait: bool = False, readonly: bool = False) -> Store:
+        """Open (creating and migrating) the store, holding its lock.
+
+        ``readonly`` opens without the lock and without creating anything,
+        for dry runs; a missing store then looks empty.
+        """
+        if readonly:
+            return cls._open_readonly(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+        lock_fd = _lock(path.with_name(path.name + ".lock"), wait)
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            _migrate(db, path)
+        except sqlite3.DatabaseError as exc:
+            os.close(lock_fd)
+            raise StoreError(f"{path}: {exc}") from None
+        return cls(db, lock_fd, readonly=False)
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> Store:
+        try:
+            if path.exists():
+                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version == SCHEMA_VERSION:
+                    return cls(db, None, readonly=True)
+                db.close()
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            _migrate(db, path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: {exc}") from None
+        return cls(db, None, readonly=True)
+
+    def close(self) -> None:
+        self._db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- feeds -------------------------------------------------------------
+
+    def feed_id(self, url: str, name: str) -> int:
+        """The stable id of a feed, creating its row on first sight."""
+        row = self._db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
+        if row:
+            return row[0]
+        if self.readonly:
+            return -1  # a feed never seen before: every entry of it is new
+        with self._tx():
+            cur = self._db.execute("INSERT INTO feeds (url, name) VALUES (?, ?)", (url, name))
+        return int(cur.lastrowid)
+
+    def validators(self, feed_id: int) -> Validators:
+        row = self._db.execute("SELECT etag, last_modified FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return Validators(*row) if row else Validators()
+
+    def record_success(self, feed_id: int, validators: Validators, now: datetime) -> None:
+        with self._tx():
+            self._db.execute(
+                "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
+                " last_error = NULL, error_count = 0 WHERE id = ?",
+                (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(), feed_id),
+            )
+
+    def record_failure(self, feed_id: int, error: str, now: datetime) -> None:
+        with self._tx():
+            self._db.execute(
+                "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1 WHERE id = ?",
+                (now.isoformat(), error, feed_id),
+            )
+
+    # --- entries -----------------------------------------------------------
+
+    def entry(self, identity: str) -> StoredEntry | None:
+        row = self._db.execute(
+            "SELECT identity, feed_id, path, content_hash, state, first_seen FROM entries WHERE identity = ?",
+            (identity,),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredEntry(*row[:5], first_seen=datetime.fromisoformat(row[5]))
+
+    def path_taken(self, path: str) -> bool:
+        return self._db.execute("SELECT 1 FROM entries WHERE path = ?", (path,)).fetchone() is not None
+
+    def save_entry(
+        self, identity: str, feed_id: int, path: str, content_hash: str, state: str, now: datetime
+    ) -> None:
+        """Insert or update one entry in its own transaction, right after its file is in place."""
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO entries (identity, feed_id, path, content_hash, state, first_seen, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(identity) DO UPDATE SET content_hash = excluded.content_hash,"
+                " state = excluded.state, updated_at = excluded.updated_at",
+                (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat()),
+            )
+
+    def count_entries(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+    def _tx(self) -> _Transaction:
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer ingest (schema {version}, this one knows {SCHEMA_VERSION}); upgrade ingest"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
+
+
+def _lock(path: Path, wait: bool) -> int:
+    """Hold an exclusive lock for the life of the process (released on exit, even on a crash)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
+    try:
+        fcntl.flock(fd, flags)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            holder = _holder(path)
+            raise StoreLocked(
+                f"another ingest process{holder} is using {path.with_suffix('')}; "
+                "it may be the daemon or a run still in progress (use --wait to wait for it)"
+            ) from None
+        raise
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode())
+    return fd
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text().split()[0]
+        return f" (pid {pid})"
+    except (OSError, IndexError):
+        return ""
