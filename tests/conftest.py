@@ -1,0 +1,212 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, feed builders, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Request], Response]
+
+
+class FeedServer:
+    """A loopback HTTP server whose answers each test sets per path.
+
+    ``feed()`` serves a document with an ETag and Last-Modified and answers
+    conditional requests with 304, as a well-behaved publisher does.
+    ``requests`` records everything that arrived, for assertions.
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Handler] = {}
+        self.requests: list[Request] = []
+        self._published: dict[str, int] = {}
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+                request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
+                server.requests.append(request)
+                handler = server.routes.get(self.path.split("?")[0])
+                response = handler(request) if handler else Response(404, b"not found")
+                self.send_response(response.status)
+                headers = {"Content-Length": str(len(response.body)), **response.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if response.status != 304:
+                    self.wfile.write(response.body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def route(self, path: str, handler: Handler) -> None:
+        self.routes[path] = handler
+
+    def static(self, path: str, status: int, body: bytes | str, content_type: str = "text/plain") -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.route(path, lambda _r: Response(status, data, {"Content-Type": content_type}))
+
+    def feed(self, path: str, body: bytes | str, content_type: str = "application/rss+xml; charset=utf-8") -> None:
+        """Serve ``body`` with validators; call again to publish a new version."""
+        data = body.encode() if isinstance(body, str) else body
+        version = self._published.get(path, 0)
+        self._published[path] = version + 1
+        etag = f'"{path}-{version}-{len(data)}"'
+        last_modified = formatdate(1_700_000_000 + version * 60, usegmt=True)
+
+        def handler(request: Request) -> Response:
+            if request.headers.get("if-none-match") == etag:
+                return Response(304, b"", {"ETag": etag})
+            headers = {"Content-Type": content_type, "ETag": etag, "Last-Modified": last_modified}
+            return Response(200, data, headers)
+
+        self.route(path, handler)
+
+    def requests_to(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path.split("?")[0] == path]
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    srv = FeedServer()
+    yield srv
+    srv.close()
+
+
+class RouteToLoopback(httpx.AsyncBaseTransport):
+    """Sends every request to the loopback server, whatever host it names.
+
+    The only mock in the suite: it stands in for DNS, so a test can fetch
+    ``https://feeds.foxnews.com/...`` from a real local server. The request
+    keeps its original Host header.
+    """
+
+    def __init__(self, server: FeedServer):
+        self._server = server
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._server.port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+# --- feed documents -------------------------------------------------------
+
+
+def rss(items: list[dict[str, str]], title: str = "Test feed") -> str:
+    """An RSS 2.0 document; item keys are element names (``content`` for content:encoded)."""
+    parts = []
+    for item in items:
+        fields = []
+        for key, value in item.items():
+            if key == "content":
+                fields.append(f"<content:encoded><![CDATA[{value}]]></content:encoded>")
+            elif key == "guid_raw":
+                fields.append(value)
+            else:
+                fields.append(f"<{key}>{escape(value)}</{key}>")
+        parts.append("<item>" + "".join(fields) + "</item>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>{escape(title)}</title><link>http://example.com/</link>"
+        "<description>d</description>" + "".join(parts) + "</channel></rss>"
+    )
+
+
+def item(n: int, **overrides: str) -> dict[str, str]:
+    """A complete RSS item numbered ``n``."""
+    base = {
+        "title": f"Story number {n} about things",
+        "link": f"https://example.com/story/{n}",
+        "guid": f"https://example.com/story/{n}",
+        "description": f"Summary of story {n}.",
+        "content": f"<p>Body of story {n}.</p>",
+        "pubDate": f"Tue, {n % 28 + 1:02d} Jan 2026 10:00:00 +0000",
+    }
+    base.update(overrides)
+    return base
+
+
+# --- running the CLI ------------------------------------------------------
+
+
+def write_config(directory: Path, feeds: list[dict[str, Any] | str], **top: Any) -> Path:
+    """A feeds.yaml in ``directory`` with output and store under it."""
+    import yaml
+
+    data: dict[str, Any] = {"output": "posts", "store": "state/ingest.sqlite3", **top}
+    data["feeds"] = [{"url": f} if isinstance(f, str) else f for f in feeds]
+    path = directory / "feeds.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``ingest ARGS`` as a user types it, in a separate process."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file's bytes and mtime (ns), to prove a run touched nothing."""
+    return {
+        str(p.relative_to(directory)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
