@@ -45,6 +45,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX entries_feed ON entries(feed_id);
     """,
+    # When a feed may next be asked (server hints, error backoff) and when
+    # the daemon plans to poll it: kept here so a restart resumes the plan.
+    """
+    ALTER TABLE feeds ADD COLUMN not_before TEXT;
+    ALTER TABLE feeds ADD COLUMN next_poll_at TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -73,6 +79,21 @@ class StoredEntry:
     content_hash: str
     state: str
     first_seen: datetime
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store knows about one feed, for the CLI and the schedulers."""
+
+    id: int
+    url: str
+    name: str
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    error_count: int
+    not_before: datetime | None
+    next_poll_at: datetime | None
 
 
 def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Action:
@@ -168,6 +189,17 @@ class Store:
             cur = self._db.execute("INSERT INTO feeds (url, name) VALUES (?, ?)", (url, name))
         return int(cur.lastrowid)
 
+    def feed_state(self, feed_id: int) -> FeedState | None:
+        row = self._db.execute(
+            "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
+            " next_poll_at FROM feeds WHERE id = ?",
+            (feed_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        times = [_when(v) for v in (row[3], row[4])]
+        return FeedState(*row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]))
+
     def validators(self, feed_id: int) -> Validators:
         row = self._db.execute("SELECT etag, last_modified FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return Validators(*row) if row else Validators()
@@ -221,6 +253,10 @@ class Store:
         if self.readonly:
             raise StoreError("the store is open read-only")
         return _Transaction(self._db)
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 class _Transaction:

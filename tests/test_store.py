@@ -1,0 +1,84 @@
+"""The store: migrations, decisions, locking."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from ingest.fetch import Validators
+from ingest.store import SCHEMA_VERSION, Action, Store, StoredEntry, StoreError, StoreLocked, decide
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def stored(feed_id: int = 1, content_hash: str = "h", state: str = "written") -> StoredEntry:
+    return StoredEntry("id:x", feed_id, "x.md", content_hash, state, NOW)
+
+
+@pytest.mark.parametrize(
+    ("entry", "feed_id", "content_hash", "expected"),
+    [
+        (None, 1, "h", Action.NEW),
+        (stored(), 1, "h", Action.UNCHANGED),
+        (stored(), 1, "other", Action.CHANGED),
+        (stored(feed_id=2), 1, "other", Action.OTHER_FEED),
+        (stored(state="deleted"), 1, "other", Action.DELETED),
+    ],
+)
+def test_decide(entry, feed_id, content_hash, expected) -> None:
+    assert decide(entry, feed_id, content_hash) is expected
+
+
+def test_new_store_is_created_at_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "ingest.sqlite3"
+    with Store.open(path):
+        pass
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_older_store_is_migrated_in_place(tmp_path: Path) -> None:
+    from ingest.store import MIGRATIONS
+
+    path = tmp_path / "ingest.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO feeds (url, name, etag) VALUES ('http://a/', 'a', 'E')")
+    db.commit()
+    db.close()
+    with Store.open(path) as store:
+        feed_id = store.feed_id("http://a/", "a")
+        assert store.validators(feed_id) == Validators("E", None)
+        state = store.feed_state(feed_id)
+        assert state is not None and state.not_before is None
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ingest.sqlite3"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer ingest"):
+        Store.open(path)
+
+
+def test_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "ingest.sqlite3"
+    with Store.open(path):
+        with pytest.raises(StoreLocked, match="another ingest process"):
+            Store.open(path)
+    with Store.open(path):  # released on close
+        pass
+
+
+def test_entries_round_trip(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        feed_id = store.feed_id("http://a/", "a")
+        store.save_entry("id:1", feed_id, "one.md", "h1", "written", NOW)
+        assert store.entry("id:1") == StoredEntry("id:1", feed_id, "one.md", "h1", "written", NOW)
+        assert store.path_taken("one.md") and not store.path_taken("two.md")
+        store.save_entry("id:1", feed_id, "one.md", "h2", "written", NOW)
+        assert store.entry("id:1").content_hash == "h2"
