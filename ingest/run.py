@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -170,22 +170,34 @@ class _Run:
         overwritten, but a file with exactly the bytes we would write is ours
         from an interrupted run and is adopted.
         """
-        short = hashlib.sha256(article.identity.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        base = article.slug or f"entry-{short}"
-        candidates = [base, f"{base}-{short}"] if base not in RESERVED_SLUGS else [f"{base}-{short}"]
-        candidates += [f"{base}-{short}-{n}" for n in range(2, 1000)]
-        for slug in candidates:
-            name = f"{slug}.md"
+        for name in file_names(article.slug, article.identity):
             if name in self.claimed or self.store.path_taken(name):
                 continue
-            candidate = replace(article, slug=slug)
+            candidate = replace(article, slug=name[: -len(".md")])
             text = render(candidate)
             path = self.output / name
             if path.exists() and path.read_bytes() != text.encode("utf-8"):
                 continue
             self.claimed.add(name)
             return candidate, text
-        raise RuntimeError(f"no free file name for {base!r}")
+        raise RuntimeError(f"no free file name for {article.slug!r}")
+
+
+def file_names(slug: str, identity: str) -> Iterator[str]:
+    """File names to try for a new entry, best first.
+
+    The plain slug, then the slug with a suffix derived from the entry's own
+    identity (so the same entry gets the same name in any run), then numbered
+    variants as a last resort. Empty slugs and names a site builder treats
+    specially never appear plain.
+    """
+    short = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    base = slug or "entry"
+    if slug and slug not in RESERVED_SLUGS:
+        yield f"{base}.md"
+    yield f"{base}-{short}.md"
+    for n in range(2, 1000):
+        yield f"{base}-{short}-{n}.md"
 
 
 class _FeedFailed(Exception):
