@@ -159,13 +159,13 @@ def parse(text: str, path: Path) -> Config:
         line = fmap["url"][0]
         name = reader.string(fmap, "name", prefix, default=None) or default_name(url)
         settings = {**defaults, **_feed_settings(reader, fmap, prefix)}
+        if url in seen_urls:
+            raise ConfigError(path, line, f"{prefix}url", f"duplicate feed URL (also on line {seen_urls[url]})")
         if name in seen_names:
             raise ConfigError(
                 path, line, f"{prefix}name",
                 f"duplicate feed name {name!r} (also used on line {seen_names[name]}); give one of them a 'name:'",
             )
-        if url in seen_urls:
-            raise ConfigError(path, line, f"{prefix}url", f"duplicate feed URL (also on line {seen_urls[url]})")
         seen_names[name] = line
         seen_urls[url] = line
         feeds.append(replace(FeedConfig(url=url, name=name), **settings))
