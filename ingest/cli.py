@@ -112,7 +112,8 @@ class _LinePrinter:
 
 def describe(report: FeedReport) -> str:
     if report.failed:
-        return f"failed: {report.error}"
+        written = len(report.new) + len(report.updated)
+        return f"failed: {report.error}" + (f" ({written} other files written)" if written else "")
     if report.status == "not-modified":
         return "unchanged (not modified)"
     parts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{report.unchanged} unchanged"]

@@ -104,16 +104,21 @@ class _Run:
                 report.status = "not-modified"
             else:
                 parsed = parse(result)
+                write_errors: list[str] = []
                 for entry in parsed.entries:
                     article = normalize(entry, feed, result.final_url, scope=str(feed_id))
-                    self._apply(article, feed_id, now, report)
+                    try:
+                        self._apply(article, feed_id, now, report)
+                    except OSError as exc:  # keep going: other entries may still fit
+                        where = f" {exc.filename}" if exc.filename else ""
+                        write_errors.append(f"cannot write{where}: {exc.strerror or exc}")
+                if write_errors:
+                    more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
+                    raise _FeedFailed(write_errors[0] + more)
             if not self.dry_run:
                 self.store.record_success(feed_id, result.validators, now)
         except (_FeedFailed, ParseError) as exc:
             self._fail(report, feed_id, str(exc), now)
-        except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            self._fail(report, feed_id, f"cannot write{where}: {exc.strerror or exc}", now)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("unexpected error processing %s", feed.name)
             self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now)
