@@ -310,3 +310,36 @@ def test_version_and_help() -> None:
     assert helped.returncode == 0 and "run" in helped.stdout
     run_help = run_cli("run", "--help")
     assert "--dry-run" in run_help.stdout and "--feed" in run_help.stdout
+
+
+HOSTILE_TITLES = [
+    'He said "no": #1 reason',
+    "'Quoted' — and: colons",
+    "Emoji 🎉👩‍👩‍👧 party",
+    "中文标题 и кириллица",
+    "index",
+    "_index",
+    "🎉🎉🎉",
+    "Line one\nline two\ttabbed",
+    "- dash: [brackets] {braces} & ampersand < less",
+    "x" * 400,
+]
+
+
+def test_hostile_titles_become_valid_files_with_safe_names(tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/h.xml", rss([item(n, title=t) for n, t in enumerate(HOSTILE_TITLES, 1)]))
+    config = write_config(tmp_path, [server.url("/h.xml")])
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    files = posts(tmp_path)
+    assert len(files) == len(HOSTILE_TITLES)
+    titles = {}
+    for name, path in files.items():
+        data = front_matter(path)
+        assert data["slug"] + ".md" == name
+        assert name not in ("index.md", "_index.md") and len(name) <= 200
+        titles[data["link"]] = data["title"]
+    for n, title in enumerate(HOSTILE_TITLES, 1):
+        assert titles[f"https://example.com/story/{n}"] == " ".join(title.split())
