@@ -8,6 +8,7 @@ overlapping cron runs can neither duplicate files nor corrupt the store.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import fcntl
@@ -246,8 +247,9 @@ class Store:
                 (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat()),
             )
 
-    def count_entries(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+    def batch(self) -> _Transaction | contextlib.nullcontext[None]:
+        """One transaction around many changes; the single-change methods join it."""
+        return contextlib.nullcontext() if self.readonly else _Transaction(self._db)
 
     def _tx(self) -> _Transaction:
         if self.readonly:
@@ -264,10 +266,13 @@ class _Transaction:
         self._db = db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._outer = not self._db.in_transaction
+        if self._outer:
+            self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if self._outer:
+            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 def _migrate(db: sqlite3.Connection, path: Path) -> None:

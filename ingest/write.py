@@ -20,7 +20,12 @@ def _file_mode() -> int:
 
 FILE_MODE = _file_mode()
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, sync_dir: bool = True) -> None:
+    """Replace ``path`` with ``text`` in one step.
+
+    ``sync_dir=False`` leaves the directory flush to the caller, who may
+    batch many files and call ``fsync_dir`` once.
+    """
     data = text.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
     try:
@@ -38,10 +43,11 @@ def write_atomic(path: Path, text: str) -> None:
         if isinstance(exc, OSError):  # name the file the user will look for, not the temp file
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
-    _fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make the rename itself durable, where the platform allows it."""
     try:
         fd = os.open(directory, os.O_RDONLY)
