@@ -182,7 +182,9 @@ async def _follow(
     origin = urlsplit(url)
     visited = [url]
     while True:
-        request = client.build_request("GET", progress.url, headers=_headers(feed, origin, progress.url, validators))
+        request = client.build_request(
+            "GET", progress.url, headers=_headers(feed, origin, progress.url, validators), timeout=feed.timeout
+        )
         response = await client.send(request, stream=True)
         try:
             progress.status = response.status_code
