@@ -85,12 +85,18 @@ class FeedServer:
                         server.in_flight -= 1
 
             def _send(self, response: Response) -> None:
-                self.send_response(response.status)
+                self.send_response_only(response.status)
+                given = {name.lower() for name in response.headers}
+                headers = {
+                    name: value
+                    for name, value in (("Server", self.version_string()), ("Date", self.date_time_string()))
+                    if name.lower() not in given  # a test may send its own Date
+                }
                 if response.stream is not None:
                     self.close_connection = True
-                    headers = {"Connection": "close", **response.headers}
+                    headers.update({"Connection": "close", **response.headers})
                 else:
-                    headers = {"Content-Length": str(len(response.body)), **response.headers}
+                    headers.update({"Content-Length": str(len(response.body)), **response.headers})
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
