@@ -134,7 +134,7 @@ def describe(report: FeedReport) -> str:
     notes = "".join(f"; {note}" for note in report.notes)
     if report.status == "retired":
         return (
-            f"retired since {when(report.until)} ({report.error}); not polled, "
+            f"retired since {when(report.until)}: {report.error}; not polled, "
             f"'ingest reset {report.name}' to poll it again"
         )
     if report.status == "deferred":
