@@ -20,13 +20,13 @@ import time
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import httpx
 
 from . import __version__
-from .config import FeedConfig
+from .config import BasicAuth, FeedConfig
 from .policy import REDIRECTS, Hop
 
 PROJECT_URL = "https://github.com/ingest-feeds/ingest"
@@ -97,6 +97,24 @@ async def fetch(
     return replace(result, elapsed=time.monotonic() - started)
 
 
+def strip_userinfo(url: str) -> str:
+    """The URL without ``user:password@``: what may be requested, logged or published."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+
+
+def credentials(feed: FeedConfig) -> BasicAuth | None:
+    """``auth:`` from the config, else a ``user:password@`` written into the feed URL."""
+    if feed.auth is not None:
+        return feed.auth
+    parts = urlsplit(feed.url)
+    if parts.username is None:
+        return None
+    return BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+
+
 def redact(url: str) -> str:
     """The URL without any user:password part, for messages and logs."""
     parts = urlsplit(url)
@@ -150,7 +168,7 @@ class _Progress:
 
 
 async def _fetch_http(client: httpx.AsyncClient, feed: FeedConfig, url: str, validators: Validators) -> FetchResult:
-    progress = _Progress(url)
+    progress = _Progress(strip_userinfo(url))
     try:
         async with asyncio.timeout(feed.deadline):
             return await _follow(client, feed, url, validators, progress)
@@ -178,9 +196,14 @@ def _failed(url: str, progress: _Progress, error: str) -> FetchResult:
 async def _follow(
     client: httpx.AsyncClient, feed: FeedConfig, url: str, validators: Validators, progress: _Progress
 ) -> FetchResult:
-    """Request ``url``, following redirects hop by hop within the feed's limit."""
-    origin = urlsplit(url)
-    visited = [url]
+    """Request ``url``, following redirects hop by hop within the feed's limit.
+
+    Credentials in the URL are moved into an Authorization header, so they
+    are never part of a logged, reported or stored URL.
+    """
+    progress.url = strip_userinfo(url)
+    origin = urlsplit(progress.url)
+    visited = [progress.url]
     while True:
         request = client.build_request(
             "GET", progress.url, headers=_headers(feed, origin, progress.url, validators), timeout=feed.timeout
@@ -315,10 +338,11 @@ def _headers(feed: FeedConfig, origin: SplitResult, url: str, validators: Valida
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
+    auth = credentials(feed)
     if _same_host(origin, urlsplit(url)):
         headers.update(dict(feed.headers))
-        if feed.auth is not None:
-            token = base64.b64encode(f"{feed.auth.username}:{feed.auth.password}".encode()).decode("ascii")
+        if auth is not None:
+            token = base64.b64encode(f"{auth.username}:{auth.password}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {token}"
     return headers
 

@@ -97,3 +97,30 @@ def test_credentials_and_custom_headers_stay_on_the_feeds_host(tmp_path: Path, s
     first, second = server.requests_to("/feed")[0].headers, server.requests_to("/feed.xml")[0].headers
     assert first["host"] == "private.example.org" and "authorization" in first and first["x-token"] == "t"
     assert second["host"] == "cdn.example.net" and "authorization" not in second and "x-token" not in second
+
+
+def test_credentials_in_the_feed_url_become_basic_auth_and_are_never_shown_or_published(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    secret = "url-Pa55word"
+    expected = "Basic " + base64.b64encode(f"reader:{secret}".encode()).decode()
+
+    def private(request):
+        if request.headers.get("authorization") != expected:
+            return Response(401, b"no")
+        return Response(200, rss([item(1)]).encode(), {"Content-Type": "application/rss+xml"})
+
+    server.route("/private", private)
+    server.static("/gone", 410, "gone")
+    url = f"http://reader:{secret}@127.0.0.1:{server.port}/private"
+    config = write_config(tmp_path, [url, f"http://reader:{secret}@127.0.0.1:{server.port}/gone"])
+
+    result = run_cli("--config", config, "-v", "run")
+    listing = run_cli("--config", config, "feeds")
+
+    assert result.returncode == 1, result.stdout + result.stderr  # the 410 feed
+    written = (tmp_path / "posts" / "story-number-1-about-things.md").read_text()
+    assert f"source: '{server.url('/private')}'" in written
+    for text in (result.stdout, result.stderr, listing.stdout, listing.stderr, written):
+        assert secret not in text
+    assert "GET http://127.0.0.1" in result.stderr  # the verbose log shows requests, without credentials
