@@ -215,7 +215,7 @@ async def _follow(
             if response.status_code in REDIRECTS:
                 if not location:
                     return _failed(url, progress, f"HTTP {response.status_code} redirect without a Location header")
-                target = urljoin(progress.url, location.strip())
+                target = strip_userinfo(urljoin(progress.url, location.strip()))
                 if urlsplit(target).scheme.lower() not in ("http", "https"):
                     return _failed(url, progress, f"redirect to a non-HTTP URL: {redact(target)}")
                 progress.hops.append(Hop(response.status_code, progress.url, target))

@@ -52,7 +52,7 @@ class FeedReport:
     skipped: int = 0
     error: str | None = None
     elapsed: float = 0.0
-    until: datetime | None = None  # next attempt, for deferred and failed feeds
+    until: datetime | None = None  # next attempt (deferred, failed); since when (retired)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -100,9 +100,9 @@ async def run_feeds(
         reports = []
         for finished in asyncio.as_completed([fetch_one(feed) for feed in feeds]):
             feed, feed_id, state, result = await finished
-            if result is None:
+            if result is None and state is not None:
                 report = _not_asked(feed, state)
-            else:
+            elif result is not None:
                 report = run.process(feed, feed_id, result, utcnow(), state)
             reports.append(report)
             if on_feed:
@@ -115,9 +115,8 @@ def _waiting(state: FeedState, now: datetime) -> bool:
     return state.not_before is not None and state.not_before > now
 
 
-def _not_asked(feed: FeedConfig, state: FeedState | None) -> FeedReport:
+def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
     """The report of a feed skipped on purpose, saying why and until when."""
-    assert state is not None
     report = FeedReport(feed.name, feed.url)
     if state.retired_at:
         report.status = "retired"
