@@ -86,11 +86,11 @@ async def run_feeds(
     per_host: dict[str, asyncio.Semaphore] = {}
     async with make_client(config.concurrency, transport) as client:
 
-        async def fetch_one(feed: FeedConfig) -> tuple[FeedConfig, int, FeedState | None, FetchResult | None]:
+        async def fetch_one(feed: FeedConfig) -> tuple[FeedConfig, int, FeedState | None, FetchResult | FeedReport]:
             feed_id = store.feed_id(feed.url, feed.name)
             state = store.feed_state(feed_id)
             if state is not None and (state.retired_at or (not force and _waiting(state, utcnow()))):
-                return feed, feed_id, state, None
+                return feed, feed_id, state, _not_asked(feed, state)
             url = state.fetch_url if state else feed.url
             host = (urlsplit(url).hostname or "").lower()
             host_limit = per_host.setdefault(host, asyncio.Semaphore(config.host_concurrency))
@@ -99,11 +99,11 @@ async def run_feeds(
 
         reports = []
         for finished in asyncio.as_completed([fetch_one(feed) for feed in feeds]):
-            feed, feed_id, state, result = await finished
-            if result is None and state is not None:
-                report = _not_asked(feed, state)
-            elif result is not None:
-                report = run.process(feed, feed_id, result, utcnow(), state)
+            feed, feed_id, state, outcome = await finished
+            if isinstance(outcome, FeedReport):
+                report = outcome
+            else:
+                report = run.process(feed, feed_id, outcome, utcnow(), state)
             reports.append(report)
             if on_feed:
                 on_feed(report)
