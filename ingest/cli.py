@@ -11,14 +11,16 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 
 from . import __version__
 from . import config as config_mod
+from .fetch import redact
 from .run import FeedReport, run_feeds
-from .store import Store, StoreError, StoreLocked
+from .store import FeedState, Store, StoreError, StoreLocked, utcnow
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
@@ -43,7 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeat for more)")
     run.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
     run.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
+    run.add_argument(
+        "--force", action="store_true",
+        help="also ask feeds that are deferred (server hints, Retry-After, error backoff); not retired ones",
+    )
     run.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    feeds = commands.add_parser("feeds", help="list the feeds with their state: errors, next attempt, retired")
+    feeds.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    reset = commands.add_parser(
+        "reset", help="forget a feed's errors, backoff, deferral and retirement so the next run asks it"
+    )
+    reset.add_argument("names", nargs="+", metavar="NAME", help="feed name as shown by 'ingest feeds'")
+    reset.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
+    reset.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -58,6 +72,10 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "feeds":
+        return command_feeds(args)
+    if args.command == "reset":
+        return command_reset(args)
     return command_run(args, transport)
 
 
@@ -84,7 +102,9 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
     try:
         with store:
             reports = asyncio.run(
-                run_feeds(cfg, feeds, store, dry_run=args.dry_run, transport=transport, on_feed=printer)
+                run_feeds(
+                    cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer
+                )
             )
     except OSError as exc:
         _error(f"cannot write output: {exc}")
@@ -111,24 +131,139 @@ class _LinePrinter:
 
 
 def describe(report: FeedReport) -> str:
+    notes = "".join(f"; {note}" for note in report.notes)
+    if report.status == "retired":
+        return (
+            f"retired since {when(report.until)}: {report.error}; not polled, "
+            f"'ingest reset {report.name}' to poll it again"
+        )
+    if report.status == "deferred":
+        return f"deferred until {when(report.until)}: {report.error}"
     if report.failed:
         written = len(report.new) + len(report.updated)
-        return f"failed: {report.error}" + (f" ({written} other files written)" if written else "")
+        wrote = f" ({written} other files written)" if written else ""
+        retry = f"; next attempt after {when(report.until)}" if report.until else ""
+        return f"failed: {report.error}{wrote}{retry}"
     if report.status == "not-modified":
-        return "unchanged (not modified)"
+        return f"unchanged (not modified){notes}"
+    if report.status == "same-content":
+        return f"unchanged (same content){notes}"
     parts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{report.unchanged} unchanged"]
     if report.skipped:
         parts.append(f"{report.skipped} skipped")
-    return ", ".join(parts)
+    return ", ".join(parts) + notes
 
 
 def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
     failed = sum(r.failed for r in reports)
+    deferred = sum(r.status == "deferred" for r in reports)
+    retired = sum(r.status == "retired" for r in reports)
     new = sum(len(r.new) for r in reports)
     updated = sum(len(r.updated) for r in reports)
-    feeds = f"{len(reports)} feed{'s' if len(reports) != 1 else ''}: {len(reports) - failed} ok, {failed} failed"
+    ok = len(reports) - failed - deferred - retired
+    feeds = f"{len(reports)} feed{'s' if len(reports) != 1 else ''}: {ok} ok, {failed} failed"
+    if deferred:
+        feeds += f", {deferred} deferred"
+    if retired:
+        feeds += f", {retired} retired"
     verb = "would write" if dry_run else "wrote"
     return f"{feeds}; {verb} {new} new and {updated} updated file{'s' if new + updated != 1 else ''} in {_shown(output)}"
+
+
+def command_feeds(args: argparse.Namespace) -> int:
+    """The state of every configured feed, read without taking the lock (safe beside a running daemon)."""
+    try:
+        cfg = config_mod.load(config_mod.resolve_path(args.config))
+        store = Store.open(cfg.store, readonly=True)
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        return EXIT_USAGE
+    except StoreError as exc:
+        _error(f"store error: {exc}")
+        return EXIT_USAGE
+    now = utcnow()
+    rows = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
+    details: list[list[str]] = []
+    with store:
+        for feed in cfg.feeds:
+            state = store.find_feed(feed.url)
+            rows.append(_feed_row(feed, state, now))
+            details.append(_feed_details(feed, state))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        for line in details[index - 1] if index else []:
+            print(f"  {line}")
+    return EXIT_OK
+
+
+def _feed_row(feed: config_mod.FeedConfig, state: FeedState | None, now: datetime) -> tuple[str, ...]:
+    if state is None or state.last_polled_at is None:
+        status = "new" if feed.enabled else "disabled"
+        return (feed.name, status, "never", "0", "next run" if feed.enabled else "-")
+    if state.retired_at:
+        status, nxt = "retired", f"never (until 'ingest reset {feed.name}')"
+    else:
+        waiting = state.not_before is not None and state.not_before > now
+        nxt = when(state.not_before) if waiting else "next run"
+        if not feed.enabled:
+            status, nxt = "disabled", "-"
+        elif state.error_count:
+            status = "failing"
+        elif waiting:
+            status = "deferred"
+        else:
+            status = "ok"
+    last = when(state.last_success_at) if state.last_success_at else "never"
+    return (feed.name, status, last, str(state.error_count), nxt)
+
+
+def _feed_details(feed: config_mod.FeedConfig, state: FeedState | None) -> list[str]:
+    lines = [f"url: {redact(feed.url)}"]
+    if state is None:
+        return lines
+    if state.moved_to:
+        lines.append(f"moved permanently to: {redact(state.moved_to)} (polled there; update the config to match)")
+    if state.pending_redirect:
+        lines.append(f"permanent redirect seen to: {redact(state.pending_redirect)} (moves there if confirmed)")
+    if state.retired_at:
+        lines.append(f"retired: {when(state.retired_at)}: {state.retired_reason}")
+    if state.last_error:
+        lines.append(f"last error: {state.last_error}")
+    return lines
+
+
+def command_reset(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_mod.load(config_mod.resolve_path(args.config))
+        feeds = cfg.select(args.names)
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        return EXIT_USAGE
+    try:
+        store = Store.open(cfg.store, wait=args.wait)
+    except StoreLocked as exc:
+        _error(str(exc))
+        return EXIT_LOCKED
+    except StoreError as exc:
+        _error(f"store error: {exc}")
+        return EXIT_USAGE
+    with store:
+        for feed in feeds:
+            state = store.find_feed(feed.url)
+            if state is None:
+                print(f"{feed.name}: never polled, nothing to reset")
+                continue
+            store.reset(state.id)
+            print(f"{feed.name}: reset; the next run asks it at once")
+    return EXIT_OK
+
+
+def when(moment: datetime | None) -> str:
+    """A moment in UTC to the second, as every line of output shows it."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(utcnow().tzinfo).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _shown(path: Path) -> str:

@@ -51,6 +51,17 @@ class TagRule:
 
 
 @dataclass(frozen=True)
+class BasicAuth:
+    """Credentials for a private feed; the password never appears in a repr or a log."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password=***)"
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     url: str
     name: str
@@ -59,8 +70,13 @@ class FeedConfig:
     categories: tuple[str, ...] | None = None
     tags: TagRule = field(default_factory=TagRule)
     draft: bool = False
-    timeout: float = 30.0
+    timeout: float = 10.0
+    deadline: float = 30.0
+    max_size: int = 16 * 1024 * 1024
+    max_redirects: int = 5
     user_agent: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    auth: BasicAuth | None = None
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -76,6 +92,7 @@ class Config:
     store: Path
     feeds: tuple[FeedConfig, ...]
     concurrency: int = 4
+    host_concurrency: int = 2
 
     def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
         """Enabled feeds, or exactly the named ones (enabled or not)."""
@@ -89,12 +106,21 @@ class Config:
         return tuple(by_name[n] for n in names)
 
 
-TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency"}
-FEED_SETTINGS = {"enabled", "interval", "categories", "tags", "draft", "timeout", "user_agent"}
+TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency"}
+FEED_SETTINGS = {
+    "enabled", "interval", "categories", "tags", "draft", "timeout", "deadline", "max_size",
+    "max_redirects", "user_agent", "headers", "auth",
+}
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+# Header names ingest sets itself, or that would break the request if overridden.
+_RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
+                     "if-none-match", "if-modified-since", "authorization"}
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 def resolve_path(cli_value: str | None) -> Path:
@@ -132,6 +158,7 @@ def parse(text: str, path: Path) -> Config:
     output = base / reader.string(top, "output", "", default="data/posts")
     store = base / reader.string(top, "store", "", default="data/ingest.sqlite3")
     concurrency = reader.integer(top, "concurrency", "", default=4, minimum=1)
+    host_concurrency = reader.integer(top, "host_concurrency", "", default=2, minimum=1)
 
     defaults_node = top.get("defaults")
     defaults: dict[str, Any] = {}
@@ -169,7 +196,10 @@ def parse(text: str, path: Path) -> Config:
         seen_names[name] = line
         seen_urls[url] = line
         feeds.append(replace(FeedConfig(url=url, name=name), **settings))
-    return Config(path=path, output=output, store=store, feeds=tuple(feeds), concurrency=concurrency)
+    return Config(
+        path=path, output=output, store=store, feeds=tuple(feeds),
+        concurrency=concurrency, host_concurrency=host_concurrency,
+    )
 
 
 def default_name(url: str) -> str:
@@ -195,6 +225,23 @@ def parse_duration(value: Any) -> float:
     if seconds <= 0:
         raise ValueError("must be greater than zero")
     return seconds
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from ``1048576``, ``"512KiB"``, ``"16MiB"``, ``"10MB"`` or ``"1GiB"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 512KiB, 16MiB or 10MB")
+    if isinstance(value, (int, float)):
+        size = float(value)
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a size; use a number of bytes or 512KiB, 16MiB, 10MB")
+        unit = match.group(2).lower() if match.group(2) else None
+        size = float(match.group(1)) * _SIZE_UNITS[unit]
+    if size < 1:
+        raise ValueError("must be at least 1 byte")
+    return int(size)
 
 
 # --- internals -------------------------------------------------------------
@@ -287,14 +334,25 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
     for key in ("enabled", "draft"):
         if key in entries:
             out[key] = reader.boolean(entries, key, prefix)
-    for key in ("interval", "timeout"):
+    for key in ("interval", "timeout", "deadline"):
         if key in entries:
             try:
                 out[key] = parse_duration(reader.value(entries[key][1]))
             except ValueError as exc:
                 raise reader.fail(entries, key, prefix, str(exc)) from None
+    if "max_size" in entries:
+        try:
+            out["max_size"] = parse_size(reader.value(entries["max_size"][1]))
+        except ValueError as exc:
+            raise reader.fail(entries, "max_size", prefix, str(exc)) from None
+    if "max_redirects" in entries:
+        out["max_redirects"] = reader.integer(entries, "max_redirects", prefix, default=5, minimum=0)
     if "user_agent" in entries:
         out["user_agent"] = reader.string(entries, "user_agent", prefix, default=None)
+    if "headers" in entries:
+        out["headers"] = _headers(reader, entries, prefix)
+    if "auth" in entries:
+        out["auth"] = _auth(reader, entries, prefix)
     if "categories" in entries:
         out["categories"] = _string_list(reader, entries, "categories", prefix)
     if "tags" in entries:
@@ -331,3 +389,56 @@ def _tag_rule(reader: _Reader, entries: Entries, prefix: str) -> TagRule:
     if not isinstance(sources, list) or not sources or any(s not in TAG_SOURCES for s in sources):
         raise reader.fail(entries, "tags", prefix, "from must list one or both of: title, feed")
     return TagRule(count=count, sources=tuple(dict.fromkeys(sources)))
+
+
+def _headers(reader: _Reader, entries: Entries, prefix: str) -> tuple[tuple[str, str], ...]:
+    value = reader.value(entries["headers"][1])
+    if not isinstance(value, dict):
+        raise reader.fail(entries, "headers", prefix, "must be a mapping of header names to values")
+    out = []
+    for name, header_value in value.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise reader.fail(entries, "headers", prefix, f"{name!r} is not a valid header name")
+        if name.lower() in _RESERVED_HEADERS:
+            hint = " (use 'auth:' for credentials)" if name.lower() == "authorization" else ""
+            raise reader.fail(entries, "headers", prefix, f"{name} is set by ingest and cannot be configured{hint}")
+        if isinstance(header_value, bool) or not isinstance(header_value, (str, int, float)):
+            raise reader.fail(entries, "headers", prefix, f"{name}: the value must be text")
+        text = str(header_value)
+        if any(c in text for c in "\r\n\0"):
+            raise reader.fail(entries, "headers", prefix, f"{name}: the value must be on one line")
+        out.append((name, text))
+    return tuple(out)
+
+
+def _auth(reader: _Reader, entries: Entries, prefix: str) -> BasicAuth:
+    """Basic auth from ``{username, password}`` or ``{username, password_env}``.
+
+    ``password_env`` names an environment variable, so the secret can stay out
+    of a config file that is checked in. Messages never quote the password.
+    """
+    value = reader.value(entries["auth"][1])
+    shape = "must be {username: ..., password: ...} or {username: ..., password_env: VARIABLE}"
+    if not isinstance(value, dict):
+        raise reader.fail(entries, "auth", prefix, shape)
+    unknown = set(value) - {"username", "password", "password_env"}
+    if unknown:
+        raise reader.fail(entries, "auth", prefix, f"unknown key {sorted(unknown)[0]!r}; {shape}")
+    username = value.get("username")
+    if not isinstance(username, str) or not username or ":" in username:
+        raise reader.fail(entries, "auth", prefix, "username must be non-empty text without ':'")
+    if ("password" in value) == ("password_env" in value):
+        raise reader.fail(entries, "auth", prefix, "give exactly one of password or password_env")
+    if "password_env" in value:
+        variable = value["password_env"]
+        if not isinstance(variable, str) or not variable:
+            raise reader.fail(entries, "auth", prefix, "password_env must name an environment variable")
+        password = os.environ.get(variable)
+        if password is None:
+            raise reader.fail(entries, "auth", prefix, f"environment variable {variable} is not set")
+    else:
+        password = value["password"]
+        if isinstance(password, bool) or not isinstance(password, (str, int)):
+            raise reader.fail(entries, "auth", prefix, "password must be text")
+        password = str(password)
+    return BasicAuth(username=username, password=password)

@@ -1,26 +1,39 @@
-"""Fetch feed bytes over HTTP(S) or from a local file.
+"""Fetch feed bytes over HTTP(S) or from a local file, politely and defensively.
 
 Failures come back as a ``FetchResult`` with ``error`` set, never as an
 exception, so one bad feed cannot stop a run. Conditional GET validators are
 sent when known, and a 304 comes back as ``not_modified`` with no body.
+
+A server is not trusted to behave: every fetch has a total deadline on top of
+the per-read timeout (so a server that trickles a byte a second cannot hold a
+worker), the body is decompressed here, chunk by chunk, and counted after
+decompression (so a gzip bomb is cut off at the limit, not after it filled
+memory), and redirects are followed one hop at a time so that each hop's
+status is known: the caller decides which permanent redirects to believe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import httpx
 
 from . import __version__
-from .config import FeedConfig
+from .config import BasicAuth, FeedConfig
+from .policy import REDIRECTS, Hop
 
-USER_AGENT = f"ingest/{__version__} (+https://github.com/ingest-feeds/ingest; feed to Markdown)"
+PROJECT_URL = "https://github.com/ingest-feeds/ingest"
+USER_AGENT = f"ingest/{__version__} (+{PROJECT_URL}; feed to Markdown)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+# Only what we decompress ourselves, under the size limit.
+ACCEPT_ENCODING = "gzip, deflate"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
@@ -34,6 +47,12 @@ class Validators:
 
 @dataclass(frozen=True)
 class FetchResult:
+    """The value at the fetch boundary: what came back, or why nothing usable did.
+
+    ``url`` is the URL asked for, ``final_url`` where the body came from after
+    ``hops`` (every redirect followed, in order).
+    """
+
     url: str
     final_url: str
     status: int | None = None
@@ -43,6 +62,7 @@ class FetchResult:
     not_modified: bool = False
     error: str | None = None
     elapsed: float = 0.0
+    hops: tuple[Hop, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -50,91 +70,290 @@ class FetchResult:
 
 
 def make_client(concurrency: int, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """One shared client so connections to the same host are reused."""
+    """One shared client so connections to the same host are reused.
+
+    Redirects are not followed by httpx: ``fetch`` follows them itself to see
+    each hop's status and to keep credentials on the feed's own host.
+    """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
-        follow_redirects=True,
-        max_redirects=10,
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
+        follow_redirects=False,
         limits=limits,
         transport=transport,
     )
 
 
-async def fetch(client: httpx.AsyncClient, feed: FeedConfig, validators: Validators) -> FetchResult:
+async def fetch(
+    client: httpx.AsyncClient, feed: FeedConfig, validators: Validators, url: str | None = None
+) -> FetchResult:
+    """Fetch ``url`` (default: the feed's configured URL) under the feed's limits."""
     started = time.monotonic()
-    if urlsplit(feed.url).scheme.lower() == "file":
-        result = await asyncio.to_thread(_read_file, feed.url)
+    url = url or feed.url
+    if urlsplit(url).scheme.lower() == "file":
+        result = await asyncio.to_thread(_read_file, url, feed.max_size)
     else:
-        result = await _fetch_http(client, feed, validators)
+        result = await _fetch_http(client, feed, url, validators)
     return replace(result, elapsed=time.monotonic() - started)
 
 
-def _read_file(url: str) -> FetchResult:
+def strip_userinfo(url: str) -> str:
+    """The URL without ``user:password@``: what may be requested, logged or published."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+
+
+def credentials(feed: FeedConfig) -> BasicAuth | None:
+    """``auth:`` from the config, else a ``user:password@`` written into the feed URL."""
+    if feed.auth is not None:
+        return feed.auth
+    parts = urlsplit(feed.url)
+    if parts.username is None:
+        return None
+    return BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+
+
+def redact(url: str) -> str:
+    """The URL without any user:password part, for messages and logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:g} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def _read_file(url: str, max_size: int) -> FetchResult:
     parts = urlsplit(url)
     path = Path(url2pathname(parts.path))
     if parts.netloc not in ("", "localhost"):
         return FetchResult(url, url, error=f"file URL with a host ({parts.netloc}) is not supported")
     try:
         with path.open("rb") as handle:
-            content = handle.read(MAX_BODY_BYTES + 1)
+            content = handle.read(max_size + 1)
     except FileNotFoundError:
         return FetchResult(url, url, error=f"file not found: {path}")
     except OSError as exc:
         return FetchResult(url, url, error=f"cannot read {path}: {exc.strerror or exc}")
-    if len(content) > MAX_BODY_BYTES:
-        return FetchResult(url, url, error=f"file is larger than {MAX_BODY_BYTES} bytes: {path}")
+    if len(content) > max_size:
+        return FetchResult(url, url, error=f"file is larger than the {format_size(max_size)} limit (max_size): {path}")
     return FetchResult(url, url, status=200, content=content)
 
 
-async def _fetch_http(client: httpx.AsyncClient, feed: FeedConfig, validators: Validators) -> FetchResult:
-    headers = {}
+class _TooLarge(Exception):
+    pass
+
+
+class _BadEncoding(Exception):
+    pass
+
+
+@dataclass
+class _Progress:
+    """Where a fetch got to, so a deadline can say what it interrupted."""
+
+    url: str
+    hops: list[Hop] = field(default_factory=list)
+    received: int = 0
+    status: int | None = None
+
+
+async def _fetch_http(client: httpx.AsyncClient, feed: FeedConfig, url: str, validators: Validators) -> FetchResult:
+    progress = _Progress(strip_userinfo(url))
+    try:
+        async with asyncio.timeout(feed.deadline):
+            return await _follow(client, feed, url, validators, progress)
+    except TimeoutError:
+        got = f", {format_size(progress.received)} received" if progress.received else ""
+        return _failed(
+            url, progress,
+            f"took longer than the {feed.deadline:g}s deadline (deadline){got}",
+        )
+    except httpx.TimeoutException as exc:
+        what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+        return _failed(url, progress, f"timed out after {feed.timeout:g}s {what} (timeout)")
+    except httpx.DecodingError as exc:
+        return _failed(url, progress, f"cannot decode response body: {exc}")
+    except httpx.ConnectError as exc:
+        return _failed(url, progress, f"cannot connect: {_reason(exc)}")
+    except httpx.HTTPError as exc:
+        return _failed(url, progress, f"{type(exc).__name__}: {_reason(exc)}")
+
+
+def _failed(url: str, progress: _Progress, error: str) -> FetchResult:
+    return FetchResult(url, progress.url, status=progress.status, error=error, hops=tuple(progress.hops))
+
+
+async def _follow(
+    client: httpx.AsyncClient, feed: FeedConfig, url: str, validators: Validators, progress: _Progress
+) -> FetchResult:
+    """Request ``url``, following redirects hop by hop within the feed's limit.
+
+    Credentials in the URL are moved into an Authorization header, so they
+    are never part of a logged, reported or stored URL.
+    """
+    progress.url = strip_userinfo(url)
+    origin = urlsplit(progress.url)
+    visited = [progress.url]
+    while True:
+        request = client.build_request(
+            "GET", progress.url, headers=_headers(feed, origin, progress.url, validators), timeout=feed.timeout
+        )
+        response = await client.send(request, stream=True)
+        try:
+            progress.status = response.status_code
+            location = response.headers.get("location")
+            if response.status_code in REDIRECTS:
+                if not location:
+                    return _failed(url, progress, f"HTTP {response.status_code} redirect without a Location header")
+                target = strip_userinfo(urljoin(progress.url, location.strip()))
+                if urlsplit(target).scheme.lower() not in ("http", "https"):
+                    return _failed(url, progress, f"redirect to a non-HTTP URL: {redact(target)}")
+                progress.hops.append(Hop(response.status_code, progress.url, target))
+                chain = " -> ".join(redact(u) for u in [*visited, target])
+                if target in visited:
+                    return _failed(url, progress, f"redirect loop: {chain}")
+                if len(progress.hops) > feed.max_redirects:
+                    return _failed(
+                        url, progress,
+                        f"more than {feed.max_redirects} redirects (max_redirects): {chain}",
+                    )
+                visited.append(target)
+                progress.url = target
+                continue
+            return await _answer(url, feed, response, validators, progress)
+        finally:
+            await response.aclose()
+
+
+async def _answer(
+    url: str, feed: FeedConfig, response: httpx.Response, validators: Validators, progress: _Progress
+) -> FetchResult:
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    hops = tuple(progress.hops)
+    status = response.status_code
+    if status == 304:
+        return FetchResult(
+            url, progress.url, status=304, headers=headers,
+            validators=_validators(response, validators), not_modified=True, hops=hops,
+        )
+    if status >= 300:
+        reason = response.reason_phrase or ""
+        return FetchResult(
+            url, progress.url, status=status, headers=headers,
+            error=f"HTTP {status} {reason}".rstrip(), hops=hops,
+        )
+    try:
+        content = await _read_body(response, feed.max_size, progress)
+    except _TooLarge:
+        encoded = headers.get("content-encoding", "").strip().lower() not in ("", "identity")
+        after = " after decompression" if encoded else ""
+        return _failed(url, progress, f"response is larger than the {format_size(feed.max_size)} limit{after} (max_size)")
+    except _BadEncoding as exc:
+        return _failed(url, progress, str(exc))
+    return FetchResult(
+        url, progress.url, status=status, content=content, headers=headers,
+        validators=_validators(response, Validators()), hops=hops,
+    )
+
+
+async def _read_body(response: httpx.Response, limit: int, progress: _Progress) -> bytes:
+    """The decoded body, refused as soon as it would pass ``limit`` bytes."""
+    decoder = _Decoder(response.headers.get("content-encoding", ""))
+    declared = response.headers.get("content-length", "")
+    if decoder.identity and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        data = decoder.decode(raw, limit - size + 1)
+        size += len(data)
+        progress.received = size
+        if size > limit:
+            raise _TooLarge()
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+class _Decoder:
+    """gzip/deflate decoding that never produces more than it is asked for.
+
+    httpx's own decoder inflates a whole network chunk at once, which for a
+    gzip bomb is a thousand times the chunk; here ``max_length`` bounds every
+    step, so memory stays near the configured limit.
+    """
+
+    def __init__(self, content_encoding: str):
+        encoding = content_encoding.strip().lower()
+        self.identity = encoding in ("", "identity")
+        self._raw_fallback = encoding == "deflate"
+        if self.identity:
+            self._wbits = 0
+        elif encoding in ("gzip", "x-gzip"):
+            self._wbits = zlib.MAX_WBITS | 16
+        elif encoding == "deflate":
+            self._wbits = zlib.MAX_WBITS
+        else:
+            raise _BadEncoding(f"unsupported content encoding {content_encoding!r} (ingest asks for gzip or deflate)")
+        self._inflate = None if self.identity else zlib.decompressobj(self._wbits)
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        if self._inflate is None:
+            return data
+        out = b""
+        try:
+            while data and len(out) < room:
+                out += self._inflate.decompress(data, room - len(out))
+                if self._inflate.unconsumed_tail:
+                    break  # room is used up: the caller stops
+                data = self._inflate.unused_data if self._inflate.eof else b""
+                if data:  # a further gzip member
+                    self._inflate = zlib.decompressobj(self._wbits)
+        except zlib.error as exc:
+            if self._raw_fallback and not out:
+                # Some servers send raw deflate without the zlib wrapper.
+                self._raw_fallback = False
+                self._wbits = -zlib.MAX_WBITS
+                self._inflate = zlib.decompressobj(self._wbits)
+                return self.decode(data, room)
+            raise _BadEncoding(f"cannot decode the compressed response body: {exc}") from None
+        return out
+
+
+def _headers(feed: FeedConfig, origin: SplitResult, url: str, validators: Validators) -> dict[str, str]:
+    """Request headers for one hop; credentials and custom headers stay on the feed's own host."""
+    headers: dict[str, str] = {}
     if feed.user_agent:
         headers["User-Agent"] = feed.user_agent
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
-    url = feed.url
-    try:
-        async with client.stream("GET", url, headers=headers, timeout=feed.timeout) as response:
-            final_url = str(response.url)
-            response_headers = {k.lower(): v for k, v in response.headers.items()}
-            if response.status_code == 304:
-                return FetchResult(
-                    url, final_url, status=304, headers=response_headers,
-                    validators=_validators(response, validators), not_modified=True,
-                )
-            if response.status_code >= 400:
-                reason = response.reason_phrase or ""
-                return FetchResult(
-                    url, final_url, status=response.status_code, headers=response_headers,
-                    error=f"HTTP {response.status_code} {reason}".rstrip(),
-                )
-            chunks = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    return FetchResult(
-                        url, final_url, status=response.status_code,
-                        error=f"response is larger than {MAX_BODY_BYTES} bytes",
-                    )
-                chunks.append(chunk)
-            return FetchResult(
-                url, final_url, status=response.status_code, content=b"".join(chunks),
-                headers=response_headers, validators=_validators(response, Validators()),
-            )
-    except httpx.TimeoutException:
-        return FetchResult(url, url, error=f"timed out after {feed.timeout:g}s")
-    except httpx.TooManyRedirects:
-        return FetchResult(url, url, error="too many redirects")
-    except httpx.DecodingError as exc:
-        return FetchResult(url, url, error=f"cannot decode response body: {exc}")
-    except httpx.ConnectError as exc:
-        return FetchResult(url, url, error=f"cannot connect: {_reason(exc)}")
-    except httpx.HTTPError as exc:
-        return FetchResult(url, url, error=f"{type(exc).__name__}: {_reason(exc)}")
+    auth = credentials(feed)
+    if _same_host(origin, urlsplit(url)):
+        headers.update(dict(feed.headers))
+        if auth is not None:
+            token = base64.b64encode(f"{auth.username}:{auth.password}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
+    return headers
+
+
+def _same_host(origin: SplitResult, target: SplitResult) -> bool:
+    """Same host (and port, where both name one), and never from https down to http."""
+    if origin.hostname != target.hostname:
+        return False
+    if origin.port and target.port and origin.port != target.port:
+        return False
+    return not (origin.scheme == "https" and target.scheme != "https")
 
 
 def _validators(response: httpx.Response, previous: Validators) -> Validators:

@@ -90,7 +90,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
         slug=make_slug(title),
         image=_image(entry, body, link or base_url),
         link=link,
-        source=feed.url,
+        source=_without_userinfo(feed.url),
         categories=feed.categories if feed.categories is not None else feed.default_categories,
         tags=tags,
         draft=feed.draft,
@@ -286,6 +286,14 @@ def _clean_url(url: str) -> str:
     """URLs cannot hold whitespace or controls; percent-encode what slipped in."""
     url = (url or "").strip()
     return "".join(ch if ch.isprintable() and not ch.isspace() else f"%{ord(ch):02X}" for ch in url if ord(ch) < 0xD800 or ord(ch) > 0xDFFF)
+
+
+def _without_userinfo(url: str) -> str:
+    """A feed URL as it may be published: never with the ``user:password@`` it was configured with."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _absolute(url: str, base_url: str) -> str:

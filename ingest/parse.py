@@ -5,19 +5,37 @@ slow and reorder attributes, and ``normalize`` does both jobs with nh3. The
 final URL is deliberately not given to feedparser as ``content-location``, so
 a guid such as ``123`` keeps its raw value for identity instead of becoming a
 URL relative to wherever the feed happened to be fetched from.
+
+Hostile XML is refused before feedparser sees it: a document type that
+declares external entities, parameter entities, entities built from other
+entities or long entity texts is the shape of every entity-expansion attack
+(billion laughs, quadratic blowup, XXE) and of almost no real feed. Plain
+declarations such as ``<!ENTITY nbsp "&#160;">`` still pass. feedparser has
+defences of its own, but they depend on how the declarations are laid out;
+this check reads the document type with expat itself and never expands.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin
+from xml.parsers import expat
 
 import feedparser
 
-from .fetch import FetchResult
+from .fetch import FetchResult, redact
+from .policy import parse_ttl
 
 # Problems feedparser reports that still leave a trustworthy parse.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+# Longest entity text accepted: enough for any character name, too short to amplify.
+MAX_ENTITY_TEXT = 64
+_ENTITY_REF = re.compile(r"&[A-Za-z_:][\w.:-]*;")
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
 
 
 class ParseError(Exception):
@@ -30,12 +48,14 @@ class ParsedFeed:
     title: str
     link: str
     entries: list[Any]
+    ttl: float | None = None  # RSS <ttl>, minutes
 
 
 def parse(result: FetchResult) -> ParsedFeed:
     headers = {k: v for k, v in result.headers.items() if k in ("content-type", "content-language")}
     if not result.content.strip():
         raise ParseError(f"empty response{_described(result)}")
+    check_entities(result.content)
     data = feedparser.parse(
         result.content,
         response_headers=headers,
@@ -46,16 +66,73 @@ def parse(result: FetchResult) -> ParsedFeed:
     if data.get("bozo") and not isinstance(exception, _HARMLESS):
         if data.get("version") or data.entries:
             raise ParseError(f"malformed feed XML: {_location(exception)}")
-        raise ParseError(f"not a feed{_described(result)}")
+        raise ParseError(_not_a_feed(result))
     if not data.get("version"):
-        raise ParseError(f"not a feed{_described(result)}")
+        raise ParseError(_not_a_feed(result))
     feed = data.get("feed", {})
     return ParsedFeed(
         version=data.version,
         title=feed.get("title", ""),
         link=feed.get("link", ""),
         entries=list(data.entries),
+        ttl=parse_ttl(feed.get("ttl")),
     )
+
+
+def check_entities(content: bytes) -> None:
+    """Refuse a document type that could expand into more than it says.
+
+    Only the prolog is read: parsing stops at the root element, before any
+    entity could be referenced, so this costs nothing on a hostile document.
+    """
+    parser = expat.ParserCreate(encoding=_expat_encoding(content))
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def on_entity(name: str, is_parameter: int, value: str | None, base: Any, system_id: str | None,
+                  public_id: str | None, notation: str | None) -> None:
+        kind = "parameter entity" if is_parameter else "entity"
+        if system_id or public_id or notation:
+            raise ParseError(f"refused: the document declares external {kind} {name!r} (an XML external entity attack)")
+        if is_parameter or value is None:
+            raise ParseError(f"refused: the document declares {kind} {name!r}")
+        if _ENTITY_REF.search(value):
+            raise ParseError(
+                f"refused: the document declares entity {name!r} built from other entities "
+                "(an entity-expansion attack such as billion laughs)"
+            )
+        if len(value) > MAX_ENTITY_TEXT:
+            raise ParseError(
+                f"refused: the document declares entity {name!r} of {len(value)} characters "
+                f"(more than {MAX_ENTITY_TEXT}; an entity-expansion attack)"
+            )
+
+    def at_root(*_args: Any) -> None:
+        raise _PrologDone()
+
+    parser.EntityDeclHandler = on_entity
+    parser.StartElementHandler = at_root
+    try:
+        parser.Parse(content, True)
+    except _PrologDone:
+        pass
+    except expat.ExpatError:
+        pass  # not well-formed: feedparser reports it, and expands nothing either way
+
+
+class _PrologDone(Exception):
+    pass
+
+
+def _expat_encoding(content: bytes) -> str | None:
+    """Read the prolog as Latin-1 whatever it claims, so no declared encoding can hide it.
+
+    Markup characters are ASCII in every encoding a feed uses except UTF-16
+    and UTF-32, which expat detects by itself.
+    """
+    head = content[:4]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return None
+    return "iso-8859-1"
 
 
 def _location(exception: Any) -> str:
@@ -65,6 +142,51 @@ def _location(exception: Any) -> str:
     if get_line and message:
         return f"line {get_line()}, column {exception.getColumnNumber()}: {message()}"
     return str(exception) or type(exception).__name__
+
+
+def _not_a_feed(result: FetchResult) -> str:
+    """Say what came back instead of a feed and, for a web page, where its feed is."""
+    message = f"not a feed{_described(result)}"
+    text = result.content[:512 * 1024].decode("utf-8", "replace")
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            document = json.loads(result.content)
+        except ValueError:
+            return message
+        version = document.get("version", "") if isinstance(document, dict) else ""
+        if isinstance(version, str) and "jsonfeed.org" in version:
+            return f"{message}: a JSON Feed, which ingest does not read; use the site's RSS or Atom feed"
+        return f"{message}: JSON that is not a feed"
+    links = _advertised_feeds(text, result.final_url)
+    if links:
+        return f"{message}: the page advertises a feed at {redact(links[0])}; use that URL instead"
+    return message
+
+
+def _advertised_feeds(text: str, base_url: str) -> list[str]:
+    """Feed URLs from ``<link rel="alternate" type="application/rss+xml" href=...>`` tags."""
+    finder = _AlternateLinks()
+    try:
+        finder.feed(text)
+    except Exception:  # a broken page: use what was found before the break
+        pass
+    return [urljoin(base_url, href) for href in finder.found]
+
+
+class _AlternateLinks(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "link":
+            return
+        values = {k.lower(): (v or "") for k, v in attrs}
+        rels = values.get("rel", "").lower().split()
+        kind = values.get("type", "").lower().split(";")[0].strip()
+        if "alternate" in rels and kind in _FEED_TYPES[:3] and values.get("href", "").strip():
+            self.found.append(values["href"].strip())
 
 
 def _described(result: FetchResult) -> str:

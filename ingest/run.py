@@ -2,7 +2,10 @@
 
 Fetches run concurrently; everything after the fetch (parse, normalize,
 decide, write, record) runs one feed at a time on the event loop thread, so
-the store and the file names it hands out never race. Each file is written
+the store and the file names it hands out never race. Before a feed is
+requested its stored state is checked: a retired feed (410) is not asked at
+all, and a feed whose ``not_before`` lies ahead (server hint, Retry-After or
+error backoff) is reported as deferred unless the run is forced. Each file is written
 before its store row is committed: a crash in between only means the next
 run finds the same bytes at the same path and adopts them.
 """
@@ -12,19 +15,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
+from . import policy
 from .config import Config, FeedConfig
-from .fetch import FetchResult, fetch, make_client
+from .fetch import FetchResult, fetch, make_client, redact
 from .normalize import Article, normalize
 from .parse import ParseError, parse
 from .render import render
-from .store import Action, Store, decide, utcnow
+from .store import Action, FeedState, Store, decide, utcnow
 from .write import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
@@ -39,13 +45,15 @@ class FeedReport:
 
     name: str
     url: str
-    status: str = "ok"  # ok | not-modified | failed
+    status: str = "ok"  # ok | not-modified | same-content | failed | deferred | retired
     new: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0
     error: str | None = None
     elapsed: float = 0.0
+    until: datetime | None = None  # next attempt (deferred, failed); since when (retired)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -58,26 +66,44 @@ async def run_feeds(
     store: Store,
     *,
     dry_run: bool = False,
+    force: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
+    rng: random.Random | None = None,
 ) -> list[FeedReport]:
-    """Fetch every feed once and process each as soon as its bytes arrive."""
+    """Fetch every feed once and process each as soon as its bytes arrive.
+
+    ``force`` asks feeds even when their ``not_before`` lies ahead; retired
+    feeds are never asked (``ingest reset`` brings them back). At most
+    ``config.host_concurrency`` requests go to one host at a time, whatever
+    the global ``concurrency``.
+    """
     feeds = list(feeds)
     if not dry_run:
         config.output.mkdir(parents=True, exist_ok=True)
-    run = _Run(config.output, store, dry_run)
+    run = _Run(config.output, store, dry_run, rng or random.Random())
     limit = asyncio.Semaphore(config.concurrency)
+    per_host: dict[str, asyncio.Semaphore] = {}
     async with make_client(config.concurrency, transport) as client:
 
-        async def fetch_one(feed: FeedConfig) -> tuple[FeedConfig, int, FetchResult]:
+        async def fetch_one(feed: FeedConfig) -> tuple[FeedConfig, int, FeedState | None, FetchResult | FeedReport]:
             feed_id = store.feed_id(feed.url, feed.name)
-            async with limit:
-                return feed, feed_id, await fetch(client, feed, store.validators(feed_id))
+            state = store.feed_state(feed_id)
+            if state is not None and (state.retired_at or (not force and _waiting(state, utcnow()))):
+                return feed, feed_id, state, _not_asked(feed, state)
+            url = state.fetch_url if state else feed.url
+            host = (urlsplit(url).hostname or "").lower()
+            host_limit = per_host.setdefault(host, asyncio.Semaphore(config.host_concurrency))
+            async with host_limit, limit:
+                return feed, feed_id, state, await fetch(client, feed, store.validators(feed_id), url=url)
 
         reports = []
         for finished in asyncio.as_completed([fetch_one(feed) for feed in feeds]):
-            feed, feed_id, result = await finished
-            report = run.process(feed, feed_id, result, utcnow())
+            feed, feed_id, state, outcome = await finished
+            if isinstance(outcome, FeedReport):
+                report = outcome
+            else:
+                report = run.process(feed, feed_id, outcome, utcnow(), state)
             reports.append(report)
             if on_feed:
                 on_feed(report)
@@ -85,36 +111,76 @@ async def run_feeds(
     return sorted(reports, key=lambda r: order[r.name])
 
 
+def _waiting(state: FeedState, now: datetime) -> bool:
+    return state.not_before is not None and state.not_before > now
+
+
+def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
+    """The report of a feed skipped on purpose, saying why and until when."""
+    report = FeedReport(feed.name, feed.url)
+    if state.retired_at:
+        report.status = "retired"
+        report.error = state.retired_reason
+        report.until = state.retired_at
+        return report
+    report.status = "deferred"
+    report.until = state.not_before
+    if state.error_count:
+        plural = "s" if state.error_count != 1 else ""
+        report.error = f"backing off after {state.error_count} failure{plural} in a row; last: {state.last_error}"
+    elif state.last_error:
+        report.error = state.last_error
+    else:
+        report.error = "the server's caching headers or <ttl> ask not to poll before then"
+    return report
+
+
 class _Run:
     """State shared by the feeds of one run: names handed out, entries seen."""
 
-    def __init__(self, output: Path, store: Store, dry_run: bool):
+    def __init__(self, output: Path, store: Store, dry_run: bool, rng: random.Random):
         self.output = output
         self.store = store
         self.dry_run = dry_run
+        self.rng = rng
         self.claimed: set[str] = set()
         self.seen: set[str] = set()
 
-    def process(self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime) -> FeedReport:
+    def process(
+        self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime, state: FeedState | None = None
+    ) -> FeedReport:
         report = FeedReport(feed.name, feed.url, elapsed=result.elapsed)
         try:
             if not result.ok:
-                raise _FeedFailed(f"{result.error} ({result.final_url})")
+                self._fetch_failed(feed, feed_id, result, now, state, report)
+                return report
+            body_hash = None
+            ttl = state.ttl_minutes if state else None
             if result.not_modified:
                 report.status = "not-modified"
+            elif state is not None and state.body_hash == hashlib.sha256(result.content).hexdigest():
+                report.status = "same-content"  # a 200 with the very same bytes: nothing to parse
             else:
                 parsed = parse(result)
                 write_errors = self._apply_all(feed, feed_id, result.final_url, parsed.entries, now, report)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
-                    raise _FeedFailed(write_errors[0] + more)
+                    raise _WriteFailed(write_errors[0] + more)
+                body_hash = hashlib.sha256(result.content).hexdigest()
+                ttl = parsed.ttl or 0.0
             if not self.dry_run:
-                self.store.record_success(feed_id, result.validators, now)
-        except (_FeedFailed, ParseError) as exc:
-            self._fail(report, feed_id, str(exc), now)
+                self.store.record_success(
+                    feed_id, result.validators, now,
+                    not_before=policy.cache_hint(result.headers, ttl, now), body_hash=body_hash, ttl_minutes=ttl,
+                )
+                self._redirects(feed_id, result, state, report)
+        except ParseError as exc:
+            self._fail(report, feed_id, f"{exc} ({redact(result.final_url)})", now, state)
+        except _WriteFailed as exc:
+            self._fail(report, feed_id, str(exc), now, state, backoff=False)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("unexpected error processing %s", feed.name)
-            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now)
+            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now, state)
         return report
 
     def _apply_all(
@@ -140,11 +206,55 @@ class _Run:
                 fsync_dir(self.output)
         return errors
 
-    def _fail(self, report: FeedReport, feed_id: int, error: str, now: datetime) -> None:
+    def _fetch_failed(
+        self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
+        state: FeedState | None, report: FeedReport,
+    ) -> None:
+        """410 retires the feed, 429/503 with Retry-After defers it, anything else backs off."""
+        where = redact(result.final_url)
+        if result.status == 410:
+            reason = f"{result.error} ({where})"
+            report.status = "failed"
+            report.error = f"{reason}: feed retired, no more polls until 'ingest reset {feed.name}'"
+            if not self.dry_run:
+                self.store.retire(feed_id, reason, now)
+            return
+        until = policy.retry_after(result.headers.get("retry-after"), now) if result.status in (429, 503) else None
+        if until is not None:
+            report.status = "deferred"
+            report.until = until
+            report.error = f"{result.error}: the server asked to retry later ({where})"
+            if not self.dry_run:
+                self.store.record_deferred(feed_id, report.error, now, until)
+            return
+        self._fail(report, feed_id, f"{result.error} ({where})", now, state)
+
+    def _fail(
+        self, report: FeedReport, feed_id: int, error: str, now: datetime, state: FeedState | None,
+        *, backoff: bool = True,
+    ) -> None:
+        """Record a failure; ``backoff=False`` for local faults (a full disk) that waiting on the server cannot fix."""
         report.status = "failed"
         report.error = error
+        errors = (state.error_count if state else 0) + 1
+        report.until = policy.backoff(errors, now, self.rng) if backoff else None
         if not self.dry_run:
-            self.store.record_failure(feed_id, error, now)
+            self.store.record_failure(feed_id, error, now, not_before=report.until)
+
+    def _redirects(self, feed_id: int, result: FetchResult, state: FeedState | None, report: FeedReport) -> None:
+        """Move the feed only on a confirmed permanent redirect; a temporary one changes nothing."""
+        pending = state.pending_redirect if state else None
+        target = policy.permanent_target(result.hops)
+        decision = policy.decide_redirect(result.url, target, pending)
+        if decision.migrate_to:
+            self.store.note_redirect(feed_id, pending=None, moved_to=decision.migrate_to)
+            report.notes.append(f"moved permanently to {redact(decision.migrate_to)}; polled there from now on")
+        elif decision.pending != pending:
+            self.store.note_redirect(feed_id, pending=decision.pending, moved_to=None)
+            if decision.pending:
+                report.notes.append(
+                    f"permanent redirect to {redact(decision.pending)}; the feed moves there if the next poll agrees"
+                )
 
     def _apply(self, article: Article, feed_id: int, now: datetime, report: FeedReport) -> None:
         if article.identity in self.seen:
@@ -221,8 +331,8 @@ def file_names(slug: str, identity: str) -> Iterator[str]:
         yield f"{base}-{short}-{n}.md"
 
 
-class _FeedFailed(Exception):
-    pass
+class _WriteFailed(Exception):
+    """Some entries of a feed could not be written; the others were."""
 
 
 def content_hash(text: str) -> str:

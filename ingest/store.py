@@ -52,6 +52,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN not_before TEXT;
     ALTER TABLE feeds ADD COLUMN next_poll_at TEXT;
     """,
+    # Politeness and safety: the last body's hash and <ttl> (a 200 with the
+    # same bytes is not parsed again), a permanent redirect waiting to be
+    # confirmed and the URL it moved the feed to, and a feed retired by 410.
+    """
+    ALTER TABLE feeds ADD COLUMN body_hash TEXT;
+    ALTER TABLE feeds ADD COLUMN ttl_minutes REAL;
+    ALTER TABLE feeds ADD COLUMN pending_redirect TEXT;
+    ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+    ALTER TABLE feeds ADD COLUMN retired_at TEXT;
+    ALTER TABLE feeds ADD COLUMN retired_reason TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -95,6 +106,17 @@ class FeedState:
     error_count: int
     not_before: datetime | None
     next_poll_at: datetime | None
+    body_hash: str | None = None
+    ttl_minutes: float | None = None
+    pending_redirect: str | None = None
+    moved_to: str | None = None
+    retired_at: datetime | None = None
+    retired_reason: str | None = None
+
+    @property
+    def fetch_url(self) -> str:
+        """Where to ask for the feed: its confirmed new address, else the configured one."""
+        return self.moved_to or self.url
 
 
 def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Action:
@@ -181,7 +203,10 @@ class Store:
 
     def feed_id(self, url: str, name: str) -> int:
         """The stable id of a feed, creating its row on first sight."""
-        row = self._db.execute("SELECT id FROM feeds WHERE url = ?", (url,)).fetchone()
+        row = self._db.execute(
+            "SELECT id FROM feeds WHERE url = ? UNION ALL SELECT id FROM feeds WHERE moved_to = ? LIMIT 1",
+            (url, url),
+        ).fetchone()
         if row:
             return row[0]
         if self.readonly:
@@ -193,32 +218,99 @@ class Store:
     def feed_state(self, feed_id: int) -> FeedState | None:
         row = self._db.execute(
             "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
-            " next_poll_at FROM feeds WHERE id = ?",
+            " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason"
+            " FROM feeds WHERE id = ?",
             (feed_id,),
         ).fetchone()
         if row is None:
             return None
         times = [_when(v) for v in (row[3], row[4])]
-        return FeedState(*row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]))
+        return FeedState(
+            *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
+            body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
+            retired_at=_when(row[13]), retired_reason=row[14],
+        )
+
+    def find_feed(self, url: str) -> FeedState | None:
+        """The feed configured at ``url``, or one that was moved there (the user updated the config)."""
+        row = self._db.execute(
+            "SELECT id FROM feeds WHERE url = ? UNION ALL SELECT id FROM feeds WHERE moved_to = ? LIMIT 1",
+            (url, url),
+        ).fetchone()
+        return self.feed_state(row[0]) if row else None
 
     def validators(self, feed_id: int) -> Validators:
         row = self._db.execute("SELECT etag, last_modified FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return Validators(*row) if row else Validators()
 
-    def record_success(self, feed_id: int, validators: Validators, now: datetime) -> None:
+    def record_success(
+        self,
+        feed_id: int,
+        validators: Validators,
+        now: datetime,
+        *,
+        not_before: datetime | None = None,
+        body_hash: str | None = None,
+        ttl_minutes: float | None = None,
+    ) -> None:
+        """A good poll: new validators, errors and backoff cleared, the server's hint kept.
+
+        ``body_hash`` and ``ttl_minutes`` are only replaced when given (a 304
+        or an unchanged body leaves the last ones in place).
+        """
         with self._tx():
             self._db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
-                " last_error = NULL, error_count = 0 WHERE id = ?",
-                (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(), feed_id),
+                " last_error = NULL, error_count = 0, not_before = ?,"
+                " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes) WHERE id = ?",
+                (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
+                 _iso(not_before), body_hash, ttl_minutes, feed_id),
             )
 
-    def record_failure(self, feed_id: int, error: str, now: datetime) -> None:
+    def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:
+        """A failed poll: one more error in a row, and when to try again (backoff)."""
         with self._tx():
             self._db.execute(
-                "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1 WHERE id = ?",
-                (now.isoformat(), error, feed_id),
+                "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
+                " not_before = COALESCE(?, not_before) WHERE id = ?",
+                (now.isoformat(), error, _iso(not_before), feed_id),
             )
+
+    def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> None:
+        """The server asked us to wait (429/503 with Retry-After): not an error, no backoff step."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE feeds SET last_polled_at = ?, last_error = ?, not_before = ? WHERE id = ?",
+                (now.isoformat(), reason, not_before.isoformat(), feed_id),
+            )
+
+    def retire(self, feed_id: int, reason: str, now: datetime) -> None:
+        """The feed is gone for good (410): no more polls until ``reset``."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
+                " retired_at = ?, retired_reason = ? WHERE id = ?",
+                (now.isoformat(), reason, now.isoformat(), reason, feed_id),
+            )
+
+    def reset(self, feed_id: int) -> None:
+        """Forget errors, backoff, deferral and retirement: the next run asks at once."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE feeds SET last_error = NULL, error_count = 0, not_before = NULL, retired_at = NULL,"
+                " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
+                (feed_id,),
+            )
+
+    def note_redirect(self, feed_id: int, *, pending: str | None, moved_to: str | None) -> None:
+        """Remember a permanent redirect to confirm next time, or the confirmed new address."""
+        with self._tx():
+            if moved_to is not None:
+                self._db.execute(
+                    "UPDATE feeds SET moved_to = ?, pending_redirect = NULL WHERE id = ?", (moved_to, feed_id)
+                )
+            else:
+                self._db.execute("UPDATE feeds SET pending_redirect = ? WHERE id = ?", (pending, feed_id))
 
     # --- entries -----------------------------------------------------------
 
@@ -255,6 +347,10 @@ class Store:
         if self.readonly:
             raise StoreError("the store is open read-only")
         return _Transaction(self._db)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _when(value: str | None) -> datetime | None:

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,9 +31,18 @@ class Request:
 
 @dataclass
 class Response:
+    """An answer; with ``stream`` the body is sent chunk by chunk, ``delay`` seconds apart.
+
+    A streamed body has no Content-Length (unless given in ``headers``) and
+    ends when the connection closes, so it can be as slow or as endless as a
+    test needs; the server stops writing when the client hangs up.
+    """
+
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    stream: Iterable[bytes] | None = None
+    delay: float = 0.0
 
 
 Handler = Callable[[Request], Response]
@@ -50,6 +60,9 @@ class FeedServer:
         self.routes: dict[str, Handler] = {}
         self.requests: list[Request] = []
         self._published: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests being answered at the same time
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -58,14 +71,42 @@ class FeedServer:
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
                 request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
                 server.requests.append(request)
-                handler = server.routes.get(self.path.split("?")[0])
-                response = handler(request) if handler else Response(404, b"not found")
-                self.send_response(response.status)
-                headers = {"Content-Length": str(len(response.body)), **response.headers}
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    handler = server.routes.get(self.path.split("?")[0])
+                    response = handler(request) if handler else Response(404, b"not found")
+                    self._send(response)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client hung up, as it should on a hostile answer
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _send(self, response: Response) -> None:
+                self.send_response_only(response.status)
+                given = {name.lower() for name in response.headers}
+                headers = {
+                    name: value
+                    for name, value in (("Server", self.version_string()), ("Date", self.date_time_string()))
+                    if name.lower() not in given  # a test may send its own Date
+                }
+                if response.stream is not None:
+                    self.close_connection = True
+                    headers.update({"Connection": "close", **response.headers})
+                else:
+                    headers.update({"Content-Length": str(len(response.body)), **response.headers})
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                if response.status != 304:
+                if response.stream is not None:
+                    for chunk in response.stream:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        if response.delay:
+                            time.sleep(response.delay)
+                elif response.status != 304:
                     self.wfile.write(response.body)
 
             def log_message(self, *args: Any) -> None:
@@ -74,7 +115,8 @@ class FeedServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # a short poll interval: shutdown() waits for it, once per test
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def url(self, path: str) -> str:
@@ -210,3 +252,17 @@ def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
         for p in sorted(directory.rglob("*"))
         if p.is_file()
     }
+
+
+def stored_feed(store: Path, url: str) -> dict[str, Any]:
+    """The store's row for the feed configured at ``url``, read straight from the SQLite file."""
+    import sqlite3
+
+    db = sqlite3.connect(store)
+    db.row_factory = sqlite3.Row
+    try:
+        row = db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+    finally:
+        db.close()
+    assert row is not None, f"no stored feed for {url}"
+    return dict(row)

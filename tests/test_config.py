@@ -110,9 +110,8 @@ def test_config_error_stops_before_any_fetch(tmp_path: Path, server: FeedServer)
     result = run_cli("--config", path, "run")
 
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        f"ingest: config error: {path}:4: feeds[1].colour: unknown key "
-        "(known keys: categories, draft, enabled, interval, name, tags, timeout, url, user_agent)"
-    )
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"ingest: config error: {path}:4: feeds[1].colour: unknown key (known keys: ")
+    assert "url" in line and "interval" in line
     assert server.requests == []
     assert not (tmp_path / "data").exists()

@@ -53,9 +53,12 @@ def test_unchanged_feed_without_validators_rewrites_nothing(tmp_path: Path, serv
     assert run_cli("--config", config, "run").returncode == 0
     before = snapshot(tmp_path / "posts")
 
-    again = run_cli("--config", config, "run")
+    same_bytes = run_cli("--config", config, "run")
+    server.static("/plain.xml", 200, rss([item(1), item(2)], title="Renamed channel"), "application/rss+xml")
+    same_entries = run_cli("--config", config, "run")
 
-    assert "0 new, 0 updated, 2 unchanged" in again.stdout
+    assert "unchanged (same content)" in same_bytes.stdout
+    assert "0 new, 0 updated, 2 unchanged" in same_entries.stdout
     assert snapshot(tmp_path / "posts") == before
 
 

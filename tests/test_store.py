@@ -82,3 +82,33 @@ def test_entries_round_trip(tmp_path: Path) -> None:
         assert store.path_taken("one.md") and not store.path_taken("two.md")
         store.save_entry("id:1", feed_id, "one.md", "h2", "written", NOW)
         assert store.entry("id:1").content_hash == "h2"
+
+
+def test_feed_state_round_trip_for_retirement_redirects_and_backoff(tmp_path: Path) -> None:
+    later = datetime(2026, 1, 2, 4, 0, 0, tzinfo=timezone.utc)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        feed_id = store.feed_id("http://a/", "a")
+        store.record_failure(feed_id, "HTTP 500", NOW, not_before=later)
+        state = store.feed_state(feed_id)
+        assert (state.error_count, state.last_error, state.not_before) == (1, "HTTP 500", later)
+
+        store.note_redirect(feed_id, pending="http://b/", moved_to=None)
+        assert store.feed_state(feed_id).pending_redirect == "http://b/"
+        store.note_redirect(feed_id, pending=None, moved_to="http://b/")
+        state = store.feed_state(feed_id)
+        assert (state.moved_to, state.pending_redirect, state.fetch_url) == ("http://b/", None, "http://b/")
+        # a config updated to the new address finds the same feed (and so its entries)
+        assert store.feed_id("http://b/", "a") == feed_id
+        assert store.find_feed("http://b/").id == feed_id
+
+        store.retire(feed_id, "HTTP 410 Gone", NOW)
+        assert store.feed_state(feed_id).retired_at == NOW
+        store.reset(feed_id)
+        state = store.feed_state(feed_id)
+        assert (state.retired_at, state.error_count, state.not_before, state.last_error) == (None, 0, None, None)
+
+        store.record_success(feed_id, Validators("E", None), NOW, body_hash="h", ttl_minutes=5.0)
+        store.record_success(feed_id, Validators("F", None), NOW)  # a 304 keeps the last body hash and ttl
+        state = store.feed_state(feed_id)
+        assert (state.body_hash, state.ttl_minutes) == ("h", 5.0)
+        assert store.validators(feed_id) == Validators("F", None)

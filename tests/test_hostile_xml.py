@@ -1,0 +1,96 @@
+"""Entity-expansion bombs and external entities are refused, never expanded."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+
+from conftest import FeedServer, item, rss, stored_feed, write_config
+from ingest.cli import main
+
+STORE = "state/ingest.sqlite3"
+
+
+def billion_laughs() -> str:
+    """The classic: ten levels of ten references, 10^9 'lol's if expanded."""
+    lines = ['<!ENTITY lol "lol">']
+    for level in range(1, 10):
+        previous = "lol" if level == 1 else f"lol{level - 1}"
+        lines.append(f'<!ENTITY lol{level} "{f"&{previous};" * 10}">')
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [\n' + "\n".join(lines) + "\n]>\n"
+        '<rss version="2.0"><channel><title>&lol9;</title><link>http://example.com/</link>'
+        "<item><title>Laughing &lol9;</title><guid>http://example.com/1</guid>"
+        "<description>&lol9;</description></item></channel></rss>"
+    )
+
+
+def test_billion_laughs_is_refused_quickly_without_expanding(tmp_path: Path, server: FeedServer, capsys) -> None:
+    server.static("/bomb", 200, billion_laughs(), "application/rss+xml")
+    server.feed("/fine", rss([item(1)]))
+    config = write_config(tmp_path, [{"url": server.url("/bomb"), "name": "bomb"}, server.url("/fine")])
+
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        code = main(["--config", str(config), "run"])
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert code == 1
+    assert time.monotonic() - started < 10
+    assert peak < 50 * 1024 * 1024
+    out = capsys.readouterr().out
+    assert "bomb" in out and "refused: the document declares entity 'lol1' built from other entities" in out
+    assert [p.name for p in (tmp_path / "posts").iterdir()] == ["story-number-1-about-things.md"]
+    for path in (tmp_path / "posts").iterdir():
+        assert "lollol" not in path.read_text()
+    assert "entity-expansion" in stored_feed(tmp_path / STORE, server.url("/bomb"))["last_error"]
+
+
+def test_the_bomb_is_refused_whatever_encoding_it_claims_and_however_it_is_laid_out(
+    tmp_path: Path, server: FeedServer, capsys
+) -> None:
+    one_line = billion_laughs().replace("\n", "").replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="windows-1252"?>')
+    server.static("/bomb", 200, one_line.encode("cp1252"), "application/xml")
+    config = write_config(tmp_path, [{"url": server.url("/bomb"), "name": "bomb"}])
+
+    assert main(["--config", str(config), "run"]) == 1
+    assert "refused: the document declares entity" in capsys.readouterr().out
+
+
+def test_external_entities_are_never_loaded(tmp_path: Path, server: FeedServer, capsys) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    document = (
+        '<?xml version="1.0"?>\n'
+        f'<!DOCTYPE rss [\n<!ENTITY file SYSTEM "{secret.as_uri()}">\n'
+        f'<!ENTITY remote SYSTEM "{server.url("/steal")}">\n]>\n'
+        '<rss version="2.0"><channel><title>t</title><item><title>Leak &file; &remote;</title>'
+        "<guid>http://example.com/leak</guid></item></channel></rss>"
+    )
+    server.static("/xxe", 200, document, "application/rss+xml")
+    config = write_config(tmp_path, [{"url": server.url("/xxe"), "name": "xxe"}])
+
+    assert main(["--config", str(config), "run"]) == 1
+
+    assert "refused: the document declares external entity 'file'" in capsys.readouterr().out
+    assert server.requests_to("/steal") == []
+    written = list((tmp_path / "posts").iterdir()) if (tmp_path / "posts").exists() else []
+    assert all("TOP-SECRET-VALUE" not in p.read_text() for p in written) and written == []
+
+
+def test_a_plain_character_entity_still_works(tmp_path: Path, server: FeedServer) -> None:
+    document = rss([item(1, title="Caf&eacute; society")]).replace(
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE rss [\n<!ENTITY eacute "&#233;">\n]>\n',
+    ).replace("Caf&amp;eacute;", "Caf&eacute;")
+    server.static("/ok", 200, document, "application/rss+xml")
+    config = write_config(tmp_path, [server.url("/ok")])
+
+    assert main(["--config", str(config), "run"]) == 0
+
+    files = list((tmp_path / "posts").iterdir())
+    assert len(files) == 1 and 'title: "Café society"' in files[0].read_text()

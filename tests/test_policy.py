@@ -1,0 +1,77 @@
+"""The pure politeness rules: Retry-After, cache hints, backoff and redirect confirmation."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest import policy
+from ingest.policy import Hop
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", NOW + timedelta(seconds=120)),
+        ("Sun, 01 Mar 2026 13:00:00 GMT", NOW + timedelta(hours=1)),
+        ("0", None),
+        ("Sun, 01 Mar 2026 11:00:00 GMT", None),  # already past
+        ("soon", None),
+        (None, None),
+        ("999999999", NOW + policy.MAX_SERVER_DELAY),
+    ],
+)
+def test_retry_after(value, expected) -> None:
+    assert policy.retry_after(value, NOW) == expected
+
+
+@given(st.integers(min_value=1, max_value=10_000), st.integers(min_value=0, max_value=2**32))
+def test_backoff_grows_and_stays_within_jittered_bounds(errors: int, seed: int) -> None:
+    nominal = min(policy.BACKOFF_CAP, policy.BACKOFF_BASE * 2 ** min(errors - 1, 20))
+    delay = policy.backoff(errors, NOW, random.Random(seed)) - NOW
+    assert nominal * 0.75 <= delay <= nominal
+    assert delay <= policy.BACKOFF_CAP
+
+
+def test_backoff_jitter_spreads_feeds_apart() -> None:
+    rng = random.Random(1)
+    assert len({policy.backoff(3, NOW, rng) for _ in range(20)}) > 1
+
+
+def test_cache_hint_ignores_private_no_store_and_garbage() -> None:
+    assert policy.cache_hint({"cache-control": "no-store, max-age=60"}, None, NOW) is None
+    assert policy.cache_hint({"cache-control": "max-age=abc"}, None, NOW) is None
+    assert policy.cache_hint({"expires": "0"}, None, NOW) is None
+    assert policy.cache_hint({}, 0, NOW) is None
+    assert policy.cache_hint({"cache-control": "s-maxage=30, max-age=60"}, None, NOW) == NOW + timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("hops", "target"),
+    [
+        ((), None),
+        ((Hop(301, "a", "b"),), "b"),
+        ((Hop(308, "a", "b"), Hop(301, "b", "c")), "c"),
+        ((Hop(301, "a", "b"), Hop(302, "b", "c")), "b"),
+        ((Hop(302, "a", "b"), Hop(301, "b", "c")), None),
+    ],
+)
+def test_permanent_target(hops, target) -> None:
+    assert policy.permanent_target(hops) == target
+
+
+def test_redirect_confirmation() -> None:
+    decide = policy.decide_redirect
+    assert decide("http://a/f", "http://b/f", None) == policy.RedirectDecision(None, "http://b/f")
+    assert decide("http://a/f", "http://b/f", "http://b/f") == policy.RedirectDecision("http://b/f", None)
+    assert decide("http://a/f", "http://c/f", "http://b/f") == policy.RedirectDecision(None, "http://c/f")
+    assert decide("http://a/f", None, "http://b/f") == policy.RedirectDecision(None, None)
+    assert decide("http://a/f", "https://a/feed", None) == policy.RedirectDecision("https://a/feed", None)
+    assert decide("https://a/f", "http://a/f", None) == policy.RedirectDecision(None, "http://a/f")
+    assert decide("http://a/f", "https://b/f", None) == policy.RedirectDecision(None, "https://b/f")
