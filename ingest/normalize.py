@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -62,6 +63,7 @@ class Article:
     tags: tuple[str, ...]
     draft: bool
     body: str
+    published: datetime | None = None  # the full UTC time behind ``date``, when known
 
 
 def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Article:
@@ -85,6 +87,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
         identity=identity(raw_id, link, title, body, scope),
         title=title,
         date=entry_date(entry),
+        published=entry_datetime(entry),
         description=summary_text,
         summary=summary_text,
         slug=make_slug(title),
@@ -198,14 +201,41 @@ def normalize_link(link: str) -> str:
 
 def entry_date(entry: Any) -> date | None:
     """Publication date in UTC; else last update; else None (first-seen date is used)."""
+    moment = entry_datetime(entry)
+    return moment.date() if moment else None
+
+
+def entry_datetime(entry: Any) -> datetime | None:
+    """Publication time in UTC; else last update; else None."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
             try:
-                return datetime(*parsed[:6], tzinfo=timezone.utc).date()
+                return datetime(*parsed[:6], tzinfo=timezone.utc)
             except (TypeError, ValueError):
                 continue
     return None
+
+
+# --- keeping an Article in the store ---------------------------------------
+
+
+def article_to_json(article: Article) -> str:
+    """The Article as JSON, so ``ingest rebuild`` can render it again without the feed."""
+    data = asdict(article)
+    data["date"] = article.date.isoformat() if article.date else None
+    data["published"] = article.published.isoformat() if article.published else None
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def article_from_json(text: str) -> Article:
+    data = json.loads(text)
+    data["date"] = date.fromisoformat(data["date"]) if data.get("date") else None
+    data["published"] = datetime.fromisoformat(data["published"]) if data.get("published") else None
+    data["categories"] = tuple(data["categories"])
+    data["tags"] = tuple(data["tags"])
+    known = {f.name for f in fields(Article)}
+    return Article(**{k: v for k, v in data.items() if k in known})
 
 
 # --- field helpers ---------------------------------------------------------

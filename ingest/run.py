@@ -21,10 +21,12 @@ import httpx
 
 from .config import Config, FeedConfig
 from .fetch import FetchResult, fetch, make_client
-from .normalize import Article, normalize
+from .normalize import Article, article_to_json, normalize
 from .parse import ParseError, parse
+from .profiles import PROFILES, Profile
+from .rebuild import check_layout
 from .render import render
-from .store import Action, Store, decide, utcnow
+from .store import Action, Store, StoredEntry, decide, utcnow
 from .write import write_atomic
 
 log = logging.getLogger(__name__)
@@ -63,9 +65,10 @@ async def run_feeds(
 ) -> list[FeedReport]:
     """Fetch every feed once and process each as soon as its bytes arrive."""
     feeds = list(feeds)
+    check_layout(config, store, record=not dry_run)
     if not dry_run:
         config.output.mkdir(parents=True, exist_ok=True)
-    run = _Run(config.output, store, dry_run)
+    run = _Run(config.output, store, dry_run, PROFILES[config.profile], config.body)
     limit = asyncio.Semaphore(config.concurrency)
     async with make_client(config.concurrency, transport) as client:
 
@@ -88,10 +91,12 @@ async def run_feeds(
 class _Run:
     """State shared by the feeds of one run: names handed out, entries seen."""
 
-    def __init__(self, output: Path, store: Store, dry_run: bool):
+    def __init__(self, output: Path, store: Store, dry_run: bool, profile: Profile, body: str):
         self.output = output
         self.store = store
         self.dry_run = dry_run
+        self.profile = profile
+        self.body = body
         self.claimed: set[str] = set()
         self.seen: set[str] = set()
 
@@ -133,59 +138,77 @@ class _Run:
         stored = self.store.entry(article.identity)
         first_seen = stored.first_seen if stored else now
         if article.date is None:
-            article = replace(article, date=first_seen.date())
+            article = replace(article, date=first_seen.date(), published=first_seen)
         if stored is not None:
-            article = replace(article, slug=Path(stored.path).stem)
-            text = render(article)
+            article = replace(article, slug=stored_slug(stored))
+            name = stored.path
+            text = self._render(article)
         else:
-            article, text = self._name_new(article)
+            article, name, text = self._name_new(article)
         digest = content_hash(text)
         action = decide(stored, feed_id, digest)
         if action is Action.UNCHANGED:
+            if stored is not None and stored.article is None and not self.dry_run:
+                self.store.save_article(article.identity, article_to_json(article))
             report.unchanged += 1
             return
         if action in (Action.OTHER_FEED, Action.DELETED):
             report.skipped += 1
             return
-        name = f"{article.slug}.md"
         path = self.output / name
+        data = article_to_json(article)
         if action is Action.CHANGED and not path.exists():
             # The user deleted the file: remember that, and never bring it back.
             if not self.dry_run:
-                self.store.save_entry(article.identity, feed_id, name, digest, "deleted", now)
+                self.store.save_entry(
+                    article.identity, feed_id, name, digest, "deleted", now, slug=article.slug, article=data
+                )
             report.skipped += 1
             return
         if not self.dry_run:
             if not (path.exists() and path.read_bytes() == text.encode("utf-8")):
+                path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, text)
-            self.store.save_entry(article.identity, feed_id, name, digest, "written", now)
+            self.store.save_entry(
+                article.identity, feed_id, name, digest, "written", now, slug=article.slug, article=data
+            )
         (report.new if action is Action.NEW else report.updated).append(path)
 
-    def _name_new(self, article: Article) -> tuple[Article, str]:
-        """Give a new entry a file name no other entry or user file has.
+    def _render(self, article: Article) -> str:
+        return render(article, self.profile, self.body)
+
+    def _name_new(self, article: Article) -> tuple[Article, str, str]:
+        """Give a new entry a slug and a file name no other entry or user file has.
 
         The first entry with a slug gets it plain; another entry with the same
-        slug gets a suffix derived from its own identity. Names are kept in the
-        store, so they never change afterwards. A user's file is never
-        overwritten, but a file with exactly the bytes we would write is ours
-        from an interrupted run and is adopted.
+        slug gets a suffix derived from its own identity. Slugs are unique
+        whatever the profile's file-name pattern, so switching profiles never
+        makes two entries collide. Names are kept in the store, so they never
+        change afterwards. A user's file is never overwritten, but a file with
+        exactly the bytes we would write is ours from an interrupted run and
+        is adopted.
         """
         short = hashlib.sha256(article.identity.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         base = article.slug or f"entry-{short}"
         candidates = [base, f"{base}-{short}"] if base not in RESERVED_SLUGS else [f"{base}-{short}"]
         candidates += [f"{base}-{short}-{n}" for n in range(2, 1000)]
         for slug in candidates:
-            name = f"{slug}.md"
-            if name in self.claimed or self.store.path_taken(name):
+            name = self.profile.path_for(slug, article.date)
+            if slug in self.claimed or self.store.slug_taken(slug) or self.store.path_taken(name):
                 continue
             candidate = replace(article, slug=slug)
-            text = render(candidate)
+            text = self._render(candidate)
             path = self.output / name
             if path.exists() and path.read_bytes() != text.encode("utf-8"):
                 continue
-            self.claimed.add(name)
-            return candidate, text
+            self.claimed.add(slug)
+            return candidate, name, text
         raise RuntimeError(f"no free file name for {base!r}")
+
+
+def stored_slug(stored: StoredEntry) -> str:
+    """The slug an entry was given; entries from before slugs were stored have it as their file name."""
+    return stored.slug or Path(stored.path).stem
 
 
 class _FeedFailed(Exception):
