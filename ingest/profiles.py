@@ -21,7 +21,7 @@ class Field:
 
     ``kind`` says how the value is written: ``text`` (double-quoted),
     ``url`` (single-quoted), ``date`` (``YYYY-MM-DD``), ``datetime``
-    (``YYYY-MM-DD HH:MM:SS +0000``), ``list`` (one single-quoted item a line),
+    (``YYYY-MM-DD HH:MM:SS +00:00``, a YAML timestamp), ``list`` (one single-quoted item a line),
     ``bool``, ``not`` (the negated bool), ``const`` (``value`` as is) and
     ``blank`` (an empty line, for readability).
     """

@@ -76,7 +76,7 @@ def _field_lines(field: Field, article: Article) -> list[str]:
     if kind == "date":
         return [f"{field.key}: {article.date.isoformat()}"]
     if kind == "datetime":
-        return [f"{field.key}: {_moment(article).strftime('%Y-%m-%d %H:%M:%S +0000')}"]
+        return [f"{field.key}: {_moment(article).strftime('%Y-%m-%d %H:%M:%S +00:00')}"]
     if kind == "list":
         if not value and field.empty:
             return [f"{field.key}: {field.empty}"]
