@@ -43,6 +43,7 @@ UNTITLED = "Untitled"
 
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
 _IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]+)\"", re.IGNORECASE)
 
 
@@ -289,15 +290,19 @@ def _feed_categories(entry: Any) -> list[str]:
 
 
 def _image(entry: Any, body: str, base_url: str) -> str:
-    """media:content / media:thumbnail / image enclosure / itunes:image, else the first <img>."""
+    """media:content / media:thumbnail / image enclosure / itunes:image, else the first <img>.
+
+    Many feeds leave out ``medium`` and ``type`` on media:content and
+    enclosures; those count as images when the URL's path says so.
+    """
     candidates: list[str] = []
     for media in entry.get("media_content") or []:
-        if media.get("medium") == "image" or str(media.get("type", "")).startswith("image/"):
+        if _is_image(media.get("medium"), media.get("type"), media.get("url", "")):
             candidates.append(media.get("url", ""))
     for thumb in entry.get("media_thumbnail") or []:
         candidates.append(thumb.get("url", ""))
     for link in entry.get("links") or []:
-        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+        if link.get("rel") == "enclosure" and _is_image(None, link.get("type"), link.get("href", "")):
             candidates.append(link.get("href", ""))
     image = entry.get("image")
     if isinstance(image, dict):
@@ -310,6 +315,12 @@ def _image(entry: Any, body: str, base_url: str) -> str:
         if url:
             return url
     return ""
+
+
+def _is_image(medium: Any, mime: Any, url: str) -> bool:
+    if medium or mime:
+        return medium == "image" or str(mime or "").lower().startswith("image/")
+    return urlsplit(url).path.lower().endswith(_IMAGE_SUFFIXES)
 
 
 def _clean_url(url: str) -> str:
