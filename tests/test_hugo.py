@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -115,3 +116,34 @@ def test_rebuild_to_markdown_rewrites_every_file_and_hugo_still_builds(tmp_path:
     rerun = run_cli("--config", config, "run")
     assert rerun.returncode == 0, rerun.stderr
     assert snapshot(posts_dir) == after
+
+
+def test_the_example_config_rebuilds_the_site_with_its_hook_only_when_files_change(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    import yaml
+
+    require("hugo")
+    site = copy_site("hugo-site", tmp_path)
+    config = site / "feeds.yaml"
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    assert data["hooks"]["after_run"] == "hugo --minify"
+    data["feeds"] = serve(server, tmp_path)  # the same shape, served locally
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    done = run_cli("--config", config, "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = built_pages(site / "public", "posts")
+    assert sorted(p.title for p in pages) == sorted(expected_titles())
+
+    shutil.rmtree(site / "public")
+    server.feed("/world.xml", server_body(server, "/world.xml"))  # same entries, new ETag
+    again = run_cli("--config", config, "run")
+    assert again.returncode == 0 and "0 new, 0 updated" in again.stdout
+    assert not (site / "public").exists()  # nothing changed: the hook did not run
+
+
+def server_body(server: FeedServer, path: str) -> bytes:
+    from conftest import Request
+
+    return server.routes[path](Request("GET", path, {})).body
