@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
 
-from builders import build, built_pages, copy_site, read_page, read_posts, require
-from conftest import FeedServer, run_cli, snapshot, write_config
+import yaml
+
+from builders import build, built_pages, copy_site, read_posts, require
+from conftest import FeedServer, Request, run_cli, snapshot, write_config
 from site_feeds import expected_titles, serve
 
 
@@ -43,8 +47,6 @@ def check_hugo_site(site: Path) -> None:
 
 
 def read_term(public: Path, href: str) -> str:
-    import html
-
     return html.unescape((public / href.strip("/") / "index.html").read_text(encoding="utf-8"))
 
 
@@ -78,8 +80,6 @@ def test_hugo_slugs_that_would_be_special_get_a_suffix(tmp_path: Path, server: F
 
 
 def read_page_list(path: Path) -> list[str]:
-    import re
-
     return re.findall(r"<li><a href=", path.read_text(encoding="utf-8"))
 
 
@@ -121,8 +121,6 @@ def test_rebuild_to_markdown_rewrites_every_file_and_hugo_still_builds(tmp_path:
 def test_the_example_config_rebuilds_the_site_with_its_hook_only_when_files_change(
     tmp_path: Path, server: FeedServer
 ) -> None:
-    import yaml
-
     require("hugo")
     site = copy_site("hugo-site", tmp_path)
     config = site / "feeds.yaml"
@@ -144,6 +142,4 @@ def test_the_example_config_rebuilds_the_site_with_its_hook_only_when_files_chan
 
 
 def server_body(server: FeedServer, path: str) -> bytes:
-    from conftest import Request
-
     return server.routes[path](Request("GET", path, {})).body

@@ -56,8 +56,6 @@ CASES = [
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Ingest one feed holding every case once; the image of each file by case."""
-    from conftest import FeedServer
-
     server = FeedServer()
     try:
         tmp = tmp_path_factory.mktemp("images")
