@@ -7,6 +7,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import yaml
+
 from builders import build, built_pages, copy_site, read_posts, require
 from conftest import FeedServer, run_cli, snapshot, write_config
 from site_feeds import expected_titles, serve
@@ -105,3 +107,19 @@ def test_switching_hugo_to_jekyll_moves_every_file_into_posts(tmp_path: Path, se
     titles = expected_titles()
     titles.remove(deleted.data["title"])
     check_jekyll_site(site, titles)
+
+
+def test_the_example_config_builds_the_site_with_its_hook(tmp_path: Path, server: FeedServer) -> None:
+    require("jekyll")
+    site = copy_site("jekyll-site", tmp_path)
+    config = site / "feeds.yaml"
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    assert data["hooks"]["after_run"] == "jekyll build"
+    data["feeds"] = serve(server, tmp_path)
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    done = run_cli("--config", config, "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = built_pages(site / "_site", "posts")
+    assert sorted(p.title for p in pages) == sorted(expected_titles())
+    assert not (site / "_site" / "feeds.yaml").exists() and not (site / "_site" / ".ingest").exists()
