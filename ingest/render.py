@@ -58,10 +58,31 @@ def render_body(html: str, body: str, profile: Profile) -> str:
     """
     if body == "markdown" and html:
         html = markdownify(html, heading_style="ATX", bullets="-", escape_misc=True).strip()
+    elif html:
+        html = _drop_blank_lines(html)
     if profile.escape_shortcodes:
         brace = "{\\" if body == "markdown" else "&#123;"
         html = _SHORTCODE.sub(lambda _m: brace, html)
     return html
+
+
+def _drop_blank_lines(html: str) -> str:
+    """Leave no empty line in the HTML, without changing what a browser shows.
+
+    Markdown ends a raw HTML block at an empty line, so in pretty-printed
+    HTML the next indented line would become a code block showing tags as
+    text (Hugo, Eleventy). Outside <pre> empty lines are just whitespace and
+    are dropped; inside <pre> each one keeps its line break as ``&#10;``.
+    """
+    if "\n" not in html:
+        return html
+    parts = _PRE.split(html)
+    for index, part in enumerate(parts):
+        if index % 2 == 0:  # outside <pre>
+            parts[index] = _BLANK_LINES.sub("\n", part)
+        else:
+            parts[index] = _EMPTY_LINE.sub(lambda m: f"\n{m.group(1)}&#10;", part)
+    return "".join(parts)
 
 
 def _field_lines(field: Field, article: Article) -> list[str]:
@@ -94,6 +115,10 @@ def _moment(article: Article) -> datetime:
         return article.published.astimezone(timezone.utc)
     return datetime.combine(article.date, time(0), tzinfo=timezone.utc)
 
+
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.IGNORECASE | re.DOTALL)
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+_EMPTY_LINE = re.compile(r"\n([ \t]*)\n")
 
 # Hugo starts a shortcode at "{{<" or "{{%"; splitting the braces keeps the text.
 _SHORTCODE = re.compile(r"\{(?=\{[<%])")

@@ -58,7 +58,16 @@ def rss_items() -> list[dict[str, str]]:
             content='<h2>Heading</h2><ul><li>one</li><li>two</li></ul><p><img src="/img/a.png" alt="A"></p>',
         )
     )
+    items.append(item(94, title="Pretty printed HTML", content=PRETTY_BODY))
     return items
+
+
+# Empty lines and indentation, as CMS templates produce them: Markdown must
+# not turn the indented line after an empty one into a code block.
+PRETTY_BODY = (
+    "<ul>\n    <li>first *item*</li>\n\n    <li>second_item_here</li>\n</ul>\n\n"
+    "<div>\n<pre>line one\n\n    line three</pre>\n</div>\n\n<p>After.</p>"
+)
 
 
 ATOM_ENTRIES = [
@@ -88,6 +97,7 @@ def expected_titles() -> list[str]:
     """Every page title the site must end up with, one per ingested entry."""
     titles = [shown or " ".join(title.split()) for title, shown in HOSTILE_TITLES]
     titles += ["Same title twice", "A story without a title", "Templates in the body", "Pictures and lists"]
+    titles += ["Pretty printed HTML"]
     titles += ["Atom: first entry", "Atom & friends: <b>bold</b> title", "Атом: третья запись"]
     return titles
 

@@ -63,6 +63,15 @@ def test_hugo_builds_every_ingested_entry_as_one_page(tmp_path: Path, server: Fe
     assert "<strong>bold</strong>" in pages["Breaking: markets: up 5% today"].body
     lists = pages["Pictures and lists"].body
     assert "<h2>Heading</h2>" in lists and "<li>one</li>" in lists
+    check_pretty(pages["Pretty printed HTML"].body)
+
+
+def check_pretty(body: str) -> None:
+    """The pretty-printed body is still the same HTML: no code block, no lost line."""
+    assert "<li>first *item*</li>" in body and "<li>second_item_here</li>" in body
+    assert "<code>" not in body and "&lt;li" not in body
+    assert "<pre>line one\n&#10;    line three</pre>" in body
+    assert html.unescape(re.search(r"<pre>(.*?)</pre>", body, re.S).group(1)) == "line one\n\n    line three"
 
 
 def test_hugo_slugs_that_would_be_special_get_a_suffix(tmp_path: Path, server: FeedServer) -> None:

@@ -65,6 +65,9 @@ def test_jekyll_builds_every_ingested_entry_as_one_post(tmp_path: Path, server: 
     # Liquid in an entry is text, not code: render_with_liquid is off
     assert "{{ site.title }}" in templates and "{% include nope.html %}" in templates
     assert "<script" not in templates
+    body = pages["Pretty printed HTML"].body
+    assert "<li>first *item*</li>" in body and "<li>second_item_here</li>" in body and "&lt;li" not in body
+    assert html.unescape(re.search(r"<pre>(.*?)</pre>", body, re.S).group(1)) == "line one\n\n    line three"
     # the date keeps its time and offset
     atom = next(p for p in read_posts(site / "_posts") if p.data["title"] == "Atom: first entry")
     assert atom.data["date"].isoformat() == "2026-02-03T02:05:06+00:00"
