@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .config import Config
 from .normalize import article_from_json
-from .profiles import PROFILES
+from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from .render import render
 from .store import Layout, Store, StoredEntry, utcnow
 from .write import write_atomic
@@ -47,15 +47,11 @@ def current_layout(config: Config) -> Layout:
 
 
 def check_layout(config: Config, store: Store, *, record: bool) -> None:
-    """Refuse to mix layouts in one output: a changed profile or body needs a rebuild.
-
-    A store without a recorded layout (new, or from before layouts were
-    recorded) takes the current one.
-    """
+    """Refuse to mix layouts in one output: a changed profile or body needs a rebuild."""
     wanted = current_layout(config)
-    stored = store.layout()
-    if stored is None:
-        if record:
+    stored = recorded_layout(store, wanted)
+    if stored == wanted:
+        if record and store.layout() is None:
             store.save_layout(wanted)
         return
     if stored.dir != wanted.dir:
@@ -75,10 +71,25 @@ def check_layout(config: Config, store: Store, *, record: bool) -> None:
         )
 
 
+def recorded_layout(store: Store, wanted: Layout) -> Layout:
+    """The layout of the files on disk.
+
+    A store without one is either new (it takes the wanted layout) or from
+    an ingest that recorded none and only wrote the seed format (hugo, html)
+    into the configured directory.
+    """
+    stored = store.layout()
+    if stored is not None:
+        return stored
+    if store.count_entries():
+        return Layout(wanted.dir, DEFAULT_PROFILE, DEFAULT_BODY)
+    return wanted
+
+
 def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildReport:
     """Render every written entry with the configured profile and body format."""
     wanted = current_layout(config)
-    old = store.layout() or wanted
+    old = recorded_layout(store, wanted)
     if old.dir != wanted.dir and Path(old.dir).exists() and _any_file(Path(old.dir), store.entries()):
         raise LayoutChanged(
             f"the output directory changed from {old.dir} to {wanted.dir}, and the files are still in the old "

@@ -48,3 +48,23 @@ def test_entries_without_data_are_left_as_they_are_by_rebuild(tmp_path: Path, se
     done = run_cli("--config", config, "rebuild")
     assert done.returncode == 0 and "2 left as they were" in done.stdout
     assert snapshot(tmp_path / "posts") == before
+
+
+def test_a_store_without_a_recorded_layout_was_written_in_the_seed_format(tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/f.xml", rss([item(1), item(2)]))
+    config = write_config(tmp_path, [server.url("/f.xml")])
+    assert run_cli("--config", config, "run").returncode == 0
+    db = sqlite3.connect(tmp_path / "state" / "ingest.sqlite3")
+    db.execute("DELETE FROM output_layout")  # as an older ingest left it
+    db.commit()
+    db.close()
+
+    config.write_text(config.read_text().replace("output: posts", "output:\n  dir: posts\n  profile: jekyll"))
+    refused = run_cli("--config", config, "run")
+    assert refused.returncode == 2 and "profile hugo -> jekyll" in refused.stderr
+    done = run_cli("--config", config, "rebuild")
+    assert done.returncode == 0 and "renamed 2" in done.stdout, done.stdout
+    assert sorted(p.name for p in (tmp_path / "posts").rglob("*.md")) == [
+        "2026-01-02-story-number-1-about-things.md",
+        "2026-01-03-story-number-2-about-things.md",
+    ]
