@@ -1,8 +1,9 @@
 """Command line: parse arguments, call the run, print for people.
 
 Exit codes: 0 every feed succeeded; 1 at least one feed failed; 2 the
-command line or the config is wrong (nothing was fetched); 75 another ingest
-process holds the store (try again later, as cron will).
+command line or the config is wrong (nothing was fetched); 3 the files were
+written but the ``after_run`` hook failed; 75 another ingest process holds
+the store (try again later, as cron will).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import httpx
 from . import __version__
 from . import config as config_mod
 from .fetch import redact
+from .hooks import HookResult, run_after
+from .rebuild import LayoutChanged, RebuildReport, rebuild
 from .run import FeedReport, run_feeds
 from .store import FeedState, Store, StoreError, StoreLocked, utcnow
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
 EXIT_USAGE = 2
+EXIT_HOOK_FAILED = 3
 EXIT_LOCKED = 75  # EX_TEMPFAIL
 
 
@@ -58,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("names", nargs="+", metavar="NAME", help="feed name as shown by 'ingest feeds'")
     reset.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     reset.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    again = commands.add_parser(
+        "rebuild", help="re-render every stored entry with the configured profile and body format (no fetching)"
+    )
+    again.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    again.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
+    again.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -76,6 +86,8 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
         return command_feeds(args)
     if args.command == "reset":
         return command_reset(args)
+    if args.command == "rebuild":
+        return command_rebuild(args)
     return command_run(args, transport)
 
 
@@ -106,11 +118,78 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
                     cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer
                 )
             )
+    except LayoutChanged as exc:
+        _error(f"config error: {cfg.path}: {exc}")
+        return EXIT_USAGE
     except OSError as exc:
         _error(f"cannot write output: {exc}")
         return EXIT_FEED_FAILED
-    print(summary(reports, cfg.output, args.dry_run))
-    return EXIT_FEED_FAILED if any(r.failed for r in reports) else EXIT_OK
+    print(summary(reports, cfg.output, args.dry_run), flush=True)
+    code = EXIT_FEED_FAILED if any(r.failed for r in reports) else EXIT_OK
+    if args.dry_run:
+        return code
+    changed = [path for r in reports for path in (*r.new, *r.updated)]
+    hook = run_after(cfg.after_run, changed, output=cfg.output, cwd=cfg.path.parent)
+    return _with_hook(code, hook)
+
+
+def command_rebuild(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_mod.load(config_mod.resolve_path(args.config))
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        return EXIT_USAGE
+    if not cfg.store.exists():
+        _error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
+        return EXIT_USAGE
+    try:
+        store = Store.open(cfg.store, wait=args.wait)
+    except StoreLocked as exc:
+        _error(str(exc))
+        return EXIT_LOCKED
+    except StoreError as exc:
+        _error(f"store error: {exc}")
+        return EXIT_USAGE
+    try:
+        with store:
+            report = rebuild(cfg, store, dry_run=args.dry_run)
+    except LayoutChanged as exc:
+        _error(f"{cfg.path}: {exc}")
+        return EXIT_USAGE
+    except OSError as exc:
+        _error(f"cannot write output: {exc}")
+        return EXIT_FEED_FAILED
+    print(rebuild_summary(report, cfg, args.dry_run), flush=True)
+    if args.dry_run:
+        return EXIT_OK
+    hook = run_after(cfg.after_run, report.changed, output=cfg.output, cwd=cfg.path.parent, removed=report.removed)
+    return _with_hook(EXIT_OK, hook)
+
+
+def rebuild_summary(report: RebuildReport, cfg: config_mod.Config, dry_run: bool) -> str:
+    verb = "would rewrite" if dry_run else "rewrote"
+    parts = [
+        f"{verb} {len(report.rewritten)} file{'s' if len(report.rewritten) != 1 else ''}",
+        f"{'would rename' if dry_run else 'renamed'} {len(report.moved)}",
+        f"{report.unchanged} unchanged",
+    ]
+    if report.kept_deleted:
+        parts.append(f"{report.kept_deleted} deleted by you (left deleted)")
+    if report.without_data:
+        parts.append(
+            f"{report.without_data} left as they were (written by an older ingest that kept no entry data)"
+        )
+    return f"{', '.join(parts)} in {_shown(cfg.output)} (profile {cfg.profile}, body {cfg.body})"
+
+
+def _with_hook(code: int, hook: HookResult | None) -> int:
+    """A failed hook is reported; the ingest stands. A feed failure outranks it."""
+    if hook is None:
+        return code
+    if not hook.ok:
+        _error(hook.describe())
+        return code if code != EXIT_OK else EXIT_HOOK_FAILED
+    return code
 
 
 class _LinePrinter:

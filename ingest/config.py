@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import yaml
 from slugify import slugify
 
+from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+
 DEFAULT_CONFIG = Path("config/feeds.yaml")
 CONFIG_ENV = "INGEST_CONFIG"
 
@@ -93,6 +95,9 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     concurrency: int = 4
     host_concurrency: int = 2
+    profile: str = DEFAULT_PROFILE
+    body: str = DEFAULT_BODY
+    after_run: str | tuple[str, ...] | None = None  # a shell command, or an argv list
 
     def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
         """Enabled feeds, or exactly the named ones (enabled or not)."""
@@ -106,7 +111,9 @@ class Config:
         return tuple(by_name[n] for n in names)
 
 
-TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency"}
+TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency", "hooks"}
+OUTPUT_KEYS = {"dir", "profile", "body"}
+HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth",
@@ -155,10 +162,12 @@ def parse(text: str, path: Path) -> Config:
     _check_keys(reader, top, TOP_KEYS, prefix="")
 
     base = path.parent
-    output = base / reader.string(top, "output", "", default="data/posts")
+    output, profile, body = _output(reader, top)
+    output = base / output
     store = base / reader.string(top, "store", "", default="data/ingest.sqlite3")
     concurrency = reader.integer(top, "concurrency", "", default=4, minimum=1)
     host_concurrency = reader.integer(top, "host_concurrency", "", default=2, minimum=1)
+    after_run = _hooks(reader, top)
 
     defaults_node = top.get("defaults")
     defaults: dict[str, Any] = {}
@@ -199,6 +208,7 @@ def parse(text: str, path: Path) -> Config:
     return Config(
         path=path, output=output, store=store, feeds=tuple(feeds),
         concurrency=concurrency, host_concurrency=host_concurrency,
+        profile=profile, body=body, after_run=after_run,
     )
 
 
@@ -297,6 +307,14 @@ class _Reader:
             raise self.fail(entries, key, prefix, f"must be a whole number of at least {minimum}")
         return value
 
+    def choice(self, entries: Entries, key: str, prefix: str, allowed: tuple[str, ...], default: str) -> str:
+        if key not in entries:
+            return default
+        value = self.value(entries[key][1])
+        if value not in allowed:
+            raise self.fail(entries, key, prefix, f"{value!r} is not one of: {', '.join(allowed)}")
+        return value
+
     def boolean(self, entries: Entries, key: str, prefix: str) -> bool:
         value = self.value(entries[key][1])
         if not isinstance(value, bool):
@@ -309,6 +327,35 @@ def _check_keys(reader: _Reader, entries: Entries, allowed: set[str], prefix: st
         if key not in allowed:
             known = ", ".join(sorted(allowed))
             raise ConfigError(reader.path, line, prefix + key, f"unknown key (known keys: {known})")
+
+
+def _output(reader: _Reader, top: Entries) -> tuple[str, str, str]:
+    """``output: DIR`` (the seed form) or ``output: {dir, profile, body}``."""
+    if "output" not in top or not isinstance(top["output"][1], yaml.MappingNode):
+        return reader.string(top, "output", "", default="data/posts"), DEFAULT_PROFILE, DEFAULT_BODY
+    entries = reader.mapping(top["output"][1], "output")
+    _check_keys(reader, entries, OUTPUT_KEYS, prefix="output.")
+    directory = reader.string(entries, "dir", "output.", default="data/posts")
+    profile = reader.choice(entries, "profile", "output.", tuple(PROFILES), DEFAULT_PROFILE)
+    body = reader.choice(entries, "body", "output.", BODY_FORMATS, DEFAULT_BODY)
+    return directory, profile, body
+
+
+def _hooks(reader: _Reader, top: Entries) -> str | tuple[str, ...] | None:
+    if "hooks" not in top:
+        return None
+    entries = reader.mapping(top["hooks"][1], "hooks")
+    _check_keys(reader, entries, HOOK_KEYS, prefix="hooks.")
+    if "after_run" not in entries:
+        return None
+    value = reader.value(entries["after_run"][1])
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    raise reader.fail(
+        entries, "after_run", "hooks.", "must be a shell command, or a list of program and arguments"
+    )
 
 
 def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:

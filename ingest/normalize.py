@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -42,6 +43,7 @@ UNTITLED = "Untitled"
 
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
 _IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]+)\"", re.IGNORECASE)
 
 
@@ -62,6 +64,7 @@ class Article:
     tags: tuple[str, ...]
     draft: bool
     body: str
+    published: datetime | None = None  # the full UTC time behind ``date``, when known
 
 
 def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Article:
@@ -85,6 +88,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
         identity=identity(raw_id, link, title, body, scope),
         title=title,
         date=entry_date(entry),
+        published=entry_datetime(entry),
         description=summary_text,
         summary=summary_text,
         slug=make_slug(title),
@@ -198,14 +202,41 @@ def normalize_link(link: str) -> str:
 
 def entry_date(entry: Any) -> date | None:
     """Publication date in UTC; else last update; else None (first-seen date is used)."""
+    moment = entry_datetime(entry)
+    return moment.date() if moment else None
+
+
+def entry_datetime(entry: Any) -> datetime | None:
+    """Publication time in UTC; else last update; else None."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
             try:
-                return datetime(*parsed[:6], tzinfo=timezone.utc).date()
+                return datetime(*parsed[:6], tzinfo=timezone.utc)
             except (TypeError, ValueError):
                 continue
     return None
+
+
+# --- keeping an Article in the store ---------------------------------------
+
+
+def article_to_json(article: Article) -> str:
+    """The Article as JSON, so ``ingest rebuild`` can render it again without the feed."""
+    data = asdict(article)
+    data["date"] = article.date.isoformat() if article.date else None
+    data["published"] = article.published.isoformat() if article.published else None
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def article_from_json(text: str) -> Article:
+    data = json.loads(text)
+    data["date"] = date.fromisoformat(data["date"]) if data.get("date") else None
+    data["published"] = datetime.fromisoformat(data["published"]) if data.get("published") else None
+    data["categories"] = tuple(data["categories"])
+    data["tags"] = tuple(data["tags"])
+    known = {f.name for f in fields(Article)}
+    return Article(**{k: v for k, v in data.items() if k in known})
 
 
 # --- field helpers ---------------------------------------------------------
@@ -259,15 +290,19 @@ def _feed_categories(entry: Any) -> list[str]:
 
 
 def _image(entry: Any, body: str, base_url: str) -> str:
-    """media:content / media:thumbnail / image enclosure / itunes:image, else the first <img>."""
+    """media:content / media:thumbnail / image enclosure / itunes:image, else the first <img>.
+
+    Many feeds leave out ``medium`` and ``type`` on media:content and
+    enclosures; those count as images when the URL's path says so.
+    """
     candidates: list[str] = []
     for media in entry.get("media_content") or []:
-        if media.get("medium") == "image" or str(media.get("type", "")).startswith("image/"):
+        if _is_image(media.get("medium"), media.get("type"), media.get("url", "")):
             candidates.append(media.get("url", ""))
     for thumb in entry.get("media_thumbnail") or []:
         candidates.append(thumb.get("url", ""))
     for link in entry.get("links") or []:
-        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+        if link.get("rel") == "enclosure" and _is_image(None, link.get("type"), link.get("href", "")):
             candidates.append(link.get("href", ""))
     image = entry.get("image")
     if isinstance(image, dict):
@@ -280,6 +315,12 @@ def _image(entry: Any, body: str, base_url: str) -> str:
         if url:
             return url
     return ""
+
+
+def _is_image(medium: Any, mime: Any, url: str) -> bool:
+    if medium or mime:
+        return medium == "image" or str(mime or "").lower().startswith("image/")
+    return urlsplit(url).path.lower().endswith(_IMAGE_SUFFIXES)
 
 
 def _clean_url(url: str) -> str:

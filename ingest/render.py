@@ -1,15 +1,22 @@
-"""Render an Article as Markdown with YAML front matter, in the seed format.
+"""Render an Article as Markdown with YAML front matter, as a profile describes.
 
-The layout is fixed byte for byte (see the README): key order, double quotes
-for free text, single quotes for URLs and list items, a blank line before
-``draft:``. Quoting is done here by hand rather than by a YAML emitter because
-no emitter lets us choose the quote style per key; every value is escaped so
-that it parses back to exactly the same string.
+The default profile (hugo) is the seed format, fixed byte for byte (see the
+README): key order, double quotes for free text, single quotes for URLs and
+list items, a blank line before ``draft:``. Quoting is done here by hand
+rather than by a YAML emitter because no emitter lets us choose the quote
+style per key; every value is escaped so that it parses back to exactly the
+same string.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, time, timezone
+
+from markdownify import markdownify
+
 from .normalize import Article
+from .profiles import HUGO, Field, Profile
 
 _DOUBLE_ESCAPES = {
     "\\": "\\\\",
@@ -29,31 +36,92 @@ _DOUBLE_ESCAPES = {
 }
 
 
-def render(article: Article) -> str:
+def render(article: Article, profile: Profile = HUGO, body: str = "html") -> str:
     """The whole file: front matter, then the body, then one newline."""
     if article.date is None:
         raise ValueError("an article needs a date before it is rendered")
-    lines = [
-        "---",
-        f"title: {double_quoted(article.title)}",
-        f"date: {article.date.isoformat()}",
-        f"description: {double_quoted(article.description)}",
-        f"summary: {double_quoted(article.summary)}",
-        f"slug: {double_quoted(article.slug)}",
-        f"image: {single_quoted(article.image)}",
-        f"link: {single_quoted(article.link)}",
-        f"source: {single_quoted(article.source)}",
-        "categories:",
-        *(f"- {single_quoted(c)}" for c in article.categories),
-        "tags:",
-        *(f"- {single_quoted(t)}" for t in article.tags),
-        "",
-        f"draft: {'true' if article.draft else 'false'}",
-        "---",
-    ]
-    if article.body:
-        lines.append(article.body)
+    lines = ["---"]
+    for field in profile.fields:
+        lines.extend(_field_lines(field, article))
+    lines.append("---")
+    text = render_body(article.body, body, profile)
+    if text:
+        lines.append(text)
     return "\n".join(lines) + "\n"
+
+
+def render_body(html: str, body: str, profile: Profile) -> str:
+    """The sanitized HTML as is, or converted to Markdown for sites that refuse raw HTML.
+
+    ``escape_misc`` makes markdownify backslash-escape ``<`` and friends, so
+    text that was ``&lt;script&gt;`` in the HTML cannot turn back into a tag.
+    """
+    if body == "markdown" and html:
+        html = markdownify(html, heading_style="ATX", bullets="-", escape_misc=True).strip()
+    elif html:
+        html = _drop_blank_lines(html)
+    if profile.escape_shortcodes:
+        brace = "{\\" if body == "markdown" else "&#123;"
+        html = _SHORTCODE.sub(lambda _m: brace, html)
+    return html
+
+
+def _drop_blank_lines(html: str) -> str:
+    """Leave no empty line in the HTML, without changing what a browser shows.
+
+    Markdown ends a raw HTML block at an empty line, so in pretty-printed
+    HTML the next indented line would become a code block showing tags as
+    text (Hugo, Eleventy). Outside <pre> empty lines are just whitespace and
+    are dropped; inside <pre> each one keeps its line break as ``&#10;``.
+    """
+    if "\n" not in html:
+        return html
+    parts = _PRE.split(html)
+    for index, part in enumerate(parts):
+        if index % 2 == 0:  # outside <pre>
+            parts[index] = _BLANK_LINES.sub("\n", part)
+        else:
+            parts[index] = _EMPTY_LINE.sub(lambda m: f"\n{m.group(1)}&#10;", part)
+    return "".join(parts)
+
+
+def _field_lines(field: Field, article: Article) -> list[str]:
+    value = getattr(article, field.source) if field.source else None
+    kind = field.kind
+    if kind == "blank":
+        return [""]
+    if kind == "text":
+        return [f"{field.key}: {double_quoted(value)}"]
+    if kind == "url":
+        return [f"{field.key}: {single_quoted(value)}"]
+    if kind == "date":
+        return [f"{field.key}: {article.date.isoformat()}"]
+    if kind == "datetime":
+        return [f"{field.key}: {_moment(article).strftime('%Y-%m-%d %H:%M:%S +00:00')}"]
+    if kind == "list":
+        if not value and field.empty:
+            return [f"{field.key}: {field.empty}"]
+        return [f"{field.key}:", *(f"- {single_quoted(v)}" for v in value)]
+    if kind in ("bool", "not"):
+        return [f"{field.key}: {'true' if bool(value) != (kind == 'not') else 'false'}"]
+    if kind == "const":
+        return [f"{field.key}: {field.value}"]
+    raise ValueError(f"unknown front-matter field kind {kind!r}")
+
+
+def _moment(article: Article) -> datetime:
+    """The publication time in UTC; midnight of the date when only the day is known."""
+    if article.published is not None:
+        return article.published.astimezone(timezone.utc)
+    return datetime.combine(article.date, time(0), tzinfo=timezone.utc)
+
+
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.IGNORECASE | re.DOTALL)
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+_EMPTY_LINE = re.compile(r"\n([ \t]*)\n")
+
+# Hugo starts a shortcode at "{{<" or "{{%"; splitting the braces keeps the text.
+_SHORTCODE = re.compile(r"\{(?=\{[<%])")
 
 
 def double_quoted(text: str) -> str:

@@ -24,13 +24,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import policy
+from . import __version__, policy
 from .config import Config, FeedConfig
-from .fetch import FetchResult, fetch, make_client, redact
-from .normalize import Article, normalize
+from .fetch import FetchResult, Validators, fetch, make_client, redact
+from .normalize import Article, article_to_json, normalize
 from .parse import ParseError, parse
+from .profiles import PROFILES, Profile
+from .rebuild import check_layout
 from .render import render
-from .store import Action, FeedState, Store, decide, utcnow
+from .store import Action, FeedState, Store, StoredEntry, decide, utcnow
 from .write import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
@@ -79,9 +81,10 @@ async def run_feeds(
     the global ``concurrency``.
     """
     feeds = list(feeds)
+    check_layout(config, store, record=not dry_run)
     if not dry_run:
         config.output.mkdir(parents=True, exist_ok=True)
-    run = _Run(config.output, store, dry_run, rng or random.Random())
+    run = _Run(config.output, store, dry_run, rng or random.Random(), PROFILES[config.profile], config.body)
     limit = asyncio.Semaphore(config.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
     async with make_client(config.concurrency, transport) as client:
@@ -95,7 +98,8 @@ async def run_feeds(
             host = (urlsplit(url).hostname or "").lower()
             host_limit = per_host.setdefault(host, asyncio.Semaphore(config.host_concurrency))
             async with host_limit, limit:
-                return feed, feed_id, state, await fetch(client, feed, store.validators(feed_id), url=url)
+                validators = store.validators(feed_id) if run.settings_current(feed, state) else Validators()
+                return feed, feed_id, state, await fetch(client, feed, validators, url=url)
 
         reports = []
         for finished in asyncio.as_completed([fetch_one(feed) for feed in feeds]):
@@ -138,11 +142,15 @@ def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
 class _Run:
     """State shared by the feeds of one run: names handed out, entries seen."""
 
-    def __init__(self, output: Path, store: Store, dry_run: bool, rng: random.Random):
+    def __init__(
+        self, output: Path, store: Store, dry_run: bool, rng: random.Random, profile: Profile, body: str
+    ):
         self.output = output
         self.store = store
         self.dry_run = dry_run
         self.rng = rng
+        self.profile = profile
+        self.body = body
         self.claimed: set[str] = set()
         self.seen: set[str] = set()
 
@@ -158,7 +166,7 @@ class _Run:
             ttl = state.ttl_minutes if state else None
             if result.not_modified:
                 report.status = "not-modified"
-            elif state is not None and state.body_hash == hashlib.sha256(result.content).hexdigest():
+            elif state is not None and state.body_hash == self.content_key(feed, result.content):
                 report.status = "same-content"  # a 200 with the very same bytes: nothing to parse
             else:
                 parsed = parse(result)
@@ -166,7 +174,7 @@ class _Run:
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
-                body_hash = hashlib.sha256(result.content).hexdigest()
+                body_hash = self.content_key(feed, result.content)
                 ttl = parsed.ttl or 0.0
             if not self.dry_run:
                 self.store.record_success(
@@ -182,6 +190,24 @@ class _Run:
             log.exception("unexpected error processing %s", feed.name)
             self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now, state)
         return report
+
+    def settings_key(self, feed: FeedConfig) -> str:
+        """Everything besides the feed's bytes that decides what its files say.
+
+        Stored with the body hash: when it changes (the feed's categories,
+        tags or draft setting, the output format, a new ingest version), the
+        next poll asks without validators and processes the whole feed again,
+        so the change reaches the files without waiting for new content.
+        """
+        settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
+        return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+
+    def content_key(self, feed: FeedConfig, content: bytes) -> str:
+        return f"{self.settings_key(feed)}:{hashlib.sha256(content).hexdigest()}"
+
+    def settings_current(self, feed: FeedConfig, state: FeedState | None) -> bool:
+        """Whether the last processed body was processed with today's settings."""
+        return bool(state and state.body_hash and state.body_hash.startswith(self.settings_key(feed) + ":"))
 
     def _apply_all(
         self, feed: FeedConfig, feed_id: int, base_url: str, entries: list, now: datetime, report: FeedReport
@@ -202,8 +228,8 @@ class _Run:
                 except OSError as exc:  # keep going: other entries may still fit
                     where = f" {exc.filename}" if exc.filename else ""
                     errors.append(f"cannot write{where}: {exc.strerror or exc}")
-            if report.new or report.updated:
-                fsync_dir(self.output)
+            for directory in {path.parent for path in report.new + report.updated}:
+                fsync_dir(directory)
         return errors
 
     def _fetch_failed(
@@ -264,58 +290,72 @@ class _Run:
         stored = self.store.entry(article.identity)
         first_seen = stored.first_seen if stored else now
         if article.date is None:
-            article = replace(article, date=first_seen.date())
+            article = replace(article, date=first_seen.date(), published=first_seen)
         if stored is not None:
-            article = replace(article, slug=Path(stored.path).stem)
-            text = render(article)
+            article = replace(article, slug=stored_slug(stored))
+            name = stored.path
+            text = self._render(article)
         else:
-            article, text = self._name_new(article)
+            article, name, text = self._name_new(article)
         digest = content_hash(text)
         action = decide(stored, feed_id, digest)
         if action is Action.UNCHANGED:
+            if stored is not None and stored.article is None and not self.dry_run:
+                self.store.save_article(article.identity, article_to_json(article))
             report.unchanged += 1
             return
         if action in (Action.OTHER_FEED, Action.DELETED):
             report.skipped += 1
             return
-        name = f"{article.slug}.md"
         path = self.output / name
+        data = article_to_json(article)
         if action is Action.CHANGED and not path.exists():
             # The user deleted the file: remember that, and never bring it back.
             if not self.dry_run:
-                self.store.save_entry(article.identity, feed_id, name, digest, "deleted", now)
+                self.store.save_entry(
+                    article.identity, feed_id, name, digest, "deleted", now, slug=article.slug, article=data
+                )
             report.skipped += 1
             return
         if not self.dry_run:
             if not (path.exists() and path.read_bytes() == text.encode("utf-8")):
+                path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(path, text, sync_dir=False)
-            self.store.save_entry(article.identity, feed_id, name, digest, "written", now)
+            self.store.save_entry(
+                article.identity, feed_id, name, digest, "written", now, slug=article.slug, article=data
+            )
         (report.new if action is Action.NEW else report.updated).append(path)
 
-    def _name_new(self, article: Article) -> tuple[Article, str]:
-        """Give a new entry a file name no other entry or user file has.
+    def _render(self, article: Article) -> str:
+        return render(article, self.profile, self.body)
+
+    def _name_new(self, article: Article) -> tuple[Article, str, str]:
+        """Give a new entry a slug and a file name no other entry or user file has.
 
         The first entry with a slug gets it plain; another entry with the same
-        slug gets a suffix derived from its own identity. Names are kept in the
-        store, so they never change afterwards. A user's file is never
-        overwritten, but a file with exactly the bytes we would write is ours
-        from an interrupted run and is adopted.
+        slug gets a suffix derived from its own identity. Slugs are unique
+        whatever the profile's file-name pattern, so switching profiles never
+        makes two entries collide. Names are kept in the store, so they never
+        change afterwards. A user's file is never overwritten, but a file with
+        exactly the bytes we would write is ours from an interrupted run and
+        is adopted.
         """
-        for name in file_names(article.slug, article.identity):
-            if name in self.claimed or self.store.path_taken(name):
+        for slug in slug_candidates(article.slug, article.identity):
+            name = self.profile.path_for(slug, article.date)
+            if slug in self.claimed or self.store.slug_taken(slug) or self.store.path_taken(name):
                 continue
-            candidate = replace(article, slug=name[: -len(".md")])
-            text = render(candidate)
+            candidate = replace(article, slug=slug)
+            text = self._render(candidate)
             path = self.output / name
             if path.exists() and path.read_bytes() != text.encode("utf-8"):
                 continue
-            self.claimed.add(name)
-            return candidate, text
+            self.claimed.add(slug)
+            return candidate, name, text
         raise RuntimeError(f"no free file name for {article.slug!r}")
 
 
-def file_names(slug: str, identity: str) -> Iterator[str]:
-    """File names to try for a new entry, best first.
+def slug_candidates(slug: str, identity: str) -> Iterator[str]:
+    """Slugs to try for a new entry, best first.
 
     The plain slug, then the slug with a suffix derived from the entry's own
     identity (so the same entry gets the same name in any run), then numbered
@@ -325,10 +365,15 @@ def file_names(slug: str, identity: str) -> Iterator[str]:
     short = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     base = slug or "entry"
     if slug and slug not in RESERVED_SLUGS:
-        yield f"{base}.md"
-    yield f"{base}-{short}.md"
+        yield base
+    yield f"{base}-{short}"
     for n in range(2, 1000):
-        yield f"{base}-{short}-{n}.md"
+        yield f"{base}-{short}-{n}"
+
+
+def stored_slug(stored: StoredEntry) -> str:
+    """The slug an entry was given; entries from before slugs were stored have it as their file name."""
+    return stored.slug or Path(stored.path).stem
 
 
 class _WriteFailed(Exception):

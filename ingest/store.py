@@ -63,6 +63,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE feeds ADD COLUMN retired_at TEXT;
     ALTER TABLE feeds ADD COLUMN retired_reason TEXT;
     """,
+    # Each entry's normalized data (JSON), so `ingest rebuild` can render it
+    # again without the feed; its slug, unique whatever the file-name
+    # pattern; and the output layout the files on disk were written with.
+    """
+    ALTER TABLE entries ADD COLUMN slug TEXT;
+    ALTER TABLE entries ADD COLUMN article TEXT;
+    UPDATE entries SET slug = substr(path, 1, length(path) - 3) WHERE path LIKE '%.md';
+    CREATE UNIQUE INDEX entries_slug ON entries(slug);
+    CREATE TABLE output_layout (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        dir TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -91,6 +106,17 @@ class StoredEntry:
     content_hash: str
     state: str
     first_seen: datetime
+    slug: str | None = None
+    article: str | None = None  # the normalized entry as JSON; None if written by an older ingest
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where and how the files on disk were written; a change needs ``ingest rebuild``."""
+
+    dir: str
+    profile: str
+    body: str
 
 
 @dataclass(frozen=True)
@@ -314,30 +340,74 @@ class Store:
 
     # --- entries -----------------------------------------------------------
 
+    _ENTRY_COLUMNS = "identity, feed_id, path, content_hash, state, first_seen, slug, article"
+
     def entry(self, identity: str) -> StoredEntry | None:
         row = self._db.execute(
-            "SELECT identity, feed_id, path, content_hash, state, first_seen FROM entries WHERE identity = ?",
-            (identity,),
+            f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE identity = ?", (identity,)
         ).fetchone()
-        if row is None:
-            return None
-        return StoredEntry(*row[:5], first_seen=datetime.fromisoformat(row[5]))
+        return _entry(row) if row else None
+
+    def entries(self, state: str = "written") -> list[StoredEntry]:
+        """Every entry in ``state``, oldest first, for ``ingest rebuild``."""
+        rows = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE state = ? ORDER BY first_seen, identity", (state,)
+        ).fetchall()
+        return [_entry(row) for row in rows]
 
     def path_taken(self, path: str) -> bool:
         return self._db.execute("SELECT 1 FROM entries WHERE path = ?", (path,)).fetchone() is not None
 
+    def slug_taken(self, slug: str) -> bool:
+        return self._db.execute("SELECT 1 FROM entries WHERE slug = ?", (slug,)).fetchone() is not None
+
     def save_entry(
-        self, identity: str, feed_id: int, path: str, content_hash: str, state: str, now: datetime
+        self,
+        identity: str,
+        feed_id: int,
+        path: str,
+        content_hash: str,
+        state: str,
+        now: datetime,
+        *,
+        slug: str | None = None,
+        article: str | None = None,
     ) -> None:
-        """Insert or update one entry in its own transaction, right after its file is in place."""
+        """Insert or update one entry in its own transaction, right after its file is in place.
+
+        ``slug`` and ``article`` keep their stored values when not given, and
+        ``path`` changes only when ``ingest rebuild`` moves a file.
+        """
         with self._tx():
             self._db.execute(
-                "INSERT INTO entries (identity, feed_id, path, content_hash, state, first_seen, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO entries (identity, feed_id, path, content_hash, state, first_seen, updated_at,"
+                " slug, article) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(identity) DO UPDATE SET content_hash = excluded.content_hash,"
-                " state = excluded.state, updated_at = excluded.updated_at",
-                (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat()),
+                " state = excluded.state, updated_at = excluded.updated_at, path = excluded.path,"
+                " slug = coalesce(excluded.slug, slug), article = coalesce(excluded.article, article)",
+                (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat(), slug, article),
             )
+
+    def save_article(self, identity: str, article: str) -> None:
+        """Keep the normalized data of an entry whose file did not need rewriting."""
+        with self._tx():
+            self._db.execute("UPDATE entries SET article = ? WHERE identity = ?", (article, identity))
+
+    def layout(self) -> Layout | None:
+        row = self._db.execute("SELECT dir, profile, body FROM output_layout WHERE id = 1").fetchone()
+        return Layout(*row) if row else None
+
+    def save_layout(self, layout: Layout) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO output_layout (id, dir, profile, body) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET dir = excluded.dir, profile = excluded.profile,"
+                " body = excluded.body",
+                (layout.dir, layout.profile, layout.body),
+            )
+
+    def count_entries(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
 
     def batch(self) -> _Transaction | contextlib.nullcontext[None]:
         """One transaction around many changes; the single-change methods join it."""
@@ -351,6 +421,10 @@ class Store:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _entry(row: tuple) -> StoredEntry:
+    return StoredEntry(*row[:5], first_seen=datetime.fromisoformat(row[5]), slug=row[6], article=row[7])
 
 
 def _when(value: str | None) -> datetime | None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.normalize import SLUG_MAX, Article, make_slug, one_line
 from ingest.render import double_quoted, render, single_quoted
-from ingest.run import file_names
+from ingest.run import slug_candidates
 
 SAFE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.md$")
 
@@ -133,14 +133,14 @@ def test_lists_and_urls_survive_single_quoting(items: list[str], url: str) -> No
 def test_every_file_name_is_safe(title: str, identity: str) -> None:
     slug = make_slug(one_line(title))
     assert len(slug) <= SLUG_MAX
-    names = file_names(slug, identity)
-    for name in [next(names), next(names)]:
+    slugs = slug_candidates(slug, identity)
+    for name in [f"{next(slugs)}.md", f"{next(slugs)}.md"]:
         assert SAFE_NAME.match(name), name
         assert len(name.encode()) < 200
         assert name[:-3] not in ("index", "_index")
 
 
 def test_reserved_and_empty_slugs_get_a_suffix() -> None:
-    assert next(file_names("index", "id:x")).startswith("index-")
-    assert next(file_names("", "id:x")).startswith("entry-")
-    assert next(file_names("ok", "id:x")) == "ok.md"
+    assert next(slug_candidates("index", "id:x")).startswith("index-")
+    assert next(slug_candidates("", "id:x")).startswith("entry-")
+    assert next(slug_candidates("ok", "id:x")) == "ok"

@@ -346,3 +346,22 @@ def test_hostile_titles_become_valid_files_with_safe_names(tmp_path: Path, serve
         titles[data["link"]] = data["title"]
     for n, title in enumerate(HOSTILE_TITLES, 1):
         assert titles[f"https://example.com/story/{n}"] == " ".join(title.split())
+
+
+def test_a_changed_feed_setting_reaches_existing_files_without_new_content(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    server.feed("/a.xml", rss([item(1), item(2)]))
+    config = write_config(tmp_path, [{"url": server.url("/a.xml"), "name": "a"}])
+    run_cli("--config", config, "run")
+    assert "unchanged (not modified)" in run_cli("--config", config, "run").stdout
+
+    write_config(tmp_path, [{"url": server.url("/a.xml"), "name": "a", "categories": ["world"], "tags": 1}])
+    result = run_cli("--config", config, "run")
+
+    assert "0 new, 2 updated, 0 unchanged" in result.stdout
+    assert server.requests_to("/a.xml")[-1].headers.get("if-none-match") is None  # asked afresh
+    for path in posts(tmp_path).values():
+        data = front_matter(path)
+        assert data["categories"] == ["world"] and len(data["tags"]) == 1
+    assert "unchanged (not modified)" in run_cli("--config", config, "run").stdout

@@ -112,3 +112,24 @@ def test_feed_state_round_trip_for_retirement_redirects_and_backoff(tmp_path: Pa
         state = store.feed_state(feed_id)
         assert (state.body_hash, state.ttl_minutes) == ("h", 5.0)
         assert store.validators(feed_id) == Validators("F", None)
+
+
+def test_a_store_from_before_entry_data_gets_slugs_from_its_file_names(tmp_path: Path) -> None:
+    from ingest.store import MIGRATIONS
+
+    path = tmp_path / "ingest.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0] + ";" + MIGRATIONS[1] + "; PRAGMA user_version = 2;")
+    db.execute("INSERT INTO feeds (url, name) VALUES ('http://a/', 'a')")
+    db.execute(
+        "INSERT INTO entries VALUES ('id:1', 1, 'old-story.md', 'h', 'written', ?, ?)",
+        (NOW.isoformat(), NOW.isoformat()),
+    )
+    db.commit()
+    db.close()
+    with Store.open(path) as store:
+        entry = store.entry("id:1")
+        assert (entry.slug, entry.article) == ("old-story", None)
+        assert store.slug_taken("old-story") and store.layout() is None
+        store.save_article("id:1", '{"x": 1}')
+        assert store.entry("id:1").article == '{"x": 1}'

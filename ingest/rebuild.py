@@ -1,0 +1,182 @@
+"""Re-render every stored entry after the output profile or body format changed.
+
+Feeds drop old items, so the store keeps each entry's normalized data and
+this is the only way to bring history into a new format. Files are written
+only when their bytes change; a file the user deleted stays deleted. When
+the profile names files differently (Jekyll's ``_posts/YYYY-MM-DD-slug.md``
+against ``slug.md``), each file is moved: the new one is written, the old
+one removed, then the store updated, so a crash at any point leaves either
+the old name recorded with its file or the new file adoptable by the next
+rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .config import Config
+from .normalize import article_from_json
+from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from .render import render
+from .store import Layout, Store, StoredEntry, utcnow
+from .write import write_atomic
+
+
+class LayoutChanged(Exception):
+    """The config asks for a different output layout than the files on disk have."""
+
+
+@dataclass
+class RebuildReport:
+    rewritten: list[Path] = field(default_factory=list)
+    moved: list[Path] = field(default_factory=list)  # new paths of files that changed name
+    removed: list[Path] = field(default_factory=list)  # old paths of moved files
+    unchanged: int = 0
+    kept_deleted: int = 0
+    without_data: int = 0
+
+    @property
+    def changed(self) -> list[Path]:
+        return self.rewritten + self.moved
+
+
+def current_layout(config: Config) -> Layout:
+    return Layout(str(config.output.resolve()), config.profile, config.body)
+
+
+def check_layout(config: Config, store: Store, *, record: bool) -> None:
+    """Refuse to mix layouts in one output: a changed profile or body needs a rebuild."""
+    wanted = current_layout(config)
+    stored = recorded_layout(store, wanted)
+    if stored == wanted:
+        if record and store.layout() is None:
+            store.save_layout(wanted)
+        return
+    if stored.dir != wanted.dir:
+        raise LayoutChanged(
+            f"the output directory changed from {stored.dir} to {wanted.dir} since files were written there; "
+            f"move the files (mv {stored.dir} {wanted.dir}) and run 'ingest rebuild', or put the old 'output' back"
+        )
+    changes = [
+        f"{name} {old} -> {new}"
+        for name, old, new in (("profile", stored.profile, wanted.profile), ("body", stored.body, wanted.body))
+        if old != new
+    ]
+    if changes:
+        raise LayoutChanged(
+            f"output {', '.join(changes)} since files were written; "
+            "run 'ingest rebuild' to re-render the stored entries first"
+        )
+
+
+def recorded_layout(store: Store, wanted: Layout) -> Layout:
+    """The layout of the files on disk.
+
+    A store without one is either new (it takes the wanted layout) or from
+    an ingest that recorded none and only wrote the seed format (hugo, html)
+    into the configured directory.
+    """
+    stored = store.layout()
+    if stored is not None:
+        return stored
+    if store.count_entries():
+        return Layout(wanted.dir, DEFAULT_PROFILE, DEFAULT_BODY)
+    return wanted
+
+
+def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildReport:
+    """Render every written entry with the configured profile and body format."""
+    wanted = current_layout(config)
+    old = recorded_layout(store, wanted)
+    if old.dir != wanted.dir and Path(old.dir).exists() and _any_file(Path(old.dir), store.entries()):
+        raise LayoutChanged(
+            f"the output directory changed from {old.dir} to {wanted.dir}, and the files are still in the old "
+            f"one; move them first (mv {old.dir} {wanted.dir}) or put the old 'output' back"
+        )
+    output = config.output
+    profile = PROFILES[config.profile]
+    renames = PROFILES[old.profile].path != profile.path
+    report = RebuildReport()
+    plans = []
+    for entry in store.entries():
+        if entry.article is None:
+            report.without_data += 1
+            continue
+        article = replace(article_from_json(entry.article), slug=_slug(entry))
+        target = profile.path_for(article.slug, article.date) if renames else entry.path
+        text = render(article, profile, config.body)
+        plans.append((entry, target, text))
+    _refuse_conflicts(output, plans)
+
+    now = utcnow()
+    for entry, target, text in plans:
+        source, dest = output / entry.path, output / target
+        data = text.encode("utf-8")
+        digest = hashlib.sha256(data).hexdigest()
+        if source == dest:
+            if not source.exists():
+                report.kept_deleted += 1
+                if not dry_run:
+                    store.save_entry(entry.identity, entry.feed_id, entry.path, entry.content_hash, "deleted", now)
+            elif digest == entry.content_hash:
+                report.unchanged += 1
+            else:
+                if not dry_run:
+                    write_atomic(dest, text)
+                    store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
+                report.rewritten.append(dest)
+            continue
+        if not source.exists() and not (dest.exists() and dest.read_bytes() == data):
+            report.kept_deleted += 1
+            if not dry_run:
+                store.save_entry(entry.identity, entry.feed_id, entry.path, entry.content_hash, "deleted", now)
+            continue
+        if not dry_run:
+            if not (dest.exists() and dest.read_bytes() == data):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(dest, text)
+            source.unlink(missing_ok=True)
+            store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
+        report.moved.append(dest)
+        report.removed.append(source)
+    if not dry_run:
+        _prune_empty(output, [p.parent for p in report.removed])
+        store.save_layout(wanted)
+    return report
+
+
+def _slug(entry: StoredEntry) -> str:
+    return entry.slug or Path(entry.path).stem
+
+
+def _refuse_conflicts(output: Path, plans: list[tuple[StoredEntry, str, str]]) -> None:
+    """Stop before touching anything if a new name holds a file ingest did not write."""
+    ours = {entry.path for entry, _target, _text in plans}
+    blocked = [
+        target
+        for entry, target, text in plans
+        if target != entry.path
+        and target not in ours
+        and (output / target).exists()
+        and (output / target).read_bytes() != text.encode("utf-8")
+    ]
+    if blocked:
+        shown = ", ".join(str(output / t) for t in blocked[:5])
+        more = f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
+        raise LayoutChanged(f"cannot rename files: {shown}{more} already exist and were not written by ingest")
+
+
+def _any_file(directory: Path, entries: list[StoredEntry]) -> bool:
+    return any((directory / e.path).exists() for e in entries)
+
+
+def _prune_empty(output: Path, directories: list[Path]) -> None:
+    """Remove directories a move left empty (an old _posts/), never the output itself."""
+    for directory in sorted(set(directories), key=lambda p: len(p.parts), reverse=True):
+        if directory != output and output in directory.parents:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
