@@ -17,6 +17,8 @@ import httpx
 
 from . import __version__
 from . import config as config_mod
+from .daemon import Daemon, Options
+from .observe import parse_listen, setup_logging
 from .run import FeedReport, run_feeds
 from .store import Store, StoreError, StoreLocked
 
@@ -44,7 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
     run.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     run.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    daemon = commands.add_parser("daemon", help="keep running and poll each enabled feed on its own schedule")
+    daemon.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines as key=value text or JSON"
+    )
+    daemon.add_argument(
+        "--listen", metavar="HOST:PORT", type=_listen, help="serve /healthz and /metrics here (e.g. 127.0.0.1:9108)"
+    )
+    daemon.add_argument(
+        "--grace", metavar="DURATION", type=_duration, default=30.0,
+        help="on SIGTERM/SIGINT, how long polls in flight may take to finish (default 30s)",
+    )
+    daemon.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
+    daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _listen(value: str) -> tuple[str, int]:
+    try:
+        return parse_listen(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _duration(value: str) -> float:
+    try:
+        return config_mod.parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> int:
@@ -58,7 +87,33 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "daemon":
+        return command_daemon(args, transport)
     return command_run(args, transport)
+
+
+def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    setup_logging(args.log_format, args.verbose)
+    config_path = config_mod.resolve_path(args.config)
+    try:
+        cfg = config_mod.load(config_path)
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        return EXIT_USAGE
+    if not cfg.select(None):
+        _error(f"no enabled feeds in {cfg.path}")
+        return EXIT_USAGE
+    try:
+        store = Store.open(cfg.store, wait=args.wait)
+    except StoreLocked as exc:
+        _error(str(exc))
+        return EXIT_LOCKED
+    except StoreError as exc:
+        _error(f"store error: {exc}")
+        return EXIT_USAGE
+    options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
+    with store:
+        return asyncio.run(Daemon(cfg, store, options, transport=transport).run())
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:

@@ -85,6 +85,25 @@ async def run_feeds(
     return sorted(reports, key=lambda r: order[r.name])
 
 
+async def poll_feed(config: Config, feed: FeedConfig, store: Store, client: httpx.AsyncClient) -> FeedReport:
+    """Fetch and process one feed with a client and store that outlive it.
+
+    The daemon calls this for each scheduled poll. Each poll is its own run:
+    an entry seen in an earlier poll is judged by the store, not skipped as a
+    duplicate of this one.
+    """
+    feed_id = store.feed_id(feed.url, feed.name)
+    result = await fetch(client, feed, store.validators(feed_id))
+    run = _Run(config.output, store, dry_run=False)
+    try:
+        config.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        report = FeedReport(feed.name, feed.url, elapsed=result.elapsed)
+        run._fail(report, feed_id, f"cannot create {config.output}: {exc.strerror or exc}", utcnow())
+        return report
+    return run.process(feed, feed_id, result, utcnow())
+
+
 class _Run:
     """State shared by the feeds of one run: names handed out, entries seen."""
 
