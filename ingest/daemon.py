@@ -236,6 +236,7 @@ class Daemon:
             feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
             unchanged=report.unchanged, skipped=report.skipped, error=report.error,
             duration=round(duration, 3), next_poll_at=when.isoformat() if when else None,
+            next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )
 
     def _plan(self, feed: FeedConfig, report: FeedReport) -> datetime | None:

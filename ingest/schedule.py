@@ -31,6 +31,9 @@ HORIZON = 7 * 86400.0
 # Jitter: a share of the feed's period, capped, so short periods stay short.
 JITTER_SHARE = 0.1
 JITTER_CAP = 300.0
+# Feeds due at start-up start within this many seconds; the concurrency
+# limit then queues them, and their jittered intervals spread them apart.
+STARTUP_SPREAD = 1.0
 
 
 @dataclass(frozen=True)
@@ -123,20 +126,26 @@ def first_poll(
 
     A plan stored by an earlier daemon is kept, so a restart neither polls
     every feed at once nor skips a feed that was due: a feed already due is
-    polled now (spread by jitter), one due later waits for its time, unless
-    the schedule has since been shortened. A feed never polled before is
-    polled soon, spread by jitter; a cron feed waits for its next time.
+    polled now, one due later waits for its time, unless the schedule has
+    since been shortened. A feed never polled before is polled now; a cron
+    feed waits for its next time. "Now" is spread over a second at most.
     """
-    spread = jitter(feed, now) * (random.random() if rand is None else rand)
-    soon = now + timedelta(seconds=spread)
+    draw = random.random() if rand is None else rand
+    most = jitter(feed, now)
+    soon = now + timedelta(seconds=min(most * draw, STARTUP_SPREAD * draw))
     if feed.cron is not None:
-        regular = cron_trigger(feed.cron).get_next_fire_time(None, now) + timedelta(seconds=spread)
+        next_fire = cron_trigger(feed.cron).get_next_fire_time(None, now)
+        regular, latest = next_fire + timedelta(seconds=most * draw), next_fire + timedelta(seconds=most)
     else:
-        regular = now + timedelta(seconds=interval_for(feed, History()) + spread)
+        longest = feed.adaptive.max if feed.adaptive else feed.interval
+        regular = now + timedelta(seconds=interval_for(feed, History()) + most * draw)
+        latest = now + timedelta(seconds=longest + most)
     if planned is None:
         due = regular if feed.cron is not None else soon
     elif planned <= now:
         due = soon
-    else:
-        due = min(planned, regular)
+    elif planned <= latest:
+        due = planned
+    else:  # planned under a longer schedule than the one configured now
+        due = regular
     return max(due, not_before) if not_before else due
