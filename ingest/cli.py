@@ -1,8 +1,9 @@
 """Command line: parse arguments, call the run, print for people.
 
-Exit codes: 0 every feed succeeded; 1 at least one feed failed; 2 the
-command line or the config is wrong (nothing was fetched); 75 another ingest
-process holds the store (try again later, as cron will).
+Exit codes: 0 every feed succeeded (or the daemon stopped on a signal);
+1 at least one feed failed (or the daemon could not listen); 2 the command
+line or the config is wrong (nothing was fetched); 75 another ingest process
+holds the store (try again later, as cron will).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -93,6 +95,8 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
 
 
 def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    # A reload request before the daemon is ready must not kill it (SIGHUP's default).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(args.log_format, args.verbose)
     config_path = config_mod.resolve_path(args.config)
     try:

@@ -21,7 +21,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -170,7 +170,10 @@ class Daemon:
             self._limit = asyncio.Semaphore(new.concurrency)
         added, removed, changed = self._apply(new)
         event(
-            "reloaded", f"config reloaded: {len(self._feeds)} feeds", feeds=len(self._feeds),
+            "reloaded",
+            f"config reloaded: {len(self._feeds)} feeds; added {_names(added)}, removed {_names(removed)},"
+            f" rescheduled {_names(changed)}",
+            feeds=len(self._feeds),
             added=added, removed=removed, changed=changed,
         )
 
@@ -203,7 +206,7 @@ class Daemon:
             self.store.plan_poll(feed_id, when)
             self.metrics.add_feed(name)
             self._in_backoff[name] = _in_backoff(state.error_count, state.not_before, now)
-            event("scheduled", f"{name}: next poll at {when.isoformat()}", feed=name, next_poll_at=when.isoformat())
+            event("scheduled", f"{name}: next poll {_short(when)}", feed=name, next_poll_at=when.isoformat())
         self.config = new
         self._feeds = wanted
         self.metrics.scheduled.set(len(wanted))
@@ -231,8 +234,10 @@ class Daemon:
         duration = time.monotonic() - started
         when = self._plan(self._feeds.get(name, feed), report)
         self.metrics.observe(report, duration)
+        after = f"; next poll {_short(when)}" if when else "; no longer scheduled"
         event(
-            "poll", f"{name}: {_describe(report)}", logging.WARNING if report.failed else logging.INFO,
+            "poll", f"{name}: {_describe(report)} in {duration:.2f}s{after}",
+            logging.WARNING if report.failed else logging.INFO,
             feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
             unchanged=report.unchanged, skipped=report.skipped, error=report.error,
             duration=round(duration, 3), next_poll_at=when.isoformat() if when else None,
@@ -264,6 +269,14 @@ class Daemon:
 
 def _in_backoff(error_count: int, not_before: datetime | None, now: datetime) -> bool:
     return error_count > 0 or (not_before is not None and not_before > now)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def _short(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _describe(report: FeedReport) -> str:

@@ -64,20 +64,13 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``time level message key=value ...``, readable in a terminal or journald."""
+    """``time level message``, for a terminal or journald; the message says it all."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = getattr(record, "fields", {})
-        pairs = "".join(f" {key}={_text(value)}" for key, value in fields.items() if value is not None)
-        line = f"{_timestamp(record)} {record.levelname.lower()} {record.getMessage()}{pairs}"
+        line = f"{_timestamp(record)} {record.levelname.lower()} {record.getMessage()}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
-
-
-def _text(value: Any) -> str:
-    text = str(value)
-    return json.dumps(text, ensure_ascii=False) if (" " in text or not text) else text
 
 
 def setup_logging(fmt: str, verbose: bool) -> None:

@@ -83,12 +83,12 @@ def test_sighup_adds_and_removes_feeds(tmp_path: Path, server: FeedServer, start
     daemon.wait_event("poll", count=2, feed="b")
 
     write_config(tmp_path, [
-        {"url": a, "name": "a", "interval": "0.3s"},
+        {"url": a, "name": "a", "interval": "0.4s"},
         {"url": c, "name": "c", "interval": "0.3s"},
     ])
     daemon.send(signal.SIGHUP)
     reloaded = daemon.wait_event("reloaded")[0]
-    assert (reloaded["added"], reloaded["removed"], reloaded["changed"]) == (["c"], ["b"], [])
+    assert (reloaded["added"], reloaded["removed"], reloaded["changed"]) == (["c"], ["b"], ["a"])
     time.sleep(0.3)  # a poll of b already under way may still finish
     b_requests = len(server.requests_to("/b.xml"))
     a_polls = len(polls(daemon, "a"))
