@@ -311,3 +311,21 @@ def test_daemon_refuses_a_bad_config_naming_the_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{config}:3: feeds[0].cron: '0 25 * * *' is not a crontab expression" in result.stderr
     assert not (tmp_path / "state").exists()
+
+
+def test_a_second_sigterm_cancels_at_once(tmp_path: Path, server: FeedServer, start_daemon) -> None:
+    body = rss([item(1)]).encode()
+    server.route("/drip.xml", lambda _r: Response(200, body, {"Content-Type": "application/rss+xml"}, trickle=2.0))
+    config = write_config(tmp_path, [{"url": server.url("/drip.xml"), "name": "drip", "interval": "1h"}])
+    daemon = start_daemon(config, "--grace", "60s")
+    daemon.wait_for(lambda: server.in_flight.get("/drip.xml"), what="the slow fetch to start")
+    daemon.send(signal.SIGTERM)
+    daemon.wait_event("stopping")
+
+    daemon.send(signal.SIGTERM)
+    sent = time.monotonic()
+
+    assert daemon.wait() == 0
+    assert time.monotonic() - sent < 10  # far less than the 60 s grace period
+    assert daemon.events("cancelled")[0]["feeds"] == ["drip"]
+    assert posts(tmp_path) == []
