@@ -226,6 +226,8 @@ class Daemon:
         try:
             async with self._limit:
                 report = await poll_feed(self.config, feed, self.store, self._client)
+        except asyncio.CancelledError:
+            return  # stopped by _drain, which logs it; nothing was written and nothing planned
         except Exception as exc:  # a bug must not stop the daemon
             log.exception("unexpected error polling %s", name)
             report = FeedReport(feed.name, feed.url, status="failed", error=f"internal error: {exc}")

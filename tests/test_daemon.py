@@ -139,6 +139,7 @@ def test_sigterm_during_a_slow_fetch_stops_within_the_grace_period(
     assert daemon.wait() == 0
     assert time.monotonic() - sent < 1 + 3  # the grace period plus generous start-up slack
     assert daemon.events("cancelled")[0]["feeds"] == ["drip"]
+    assert daemon.events(level="error") == []
     assert not (tmp_path / "posts").exists() or list((tmp_path / "posts").iterdir()) == []
     with sqlite3.connect(tmp_path / "state" / "ingest.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 0
