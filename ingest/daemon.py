@@ -225,6 +225,7 @@ class Daemon:
         started = time.monotonic()
         try:
             async with self._limit:
+                started = time.monotonic()  # the duration of the poll, not of the wait for a slot
                 report = await poll_feed(self.config, feed, self.store, self._client)
         except asyncio.CancelledError:
             return  # stopped by _drain, which logs it; nothing was written and nothing planned
