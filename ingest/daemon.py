@@ -99,7 +99,7 @@ class Daemon:
         self.scheduler.start()
         self._apply(self.config)
         event(
-            "started", f"daemon started with {len(self._feeds)} feeds from {self.config.path}",
+            "started", f"daemon started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
             feeds=len(self._feeds), config=str(self.config.path), store=str(self.config.store),
         )
         try:
@@ -125,7 +125,8 @@ class Daemon:
         self._stopping = True
         self.scheduler.pause()
         event(
-            "stopping", f"{sig.name}: stopping; {len(self._in_flight)} polls in flight, grace {self.options.grace:g}s",
+            "stopping",
+            f"{sig.name}: stopping; {_count(len(self._in_flight), 'poll')} in flight, grace {self.options.grace:g}s",
             signal=sig.name, in_flight=sorted(self._in_flight.values()), grace=self.options.grace,
         )
         self._stop.set()
@@ -160,18 +161,22 @@ class Daemon:
                 error=str(exc),
             )
             return
+        kept = []
         if new.store.resolve() != self.config.store.resolve():
-            event(
-                "reload_warning", f"store changed to {new.store}; restart the daemon to use it, keeping {self.config.store}",
-                logging.WARNING,
-            )
+            kept.append(f"store: {self.config.store}")
             new = replace(new, store=self.config.store)
         if new.concurrency != self.config.concurrency:
-            self._limit = asyncio.Semaphore(new.concurrency)
+            kept.append(f"concurrency: {self.config.concurrency}")
+            new = replace(new, concurrency=self.config.concurrency)
+        if kept:
+            event(
+                "reload_warning", f"restart the daemon to change {' and '.join(k.split(':')[0] for k in kept)};"
+                f" keeping {', '.join(kept)}", logging.WARNING,
+            )
         added, removed, changed = self._apply(new)
         event(
             "reloaded",
-            f"config reloaded: {len(self._feeds)} feeds; added {_names(added)}, removed {_names(removed)},"
+            f"config reloaded: {_count(len(self._feeds), 'feed')}; added {_names(added)}, removed {_names(removed)},"
             f" rescheduled {_names(changed)}",
             feeds=len(self._feeds),
             added=added, removed=removed, changed=changed,
@@ -272,6 +277,10 @@ class Daemon:
 
 def _in_backoff(error_count: int, not_before: datetime | None, now: datetime) -> bool:
     return error_count > 0 or (not_before is not None and not_before > now)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _names(names: list[str]) -> str:

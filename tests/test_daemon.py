@@ -118,6 +118,15 @@ def test_broken_config_on_sighup_keeps_the_old_one(tmp_path: Path, server: FeedS
     assert daemon.proc.poll() is None
     assert len(posts(tmp_path)) == 2
 
+    # a valid config that moves the store is applied, except for the store
+    write_config(tmp_path, [{"url": url, "name": "a", "interval": "0.3s"}], store="other/x.sqlite3", concurrency=2)
+    daemon.send(signal.SIGHUP)
+    warning = daemon.wait_event("reload_warning")[0]["message"]
+    daemon.wait_event("reloaded")
+    assert "restart the daemon to change store and concurrency" in warning
+    assert "keeping store: " in warning and "concurrency: 4" in warning
+    assert not (tmp_path / "other").exists()
+
 
 def test_sigterm_during_a_slow_fetch_stops_within_the_grace_period(
     tmp_path: Path, server: FeedServer, start_daemon
