@@ -1,9 +1,10 @@
 """Command line: parse arguments, call the run, print for people.
 
-Exit codes: 0 every feed succeeded; 1 at least one feed failed; 2 the
-command line or the config is wrong (nothing was fetched); 3 the files were
-written but the ``after_run`` hook failed; 75 another ingest process holds
-the store (try again later, as cron will).
+Exit codes: 0 every feed succeeded (or the daemon stopped on a signal);
+1 at least one feed failed (or the daemon could not listen); 2 the command
+line or the config is wrong (nothing was fetched); 3 the files were written
+but the ``after_run`` hook failed; 75 another ingest process holds the store
+(try again later, as cron will).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,8 @@ from . import config as config_mod
 from .fetch import redact
 from .hooks import HookResult, run_after
 from .rebuild import LayoutChanged, RebuildReport, rebuild
+from .daemon import Daemon, Options
+from .observe import parse_listen, setup_logging
 from .run import FeedReport, run_feeds
 from .store import FeedState, Store, StoreError, StoreLocked, utcnow
 
@@ -68,7 +72,34 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     again.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     again.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    daemon = commands.add_parser("daemon", help="keep running and poll each enabled feed on its own schedule")
+    daemon.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log lines as key=value text or JSON"
+    )
+    daemon.add_argument(
+        "--listen", metavar="HOST:PORT", type=_listen, help="serve /healthz and /metrics here (e.g. 127.0.0.1:9108)"
+    )
+    daemon.add_argument(
+        "--grace", metavar="DURATION", type=_duration, default=30.0,
+        help="on SIGTERM/SIGINT, how long polls in flight may take to finish (default 30s)",
+    )
+    daemon.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
+    daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _listen(value: str) -> tuple[str, int]:
+    try:
+        return parse_listen(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _duration(value: str) -> float:
+    try:
+        return config_mod.parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> int:
@@ -88,7 +119,35 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
         return command_reset(args)
     if args.command == "rebuild":
         return command_rebuild(args)
+    if args.command == "daemon":
+        return command_daemon(args, transport)
     return command_run(args, transport)
+
+
+def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    # A reload request before the daemon is ready must not kill it (SIGHUP's default).
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    setup_logging(args.log_format, args.verbose)
+    config_path = config_mod.resolve_path(args.config)
+    try:
+        cfg = config_mod.load(config_path)
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        return EXIT_USAGE
+    if not cfg.select(None):
+        _error(f"no enabled feeds in {cfg.path}")
+        return EXIT_USAGE
+    try:
+        store = Store.open(cfg.store, wait=args.wait)
+    except StoreLocked as exc:
+        _error(str(exc))
+        return EXIT_LOCKED
+    except StoreError as exc:
+        _error(f"store error: {exc}")
+        return EXIT_USAGE
+    options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
+    with store:
+        return asyncio.run(Daemon(cfg, store, options, transport=transport).run())
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:

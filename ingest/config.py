@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 from slugify import slugify
 
+from .crontab import cron_trigger
 from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 
 DEFAULT_CONFIG = Path("config/feeds.yaml")
@@ -64,11 +65,21 @@ class BasicAuth:
 
 
 @dataclass(frozen=True)
+class Adaptive:
+    """Bounds for a feed whose polling interval follows how often it publishes."""
+
+    min: float = 300.0
+    max: float = 86400.0
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     url: str
     name: str
     enabled: bool = True
     interval: float = 3600.0
+    cron: str | None = None
+    adaptive: Adaptive | None = None
     categories: tuple[str, ...] | None = None
     tags: TagRule = field(default_factory=TagRule)
     draft: bool = False
@@ -115,7 +126,7 @@ TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurr
 OUTPUT_KEYS = {"dir", "profile", "body"}
 HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
-    "enabled", "interval", "categories", "tags", "draft", "timeout", "deadline", "max_size",
+    "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
@@ -194,7 +205,7 @@ def parse(text: str, path: Path) -> Config:
         url = _feed_url(reader, fmap, prefix)
         line = fmap["url"][0]
         name = reader.string(fmap, "name", prefix, default=None) or default_name(url)
-        settings = {**defaults, **_feed_settings(reader, fmap, prefix)}
+        settings = _merge_schedule(defaults, _feed_settings(reader, fmap, prefix))
         if url in seen_urls:
             raise ConfigError(path, line, f"{prefix}url", f"duplicate feed URL (also on line {seen_urls[url]})")
         if name in seen_names:
@@ -394,6 +405,7 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
             raise reader.fail(entries, "max_size", prefix, str(exc)) from None
     if "max_redirects" in entries:
         out["max_redirects"] = reader.integer(entries, "max_redirects", prefix, default=5, minimum=0)
+    _schedule_settings(reader, entries, prefix, out)
     if "user_agent" in entries:
         out["user_agent"] = reader.string(entries, "user_agent", prefix, default=None)
     if "headers" in entries:
@@ -405,6 +417,65 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
     if "tags" in entries:
         out["tags"] = _tag_rule(reader, entries, prefix)
     return out
+
+
+def _schedule_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:
+    """``cron`` and ``adaptive``: each one schedule per mapping, checked where it is written."""
+    for a, b in (("interval", "cron"), ("cron", "adaptive")):
+        if a in entries and b in entries:
+            first, second = sorted((a, b), key=lambda k: entries[k][0])
+            raise reader.fail(
+                entries, second, prefix, f"cannot be combined with '{first}' (line {entries[first][0]}); choose one"
+            )
+    if "cron" in entries:
+        expression = reader.string(entries, "cron", prefix, default=None)
+        try:
+            cron_trigger(expression)
+        except ValueError as exc:
+            raise reader.fail(
+                entries, "cron", prefix, f"{expression!r} is not a crontab expression (minute hour day month weekday): {exc}"
+            ) from None
+        out["cron"] = expression
+    if "adaptive" in entries:
+        out["adaptive"] = _adaptive(reader, entries, prefix)
+
+
+def _adaptive(reader: _Reader, entries: Entries, prefix: str) -> Adaptive | None:
+    value = reader.value(entries["adaptive"][1])
+    if value is False:
+        return None
+    if value is True:
+        return Adaptive()
+    if not isinstance(value, dict):
+        raise reader.fail(entries, "adaptive", prefix, "must be true, false or {min: 5m, max: 1d}")
+    unknown = set(value) - {"min", "max"}
+    if unknown:
+        raise reader.fail(entries, "adaptive", prefix, f"unknown key {sorted(unknown)[0]!r} (known keys: max, min)")
+    bounds = {}
+    for key in ("min", "max"):
+        if key in value:
+            try:
+                bounds[key] = parse_duration(value[key])
+            except ValueError as exc:
+                raise reader.fail(entries, "adaptive", prefix, f"{key}: {exc}") from None
+    adaptive = Adaptive(**bounds)
+    if adaptive.min > adaptive.max:
+        raise reader.fail(entries, "adaptive", prefix, "min must not be greater than max")
+    return adaptive
+
+
+def _merge_schedule(defaults: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A feed's own schedule replaces the one from ``defaults:`` as a whole.
+
+    ``cron`` in a feed overrides a default ``interval`` or ``adaptive``, and a
+    feed's own ``interval`` or ``adaptive`` overrides a default ``cron``.
+    """
+    merged = {**defaults, **own}
+    if "cron" in own:
+        merged.pop("adaptive", None)
+    elif "interval" in own or "adaptive" in own:
+        merged.pop("cron", None)
+    return merged
 
 
 def _string_list(reader: _Reader, entries: Entries, key: str, prefix: str) -> tuple[str, ...]:

@@ -13,10 +13,11 @@ run finds the same bytes at the same path and adopts them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from .fetch import FetchResult, Validators, fetch, make_client, redact
 from .normalize import Article, article_to_json, normalize
 from .parse import ParseError, parse
 from .profiles import PROFILES, Profile
-from .rebuild import check_layout
+from .rebuild import LayoutChanged, check_layout
 from .render import render
 from .store import Action, FeedState, Store, StoredEntry, decide, utcnow
 from .write import fsync_dir, write_atomic
@@ -85,34 +86,58 @@ async def run_feeds(
     if not dry_run:
         config.output.mkdir(parents=True, exist_ok=True)
     run = _Run(config.output, store, dry_run, rng or random.Random(), PROFILES[config.profile], config.body)
-    limit = asyncio.Semaphore(config.concurrency)
-    per_host: dict[str, asyncio.Semaphore] = {}
+    limits = RequestLimits(config.concurrency, config.host_concurrency)
     async with make_client(config.concurrency, transport) as client:
-
-        async def fetch_one(feed: FeedConfig) -> tuple[FeedConfig, int, FeedState | None, FetchResult | FeedReport]:
-            feed_id = store.feed_id(feed.url, feed.name)
-            state = store.feed_state(feed_id)
-            if state is not None and (state.retired_at or (not force and _waiting(state, utcnow()))):
-                return feed, feed_id, state, _not_asked(feed, state)
-            url = state.fetch_url if state else feed.url
-            host = (urlsplit(url).hostname or "").lower()
-            host_limit = per_host.setdefault(host, asyncio.Semaphore(config.host_concurrency))
-            async with host_limit, limit:
-                validators = store.validators(feed_id) if run.settings_current(feed, state) else Validators()
-                return feed, feed_id, state, await fetch(client, feed, validators, url=url)
-
         reports = []
-        for finished in asyncio.as_completed([fetch_one(feed) for feed in feeds]):
-            feed, feed_id, state, outcome = await finished
-            if isinstance(outcome, FeedReport):
-                report = outcome
-            else:
-                report = run.process(feed, feed_id, outcome, utcnow(), state)
+        for finished in asyncio.as_completed([run.poll(feed, client, limits, force=force) for feed in feeds]):
+            report = await finished
             reports.append(report)
             if on_feed:
                 on_feed(report)
     order = {feed.name: index for index, feed in enumerate(feeds)}
     return sorted(reports, key=lambda r: order[r.name])
+
+
+async def poll_feed(
+    config: Config,
+    feed: FeedConfig,
+    store: Store,
+    client: httpx.AsyncClient,
+    *,
+    limits: RequestLimits | None = None,
+    rng: random.Random | None = None,
+) -> FeedReport:
+    """Poll one feed with a client and store that outlive it, for the daemon.
+
+    Each poll is its own run: an entry seen in an earlier poll is judged by
+    the store, not skipped as a duplicate of this one. The output layout is
+    checked on every poll, so a config reloaded with another profile or body
+    format fails its polls (asking for a rebuild) instead of mixing formats.
+    """
+    try:
+        check_layout(config, store, record=True)
+        config.output.mkdir(parents=True, exist_ok=True)
+    except (LayoutChanged, OSError) as exc:
+        reason = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+        return FeedReport(feed.name, feed.url, status="failed", error=reason)
+    run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body)
+    return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
+
+
+class RequestLimits:
+    """At most ``concurrency`` requests in flight, and at most ``per_host`` to any one host."""
+
+    def __init__(self, concurrency: int, per_host: int):
+        self._all = asyncio.Semaphore(concurrency)
+        self._per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        host = (urlsplit(url).hostname or "").lower()
+        host_limit = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
+        async with host_limit, self._all:
+            yield
 
 
 def _waiting(state: FeedState, now: datetime) -> bool:
@@ -153,6 +178,24 @@ class _Run:
         self.body = body
         self.claimed: set[str] = set()
         self.seen: set[str] = set()
+
+    async def poll(
+        self, feed: FeedConfig, client: httpx.AsyncClient, limits: RequestLimits, *, force: bool = False
+    ) -> FeedReport:
+        """Fetch one feed (unless it is retired or asked us to wait) and process it.
+
+        ``process`` never awaits, so feeds polled concurrently are processed
+        one at a time and never race for the store or a file name.
+        """
+        feed_id = self.store.feed_id(feed.url, feed.name)
+        state = self.store.feed_state(feed_id)
+        if state is not None and (state.retired_at or (not force and _waiting(state, utcnow()))):
+            return _not_asked(feed, state)
+        url = state.fetch_url if state else feed.url
+        validators = self.store.validators(feed_id) if self.settings_current(feed, state) else Validators()
+        async with limits.slot(url):
+            result = await fetch(client, feed, validators, url=url)
+        return self.process(feed, feed_id, result, utcnow(), state)
 
     def process(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime, state: FeedState | None = None

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .fetch import Validators
@@ -337,6 +337,30 @@ class Store:
                 )
             else:
                 self._db.execute("UPDATE feeds SET pending_redirect = ? WHERE id = ?", (pending, feed_id))
+
+    def plan_poll(self, feed_id: int, when: datetime) -> None:
+        """Remember when the daemon means to poll a feed, so a restart keeps the plan."""
+        with self._tx():
+            self._db.execute("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (when.isoformat(), feed_id))
+
+    def publishing_history(self, feed_id: int, now: datetime, horizon: float) -> tuple[int, float]:
+        """Entries first seen in the recent window, and that window's length in seconds.
+
+        The window is ``horizon`` or, for a feed first polled more recently,
+        the time since its first poll; the backlog found by that first poll
+        is not counted, since it says nothing about how often the feed publishes.
+        """
+        row = self._db.execute("SELECT MIN(first_seen) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()
+        if row is None or row[0] is None:
+            return 0, 0.0
+        first = datetime.fromisoformat(row[0])
+        window = max(0.0, min(horizon, (now - first).total_seconds()))
+        since = max(first, now - timedelta(seconds=window))
+        count = self._db.execute(
+            "SELECT COUNT(*) FROM entries WHERE feed_id = ? AND first_seen > ? AND first_seen >= ?",
+            (feed_id, row[0], since.isoformat()),
+        ).fetchone()[0]
+        return count, window
 
     # --- entries -----------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -27,15 +29,19 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    time: float = field(default_factory=time.monotonic)
 
 
 @dataclass
 class Response:
-    """An answer; with ``stream`` the body is sent chunk by chunk, ``delay`` seconds apart.
+    """An answer to one request.
 
-    A streamed body has no Content-Length (unless given in ``headers``) and
-    ends when the connection closes, so it can be as slow or as endless as a
-    test needs; the server stops writing when the client hangs up.
+    ``delay`` waits before answering. ``stream`` sends the body chunk by
+    chunk with no Content-Length (unless given in ``headers``), ending when
+    the connection closes, so it can be as slow or as endless as a test
+    needs; the server stops writing when the client hangs up. ``trickle``
+    waits that long between chunks of a stream, or between ``pieces`` equal
+    parts of a plain body.
     """
 
     status: int = 200
@@ -43,6 +49,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     stream: Iterable[bytes] | None = None
     delay: float = 0.0
+    trickle: float = 0.0
+    pieces: int = 10
 
 
 Handler = Callable[[Request], Response]
@@ -59,10 +67,12 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
         self.requests: list[Request] = []
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
         self._published: dict[str, int] = {}
         self._lock = threading.Lock()
-        self.in_flight = 0
-        self.max_in_flight = 0  # most requests being answered at the same time
+        self.in_flight_total = 0
+        self.max_in_flight_total = 0  # most requests being answered at the same time, any path
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -70,21 +80,26 @@ class FeedServer:
 
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
                 request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
-                server.requests.append(request)
+                path = self.path.split("?")[0]
                 with server._lock:
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    server.requests.append(request)
+                    server.in_flight[path] = server.in_flight.get(path, 0) + 1
+                    server.max_in_flight[path] = max(server.max_in_flight.get(path, 0), server.in_flight[path])
+                    server.in_flight_total += 1
+                    server.max_in_flight_total = max(server.max_in_flight_total, server.in_flight_total)
                 try:
-                    handler = server.routes.get(self.path.split("?")[0])
+                    handler = server.routes.get(path)
                     response = handler(request) if handler else Response(404, b"not found")
                     self._send(response)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client hung up, as it should on a hostile answer
                 finally:
                     with server._lock:
-                        server.in_flight -= 1
+                        server.in_flight[path] -= 1
+                        server.in_flight_total -= 1
 
             def _send(self, response: Response) -> None:
+                time.sleep(response.delay)
                 self.send_response_only(response.status)
                 given = {name.lower() for name in response.headers}
                 headers = {
@@ -100,14 +115,21 @@ class FeedServer:
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
+                if response.status == 304:
+                    return
                 if response.stream is not None:
-                    for chunk in response.stream:
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-                        if response.delay:
-                            time.sleep(response.delay)
-                elif response.status != 304:
+                    chunks: Iterable[bytes] = response.stream
+                elif response.trickle:
+                    size = max(1, -(-len(response.body) // response.pieces))
+                    chunks = (response.body[i : i + size] for i in range(0, len(response.body), size))
+                else:
                     self.wfile.write(response.body)
+                    return
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    if response.trickle:
+                        time.sleep(response.trickle)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -266,3 +288,91 @@ def stored_feed(store: Path, url: str) -> dict[str, Any]:
         db.close()
     assert row is not None, f"no stored feed for {url}"
     return dict(row)
+
+
+# --- running the daemon ---------------------------------------------------
+
+
+class DaemonProcess:
+    """``ingest --config CONFIG daemon --log-format json ARGS`` in a subprocess.
+
+    A thread collects the JSON log events from stderr as they come, so a
+    test can wait for an event instead of sleeping.
+    """
+
+    def __init__(self, config: Path, *args: str):
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ingest", "--config", str(config), "daemon", "--log-format", "json", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def events(self, name: str | None = None, **fields: Any) -> list[dict[str, Any]]:
+        found = []
+        for line in list(self.lines):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if (name is None or data.get("event") == name) and all(data.get(k) == v for k, v in fields.items()):
+                found.append(data)
+        return found
+
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            if self.proc.poll() is not None:
+                time.sleep(0.1)  # let the reader catch the last lines
+                raise AssertionError(f"daemon exited ({self.proc.returncode}) waiting for {what}:\n{self.log()}")
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.log()}")
+
+    def wait_event(self, name: str, count: int = 1, timeout: float = 10.0, **fields: Any) -> list[dict[str, Any]]:
+        return self.wait_for(
+            lambda: (found := self.events(name, **fields)) and len(found) >= count and found,
+            timeout, f"{count} x {name} {fields}",
+        )
+
+    def send(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float = 15.0) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def start_daemon() -> Iterator[Callable[..., DaemonProcess]]:
+    """Start daemons; every one still running at the end of the test is killed."""
+    started: list[DaemonProcess] = []
+
+    def start(config: Path, *args: str) -> DaemonProcess:
+        daemon = DaemonProcess(config, *args)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.kill()

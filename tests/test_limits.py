@@ -28,7 +28,7 @@ def posts(tmp_path: Path) -> list[str]:
 
 def test_a_one_byte_drip_is_cut_off_by_the_deadline(tmp_path: Path, server: FeedServer, capsys) -> None:
     drip = (bytes([b]) for b in itertools.cycle(rss([item(1)]).encode()))
-    server.route("/drip", lambda _r: Response(200, stream=drip, delay=0.25, headers={"Content-Type": "application/rss+xml"}))
+    server.route("/drip", lambda _r: Response(200, stream=drip, trickle=0.25, headers={"Content-Type": "application/rss+xml"}))
     server.feed("/good", rss([item(2)]))
     config = write_config(
         tmp_path,
@@ -154,4 +154,4 @@ def test_at_most_host_concurrency_requests_go_to_one_host(tmp_path: Path, server
     assert run(config) == 0
 
     assert len(server.requests) == 6
-    assert server.max_in_flight == per_host
+    assert server.max_in_flight_total == per_host

@@ -133,3 +133,24 @@ def test_a_store_from_before_entry_data_gets_slugs_from_its_file_names(tmp_path:
         assert store.slug_taken("old-story") and store.layout() is None
         store.save_article("id:1", '{"x": 1}')
         assert store.entry("id:1").article == '{"x": 1}'
+
+
+def test_publishing_history_leaves_out_the_first_backlog_and_looks_back_a_limited_window(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        feed_id = store.feed_id("http://a/", "a")
+        assert store.publishing_history(feed_id, NOW, 3600) == (0, 0.0)
+        for n in range(5):  # the backlog found by the first poll
+            store.save_entry(f"id:old{n}", feed_id, f"old{n}.md", "h", "written", NOW)
+        for minutes in (10, 50):
+            store.save_entry(f"id:{minutes}", feed_id, f"{minutes}.md", "h", "written", NOW + timedelta(minutes=minutes))
+        assert store.publishing_history(feed_id, NOW + timedelta(minutes=60), 7 * 86400) == (2, 3600.0)
+
+        store.save_entry("id:70", feed_id, "70.md", "h", "written", NOW + timedelta(minutes=70))
+        # a one-hour window at minute 80 starts at minute 20: only 50 and 70 are in it
+        assert store.publishing_history(feed_id, NOW + timedelta(minutes=80), 3600) == (2, 3600.0)
+
+        when = NOW + timedelta(hours=1)
+        store.plan_poll(feed_id, when)
+        assert store.feed_state(feed_id).next_poll_at == when

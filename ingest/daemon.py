@@ -1,0 +1,318 @@
+"""``ingest daemon``: poll each feed on its own clock, for as long as it runs.
+
+One APScheduler job per enabled feed, rebuilt from the config at start-up
+and on SIGHUP, never from a job store shared with another process. Each job
+runs the same pipeline as ``ingest run`` for its feed, on the one event loop
+that also carries the fetches, so the store is only ever touched from one
+thread. After every poll the next one is planned by ``schedule.next_poll``
+and written to the store, so a restart resumes the plan.
+
+The store lock is held for the daemon's whole life: a cron ``ingest run``
+cannot race it. On SIGTERM or SIGINT the scheduler is paused, polls in
+flight may finish within the grace period, and the rest are cancelled while
+they wait on the network (files are only written between awaits, each one
+atomically), so nothing is ever half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+
+from . import config as config_mod
+from . import schedule
+from .config import Config, FeedConfig
+from .fetch import make_client
+from .observe import Metrics, StatusServer, event
+from .hooks import run_after
+from .run import FeedReport, RequestLimits, poll_feed
+from .store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+@dataclass(frozen=True)
+class Options:
+    config_path: Path
+    grace: float = 30.0
+    listen: tuple[str, int] | None = None
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        options: Options,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.config = config
+        self.store = store
+        self.options = options
+        self.metrics = Metrics()
+        self._transport = transport
+        self._feeds: dict[str, FeedConfig] = {}
+        self._in_backoff: dict[str, bool] = {}
+        self._in_flight: dict[asyncio.Task, str] = {}
+        self._stopping = False
+        self._forced = False
+        self._stop = asyncio.Event()
+        self._limit = asyncio.Semaphore(config.concurrency)
+        self._host_limits = RequestLimits(config.concurrency, config.host_concurrency)
+        self._hook_lock = asyncio.Lock()
+        self.scheduler = AsyncIOScheduler(
+            job_defaults={
+                "max_instances": 1,  # never two polls of one feed at once
+                "coalesce": True,  # polls missed while busy or asleep become one
+                "misfire_grace_time": None,  # late is better than never
+            }
+        )
+
+    # --- life cycle ------------------------------------------------------------
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_stop_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        status = StatusServer(self.metrics, self.alive)
+        if self.options.listen:
+            host, port = self.options.listen
+            try:
+                bound = await status.start(host, port)
+            except OSError as exc:
+                event("listen_failed", f"cannot listen on {host}:{port}: {exc.strerror or exc}", logging.ERROR)
+                return EXIT_FAILED
+            event("listening", f"serving /healthz and /metrics on {bound[0]}:{bound[1]}", host=bound[0], port=bound[1])
+        self._client = make_client(self.config.concurrency, self._transport)
+        self.scheduler.start()
+        self._apply(self.config)
+        event(
+            "started", f"daemon started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
+            feeds=len(self._feeds), config=str(self.config.path), store=str(self.config.store),
+        )
+        try:
+            await self._stop.wait()
+            await self._drain()
+        finally:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+                await asyncio.sleep(0)  # the shutdown runs on the next loop turn
+            await self._client.aclose()
+            await status.close()
+        event("stopped", "daemon stopped")
+        return EXIT_OK
+
+    def alive(self) -> bool:
+        return self.scheduler.state == STATE_RUNNING and not self._stopping
+
+    def _on_stop_signal(self, sig: signal.Signals) -> None:
+        if self._stopping:
+            self._forced = True
+            event("stop_forced", f"{sig.name} again: cancelling polls in flight now", logging.WARNING)
+            return
+        self._stopping = True
+        self.scheduler.pause()
+        event(
+            "stopping",
+            f"{sig.name}: stopping; {_count(len(self._in_flight), 'poll')} in flight, grace {self.options.grace:g}s",
+            signal=sig.name, in_flight=sorted(self._in_flight.values()), grace=self.options.grace,
+        )
+        self._stop.set()
+
+    async def _drain(self) -> None:
+        """Let polls in flight finish within the grace period, then cancel the rest.
+
+        Cancellation lands on an await, that is, on network I/O: a file is
+        written between awaits, atomically, so it is either whole or absent.
+        """
+        deadline = time.monotonic() + self.options.grace
+        while self._in_flight and not self._forced and time.monotonic() < deadline:
+            await asyncio.wait(list(self._in_flight), timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+        pending = list(self._in_flight)
+        if pending:
+            names = sorted(self._in_flight[t] for t in pending)
+            event("cancelled", f"cancelled unfinished polls: {', '.join(names)}", logging.WARNING, feeds=names)
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=5)
+
+    # --- configuration ---------------------------------------------------------
+
+    def _reload(self) -> None:
+        if self._stopping:
+            return
+        try:
+            new = config_mod.load(self.options.config_path)
+        except config_mod.ConfigError as exc:
+            event(
+                "reload_failed", f"config error: {exc}; keeping the previous config", logging.ERROR,
+                error=str(exc),
+            )
+            return
+        kept = []
+        if new.store.resolve() != self.config.store.resolve():
+            kept.append(f"store: {self.config.store}")
+            new = replace(new, store=self.config.store)
+        if new.concurrency != self.config.concurrency:
+            kept.append(f"concurrency: {self.config.concurrency}")
+            new = replace(new, concurrency=self.config.concurrency)
+        if kept:
+            event(
+                "reload_warning", f"restart the daemon to change {' and '.join(k.split(':')[0] for k in kept)};"
+                f" keeping {', '.join(kept)}", logging.WARNING,
+            )
+        added, removed, changed = self._apply(new)
+        event(
+            "reloaded",
+            f"config reloaded: {_count(len(self._feeds), 'feed')}; added {_names(added)}, removed {_names(removed)},"
+            f" rescheduled {_names(changed)}",
+            feeds=len(self._feeds),
+            added=added, removed=removed, changed=changed,
+        )
+
+    def _apply(self, new: Config) -> tuple[list[str], list[str], list[str]]:
+        """Make the jobs match ``new``: add, remove, reschedule; leave the rest alone."""
+        wanted = {feed.name: feed for feed in new.select(None)}
+        removed = sorted(set(self._feeds) - set(wanted))
+        added: list[str] = []
+        changed: list[str] = []
+        for name in removed:
+            try:
+                self.scheduler.remove_job(name)
+            except JobLookupError:
+                pass
+            self._in_backoff.pop(name, None)
+        now = utcnow()
+        for name, feed in wanted.items():
+            old = self._feeds.get(name)
+            if old == feed:
+                continue
+            (changed if old else added).append(name)
+            feed_id = self.store.feed_id(feed.url, feed.name)
+            state = self.store.feed_state(feed_id)
+            assert state is not None
+            when = schedule.first_poll(feed, now, planned=state.next_poll_at, not_before=state.not_before)
+            self.scheduler.add_job(
+                self._poll, schedule.trigger(feed, now), args=[name], id=name, name=name,
+                replace_existing=True, next_run_time=when,
+            )
+            self.store.plan_poll(feed_id, when)
+            self.metrics.add_feed(name)
+            self._in_backoff[name] = _in_backoff(state.error_count, state.not_before, now)
+            event("scheduled", f"{name}: next poll {_short(when)}", feed=name, next_poll_at=when.isoformat())
+        self.config = new
+        self._feeds = wanted
+        self.metrics.scheduled.set(len(wanted))
+        self.metrics.in_backoff.set(sum(self._in_backoff.values()))
+        return added, removed, changed
+
+    # --- one poll ----------------------------------------------------------------
+
+    async def _poll(self, name: str) -> None:
+        feed = self._feeds.get(name)
+        if feed is None or self._stopping:
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight[task] = name
+        started = time.monotonic()
+        try:
+            async with self._limit:
+                started = time.monotonic()  # the duration of the poll, not of the wait for a slot
+                report = await poll_feed(self.config, feed, self.store, self._client, limits=self._host_limits)
+        except asyncio.CancelledError:
+            return  # stopped by _drain, which logs it; nothing was written and nothing planned
+        except Exception as exc:  # a bug must not stop the daemon
+            log.exception("unexpected error polling %s", name)
+            report = FeedReport(feed.name, feed.url, status="failed", error=f"internal error: {exc}")
+        finally:
+            del self._in_flight[task]
+        duration = time.monotonic() - started
+        when = self._plan(self._feeds.get(name, feed), report)
+        self.metrics.observe(report, duration)
+        after = f"; next poll {_short(when)}" if when else "; no longer scheduled"
+        event(
+            "poll", f"{name}: {_describe(report)} in {duration:.2f}s{after}",
+            logging.WARNING if report.failed else logging.INFO,
+            feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
+            unchanged=report.unchanged, skipped=report.skipped, error=report.error,
+            duration=round(duration, 3), next_poll_at=when.isoformat() if when else None,
+            next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
+        )
+        await self._after_run(report)
+
+    async def _after_run(self, report: FeedReport) -> None:
+        """Run ``hooks.after_run`` for a poll that wrote files, one hook at a time, off the event loop."""
+        changed = [*report.new, *report.updated]
+        if not changed or not self.config.after_run:
+            return
+        async with self._hook_lock:
+            hook = await asyncio.to_thread(
+                run_after, self.config.after_run, changed, output=self.config.output, cwd=self.config.path.parent
+            )
+        if hook is not None:
+            event(
+                "hook", f"{report.name}: {hook.describe()}", logging.INFO if hook.ok else logging.WARNING,
+                feed=report.name, ok=hook.ok, returncode=hook.returncode, files=len(changed),
+            )
+
+    def _plan(self, feed: FeedConfig, report: FeedReport) -> datetime | None:
+        """Plan, store and schedule the next poll of a feed that is still configured."""
+        if feed.name not in self._feeds:
+            return None
+        now = utcnow()
+        feed_id = self.store.feed_id(feed.url, feed.name)
+        state = self.store.feed_state(feed_id)
+        assert state is not None
+        history = schedule.History(ok=not report.failed)
+        if feed.adaptive is not None:
+            count, window = self.store.publishing_history(feed_id, now, schedule.HORIZON)
+            history = replace(history, new_entries=count, window=window)
+        when = schedule.next_poll(feed, now, not_before=state.not_before, history=history)
+        self.store.plan_poll(feed_id, when)
+        try:
+            self.scheduler.modify_job(feed.name, next_run_time=when)
+        except JobLookupError:
+            pass
+        self._in_backoff[feed.name] = report.failed or _in_backoff(0, state.not_before, now)
+        self.metrics.in_backoff.set(sum(self._in_backoff.values()))
+        return when
+
+
+def _in_backoff(error_count: int, not_before: datetime | None, now: datetime) -> bool:
+    return error_count > 0 or (not_before is not None and not_before > now)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def _short(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _describe(report: FeedReport) -> str:
+    if report.failed:
+        return f"failed: {report.error}"
+    if report.status == "not-modified":
+        return "not modified"
+    return f"{len(report.new)} new, {len(report.updated)} updated, {report.unchanged} unchanged"

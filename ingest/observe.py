@@ -1,0 +1,191 @@
+"""What the daemon tells the outside world: log events, metrics, health.
+
+A daemon nobody watches fails silently, so every poll leaves one structured
+log event (JSON for log collectors, key=value text for people), and an
+optional small HTTP endpoint serves ``/healthz`` for supervisors and
+``/metrics`` for Prometheus. The endpoint runs on the daemon's own event
+loop: if the loop is stuck, health checks time out, which is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+from .run import FeedReport
+
+log = logging.getLogger("ingest.daemon")
+
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+# --- logs --------------------------------------------------------------------
+
+
+def event(name: str, message: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one event; ``fields`` become JSON keys or ``key=value`` pairs."""
+    log.log(level, message, extra={"event": name, "fields": fields})
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    when = datetime.fromtimestamp(record.created, timezone.utc)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the event name and its fields as keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "event": getattr(record, "event", "log"),
+            "message": record.getMessage(),
+        }
+        data.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """``time level message``, for a terminal or journald; the message says it all."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{_timestamp(record)} {record.levelname.lower()} {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def setup_logging(fmt: str, verbose: bool) -> None:
+    """Send every log record to stderr in the chosen format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler], force=True)
+    logging.getLogger("ingest").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # APScheduler's INFO lines ("Running job ...") would double every poll event.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+# --- metrics -----------------------------------------------------------------
+
+
+class Metrics:
+    """Prometheus metrics of one daemon, in a registry of their own."""
+
+    def __init__(self) -> None:
+        disable_created_metrics()  # the *_created series only add noise to every scrape
+        self.registry = CollectorRegistry()
+        self.polls = Counter(
+            "ingest_polls", "Polls finished, by feed and status (ok, not-modified, failed).",
+            ["feed", "status"], registry=self.registry,
+        )
+        self.failures = Counter("ingest_poll_failures", "Polls that failed, by feed.", ["feed"], registry=self.registry)
+        self.entries = Counter(
+            "ingest_entries_written", "Files written, by feed and kind (new, updated).",
+            ["feed", "kind"], registry=self.registry,
+        )
+        self.duration = Histogram(
+            "ingest_poll_duration_seconds", "Time from the start of a poll's fetch to its last file written.",
+            buckets=DURATION_BUCKETS, registry=self.registry,
+        )
+        self.in_backoff = Gauge(
+            "ingest_feeds_in_backoff",
+            "Scheduled feeds whose last poll failed or that a server asked to wait.",
+            registry=self.registry,
+        )
+        self.scheduled = Gauge("ingest_feeds_scheduled", "Feeds the daemon polls.", registry=self.registry)
+
+    def add_feed(self, name: str) -> None:
+        """Show a new feed's counters at zero rather than missing."""
+        self.failures.labels(name)
+        for kind in ("new", "updated"):
+            self.entries.labels(name, kind)
+
+    def observe(self, report: FeedReport, duration: float) -> None:
+        self.polls.labels(report.name, report.status).inc()
+        if report.failed:
+            self.failures.labels(report.name).inc()
+        self.entries.labels(report.name, "new").inc(len(report.new))
+        self.entries.labels(report.name, "updated").inc(len(report.updated))
+        self.duration.observe(duration)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+# --- HTTP endpoint -----------------------------------------------------------
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6); port 0 picks a free one."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT, for example 127.0.0.1:9108")
+    return host, int(port)
+
+
+class StatusServer:
+    """A minimal HTTP/1.1 server for ``/healthz`` and ``/metrics``."""
+
+    def __init__(self, metrics: Metrics, alive: Callable[[], bool]):
+        self._metrics = metrics
+        self._alive = alive
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Bind and serve; returns the address actually bound."""
+        self._server = await asyncio.start_server(self._handle, host, port)
+        bound = self._server.sockets[0].getsockname()
+        return bound[0], bound[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 10)
+            while (await asyncio.wait_for(reader.readline(), 10)) not in (b"\r\n", b"\n", b""):
+                pass
+            status, content_type, body = self._answer(request.decode("latin-1").split())
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode("latin-1") + body)
+            await writer.drain()
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    def _answer(self, parts: list[str]) -> tuple[str, str, bytes]:
+        if len(parts) < 2 or parts[0] != "GET":
+            return "405 Method Not Allowed", "text/plain", b"only GET\n"
+        path = parts[1].split("?")[0]
+        if path == "/healthz":
+            if self._alive():
+                return "200 OK", "text/plain", b"ok\n"
+            return "503 Service Unavailable", "text/plain", b"scheduler not running\n"
+        if path == "/metrics":
+            return "200 OK", CONTENT_TYPE_LATEST, self._metrics.render()
+        return "404 Not Found", "text/plain", b"not found; try /healthz or /metrics\n"
