@@ -340,3 +340,36 @@ def test_a_second_sigterm_cancels_at_once(tmp_path: Path, server: FeedServer, st
     assert time.monotonic() - sent < 10  # far less than the 60 s grace period
     assert daemon.events("cancelled")[0]["feeds"] == ["drip"]
     assert posts(tmp_path) == []
+
+
+def test_the_hook_runs_after_a_poll_that_wrote_files_and_a_gone_feed_is_retired(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:
+    log = tmp_path / "hook.log"
+    server.feed("/news.xml", rss([item(1), item(2)]))
+    server.static("/gone.xml", 410, "gone")
+    config = write_config(
+        tmp_path,
+        [
+            {"url": server.url("/news.xml"), "name": "news", "interval": "0.5s"},
+            {"url": server.url("/gone.xml"), "name": "gone", "interval": "0.5s"},
+        ],
+        hooks={"after_run": f"cat >> {log}; echo --- >> {log}"},
+    )
+    daemon = start_daemon(config)
+
+    daemon.wait_event("poll", count=3, feed="news")
+    [hook] = daemon.wait_event("hook", feed="news")
+    assert hook["ok"] is True and hook["files"] == 2
+    server.feed("/news.xml", rss([item(3), item(1), item(2)]))
+    daemon.wait_event("hook", count=2, feed="news")
+    daemon.wait_event("poll", count=3, feed="gone")
+
+    runs = log.read_text().split("---\n")[:-1]
+    assert [sorted(Path(p).name for p in run.split()) for run in runs] == [
+        ["story-number-1-about-things.md", "story-number-2-about-things.md"],
+        ["story-number-3-about-things.md"],
+    ]  # once per poll that wrote something, never for the polls that found nothing new
+    statuses = [e["status"] for e in polls(daemon, "gone")]
+    assert statuses[0] == "failed" and set(statuses[1:]) == {"retired"}
+    assert len(server.requests_to("/gone.xml")) == 1  # a retired feed is not asked again
