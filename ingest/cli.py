@@ -113,15 +113,53 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.command == "feeds":
-        return command_feeds(args)
-    if args.command == "reset":
-        return command_reset(args)
-    if args.command == "rebuild":
-        return command_rebuild(args)
-    if args.command == "daemon":
-        return command_daemon(args, transport)
-    return command_run(args, transport)
+    try:
+        if args.command == "feeds":
+            return command_feeds(args)
+        if args.command == "reset":
+            return command_reset(args)
+        if args.command == "rebuild":
+            return command_rebuild(args)
+        if args.command == "daemon":
+            return command_daemon(args, transport)
+        return command_run(args, transport)
+    except _Exit as stop:
+        return stop.code
+
+
+class _Exit(Exception):
+    """Stop the command with this exit code; the message was already printed."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def _load_config(path: Path) -> config_mod.Config:
+    try:
+        return config_mod.load(path)
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        raise _Exit(EXIT_USAGE) from None
+
+
+def _select(cfg: config_mod.Config, names: list[str] | None) -> tuple[config_mod.FeedConfig, ...]:
+    try:
+        return cfg.select(names)
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        raise _Exit(EXIT_USAGE) from None
+
+
+def _open_store(path: Path, *, wait: bool, readonly: bool = False) -> Store:
+    try:
+        return Store.open(path, wait=wait, readonly=readonly)
+    except StoreLocked as exc:
+        _error(str(exc))
+        raise _Exit(EXIT_LOCKED) from None
+    except StoreError as exc:
+        _error(f"store error: {exc}")
+        raise _Exit(EXIT_USAGE) from None
 
 
 def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
@@ -129,45 +167,23 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(args.log_format, args.verbose)
     config_path = config_mod.resolve_path(args.config)
-    try:
-        cfg = config_mod.load(config_path)
-    except config_mod.ConfigError as exc:
-        _error(f"config error: {exc}")
-        return EXIT_USAGE
+    cfg = _load_config(config_path)
     if not cfg.select(None):
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
-    try:
-        store = Store.open(cfg.store, wait=args.wait)
-    except StoreLocked as exc:
-        _error(str(exc))
-        return EXIT_LOCKED
-    except StoreError as exc:
-        _error(f"store error: {exc}")
-        return EXIT_USAGE
+    store = _open_store(cfg.store, wait=args.wait)
     options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
     with store:
         return asyncio.run(Daemon(cfg, store, options, transport=transport).run())
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
-    try:
-        cfg = config_mod.load(config_mod.resolve_path(args.config))
-        feeds = cfg.select(args.feed)
-    except config_mod.ConfigError as exc:
-        _error(f"config error: {exc}")
-        return EXIT_USAGE
+    cfg = _load_config(config_mod.resolve_path(args.config))
+    feeds = _select(cfg, args.feed)
     if not feeds:
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
-    try:
-        store = Store.open(cfg.store, wait=args.wait, readonly=args.dry_run)
-    except StoreLocked as exc:
-        _error(str(exc))
-        return EXIT_LOCKED
-    except StoreError as exc:
-        _error(f"store error: {exc}")
-        return EXIT_USAGE
+    store = _open_store(cfg.store, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
     printer = _LinePrinter(width, cfg.output, args.dry_run)
     try:
@@ -193,22 +209,11 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
 
 
 def command_rebuild(args: argparse.Namespace) -> int:
-    try:
-        cfg = config_mod.load(config_mod.resolve_path(args.config))
-    except config_mod.ConfigError as exc:
-        _error(f"config error: {exc}")
-        return EXIT_USAGE
+    cfg = _load_config(config_mod.resolve_path(args.config))
     if not cfg.store.exists():
         _error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
         return EXIT_USAGE
-    try:
-        store = Store.open(cfg.store, wait=args.wait)
-    except StoreLocked as exc:
-        _error(str(exc))
-        return EXIT_LOCKED
-    except StoreError as exc:
-        _error(f"store error: {exc}")
-        return EXIT_USAGE
+    store = _open_store(cfg.store, wait=args.wait)
     try:
         with store:
             report = rebuild(cfg, store, dry_run=args.dry_run)
@@ -310,15 +315,8 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
 
 def command_feeds(args: argparse.Namespace) -> int:
     """The state of every configured feed, read without taking the lock (safe beside a running daemon)."""
-    try:
-        cfg = config_mod.load(config_mod.resolve_path(args.config))
-        store = Store.open(cfg.store, readonly=True)
-    except config_mod.ConfigError as exc:
-        _error(f"config error: {exc}")
-        return EXIT_USAGE
-    except StoreError as exc:
-        _error(f"store error: {exc}")
-        return EXIT_USAGE
+    cfg = _load_config(config_mod.resolve_path(args.config))
+    store = _open_store(cfg.store, wait=False, readonly=True)
     now = utcnow()
     rows = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
     details: list[list[str]] = []
@@ -372,20 +370,9 @@ def _feed_details(feed: config_mod.FeedConfig, state: FeedState | None) -> list[
 
 
 def command_reset(args: argparse.Namespace) -> int:
-    try:
-        cfg = config_mod.load(config_mod.resolve_path(args.config))
-        feeds = cfg.select(args.names)
-    except config_mod.ConfigError as exc:
-        _error(f"config error: {exc}")
-        return EXIT_USAGE
-    try:
-        store = Store.open(cfg.store, wait=args.wait)
-    except StoreLocked as exc:
-        _error(str(exc))
-        return EXIT_LOCKED
-    except StoreError as exc:
-        _error(f"store error: {exc}")
-        return EXIT_USAGE
+    cfg = _load_config(config_mod.resolve_path(args.config))
+    feeds = _select(cfg, args.names)
+    store = _open_store(cfg.store, wait=args.wait)
     with store:
         for feed in feeds:
             state = store.find_feed(feed.url)
