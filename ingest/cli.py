@@ -284,7 +284,7 @@ def describe(report: FeedReport) -> str:
         return f"deferred until {when(report.until)}: {report.error}"
     if report.failed:
         written = len(report.new) + len(report.updated)
-        wrote = f" ({written} other files written)" if written else ""
+        wrote = f" ({written} other file{'s' if written != 1 else ''} written)" if written else ""
         retry = f"; next attempt after {when(report.until)}" if report.until else ""
         return f"failed: {report.error}{wrote}{retry}"
     if report.status == "not-modified":

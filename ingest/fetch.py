@@ -187,6 +187,8 @@ async def _fetch_http(client: httpx.AsyncClient, feed: FeedConfig, url: str, val
         return _failed(url, progress, f"cannot connect: {_reason(exc)}")
     except httpx.HTTPError as exc:
         return _failed(url, progress, f"{type(exc).__name__}: {_reason(exc)}")
+    except (ValueError, httpx.InvalidURL) as exc:  # e.g. a redirect to a port out of range
+        return _failed(url, progress, f"invalid URL {progress.url}: {_reason(exc)}")
 
 
 def _failed(url: str, progress: _Progress, error: str) -> FetchResult:

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timezone
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 from slugify import slugify
@@ -79,16 +79,18 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
     if not link and entry.get("guidislink") and _SCHEME.match(raw_id):
         link = raw_id
 
-    body_html = _body_html(entry)
-    body = sanitize(body_html, link or base_url)
+    body_html, body_base = _body_html(entry)
+    resolve_against = next((url for url in (body_base, link, base_url) if _is_absolute_http(url)), "")
+    body = sanitize(body_html, resolve_against)
     summary_text = plain_text(_summary_html(entry)) or _shorten(plain_text(body), SUMMARY_FALLBACK_CHARS)
     title = plain_text(_detail_value(entry, "title")) or _shorten(summary_text, TITLE_FALLBACK_CHARS) or UNTITLED
     tags = pick_tags(title, _feed_categories(entry), feed.tags.count, feed.tags.sources)
+    published = entry_datetime(entry)
     return Article(
-        identity=identity(raw_id, link, title, body, scope),
+        identity=identity(raw_id, link, title, published, scope),
         title=title,
         date=entry_date(entry),
-        published=entry_datetime(entry),
+        published=published,
         description=summary_text,
         summary=summary_text,
         slug=make_slug(title),
@@ -174,20 +176,25 @@ def make_slug(title: str) -> str:
 # --- identity and dates ----------------------------------------------------
 
 
-def identity(raw_id: str, link: str, title: str, body: str, scope: str) -> str:
+def identity(raw_id: str, link: str, title: str, published: datetime | None, scope: str) -> str:
     """A key that stays the same for the same entry across runs and feeds.
 
-    A URI-shaped id (http:, urn:, tag:) is global, so the same story in two
-    feeds is one entry. A bare id such as ``42`` is only unique within its
-    feed, so it is scoped. Without an id, the normalized link; without that, a
-    hash of what the entry says.
+    An http(s) id and a link are one kind of key, compared after
+    normalization, so the same story is one entry whether a feed names it by
+    guid or by link. Another URI-shaped id (urn:, tag:) is global too. A
+    bare id such as ``42`` is only unique within its feed, so it is scoped.
+    With neither id nor link, the title and publication time within the
+    feed: an entry edited upstream keeps its file.
     """
     if raw_id:
+        if _is_http(raw_id):
+            return f"url:{normalize_link(raw_id)}"
         return f"id:{raw_id}" if _SCHEME.match(raw_id) else f"feed:{scope}:id:{raw_id}"
     if link:
-        return f"link:{normalize_link(link)}"
-    digest = hashlib.sha256(f"{title}\n{body}".encode("utf-8", "surrogatepass")).hexdigest()
-    return f"hash:{digest}"
+        return f"url:{normalize_link(link)}"
+    when = published.isoformat() if published else ""
+    digest = hashlib.sha256(f"{title}\n{when}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"feed:{scope}:title:{digest}"
 
 
 def normalize_link(link: str) -> str:
@@ -195,7 +202,10 @@ def normalize_link(link: str) -> str:
     parts = urlsplit(link)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
+    try:
+        port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
+    except ValueError:  # a port out of range: keep the link as it was written
+        return link
     netloc = f"{host}:{port}" if port else host
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
@@ -258,18 +268,18 @@ def _summary_html(entry: Any) -> str:
     return _detail_value(entry, "summary")
 
 
-def _body_html(entry: Any) -> str:
+def _body_html(entry: Any) -> tuple[str, str]:
+    """The body's HTML and the ``xml:base`` its relative URLs are written against ('' if none)."""
     contents = entry.get("content") or []
-    for content in contents:
-        if content.get("type") in ("text/html", "application/xhtml+xml"):
-            return content.get("value", "")
-    if contents:
-        value = contents[0].get("value", "")
-        return html.escape(value) if contents[0].get("type") == "text/plain" else value
-    summary = entry.get("summary", "") or ""
-    if (entry.get("summary_detail") or {}).get("type") == "text/plain":
-        return html.escape(summary)
-    return summary
+    chosen = next((c for c in contents if c.get("type") in ("text/html", "application/xhtml+xml")), None)
+    if chosen is None and contents:
+        chosen = contents[0]
+    detail = chosen if chosen is not None else (entry.get("summary_detail") or {})
+    value = chosen.get("value", "") if chosen is not None else (entry.get("summary", "") or "")
+    if detail.get("type") == "text/plain":
+        value = html.escape(value)
+    base = detail.get("base") or ""
+    return value, base if _is_absolute_http(base) else ""
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -324,9 +334,13 @@ def _is_image(medium: Any, mime: Any, url: str) -> bool:
 
 
 def _clean_url(url: str) -> str:
-    """URLs cannot hold whitespace or controls; percent-encode what slipped in."""
+    """URLs cannot hold whitespace or controls; percent-encode (as UTF-8) what slipped in."""
     url = (url or "").strip()
-    return "".join(ch if ch.isprintable() and not ch.isspace() else f"%{ord(ch):02X}" for ch in url if ord(ch) < 0xD800 or ord(ch) > 0xDFFF)
+    return "".join(
+        ch if ch.isprintable() and not ch.isspace() else quote(ch, safe="")
+        for ch in url
+        if not 0xD800 <= ord(ch) <= 0xDFFF
+    )
 
 
 def _without_userinfo(url: str) -> str:
@@ -345,5 +359,15 @@ def _absolute(url: str, base_url: str) -> str:
     return urljoin(base_url, url)
 
 
+def _is_http(url: str) -> bool:
+    return urlsplit(url).scheme.lower() in ("http", "https")
+
+
 def _is_absolute_http(url: str) -> bool:
-    return urlsplit(url).scheme in ("http", "https") and bool(urlsplit(url).hostname)
+    """An http(s) URL with a host and a valid port: something relative URLs can be resolved against."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises on a port out of range)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

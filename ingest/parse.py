@@ -44,39 +44,47 @@ class ParseError(Exception):
 
 @dataclass(frozen=True)
 class ParsedFeed:
-    version: str
-    title: str
-    link: str
     entries: list[Any]
     ttl: float | None = None  # RSS <ttl>, minutes
+    warning: str | None = None  # something forgiven, for the run's report
 
 
 def parse(result: FetchResult) -> ParsedFeed:
+    """Entries of a well-formed feed; anything else is a ``ParseError`` saying what came back.
+
+    Two slips that are common in real feeds and lose nothing are forgiven:
+    blank lines before the XML declaration (they are dropped), and HTML
+    entities such as ``&nbsp;`` that XML does not define (feedparser's
+    lenient parser reads them as HTML does; the report notes it). Any other
+    XML error, a truncated document for one, fails the feed.
+    """
     headers = {k: v for k, v in result.headers.items() if k in ("content-type", "content-language")}
-    if not result.content.strip():
+    content = result.content.lstrip(b" \t\r\n")
+    if not content:
         raise ParseError(f"empty response{_described(result)}")
-    check_entities(result.content)
-    data = feedparser.parse(
-        result.content,
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    check_entities(content)
+    try:
+        data = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    except Exception as exc:  # feedparser's lenient parser can trip on odd input (lone surrogates...)
+        raise ParseError(f"cannot parse the feed: {type(exc).__name__}: {exc}") from None
     exception = data.get("bozo_exception")
+    warning = None
     if data.get("bozo") and not isinstance(exception, _HARMLESS):
-        if data.get("version") or data.entries:
+        if data.get("version") and _only_undefined_entities(exception):
+            warning = f"the feed's XML uses undefined entities ({_location(exception)}); read leniently"
+        elif data.get("version") or data.entries:
             raise ParseError(f"malformed feed XML: {_location(exception)}")
-        raise ParseError(_not_a_feed(result))
+        else:
+            raise ParseError(_not_a_feed(result))
     if not data.get("version"):
         raise ParseError(_not_a_feed(result))
     feed = data.get("feed", {})
-    return ParsedFeed(
-        version=data.version,
-        title=feed.get("title", ""),
-        link=feed.get("link", ""),
-        entries=list(data.entries),
-        ttl=parse_ttl(feed.get("ttl")),
-    )
+    return ParsedFeed(entries=list(data.entries), ttl=parse_ttl(feed.get("ttl")), warning=warning)
+
+
+def _only_undefined_entities(exception: Any) -> bool:
+    message = getattr(exception, "getMessage", None)
+    return bool(message) and message() == "undefined entity"
 
 
 def check_entities(content: bytes) -> None:

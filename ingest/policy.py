@@ -37,7 +37,7 @@ def retry_after(value: str | None, now: datetime) -> datetime | None:
         return None
     value = value.strip()
     if value.isdigit():
-        until = now + timedelta(seconds=int(value))
+        until = now + timedelta(seconds=_clamped(int(value)))
     else:
         try:
             until = parsedate_to_datetime(value)
@@ -59,9 +59,9 @@ def cache_hint(headers: dict[str, str], ttl_minutes: float | None, now: datetime
     hints = []
     http = _http_freshness(headers, now)
     if http is not None and http > timedelta(0):
-        hints.append(now + http)
+        hints.append(now + min(http, 2 * MAX_SERVER_DELAY))
     if ttl_minutes is not None and ttl_minutes > 0:
-        hints.append(now + timedelta(minutes=ttl_minutes))
+        hints.append(now + timedelta(seconds=_clamped(ttl_minutes * 60)))
     if not hints:
         return None
     return _capped(max(hints), now)
@@ -162,7 +162,12 @@ def _cache_control(value: str) -> dict[str, str | None]:
 def _seconds(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
-    return int(value.strip())
+    return _clamped(int(value.strip()))
+
+
+def _clamped(seconds: float) -> int:
+    """Longer than any delay we honour, yet small enough for datetime arithmetic."""
+    return int(min(seconds, 2 * MAX_SERVER_DELAY.total_seconds()))
 
 
 def _http_date(value: str | None) -> datetime | None:

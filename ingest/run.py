@@ -5,9 +5,9 @@ decide, write, record) runs one feed at a time on the event loop thread, so
 the store and the file names it hands out never race. Before a feed is
 requested its stored state is checked: a retired feed (410) is not asked at
 all, and a feed whose ``not_before`` lies ahead (server hint, Retry-After or
-error backoff) is reported as deferred unless the run is forced. Each file is written
-before its store row is committed: a crash in between only means the next
-run finds the same bytes at the same path and adopts them.
+error backoff) is reported as deferred unless the run is forced. A file is
+claimed in the store before it is written and confirmed after it is flushed,
+so a crash at any point is repaired by the next run writing the same file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import logging
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -193,8 +194,14 @@ class _Run:
             return _not_asked(feed, state)
         url = state.fetch_url if state else feed.url
         validators = self.store.validators(feed_id) if self.settings_current(feed, state) else Validators()
-        async with limits.slot(url):
-            result = await fetch(client, feed, validators, url=url)
+        try:
+            async with limits.slot(url):
+                result = await fetch(client, feed, validators, url=url)
+        except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
+            log.exception("unexpected error fetching %s", feed.name)
+            report = FeedReport(feed.name, feed.url)
+            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state)
+            return report
         return self.process(feed, feed_id, result, utcnow(), state)
 
     def process(
@@ -213,6 +220,8 @@ class _Run:
                 report.status = "same-content"  # a 200 with the very same bytes: nothing to parse
             else:
                 parsed = parse(result)
+                if parsed.warning:
+                    report.notes.append(parsed.warning)
                 write_errors = self._apply_all(feed, feed_id, result.final_url, parsed.entries, now, report)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
@@ -255,24 +264,41 @@ class _Run:
     def _apply_all(
         self, feed: FeedConfig, feed_id: int, base_url: str, entries: list, now: datetime, report: FeedReport
     ) -> list[str]:
-        """Apply every entry of one feed, recorded in one store transaction.
+        """Apply every entry of one feed; return what could not be written.
 
-        Each file is flushed to disk as it is written and the directory once
-        at the end, before the commit: the store never claims a file that a
-        power cut could still take away, and one commit per feed keeps large
-        first runs fast. A write that fails is noted and the rest go on.
+        An entry is claimed in the store (state ``pending``, with its file
+        name) before its file is written, and confirmed once every file of
+        the feed is flushed, directory included, in one transaction. After a
+        crash anywhere in between, the next run finds the claim and writes
+        that same file again: never a second file, never a lost entry. An
+        entry that cannot be read or written is reported; the others go on.
         """
         errors: list[str] = []
-        with self.store.batch():
-            for entry in entries:
+        written: list[str] = []
+        for index, entry in enumerate(entries, 1):
+            try:
                 article = normalize(entry, feed, base_url, scope=str(feed_id))
-                try:
-                    self._apply(article, feed_id, now, report)
-                except OSError as exc:  # keep going: other entries may still fit
-                    where = f" {exc.filename}" if exc.filename else ""
-                    errors.append(f"cannot write{where}: {exc.strerror or exc}")
+                identity = self._apply(article, feed_id, now, report)
+            except OSError as exc:
+                where = f" {exc.filename}" if exc.filename else ""
+                errors.append(f"cannot write{where}: {exc.strerror or exc}")
+            except sqlite3.Error as exc:
+                errors.append(f"cannot record entry {index} in the store: {exc}")
+            except Exception as exc:  # one odd entry must not cost the others
+                log.exception("entry %d of %s", index, feed.name)
+                report.notes.append(f"entry {index} skipped: {type(exc).__name__}: {exc}")
+            else:
+                if identity:
+                    written.append(identity)
+        if written and not self.dry_run:
             for directory in {path.parent for path in report.new + report.updated}:
                 fsync_dir(directory)
+            try:
+                with self.store.batch():
+                    for identity in written:
+                        self.store.confirm(identity, now)
+            except sqlite3.Error as exc:  # the files stand; the next run confirms them
+                errors.append(f"cannot record the written files in the store: {exc}")
         return errors
 
     def _fetch_failed(
@@ -308,7 +334,10 @@ class _Run:
         errors = (state.error_count if state else 0) + 1
         report.until = policy.backoff(errors, now, self.rng) if backoff else None
         if not self.dry_run:
-            self.store.record_failure(feed_id, error, now, not_before=report.until)
+            try:
+                self.store.record_failure(feed_id, error, now, not_before=report.until)
+            except sqlite3.Error as exc:  # a full disk can refuse the store too; the report still says why
+                report.notes.append(f"the failure could not be recorded in the store: {exc}")
 
     def _redirects(self, feed_id: int, result: FetchResult, state: FeedState | None, report: FeedReport) -> None:
         """Move the feed only on a confirmed permanent redirect; a temporary one changes nothing."""
@@ -325,10 +354,11 @@ class _Run:
                     f"permanent redirect to {redact(decision.pending)}; the feed moves there if the next poll agrees"
                 )
 
-    def _apply(self, article: Article, feed_id: int, now: datetime, report: FeedReport) -> None:
+    def _apply(self, article: Article, feed_id: int, now: datetime, report: FeedReport) -> str | None:
+        """Decide about one entry and write its file; the identity of a written entry, to confirm."""
         if article.identity in self.seen:
             report.skipped += 1
-            return
+            return None
         self.seen.add(article.identity)
         stored = self.store.entry(article.identity)
         first_seen = stored.first_seen if stored else now
@@ -346,10 +376,10 @@ class _Run:
             if stored is not None and stored.article is None and not self.dry_run:
                 self.store.save_article(article.identity, article_to_json(article))
             report.unchanged += 1
-            return
+            return None
         if action in (Action.OTHER_FEED, Action.DELETED):
             report.skipped += 1
-            return
+            return None
         path = self.output / name
         data = article_to_json(article)
         if action is Action.CHANGED and not path.exists():
@@ -359,15 +389,19 @@ class _Run:
                     article.identity, feed_id, name, digest, "deleted", now, slug=article.slug, article=data
                 )
             report.skipped += 1
-            return
-        if not self.dry_run:
-            if not (path.exists() and path.read_bytes() == text.encode("utf-8")):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(path, text, sync_dir=False)
-            self.store.save_entry(
-                article.identity, feed_id, name, digest, "written", now, slug=article.slug, article=data
-            )
-        (report.new if action is Action.NEW else report.updated).append(path)
+            return None
+        done = report.new if action in (Action.NEW, Action.PENDING) else report.updated
+        if self.dry_run:
+            done.append(path)
+            return None
+        self.store.save_entry(
+            article.identity, feed_id, name, digest, "pending", now, slug=article.slug, article=data
+        )
+        if not _same_bytes(path, text):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text, sync_dir=False)
+        done.append(path)
+        return article.identity
 
     def _render(self, article: Article) -> str:
         return render(article, self.profile, self.body)
@@ -390,7 +424,7 @@ class _Run:
             candidate = replace(article, slug=slug)
             text = self._render(candidate)
             path = self.output / name
-            if path.exists() and path.read_bytes() != text.encode("utf-8"):
+            if path.exists() and not _same_bytes(path, text):
                 continue
             self.claimed.add(slug)
             return candidate, name, text
@@ -417,6 +451,14 @@ def slug_candidates(slug: str, identity: str) -> Iterator[str]:
 def stored_slug(stored: StoredEntry) -> str:
     """The slug an entry was given; entries from before slugs were stored have it as their file name."""
     return stored.slug or Path(stored.path).stem
+
+
+def _same_bytes(path: Path, text: str) -> bool:
+    """Whether ``path`` is a file holding exactly ``text`` (a directory or unreadable file is not)."""
+    try:
+        return path.is_file() and path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 class _WriteFailed(Exception):

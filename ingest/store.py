@@ -40,7 +40,7 @@ MIGRATIONS: list[str] = [
         feed_id INTEGER NOT NULL REFERENCES feeds(id),
         path TEXT NOT NULL UNIQUE,
         content_hash TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('written', 'deleted')),
+        state TEXT NOT NULL CHECK (state IN ('pending', 'written', 'deleted')),
         first_seen TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );
@@ -92,6 +92,7 @@ class StoreLocked(StoreError):
 
 class Action(enum.Enum):
     NEW = "new"
+    PENDING = "pending"
     CHANGED = "changed"
     UNCHANGED = "unchanged"
     OTHER_FEED = "other-feed"
@@ -158,6 +159,8 @@ def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Actio
         return Action.OTHER_FEED
     if stored.state == "deleted":
         return Action.DELETED
+    if stored.state == "pending":
+        return Action.PENDING  # claimed by a run that stopped before confirming: write it again
     if stored.content_hash == content_hash:
         return Action.UNCHANGED
     return Action.CHANGED
@@ -172,6 +175,7 @@ class Store:
         self._db = db
         self._lock_fd = lock_fd
         self.readonly = readonly
+        self._unseen: dict[str, int] = {}  # read-only stores: ids for feeds they do not hold
 
     @classmethod
     def open(cls, path: Path, *, wait: bool = False, readonly: bool = False) -> Store:
@@ -228,18 +232,41 @@ class Store:
     # --- feeds -------------------------------------------------------------
 
     def feed_id(self, url: str, name: str) -> int:
-        """The stable id of a feed, creating its row on first sight."""
-        row = self._db.execute(
-            "SELECT id FROM feeds WHERE url = ? UNION ALL SELECT id FROM feeds WHERE moved_to = ? LIMIT 1",
-            (url, url),
-        ).fetchone()
-        if row:
+        """The stable id of a feed, creating its row on first sight.
+
+        A feed is found by its URL (or the URL a confirmed redirect moved it
+        to). A configured name whose URL was edited in the config finds its
+        old row by name and takes the new URL along, so the feed's entries
+        stay its own instead of coming back as new files.
+        """
+        row = self._find(url)
+        if row is None:
+            row = self._db.execute(
+                "SELECT id, name FROM feeds WHERE name = ? ORDER BY last_polled_at DESC LIMIT 1", (name,)
+            ).fetchone()
+            if row is not None and not self.readonly:
+                with self._tx():  # a new address: nothing learned at the old one applies
+                    self._db.execute(
+                        "UPDATE feeds SET url = ?, moved_to = NULL, pending_redirect = NULL, etag = NULL,"
+                        " last_modified = NULL, body_hash = NULL WHERE id = ?",
+                        (url, row[0]),
+                    )
+        if row is not None:
+            if row[1] != name and not self.readonly:
+                with self._tx():
+                    self._db.execute("UPDATE feeds SET name = ? WHERE id = ?", (name, row[0]))
             return row[0]
-        if self.readonly:
-            return -1  # a feed never seen before: every entry of it is new
+        if self.readonly:  # a feed never seen before: every entry of it is new
+            return self._unseen.setdefault(url, -1 - len(self._unseen))
         with self._tx():
             cur = self._db.execute("INSERT INTO feeds (url, name) VALUES (?, ?)", (url, name))
         return int(cur.lastrowid)
+
+    def _find(self, url: str) -> tuple[int, str] | None:
+        return self._db.execute(
+            "SELECT id, name FROM feeds WHERE url = ? UNION ALL SELECT id, name FROM feeds WHERE moved_to = ? LIMIT 1",
+            (url, url),
+        ).fetchone()
 
     def feed_state(self, feed_id: int) -> FeedState | None:
         row = self._db.execute(
@@ -259,10 +286,7 @@ class Store:
 
     def find_feed(self, url: str) -> FeedState | None:
         """The feed configured at ``url``, or one that was moved there (the user updated the config)."""
-        row = self._db.execute(
-            "SELECT id FROM feeds WHERE url = ? UNION ALL SELECT id FROM feeds WHERE moved_to = ? LIMIT 1",
-            (url, url),
-        ).fetchone()
+        row = self._find(url)
         return self.feed_state(row[0]) if row else None
 
     def validators(self, feed_id: int) -> Validators:
@@ -397,7 +421,7 @@ class Store:
         slug: str | None = None,
         article: str | None = None,
     ) -> None:
-        """Insert or update one entry in its own transaction, right after its file is in place.
+        """Insert or update one entry (in its own transaction unless inside ``batch()``).
 
         ``slug`` and ``article`` keep their stored values when not given, and
         ``path`` changes only when ``ingest rebuild`` moves a file.
@@ -410,6 +434,14 @@ class Store:
                 " state = excluded.state, updated_at = excluded.updated_at, path = excluded.path,"
                 " slug = coalesce(excluded.slug, slug), article = coalesce(excluded.article, article)",
                 (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat(), slug, article),
+            )
+
+    def confirm(self, identity: str, now: datetime) -> None:
+        """The entry's file is on disk, flushed: its claim becomes a record."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE entries SET state = 'written', updated_at = ? WHERE identity = ? AND state = 'pending'",
+                (now.isoformat(), identity),
             )
 
     def save_article(self, identity: str, article: str) -> None:

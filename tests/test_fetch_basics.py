@@ -69,30 +69,30 @@ def _limit_file_size(max_bytes: int):
     return apply
 
 
-def test_a_write_that_fails_loses_nothing_and_leaves_no_partial_file(tmp_path: Path, server: FeedServer) -> None:
+def test_a_full_disk_fails_the_feed_cleanly_and_the_next_run_heals_it(tmp_path: Path, server: FeedServer) -> None:
     huge = "<p>" + "x" * 400_000 + "</p>"
     server.feed("/a.xml", rss([item(1), item(2, content=huge), item(3)]))
-    server.feed("/b.xml", rss([item(4)]))
-    config = write_config(
-        tmp_path, [{"url": server.url("/a.xml"), "name": "a"}, {"url": server.url("/b.xml"), "name": "b"}]
-    )
+    config = write_config(tmp_path, [{"url": server.url("/a.xml"), "name": "a"}])
 
+    # every file of the process, the store's included, is limited: a disk that fills up mid-run
     limited = subprocess.run(
         [sys.executable, "-m", "ingest", "--config", str(config), "run"],
         capture_output=True, text=True, timeout=60, preexec_fn=_limit_file_size(300_000),
     )
 
-    assert limited.returncode == 1
-    assert "a  failed: cannot write" in limited.stdout
-    assert "story-number-2-about-things.md: File too large (2 other files written)" in limited.stdout
-    assert "b  1 new" in limited.stdout
+    assert limited.returncode == 1, limited.stdout + limited.stderr
+    assert "a  failed: cannot " in limited.stdout
+    assert "Traceback" not in limited.stderr
     names = sorted(p.name for p in (tmp_path / "posts").iterdir())
-    assert names == [f"story-number-{n}-about-things.md" for n in (1, 3, 4)]  # and no temp file
+    assert not [n for n in names if n.startswith(".")]  # no temporary file left behind
+    for name in names:  # whatever was written is whole
+        assert (tmp_path / "posts" / name).read_text().endswith("</p>\n")
 
     healed = run_cli("--config", config, "run")
 
-    assert healed.returncode == 0, healed.stdout
-    assert "a  1 new, 0 updated, 2 unchanged" in healed.stdout  # only the missing one
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    names = sorted(p.name for p in (tmp_path / "posts").iterdir())
+    assert names == [f"story-number-{n}-about-things.md" for n in (1, 2, 3)]  # each once, none lost
     written = tmp_path / "posts" / "story-number-2-about-things.md"
     assert written.read_text().endswith(huge + "\n")
     assert yaml.safe_load(written.read_text().split("---\n")[1])["link"] == "https://example.com/story/2"

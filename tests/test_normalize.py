@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 import pytest
 
 from conftest import FIXTURES
@@ -97,7 +97,7 @@ def test_missing_title_link_and_date_get_documented_fallbacks() -> None:
     first, second, third = articles(document)
     assert first.title == "A description long enough to be cut somewhere before the end of this sentence,…"
     assert first.link == "" and first.date is None
-    assert first.identity.startswith("hash:")
+    assert first.identity.startswith("feed:1:title:")
     assert second.title == "Only a body" and second.description == "Only a body"
     assert third.title == "Untitled" and third.body == "" and third.slug == "untitled"
 
@@ -109,15 +109,43 @@ def test_permalink_guid_stands_in_for_a_missing_link_and_bare_guid_is_scoped() -
     </channel></rss>"""
     first, second = articles(document)
     assert first.link == "https://example.com/perma"
-    assert first.identity == "id:https://example.com/perma"
+    assert first.identity == "url:https://example.com/perma"
     assert second.identity == "feed:1:id:42"
     assert second.link == "https://feeds.example.com/relative/b"
 
 
-def test_identity_falls_back_to_normalized_link_then_content() -> None:
-    assert identity("", "HTTPS://Example.COM:443/a#frag", "t", "b", "1") == "link:https://example.com/a"
-    assert identity("", "", "t", "b", "1") == identity("", "", "t", "b", "2")
-    assert identity("", "", "t", "b", "1") != identity("", "", "t", "c", "1")
+def test_identity_rules() -> None:
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    # an http(s) guid and a link are the same kind of key, compared normalized
+    assert identity("HTTP://News.Example:80/s/1#top", "", "t", None, "1") == "url:http://news.example/s/1"
+    assert identity("", "http://news.example/s/1", "t", None, "2") == "url:http://news.example/s/1"
+    assert identity("tag:example.com,2026:1", "https://e/x", "t", None, "1") == "id:tag:example.com,2026:1"
+    assert identity("42", "https://e/x", "t", None, "1") == "feed:1:id:42"
+    # no id, no link: title and time within the feed, so an edited body keeps its file
+    assert identity("", "", "t", when, "1") == identity("", "", "t", when, "1")
+    assert identity("", "", "t", when, "1") != identity("", "", "t", when, "2")
+    assert identity("", "", "t", when, "1") != identity("", "", "u", when, "1")
+    assert identity("", "http://a.example:99999/x", "t", None, "1") == "url:http://a.example:99999/x"
+
+
+def test_body_urls_resolve_against_xml_base_first() -> None:
+    document = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:f</id><updated>2026-02-01T00:00:00Z</updated>
+<entry><title>Based</title><id>tag:e,2026:b</id><link href="https://blog.example/posts/2026/based"/>
+<updated>2026-02-02T10:00:00Z</updated>
+<content type="html" xml:base="https://cdn.example/media/">&lt;img src="pic.png"&gt;</content></entry>
+</feed>"""
+    [article] = articles(document)
+    assert article.body == '<img src="https://cdn.example/media/pic.png">'
+
+
+def test_an_entry_with_an_invalid_link_still_becomes_an_article() -> None:
+    document = """<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+    <item><title>Odd port</title><link>http://a.example:99999/x</link><description>&lt;a href="/y"&gt;y&lt;/a&gt;</description></item>
+    </channel></rss>"""
+    [article] = articles(document)
+    assert article.link == "http://a.example:99999/x"
+    assert article.body == '<a href="https://feeds.example.com/y">y</a>'
 
 
 def test_sanitizer_removes_dangerous_markup_and_keeps_safe_markup_exactly() -> None:

@@ -1,0 +1,137 @@
+"""Odd input and interrupted runs: one feed or entry fails alone, and nothing is duplicated or lost."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import yaml
+
+from conftest import FeedServer, Response, item, rss, run_cli, snapshot, write_config
+
+
+def names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def stored(tmp_path: Path, sql: str, *args: object) -> list[tuple]:
+    db = sqlite3.connect(tmp_path / "state" / "ingest.sqlite3")
+    try:
+        rows = db.execute(sql, args).fetchall()
+        db.commit()
+        return rows
+    finally:
+        db.close()
+
+
+def test_a_redirect_to_an_impossible_port_fails_only_its_feed(tmp_path: Path, server: FeedServer) -> None:
+    server.route("/bad.xml", lambda _r: Response(301, b"", {"Location": "http://127.0.0.1:99999/feed"}))
+    server.feed("/good.xml", rss([item(1)]))
+    config = write_config(
+        tmp_path, [{"url": server.url("/bad.xml"), "name": "bad"}, {"url": server.url("/good.xml"), "name": "good"}]
+    )
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 1
+    assert "bad   failed: invalid URL http://127.0.0.1:99999/feed" in result.stdout
+    assert "good  1 new" in result.stdout
+    assert "Traceback" not in result.stderr
+    [(errors, last_error)] = stored(tmp_path, "SELECT error_count, last_error FROM feeds WHERE name = 'bad'")
+    assert errors == 1 and "invalid URL" in last_error
+
+
+def test_an_entry_with_a_broken_link_does_not_cost_the_others(tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/a.xml", rss([item(1), item(2, link="http://a.example:99999/x", guid="")]))
+    config = write_config(tmp_path, [server.url("/a.xml")])
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 new" in result.stdout
+    assert len(names(tmp_path / "posts")) == 2
+
+
+def test_lenient_xml_slips_are_forgiven_and_truncation_is_not(tmp_path: Path, server: FeedServer) -> None:
+    body = rss([item(1, title="Caf&eacute;&nbsp;time")]).replace("&amp;eacute;&amp;nbsp;", "&eacute;&nbsp;")
+    server.static("/entities.xml", 200, "\n\n" + body, "application/rss+xml")
+    server.static("/cut.xml", 200, rss([item(2)])[:-40], "application/rss+xml")
+    config = write_config(
+        tmp_path,
+        [{"url": server.url("/entities.xml"), "name": "entities"}, {"url": server.url("/cut.xml"), "name": "cut"}],
+    )
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 1
+    assert "entities  1 new, 0 updated, 0 unchanged; the feed's XML uses undefined entities" in result.stdout
+    assert "cut       failed: malformed feed XML" in result.stdout
+    [post] = (tmp_path / "posts").iterdir()
+    assert yaml.safe_load(post.read_text().split("---\n")[1])["title"] == "Café time"
+
+
+def test_the_same_story_by_guid_in_one_feed_and_by_link_in_another_is_one_file(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    server.feed("/a.xml", rss([item(1, guid="https://Example.com:443/story/1", link="https://example.com/story/1")]))
+    server.feed("/b.xml", rss([item(1, guid="")]))
+    config = write_config(tmp_path, [server.url("/a.xml"), server.url("/b.xml")])
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0
+    assert names(tmp_path / "posts") == ["story-number-1-about-things.md"]
+
+
+def test_an_edited_feed_url_keeps_its_entries_when_the_name_stays(tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/old.xml", rss([item(1, guid="1"), item(2, guid="2")]))
+    server.feed("/new.xml", rss([item(1, guid="1"), item(2, guid="2")]))
+    config = write_config(tmp_path, [{"url": server.url("/old.xml"), "name": "news"}])
+    run_cli("--config", config, "run")
+    before = snapshot(tmp_path / "posts")
+
+    write_config(tmp_path, [{"url": server.url("/new.xml"), "name": "news"}])
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0
+    assert "0 new, 2 updated, 0 unchanged" in result.stdout  # the same files, now naming the new source
+    assert sorted(snapshot(tmp_path / "posts")) == sorted(before)
+    for post in (tmp_path / "posts").iterdir():
+        assert yaml.safe_load(post.read_text().split("---\n")[1])["source"] == server.url("/new.xml")
+    assert stored(tmp_path, "SELECT url FROM feeds") == [(server.url("/new.xml"),)]
+
+
+def test_a_run_interrupted_after_claiming_files_is_completed_without_duplicates(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """The store claims a file before writing it; a claim left by a crash is honoured by the next run."""
+    server.feed("/a.xml", rss([item(1), item(2), item(3)]))
+    config = write_config(tmp_path, [server.url("/a.xml")])
+    run_cli("--config", config, "run")
+    posts = tmp_path / "posts"
+    # as a crash leaves it: entry 1 claimed but never written, entry 2 claimed and
+    # written with other bytes (a date-less entry rendered on another day), neither confirmed
+    (posts / "story-number-1-about-things.md").unlink()
+    (posts / "story-number-2-about-things.md").write_text("---\ntitle: \"stale\"\n---\n")
+    stored(tmp_path, "UPDATE entries SET state = 'pending' WHERE path LIKE 'story-number-1%' OR path LIKE 'story-number-2%'")
+    stored(tmp_path, "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL")
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0, result.stdout
+    assert "2 new, 0 updated, 1 unchanged" in result.stdout
+    assert names(posts) == [f"story-number-{n}-about-things.md" for n in (1, 2, 3)]
+    assert "Body of story 2" in (posts / "story-number-2-about-things.md").read_text()
+    assert stored(tmp_path, "SELECT DISTINCT state FROM entries") == [("written",)]
+
+
+def test_a_directory_in_the_way_of_a_name_is_stepped_around(tmp_path: Path, server: FeedServer) -> None:
+    (tmp_path / "posts" / "story-number-1-about-things.md").mkdir(parents=True)
+    server.feed("/a.xml", rss([item(1)]))
+    config = write_config(tmp_path, [server.url("/a.xml")])
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0, result.stdout
+    [written] = [p for p in (tmp_path / "posts").iterdir() if p.is_file()]
+    assert written.name.startswith("story-number-1-about-things-")
