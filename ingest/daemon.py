@@ -34,7 +34,7 @@ from . import schedule
 from .config import Config, FeedConfig
 from .fetch import make_client
 from .observe import Metrics, StatusServer, event
-from .hooks import run_after
+from .hooks import run_after_async
 from .run import FeedReport, RequestLimits, poll_feed
 from .store import Store, utcnow
 
@@ -73,7 +73,9 @@ class Daemon:
         self._stop = asyncio.Event()
         self._limit = asyncio.Semaphore(config.concurrency)
         self._host_limits = RequestLimits(config.concurrency, config.host_concurrency)
-        self._hook_lock = asyncio.Lock()
+        self._hook_paths: dict[Path, None] = {}  # files written since the hook last ran, in order
+        self._hook_wanted = asyncio.Event()
+        self._hook_busy = False
         self.scheduler = AsyncIOScheduler(
             job_defaults={
                 "max_instances": 1,  # never two polls of one feed at once
@@ -101,13 +103,14 @@ class Daemon:
         self._client = make_client(self.config.concurrency, self._transport)
         self.scheduler.start()
         self._apply(self.config)
+        hooks = asyncio.create_task(self._run_hooks())
         event(
             "started", f"daemon started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
             feeds=len(self._feeds), config=str(self.config.path), store=str(self.config.store),
         )
         try:
             await self._stop.wait()
-            await self._drain()
+            await self._drain(hooks)
         finally:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
@@ -134,15 +137,20 @@ class Daemon:
         )
         self._stop.set()
 
-    async def _drain(self) -> None:
-        """Let polls in flight finish within the grace period, then cancel the rest.
+    async def _drain(self, hooks: asyncio.Task) -> None:
+        """Let polls in flight, then the hook, finish within the grace period; cancel what is left.
 
         Cancellation lands on an await, that is, on network I/O: a file is
         written between awaits, atomically, so it is either whole or absent.
+        A cancelled hook has its whole process group terminated.
         """
         deadline = time.monotonic() + self.options.grace
-        while self._in_flight and not self._forced and time.monotonic() < deadline:
-            await asyncio.wait(list(self._in_flight), timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+
+        def waiting() -> float:
+            return max(0.0, deadline - time.monotonic()) if not self._forced else 0.0
+
+        while self._in_flight and waiting():
+            await asyncio.wait(list(self._in_flight), timeout=min(0.05, waiting()))
         pending = list(self._in_flight)
         if pending:
             names = sorted(self._in_flight[t] for t in pending)
@@ -150,6 +158,12 @@ class Daemon:
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=5)
+        while not self._hooks_idle() and waiting():
+            await asyncio.sleep(min(0.05, waiting()))
+        if not self._hooks_idle():
+            event("cancelled", "cancelled the after_run hook", logging.WARNING, hook=True)
+        hooks.cancel()
+        await asyncio.wait([hooks], timeout=10)
 
     # --- configuration ---------------------------------------------------------
 
@@ -254,22 +268,39 @@ class Daemon:
             duration=round(duration, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )
-        await self._after_run(report)
+        if self.config.after_run and (report.new or report.updated):
+            self._hook_paths.update(dict.fromkeys([*report.new, *report.updated]))
+            self._hook_wanted.set()
 
-    async def _after_run(self, report: FeedReport) -> None:
-        """Run ``hooks.after_run`` for a poll that wrote files, one hook at a time, off the event loop."""
-        changed = [*report.new, *report.updated]
-        if not changed or not self.config.after_run:
-            return
-        async with self._hook_lock:
-            hook = await asyncio.to_thread(
-                run_after, self.config.after_run, changed, output=self.config.output, cwd=self.config.path.parent
-            )
-        if hook is not None:
-            event(
-                "hook", f"{report.name}: {hook.describe()}", logging.INFO if hook.ok else logging.WARNING,
-                feed=report.name, ok=hook.ok, returncode=hook.returncode, files=len(changed),
-            )
+    # --- the after_run hook --------------------------------------------------------
+
+    async def _run_hooks(self) -> None:
+        """Run ``hooks.after_run`` whenever polls wrote files, one run at a time.
+
+        The hook runs apart from the polls, so a long site build neither
+        delays nor skips any feed's poll; files written while it runs are
+        handed to its next run together.
+        """
+        while True:
+            await self._hook_wanted.wait()
+            self._hook_wanted.clear()
+            changed = list(self._hook_paths)
+            self._hook_paths.clear()
+            self._hook_busy = True
+            try:
+                hook = await run_after_async(
+                    self.config.after_run, changed, output=self.config.output, cwd=self.config.path.parent
+                )
+            finally:
+                self._hook_busy = False
+            if hook is not None:
+                event(
+                    "hook", hook.describe(), logging.INFO if hook.ok else logging.WARNING,
+                    ok=hook.ok, returncode=hook.returncode, files=len(changed),
+                )
+
+    def _hooks_idle(self) -> bool:
+        return not self._hook_busy and not self._hook_paths
 
     def _plan(self, feed: FeedConfig, report: FeedReport) -> datetime | None:
         """Plan, store and schedule the next poll of a feed that is still configured."""

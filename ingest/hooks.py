@@ -8,11 +8,14 @@ site.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CHANGED_ENV = "INGEST_CHANGED_FILES"
 REMOVED_ENV = "INGEST_REMOVED_FILES"
@@ -55,24 +58,73 @@ def run_after(
     """
     if not command or not (changed or removed):
         return None
-    changed_text = "\n".join(str(p.resolve()) for p in changed)
-    env = {
-        **os.environ,
-        CHANGED_ENV: changed_text,
-        REMOVED_ENV: "\n".join(str(p.resolve()) for p in removed),
-        OUTPUT_ENV: str(output.resolve()),
-    }
-    shown = command if isinstance(command, str) else " ".join(command)
+    call = _Call(command, changed, removed, output)
     try:
         done = subprocess.run(
-            command if isinstance(command, str) else list(command),
-            shell=isinstance(command, str),
-            cwd=cwd,
-            env=env,
-            input=(changed_text + "\n") if changed_text else "",
-            text=True,
-            check=False,
+            call.args, shell=call.shell, cwd=cwd, env=call.env, input=call.stdin, check=False
         )
     except OSError as exc:
-        return HookResult(shown, None, exc.strerror or str(exc))
-    return HookResult(shown, done.returncode)
+        return HookResult(call.shown, None, exc.strerror or str(exc))
+    return HookResult(call.shown, done.returncode)
+
+
+async def run_after_async(
+    command: str | Sequence[str] | None, changed: Sequence[Path], *, output: Path, cwd: Path
+) -> HookResult | None:
+    """``run_after`` for the daemon: awaits without blocking the event loop.
+
+    If the awaiting task is cancelled (the daemon stopping), the command and
+    everything it started are terminated, then killed if they linger, so a
+    long site build cannot hold the daemon past its grace period.
+    """
+    if not command or not changed:
+        return None
+    call = _Call(command, changed, (), output)
+    try:
+        if call.shell:
+            process = await asyncio.create_subprocess_shell(
+                call.args, cwd=cwd, env=call.env, stdin=subprocess.PIPE, start_new_session=True
+            )
+        else:
+            process = await asyncio.create_subprocess_exec(
+                *call.args, cwd=cwd, env=call.env, stdin=subprocess.PIPE, start_new_session=True
+            )
+    except OSError as exc:
+        return HookResult(call.shown, None, exc.strerror or str(exc))
+    try:
+        await process.communicate(call.stdin)
+    except asyncio.CancelledError:
+        await _end(process)
+        raise
+    return HookResult(call.shown, process.returncode)
+
+
+class _Call:
+    """How to start the hook: arguments, environment and standard input."""
+
+    def __init__(self, command: str | Sequence[str], changed: Sequence[Path], removed: Sequence[Path], output: Path):
+        self.shell = isinstance(command, str)
+        self.args: Any = command if isinstance(command, str) else list(command)
+        self.shown = command if isinstance(command, str) else " ".join(command)
+        changed_text = "\n".join(str(p.resolve()) for p in changed)
+        self.stdin = ((changed_text + "\n") if changed_text else "").encode()
+        self.env = {
+            **os.environ,
+            CHANGED_ENV: changed_text,
+            REMOVED_ENV: "\n".join(str(p.resolve()) for p in removed),
+            OUTPUT_ENV: str(output.resolve()),
+        }
+
+
+async def _end(process: asyncio.subprocess.Process, patience: float = 2.0) -> None:
+    """Terminate the hook's whole process group, then kill it if it does not go."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), patience)
+            return
+        except TimeoutError:
+            continue

@@ -13,6 +13,7 @@ rebuild.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -43,21 +44,29 @@ class RebuildReport:
 
 
 def current_layout(config: Config) -> Layout:
-    return Layout(str(config.output.resolve()), config.profile, config.body)
+    """The configured layout; its directory is relative to the store's, so moving a site whole changes nothing."""
+    return Layout(os.path.relpath(config.output.resolve(), config.store.resolve().parent), config.profile, config.body)
+
+
+def layout_dir(config: Config, layout: Layout) -> Path:
+    """A recorded output directory as an absolute path (older stores recorded it absolute)."""
+    return (config.store.resolve().parent / layout.dir).resolve()
 
 
 def check_layout(config: Config, store: Store, *, record: bool) -> None:
     """Refuse to mix layouts in one output: a changed profile or body needs a rebuild."""
     wanted = current_layout(config)
     stored = recorded_layout(store, wanted)
-    if stored == wanted:
-        if record and store.layout() is None:
+    same_format = (stored.profile, stored.body) == (wanted.profile, wanted.body)
+    if layout_dir(config, stored) == layout_dir(config, wanted) and same_format:
+        if record and store.layout() != wanted:
             store.save_layout(wanted)
         return
-    if stored.dir != wanted.dir:
+    if layout_dir(config, stored) != layout_dir(config, wanted):
+        old, new = layout_dir(config, stored), layout_dir(config, wanted)
         raise LayoutChanged(
-            f"the output directory changed from {stored.dir} to {wanted.dir} since files were written there; "
-            f"move the files (mv {stored.dir} {wanted.dir}) and run 'ingest rebuild', or put the old 'output' back"
+            f"the output directory changed from {old} to {new} since files were written there; "
+            f"move the files (mv {old} {new}) and run 'ingest rebuild', or put the old 'output' back"
         )
     changes = [
         f"{name} {old} -> {new}"
@@ -90,10 +99,11 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     """Render every written entry with the configured profile and body format."""
     wanted = current_layout(config)
     old = recorded_layout(store, wanted)
-    if old.dir != wanted.dir and Path(old.dir).exists() and _any_file(Path(old.dir), store.entries()):
+    old_dir, new_dir = layout_dir(config, old), layout_dir(config, wanted)
+    if old_dir != new_dir and old_dir.exists() and _any_file(old_dir, store.entries()):
         raise LayoutChanged(
-            f"the output directory changed from {old.dir} to {wanted.dir}, and the files are still in the old "
-            f"one; move them first (mv {old.dir} {wanted.dir}) or put the old 'output' back"
+            f"the output directory changed from {old_dir} to {new_dir}, and the files are still in the old "
+            f"one; move them first (mv {old_dir} {new_dir}) or put the old 'output' back"
         )
     output = config.output
     profile = PROFILES[config.profile]

@@ -359,10 +359,10 @@ def test_the_hook_runs_after_a_poll_that_wrote_files_and_a_gone_feed_is_retired(
     daemon = start_daemon(config)
 
     daemon.wait_event("poll", count=3, feed="news")
-    [hook] = daemon.wait_event("hook", feed="news")
+    [hook] = daemon.wait_event("hook")
     assert hook["ok"] is True and hook["files"] == 2
     server.feed("/news.xml", rss([item(3), item(1), item(2)]))
-    daemon.wait_event("hook", count=2, feed="news")
+    daemon.wait_event("hook", count=2)
     daemon.wait_event("poll", count=3, feed="gone")
 
     runs = log.read_text().split("---\n")[:-1]
@@ -373,3 +373,27 @@ def test_the_hook_runs_after_a_poll_that_wrote_files_and_a_gone_feed_is_retired(
     statuses = [e["status"] for e in polls(daemon, "gone")]
     assert statuses[0] == "failed" and set(statuses[1:]) == {"retired"}
     assert len(server.requests_to("/gone.xml")) == 1  # a retired feed is not asked again
+
+
+def test_a_long_hook_neither_delays_polls_nor_outlives_the_grace_period(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:
+    marker = tmp_path / "hook-finished"
+    server.feed("/news.xml", rss([item(1)]))
+    config = write_config(
+        tmp_path,
+        [{"url": server.url("/news.xml"), "name": "news", "interval": "0.5s"}],
+        hooks={"after_run": f"sleep 30; touch {marker}"},
+    )
+    daemon = start_daemon(config, "--grace", "1s")
+
+    daemon.wait_event("poll", count=4, feed="news")  # polls go on while the hook sleeps
+    assert "skipped: maximum number of running instances" not in daemon.log()
+    started = time.monotonic()
+    daemon.send(signal.SIGTERM)
+
+    assert daemon.wait(timeout=15) == 0
+    assert time.monotonic() - started < 8  # grace 1 s, then the hook's process group is ended
+    assert daemon.events("cancelled", hook=True)
+    time.sleep(0.5)
+    assert not marker.exists()

@@ -135,3 +135,20 @@ def test_a_directory_in_the_way_of_a_name_is_stepped_around(tmp_path: Path, serv
     assert result.returncode == 0, result.stdout
     [written] = [p for p in (tmp_path / "posts").iterdir() if p.is_file()]
     assert written.name.startswith("story-number-1-about-things-")
+
+
+def test_a_site_moved_whole_keeps_working(tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/a.xml", rss([item(1)]))
+    site = tmp_path / "site"
+    site.mkdir()
+    config = write_config(site, [server.url("/a.xml")])
+    assert run_cli("--config", config, "run").returncode == 0
+
+    moved = tmp_path / "moved"
+    site.rename(moved)
+    server.feed("/a.xml", rss([item(2), item(1)]))
+    result = run_cli("--config", moved / "feeds.yaml", "run")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 new, 0 updated, 1 unchanged" in result.stdout
+    assert names(moved / "posts") == [f"story-number-{n}-about-things.md" for n in (1, 2)]
