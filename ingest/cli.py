@@ -26,7 +26,7 @@ from .hooks import HookResult, run_after
 from .rebuild import LayoutChanged, RebuildReport, rebuild
 from .daemon import Daemon, Options
 from .observe import parse_listen, setup_logging
-from .run import FeedReport, run_feeds
+from .run import FeedReport, describe, run_feeds, when
 from .store import FeedState, Store, StoreError, StoreLocked, utcnow
 
 EXIT_OK = 0
@@ -64,7 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
         "reset", help="forget a feed's errors, backoff, deferral and retirement so the next run asks it"
     )
     reset.add_argument("names", nargs="+", metavar="NAME", help="feed name as shown by 'ingest feeds'")
-    reset.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     reset.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     again = commands.add_parser(
         "rebuild", help="re-render every stored entry with the configured profile and body format (no fetching)"
@@ -74,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     daemon = commands.add_parser("daemon", help="keep running and poll each enabled feed on its own schedule")
     daemon.add_argument(
-        "--log-format", choices=("text", "json"), default="text", help="log lines as key=value text or JSON"
+        "--log-format", choices=("text", "json"), default="text", help="log lines as readable text (default) or one JSON object per line"
     )
     daemon.add_argument(
         "--listen", metavar="HOST:PORT", type=_listen, help="serve /healthz and /metrics here (e.g. 127.0.0.1:9108)"
@@ -85,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daemon.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for command in (run, feeds, reset, again, daemon):  # also accepted after the command, like --config
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for chatty in ("httpcore", "asyncio"):  # their DEBUG lines drown ingest's own
+        logging.getLogger(chatty).setLevel(logging.INFO)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -125,6 +128,9 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
         return command_run(args, transport)
     except _Exit as stop:
         return stop.code
+    except KeyboardInterrupt:
+        _error("interrupted; files already written are complete and recorded, the next run goes on from there")
+        return 130
 
 
 class _Exit(Exception):
@@ -151,9 +157,9 @@ def _select(cfg: config_mod.Config, names: list[str] | None) -> tuple[config_mod
         raise _Exit(EXIT_USAGE) from None
 
 
-def _open_store(path: Path, *, wait: bool, readonly: bool = False) -> Store:
+def _open_store(path: Path, *, wait: bool, readonly: bool = False, lock: bool = True) -> Store:
     try:
-        return Store.open(path, wait=wait, readonly=readonly)
+        return Store.open(path, wait=wait, readonly=readonly, lock=lock)
     except StoreLocked as exc:
         _error(str(exc))
         raise _Exit(EXIT_LOCKED) from None
@@ -273,30 +279,6 @@ class _LinePrinter:
                 print(f"  would update {_shown(path)}")
 
 
-def describe(report: FeedReport) -> str:
-    notes = "".join(f"; {note}" for note in report.notes)
-    if report.status == "retired":
-        return (
-            f"retired since {when(report.until)}: {report.error}; not polled, "
-            f"'ingest reset {report.name}' to poll it again"
-        )
-    if report.status == "deferred":
-        return f"deferred until {when(report.until)}: {report.error}"
-    if report.failed:
-        written = len(report.new) + len(report.updated)
-        wrote = f" ({written} other file{'s' if written != 1 else ''} written)" if written else ""
-        retry = f"; next attempt after {when(report.until)}" if report.until else ""
-        return f"failed: {report.error}{wrote}{retry}"
-    if report.status == "not-modified":
-        return f"unchanged (not modified){notes}"
-    if report.status == "same-content":
-        return f"unchanged (same content){notes}"
-    parts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{report.unchanged} unchanged"]
-    if report.skipped:
-        parts.append(f"{report.skipped} skipped")
-    return ", ".join(parts) + notes
-
-
 def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
     failed = sum(r.failed for r in reports)
     deferred = sum(r.status == "deferred" for r in reports)
@@ -316,6 +298,8 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
 def command_feeds(args: argparse.Namespace) -> int:
     """The state of every configured feed, read without taking the lock (safe beside a running daemon)."""
     cfg = _load_config(config_mod.resolve_path(args.config))
+    if not cfg.store.exists():
+        _error(f"no store at {cfg.store} yet: no feed has been polled")
     store = _open_store(cfg.store, wait=False, readonly=True)
     now = utcnow()
     rows = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
@@ -372,7 +356,12 @@ def _feed_details(feed: config_mod.FeedConfig, state: FeedState | None) -> list[
 def command_reset(args: argparse.Namespace) -> int:
     cfg = _load_config(config_mod.resolve_path(args.config))
     feeds = _select(cfg, args.names)
-    store = _open_store(cfg.store, wait=args.wait)
+    if not cfg.store.exists():
+        _error(f"nothing to reset: no store at {cfg.store} (no feed was polled yet)")
+        return EXIT_USAGE
+    # A reset is one short write: SQLite orders it with a running daemon's, which reads
+    # the feed's state afresh before each poll, so it does not wait for the store's lock.
+    store = _open_store(cfg.store, wait=False, lock=False)
     with store:
         for feed in feeds:
             state = store.find_feed(feed.url)
@@ -382,13 +371,6 @@ def command_reset(args: argparse.Namespace) -> int:
             store.reset(state.id)
             print(f"{feed.name}: reset; the next run asks it at once")
     return EXIT_OK
-
-
-def when(moment: datetime | None) -> str:
-    """A moment in UTC to the second, as every line of output shows it."""
-    if moment is None:
-        return "-"
-    return moment.astimezone(utcnow().tzinfo).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _shown(path: Path) -> str:

@@ -114,6 +114,7 @@ class Config:
         """Enabled feeds, or exactly the named ones (enabled or not)."""
         if not names:
             return tuple(f for f in self.feeds if f.enabled)
+        names = list(dict.fromkeys(names))
         by_name = {f.name: f for f in self.feeds}
         unknown = [n for n in names if n not in by_name]
         if unknown:
@@ -306,6 +307,8 @@ class _Reader:
         if key not in entries:
             return default
         value = self.value(entries[key][1])
+        if isinstance(value, (bool, int, float)):  # YAML reads off, no, yes, 1.0 as such
+            raise self.fail(entries, key, prefix, f"must be text, not {value!r}; put the value in quotes")
         if not isinstance(value, str) or not value.strip():
             raise self.fail(entries, key, prefix, "must be a non-empty text value")
         return value.strip()

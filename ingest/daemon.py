@@ -35,7 +35,7 @@ from .config import Config, FeedConfig
 from .fetch import make_client
 from .observe import Metrics, StatusServer, event
 from .hooks import run_after_async
-from .run import FeedReport, RequestLimits, poll_feed
+from .run import FeedReport, RequestLimits, describe, poll_feed
 from .store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ class Daemon:
         self.metrics.observe(report, duration)
         after = f"; next poll {_short(when)}" if when else "; no longer scheduled"
         event(
-            "poll", f"{name}: {_describe(report)} in {duration:.2f}s{after}",
+            "poll", f"{name}: {describe(report)} in {duration:.2f}s{after}",
             logging.WARNING if report.failed else logging.INFO,
             feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
             unchanged=report.unchanged, skipped=report.skipped, error=report.error,
@@ -339,11 +339,3 @@ def _names(names: list[str]) -> str:
 
 def _short(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _describe(report: FeedReport) -> str:
-    if report.failed:
-        return f"failed: {report.error}"
-    if report.status == "not-modified":
-        return "not modified"
-    return f"{len(report.new)} new, {len(report.updated)} updated, {report.unchanged} unchanged"

@@ -99,6 +99,38 @@ async def run_feeds(
     return sorted(reports, key=lambda r: order[r.name])
 
 
+def describe(report: FeedReport) -> str:
+    """What a feed did, in the words of ``ingest run``'s line and the daemon's poll event."""
+    notes = "".join(f"; {note}" for note in report.notes)
+    if report.status == "retired":
+        return (
+            f"retired since {when(report.until)}: {report.error}; not polled, "
+            f"'ingest reset {report.name}' to poll it again"
+        )
+    if report.status == "deferred":
+        return f"deferred until {when(report.until)}: {report.error}"
+    if report.failed:
+        written = len(report.new) + len(report.updated)
+        wrote = f" ({written} other file{'s' if written != 1 else ''} written)" if written else ""
+        retry = f"; next attempt after {when(report.until)}" if report.until else ""
+        return f"failed: {report.error}{wrote}{retry}"
+    if report.status == "not-modified":
+        return f"unchanged (not modified){notes}"
+    if report.status == "same-content":
+        return f"unchanged (same content){notes}"
+    parts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{report.unchanged} unchanged"]
+    if report.skipped:
+        parts.append(f"{report.skipped} skipped")
+    return ", ".join(parts) + notes
+
+
+def when(moment: datetime | None) -> str:
+    """A moment in UTC to the second, as every line of output shows it."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(utcnow().tzinfo).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 async def poll_feed(
     config: Config,
     feed: FeedConfig,

@@ -178,7 +178,7 @@ class Store:
         self._unseen: dict[str, int] = {}  # read-only stores: ids for feeds they do not hold
 
     @classmethod
-    def open(cls, path: Path, *, wait: bool = False, readonly: bool = False) -> Store:
+    def open(cls, path: Path, *, wait: bool = False, readonly: bool = False, lock: bool = True) -> Store:
         """Open (creating and migrating) the store, holding its lock.
 
         ``readonly`` opens without the lock and without creating anything,
@@ -190,7 +190,7 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
-        lock_fd = _lock(path.with_name(path.name + ".lock"), wait)
+        lock_fd = _lock(path.with_name(path.name + ".lock"), wait) if lock else None
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
@@ -198,24 +198,27 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             _migrate(db, path)
         except sqlite3.DatabaseError as exc:
-            os.close(lock_fd)
+            if lock_fd is not None:
+                os.close(lock_fd)
             raise StoreError(f"{path}: {exc}") from None
         return cls(db, lock_fd, readonly=False)
 
     @classmethod
     def _open_readonly(cls, path: Path) -> Store:
+        """The store as it is, never written: an older schema is migrated in a copy in memory."""
         try:
+            memory = sqlite3.connect(":memory:", isolation_level=None)
             if path.exists():
                 db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version == SCHEMA_VERSION:
+                if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                    memory.close()
                     return cls(db, None, readonly=True)
+                db.backup(memory)
                 db.close()
-            db = sqlite3.connect(":memory:", isolation_level=None)
-            _migrate(db, path)
+            _migrate(memory, path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: {exc}") from None
-        return cls(db, None, readonly=True)
+        return cls(memory, None, readonly=True)
 
     def close(self) -> None:
         self._db.close()
@@ -513,7 +516,10 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
 
 def _lock(path: Path, wait: bool) -> int:
     """Hold an exclusive lock for the life of the process (released on exit, even on a crash)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
     flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
     try:
         fcntl.flock(fd, flags)

@@ -80,6 +80,7 @@ feeds:
         ("store: data\n", "feeds: missing"),
         ("", "config file is empty"),
         ("concurrency: 0\nfeeds: []\n", ":1: concurrency: must be a whole number of at least 1"),
+        ("feeds:\n  - url: https://a/\n    name: off\n", ":3: feeds[0].name: must be text, not False; put the value in quotes"),
     ],
 )
 def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -397,3 +397,20 @@ def test_a_long_hook_neither_delays_polls_nor_outlives_the_grace_period(
     assert daemon.events("cancelled", hook=True)
     time.sleep(0.5)
     assert not marker.exists()
+
+
+def test_reset_brings_a_retired_feed_back_while_the_daemon_runs(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:
+    server.static("/back.xml", 410, "gone")
+    config = write_config(tmp_path, [{"url": server.url("/back.xml"), "name": "back", "interval": "0.5s"}])
+    daemon = start_daemon(config)
+    daemon.wait_event("poll", count=2, feed="back")
+    assert polls(daemon, "back")[-1]["status"] == "retired"
+
+    server.feed("/back.xml", rss([item(1)]))
+    reset = run_cli("--config", config, "reset", "back")
+
+    assert reset.returncode == 0, reset.stderr
+    daemon.wait_for(lambda: posts(tmp_path), what="the feed polled again after the reset")
+    assert posts(tmp_path) == ["story-number-1-about-things.md"]
