@@ -374,10 +374,11 @@ def command_reset(args: argparse.Namespace) -> int:
 
 
 def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    """Relative to the working directory when under it (and it is not /), else absolute."""
+    path, here = path.resolve(), Path.cwd()
+    if here != Path(here.anchor) and path.is_relative_to(here):
+        return str(path.relative_to(here)) or "."
+    return str(path)
 
 
 def _error(message: str) -> None:
