@@ -324,7 +324,7 @@ def _feed_row(feed: config_mod.FeedConfig, state: FeedState | None, now: datetim
     if state.retired_at:
         status, nxt = "retired", f"never (until 'ingest reset {feed.name}')"
     else:
-        waiting = state.not_before is not None and state.not_before > now
+        waiting = state.waiting(now)
         nxt = when(state.not_before) if waiting else "next run"
         if not feed.enabled:
             status, nxt = "disabled", "-"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from slugify import slugify
@@ -231,6 +231,14 @@ def default_name(url: str) -> str:
         stem = Path(parts.path).stem
         return slugify(stem) or "feed"
     return slugify(f"{parts.hostname or ''} {parts.path}", max_length=80) or "feed"
+
+
+def strip_userinfo(url: str) -> str:
+    """The URL without ``user:password@``: what may be requested, logged or published."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
 
 
 def parse_duration(value: Any) -> float:

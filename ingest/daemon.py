@@ -227,7 +227,7 @@ class Daemon:
             )
             self.store.plan_poll(feed_id, when)
             self.metrics.add_feed(name)
-            self._in_backoff[name] = _in_backoff(state.error_count, state.not_before, now)
+            self._in_backoff[name] = state.error_count > 0 or state.waiting(now)
             event("scheduled", f"{name}: next poll {_short(when)}", feed=name, next_poll_at=when.isoformat())
         self.config = new
         self._feeds = wanted
@@ -320,13 +320,9 @@ class Daemon:
             self.scheduler.modify_job(feed.name, next_run_time=when)
         except JobLookupError:
             pass
-        self._in_backoff[feed.name] = report.failed or _in_backoff(0, state.not_before, now)
+        self._in_backoff[feed.name] = report.failed or state.waiting(now)
         self.metrics.in_backoff.set(sum(self._in_backoff.values()))
         return when
-
-
-def _in_backoff(error_count: int, not_before: datetime | None, now: datetime) -> bool:
-    return error_count > 0 or (not_before is not None and not_before > now)
 
 
 def _count(number: int, noun: str) -> str:

@@ -26,7 +26,7 @@ from urllib.request import url2pathname
 import httpx
 
 from . import __version__
-from .config import BasicAuth, FeedConfig
+from .config import BasicAuth, FeedConfig, strip_userinfo
 from .policy import REDIRECTS, Hop
 
 PROJECT_URL = "https://github.com/ingest-feeds/ingest"
@@ -34,7 +34,6 @@ USER_AGENT = f"ingest/{__version__} (+{PROJECT_URL}; feed to Markdown)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 # Only what we decompress ourselves, under the size limit.
 ACCEPT_ENCODING = "gzip, deflate"
-MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -95,14 +94,6 @@ async def fetch(
     else:
         result = await _fetch_http(client, feed, url, validators)
     return replace(result, elapsed=time.monotonic() - started)
-
-
-def strip_userinfo(url: str) -> str:
-    """The URL without ``user:password@``: what may be requested, logged or published."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
 
 
 def credentials(feed: FeedConfig) -> BasicAuth | None:

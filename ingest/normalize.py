@@ -20,7 +20,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import nh3
 from slugify import slugify
 
-from .config import FeedConfig
+from .config import FeedConfig, strip_userinfo
 
 # nh3's defaults plus the harmless attributes feeds commonly use, so that safe
 # markup comes through byte for byte (ammonia keeps attribute order).
@@ -96,7 +96,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
         slug=make_slug(title),
         image=_image(entry, body, link or base_url),
         link=link,
-        source=_without_userinfo(feed.url),
+        source=strip_userinfo(feed.url),
         categories=feed.categories if feed.categories is not None else feed.default_categories,
         tags=tags,
         draft=feed.draft,
@@ -341,14 +341,6 @@ def _clean_url(url: str) -> str:
         for ch in url
         if not 0xD800 <= ord(ch) <= 0xDFFF
     )
-
-
-def _without_userinfo(url: str) -> str:
-    """A feed URL as it may be published: never with the ``user:password@`` it was configured with."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _absolute(url: str, base_url: str) -> str:

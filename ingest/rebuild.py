@@ -12,7 +12,6 @@ rebuild.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,8 +20,8 @@ from .config import Config
 from .normalize import article_from_json
 from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from .render import render
-from .store import Layout, Store, StoredEntry, utcnow
-from .write import write_atomic
+from .store import Layout, Store, StoredEntry, content_hash, utcnow
+from .write import same_bytes, write_atomic
 
 
 class LayoutChanged(Exception):
@@ -114,7 +113,7 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         if entry.article is None:
             report.without_data += 1
             continue
-        article = replace(article_from_json(entry.article), slug=_slug(entry))
+        article = replace(article_from_json(entry.article), slug=entry.given_slug)
         target = profile.path_for(article.slug, article.date) if renames else entry.path
         text = render(article, profile, config.body)
         plans.append((entry, target, text))
@@ -123,8 +122,7 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     now = utcnow()
     for entry, target, text in plans:
         source, dest = output / entry.path, output / target
-        data = text.encode("utf-8")
-        digest = hashlib.sha256(data).hexdigest()
+        digest = content_hash(text)
         if source == dest:
             if not source.exists():
                 report.kept_deleted += 1
@@ -138,13 +136,13 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
                     store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
                 report.rewritten.append(dest)
             continue
-        if not source.exists() and not (dest.exists() and dest.read_bytes() == data):
+        if not source.exists() and not same_bytes(dest, text):
             report.kept_deleted += 1
             if not dry_run:
                 store.save_entry(entry.identity, entry.feed_id, entry.path, entry.content_hash, "deleted", now)
             continue
         if not dry_run:
-            if not (dest.exists() and dest.read_bytes() == data):
+            if not same_bytes(dest, text):
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(dest, text)
             source.unlink(missing_ok=True)
@@ -157,10 +155,6 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     return report
 
 
-def _slug(entry: StoredEntry) -> str:
-    return entry.slug or Path(entry.path).stem
-
-
 def _refuse_conflicts(output: Path, plans: list[tuple[StoredEntry, str, str]]) -> None:
     """Stop before touching anything if a new name holds a file ingest did not write."""
     ours = {entry.path for entry, _target, _text in plans}
@@ -170,7 +164,7 @@ def _refuse_conflicts(output: Path, plans: list[tuple[StoredEntry, str, str]]) -
         if target != entry.path
         and target not in ours
         and (output / target).exists()
-        and (output / target).read_bytes() != text.encode("utf-8")
+        and not same_bytes(output / target, text)
     ]
     if blocked:
         shown = ", ".join(str(output / t) for t in blocked[:5])

@@ -34,8 +34,8 @@ from .parse import ParseError, parse
 from .profiles import PROFILES, Profile
 from .rebuild import LayoutChanged, check_layout
 from .render import render
-from .store import Action, FeedState, Store, StoredEntry, decide, utcnow
-from .write import fsync_dir, write_atomic
+from .store import Action, FeedState, Store, content_hash, decide, utcnow
+from .write import fsync_dir, same_bytes, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +173,6 @@ class RequestLimits:
             yield
 
 
-def _waiting(state: FeedState, now: datetime) -> bool:
-    return state.not_before is not None and state.not_before > now
-
-
 def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
     """The report of a feed skipped on purpose, saying why and until when."""
     report = FeedReport(feed.name, feed.url)
@@ -222,7 +218,7 @@ class _Run:
         """
         feed_id = self.store.feed_id(feed.url, feed.name)
         state = self.store.feed_state(feed_id)
-        if state is not None and (state.retired_at or (not force and _waiting(state, utcnow()))):
+        if state is not None and (state.retired_at or (not force and state.waiting(utcnow()))):
             return _not_asked(feed, state)
         url = state.fetch_url if state else feed.url
         validators = self.store.validators(feed_id) if self.settings_current(feed, state) else Validators()
@@ -397,7 +393,7 @@ class _Run:
         if article.date is None:
             article = replace(article, date=first_seen.date(), published=first_seen)
         if stored is not None:
-            article = replace(article, slug=stored_slug(stored))
+            article = replace(article, slug=stored.given_slug)
             name = stored.path
             text = self._render(article)
         else:
@@ -429,7 +425,7 @@ class _Run:
         self.store.save_entry(
             article.identity, feed_id, name, digest, "pending", now, slug=article.slug, article=data
         )
-        if not _same_bytes(path, text):
+        if not same_bytes(path, text):
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, text, sync_dir=False)
         done.append(path)
@@ -456,7 +452,7 @@ class _Run:
             candidate = replace(article, slug=slug)
             text = self._render(candidate)
             path = self.output / name
-            if path.exists() and not _same_bytes(path, text):
+            if path.exists() and not same_bytes(path, text):
                 continue
             self.claimed.add(slug)
             return candidate, name, text
@@ -480,22 +476,5 @@ def slug_candidates(slug: str, identity: str) -> Iterator[str]:
         yield f"{base}-{short}-{n}"
 
 
-def stored_slug(stored: StoredEntry) -> str:
-    """The slug an entry was given; entries from before slugs were stored have it as their file name."""
-    return stored.slug or Path(stored.path).stem
-
-
-def _same_bytes(path: Path, text: str) -> bool:
-    """Whether ``path`` is a file holding exactly ``text`` (a directory or unreadable file is not)."""
-    try:
-        return path.is_file() and path.read_bytes() == text.encode("utf-8")
-    except OSError:
-        return False
-
-
 class _WriteFailed(Exception):
     """Some entries of a feed could not be written; the others were."""
-
-
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import errno
+import hashlib
 import fcntl
 import os
 import sqlite3
@@ -110,6 +111,11 @@ class StoredEntry:
     slug: str | None = None
     article: str | None = None  # the normalized entry as JSON; None if written by an older ingest
 
+    @property
+    def given_slug(self) -> str:
+        """The slug the entry was given; entries from before slugs were stored have it as their file name."""
+        return self.slug or Path(self.path).stem
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -144,6 +150,15 @@ class FeedState:
     def fetch_url(self) -> str:
         """Where to ask for the feed: its confirmed new address, else the configured one."""
         return self.moved_to or self.url
+
+    def waiting(self, now: datetime) -> bool:
+        """Whether the feed asked (or backoff says) not to be polled before a time still ahead."""
+        return self.not_before is not None and self.not_before > now
+
+
+def content_hash(text: str) -> str:
+    """What the store compares to tell an unchanged file from a changed one."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Action:

@@ -59,3 +59,11 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def same_bytes(path: Path, text: str) -> bool:
+    """Whether ``path`` is a file holding exactly ``text`` (a directory or an unreadable file is not)."""
+    try:
+        return path.is_file() and path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
