@@ -41,6 +41,8 @@ TITLE_FALLBACK_CHARS = 80
 SUMMARY_FALLBACK_CHARS = 300
 UNTITLED = "Untitled"
 
+# Controls (Cc), lone surrogates (Cs), the BOM and non-characters: never kept in one-line text.
+_DROPPED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
@@ -114,6 +116,8 @@ def one_line(text: str) -> str:
     break a line or that YAML cannot hold (controls, lone surrogates, BOM,
     non-characters) is removed here; everything else, emoji included, stays.
     """
+    if not _DROPPED.search(text):  # the common case: only whitespace to fold
+        return " ".join(text.split())
     kept = []
     for ch in text:
         if ch.isspace():

@@ -124,8 +124,17 @@ _EMPTY_LINE = re.compile(r"\n([ \t]*)\n")
 _SHORTCODE = re.compile(r"\{(?=\{[<%])")
 
 
+# Characters YAML cannot hold as they are (outside c-printable), line breaks
+# YAML 1.1 would fold (NEL, LS, PS) and the BOM: what forces escaping.
+_UNSAFE = "\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff"
+_NEEDS_ESCAPE = re.compile(f'[\\\\"{_UNSAFE}]')
+_NOT_SINGLE_QUOTABLE = re.compile(f"[{_UNSAFE}]")
+
+
 def double_quoted(text: str) -> str:
     """A YAML double-quoted scalar that any YAML 1.1/1.2 parser reads back as ``text``."""
+    if not _NEEDS_ESCAPE.search(text):  # the common case, one regex scan
+        return f'"{text}"'
     out = ['"']
     for ch in text:
         escaped = _DOUBLE_ESCAPES.get(ch)
@@ -145,7 +154,7 @@ def double_quoted(text: str) -> str:
 
 def single_quoted(text: str) -> str:
     """A YAML single-quoted scalar; falls back to double quotes for text it cannot hold."""
-    if all(_printable(ch) and ch not in "\t\x85\u2028\u2029\ufeff" for ch in text):
+    if not _NOT_SINGLE_QUOTABLE.search(text):
         return "'" + text.replace("'", "''") + "'"
     return double_quoted(text)
 
