@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -157,6 +159,19 @@ def _select(cfg: config_mod.Config, names: list[str] | None) -> tuple[config_mod
         raise _Exit(EXIT_USAGE) from None
 
 
+@contextlib.contextmanager
+def _output_errors(cfg: config_mod.Config) -> Iterator[None]:
+    """An output layout the config no longer matches (exit 2), or an output that cannot be written (exit 1)."""
+    try:
+        yield
+    except LayoutChanged as exc:
+        _error(f"config error: {cfg.path}: {exc}")
+        raise _Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        _error(f"cannot write output: {exc}")
+        raise _Exit(EXIT_FEED_FAILED) from None
+
+
 def _open_store(path: Path, *, wait: bool, readonly: bool = False, lock: bool = True) -> Store:
     try:
         return Store.open(path, wait=wait, readonly=readonly, lock=lock)
@@ -192,19 +207,10 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
     store = _open_store(cfg.store, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
     printer = _LinePrinter(width, cfg.output, args.dry_run)
-    try:
-        with store:
-            reports = asyncio.run(
-                run_feeds(
-                    cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer
-                )
-            )
-    except LayoutChanged as exc:
-        _error(f"config error: {cfg.path}: {exc}")
-        return EXIT_USAGE
-    except OSError as exc:
-        _error(f"cannot write output: {exc}")
-        return EXIT_FEED_FAILED
+    with store, _output_errors(cfg):
+        reports = asyncio.run(
+            run_feeds(cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer)
+        )
     print(summary(reports, cfg.output, args.dry_run), flush=True)
     code = EXIT_FEED_FAILED if any(r.failed for r in reports) else EXIT_OK
     if args.dry_run:
@@ -220,15 +226,8 @@ def command_rebuild(args: argparse.Namespace) -> int:
         _error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
         return EXIT_USAGE
     store = _open_store(cfg.store, wait=args.wait)
-    try:
-        with store:
-            report = rebuild(cfg, store, dry_run=args.dry_run)
-    except LayoutChanged as exc:
-        _error(f"{cfg.path}: {exc}")
-        return EXIT_USAGE
-    except OSError as exc:
-        _error(f"cannot write output: {exc}")
-        return EXIT_FEED_FAILED
+    with store, _output_errors(cfg):
+        report = rebuild(cfg, store, dry_run=args.dry_run)
     print(rebuild_summary(report, cfg, args.dry_run), flush=True)
     if args.dry_run:
         return EXIT_OK

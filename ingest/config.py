@@ -233,12 +233,17 @@ def default_name(url: str) -> str:
     return slugify(f"{parts.hostname or ''} {parts.path}", max_length=80) or "feed"
 
 
-def strip_userinfo(url: str) -> str:
-    """The URL without ``user:password@``: what may be requested, logged or published."""
+def strip_userinfo(url: str, mark: str = "") -> str:
+    """The URL without ``user:password@``: what may be requested, logged or published.
+
+    ``mark`` takes the credentials' place (``"***@"`` shows a reader that
+    some were there).
+    """
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, parts.fragment))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, mark + host, parts.path, parts.query, parts.fragment))
 
 
 def parse_duration(value: Any) -> float:

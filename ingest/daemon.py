@@ -72,7 +72,7 @@ class Daemon:
         self._forced = False
         self._stop = asyncio.Event()
         self._limit = asyncio.Semaphore(config.concurrency)
-        self._host_limits = RequestLimits(config.concurrency, config.host_concurrency)
+        self._host_limits = RequestLimits(None, config.host_concurrency)  # _limit bounds whole polls
         self._hook_paths: dict[Path, None] = {}  # files written since the hook last ran, in order
         self._hook_wanted = asyncio.Event()
         self._hook_busy = False

@@ -20,7 +20,7 @@ import time
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import httpx
@@ -108,11 +108,7 @@ def credentials(feed: FeedConfig) -> BasicAuth | None:
 
 def redact(url: str) -> str:
     """The URL without any user:password part, for messages and logs."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    return strip_userinfo(url, mark="***@")
 
 
 def format_size(size: int) -> str:

@@ -83,10 +83,7 @@ async def run_feeds(
     the global ``concurrency``.
     """
     feeds = list(feeds)
-    check_layout(config, store, record=not dry_run)
-    if not dry_run:
-        config.output.mkdir(parents=True, exist_ok=True)
-    run = _Run(config.output, store, dry_run, rng or random.Random(), PROFILES[config.profile], config.body)
+    run = _Run.prepare(config, store, dry_run, rng)
     limits = RequestLimits(config.concurrency, config.host_concurrency)
     async with make_client(config.concurrency, transport) as client:
         reports = []
@@ -148,20 +145,22 @@ async def poll_feed(
     format fails its polls (asking for a rebuild) instead of mixing formats.
     """
     try:
-        check_layout(config, store, record=True)
-        config.output.mkdir(parents=True, exist_ok=True)
+        run = _Run.prepare(config, store, False, rng)
     except (LayoutChanged, OSError) as exc:
         reason = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
         return FeedReport(feed.name, feed.url, status="failed", error=reason)
-    run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body)
     return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
 
 
 class RequestLimits:
-    """At most ``concurrency`` requests in flight, and at most ``per_host`` to any one host."""
+    """At most ``concurrency`` requests in flight, and at most ``per_host`` to any one host.
 
-    def __init__(self, concurrency: int, per_host: int):
-        self._all = asyncio.Semaphore(concurrency)
+    ``concurrency=None`` leaves the global bound to the caller (the daemon
+    bounds whole polls itself).
+    """
+
+    def __init__(self, concurrency: int | None, per_host: int):
+        self._all = asyncio.Semaphore(concurrency) if concurrency else None
         self._per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
 
@@ -169,7 +168,7 @@ class RequestLimits:
     async def slot(self, url: str) -> AsyncIterator[None]:
         host = (urlsplit(url).hostname or "").lower()
         host_limit = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
-        async with host_limit, self._all:
+        async with host_limit, (self._all or contextlib.nullcontext()):
             yield
 
 
@@ -208,6 +207,14 @@ class _Run:
         self.claimed: set[str] = set()
         self.seen: set[str] = set()
 
+    @classmethod
+    def prepare(cls, config: Config, store: Store, dry_run: bool, rng: random.Random | None) -> _Run:
+        """A run over ``config``'s output, after checking its layout (and creating it, unless dry)."""
+        check_layout(config, store, record=not dry_run)
+        if not dry_run:
+            config.output.mkdir(parents=True, exist_ok=True)
+        return cls(config.output, store, dry_run, rng or random.Random(), PROFILES[config.profile], config.body)
+
     async def poll(
         self, feed: FeedConfig, client: httpx.AsyncClient, limits: RequestLimits, *, force: bool = False
     ) -> FeedReport:
@@ -242,9 +249,10 @@ class _Run:
                 return report
             body_hash = None
             ttl = state.ttl_minutes if state else None
+            key = None if result.not_modified else self.content_key(feed, result.content)
             if result.not_modified:
                 report.status = "not-modified"
-            elif state is not None and state.body_hash == self.content_key(feed, result.content):
+            elif state is not None and state.body_hash == key:
                 report.status = "same-content"  # a 200 with the very same bytes: nothing to parse
             else:
                 parsed = parse(result)
@@ -254,7 +262,7 @@ class _Run:
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
-                body_hash = self.content_key(feed, result.content)
+                body_hash = key
                 ttl = parsed.ttl or 0.0
             if not self.dry_run:
                 self.store.record_success(
