@@ -91,7 +91,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
     return Article(
         identity=identity(raw_id, link, title, published, scope),
         title=title,
-        date=entry_date(entry),
+        date=published.date() if published else None,  # None: the run uses the first-seen day
         published=published,
         description=summary_text,
         summary=summary_text,
@@ -212,12 +212,6 @@ def normalize_link(link: str) -> str:
         return link
     netloc = f"{host}:{port}" if port else host
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-
-
-def entry_date(entry: Any) -> date | None:
-    """Publication date in UTC; else last update; else None (first-seen date is used)."""
-    moment = entry_datetime(entry)
-    return moment.date() if moment else None
 
 
 def entry_datetime(entry: Any) -> datetime | None:

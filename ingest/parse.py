@@ -35,7 +35,7 @@ _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Longest entity text accepted: enough for any character name, too short to amplify.
 MAX_ENTITY_TEXT = 64
 _ENTITY_REF = re.compile(r"&[A-Za-z_:][\w.:-]*;")
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")  # ones ingest reads
 
 
 class ParseError(Exception):
@@ -193,7 +193,7 @@ class _AlternateLinks(HTMLParser):
         values = {k.lower(): (v or "") for k, v in attrs}
         rels = values.get("rel", "").lower().split()
         kind = values.get("type", "").lower().split(";")[0].strip()
-        if "alternate" in rels and kind in _FEED_TYPES[:3] and values.get("href", "").strip():
+        if "alternate" in rels and kind in _FEED_TYPES and values.get("href", "").strip():
             self.found.append(values["href"].strip())
 
 
