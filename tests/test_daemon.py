@@ -412,5 +412,7 @@ def test_reset_brings_a_retired_feed_back_while_the_daemon_runs(
     reset = run_cli("--config", config, "reset", "back")
 
     assert reset.returncode == 0, reset.stderr
-    daemon.wait_for(lambda: posts(tmp_path), what="the feed polled again after the reset")
+    daemon.wait_for(
+        lambda: "story-number-1-about-things.md" in posts(tmp_path), what="the feed polled again after the reset"
+    )
     assert posts(tmp_path) == ["story-number-1-about-things.md"]
