@@ -26,7 +26,6 @@ from . import config as config_mod
 from .fetch import redact
 from .hooks import HookResult, run_after
 from .rebuild import LayoutChanged, RebuildReport, rebuild
-from .daemon import Daemon, Options
 from .observe import parse_listen, setup_logging
 from .run import FeedReport, describe, run_feeds, when
 from .store import FeedState, Store, StoreError, StoreLocked, utcnow
@@ -193,6 +192,8 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
     store = _open_store(cfg.store, wait=args.wait)
+    from .daemon import Daemon, Options  # APScheduler and the metrics stay out of one-shot runs
+
     options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
     with store:
         return asyncio.run(Daemon(cfg, store, options, transport=transport).run())

@@ -8,7 +8,10 @@ them; everything else is passed through.
 
 from __future__ import annotations
 
-from apscheduler.triggers.cron import CronTrigger
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
@@ -19,6 +22,8 @@ def cron_trigger(expression: str, jitter: float | None = None) -> CronTrigger:
     if len(values) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(values)}")
     minute, hour, day, month, weekday = values
+    from apscheduler.triggers.cron import CronTrigger  # only a config with a cron schedule pays for it
+
     return CronTrigger(
         minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), jitter=jitter or None
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 import zlib
 from dataclasses import dataclass, field, replace
@@ -231,6 +232,7 @@ async def _answer(
     hops = tuple(progress.hops)
     status = response.status_code
     if status == 304:
+        await _drain(response, progress)
         return FetchResult(
             url, progress.url, status=304, headers=headers,
             validators=_validators(response, validators), not_modified=True, hops=hops,
@@ -253,6 +255,16 @@ async def _answer(
         url, progress.url, status=status, content=content, headers=headers,
         validators=_validators(response, Validators()), hops=hops,
     )
+
+
+async def _drain(response: httpx.Response, progress: _Progress) -> None:
+    """Read an answer that has no body to its end, so its connection is kept for the next feed.
+
+    A response closed unread closes its connection: every unchanged feed
+    would cost a new connection. A body where none belongs is not read.
+    """
+    with contextlib.suppress(_TooLarge, _BadEncoding):
+        await _read_body(response, 0, progress)
 
 
 async def _read_body(response: httpx.Response, limit: int, progress: _Progress) -> bytes:

@@ -17,17 +17,10 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
+from typing import TYPE_CHECKING
 
-from .run import FeedReport
+if TYPE_CHECKING:
+    from .run import FeedReport
 
 log = logging.getLogger("ingest.daemon")
 
@@ -90,6 +83,9 @@ class Metrics:
     """Prometheus metrics of one daemon, in a registry of their own."""
 
     def __init__(self) -> None:
+        # Imported here: every one-shot run sets up logging from this module and needs none of it.
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
         disable_created_metrics()  # the *_created series only add noise to every scrape
         self.registry = CollectorRegistry()
         self.polls = Counter(
@@ -126,8 +122,11 @@ class Metrics:
         self.entries.labels(report.name, "updated").inc(len(report.updated))
         self.duration.observe(duration)
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def render(self) -> tuple[str, bytes]:
+        """The exposition's content type and body."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return CONTENT_TYPE_LATEST, generate_latest(self.registry)
 
 
 # --- HTTP endpoint -----------------------------------------------------------
@@ -187,5 +186,6 @@ class StatusServer:
                 return "200 OK", "text/plain", b"ok\n"
             return "503 Service Unavailable", "text/plain", b"scheduler not running\n"
         if path == "/metrics":
-            return "200 OK", CONTENT_TYPE_LATEST, self._metrics.render()
+            content_type, body = self._metrics.render()
+            return "200 OK", content_type, body
         return "404 Not Found", "text/plain", b"not found; try /healthz or /metrics\n"

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timezone
 
-from markdownify import markdownify
-
 from .normalize import Article
 from .profiles import HUGO, Field, Profile
 
@@ -57,6 +55,8 @@ def render_body(html: str, body: str, profile: Profile) -> str:
     text that was ``&lt;script&gt;`` in the HTML cannot turn back into a tag.
     """
     if body == "markdown" and html:
+        from markdownify import markdownify  # large, and only the markdown body format needs it
+
         html = markdownify(html, heading_style="ATX", bullets="-", escape_misc=True).strip()
     elif html:
         html = _drop_blank_lines(html)
