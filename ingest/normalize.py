@@ -12,7 +12,7 @@ import html
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
@@ -46,6 +46,7 @@ _DROPPED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
+_PLAIN_URL = re.compile(r"[!-~]*")  # printable ASCII, no spaces
 _IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]+)\"", re.IGNORECASE)
 
 
@@ -231,10 +232,15 @@ def entry_datetime(entry: Any) -> datetime | None:
 
 def article_to_json(article: Article) -> str:
     """The Article as JSON, so ``ingest rebuild`` can render it again without the feed."""
-    data = asdict(article)
+    data = {f.name: getattr(article, f.name) for f in _FIELDS}  # asdict() deep-copies every body
+    data["categories"] = list(article.categories)
+    data["tags"] = list(article.tags)
     data["date"] = article.date.isoformat() if article.date else None
     data["published"] = article.published.isoformat() if article.published else None
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+_FIELDS = fields(Article)
 
 
 def article_from_json(text: str) -> Article:
@@ -334,6 +340,8 @@ def _is_image(medium: Any, mime: Any, url: str) -> bool:
 def _clean_url(url: str) -> str:
     """URLs cannot hold whitespace or controls; percent-encode (as UTF-8) what slipped in."""
     url = (url or "").strip()
+    if _PLAIN_URL.fullmatch(url):  # the common case: nothing to encode
+        return url
     return "".join(
         ch if ch.isprintable() and not ch.isspace() else quote(ch, safe="")
         for ch in url

@@ -29,13 +29,13 @@ import httpx
 from . import __version__, policy
 from .config import Config, FeedConfig
 from .fetch import FetchResult, Validators, fetch, make_client, redact
-from .normalize import Article, article_to_json, normalize
-from .parse import ParseError, parse
+from .normalize import Article, article_to_json
 from .profiles import PROFILES, Profile
+from .reading import EntryFailure, Prepared, Readers, ReadFeed, available_cores
 from .rebuild import LayoutChanged, check_layout
 from .render import render
 from .store import Action, FeedState, Store, content_hash, decide, utcnow
-from .write import fsync_dir, same_bytes, write_atomic
+from .write import flush, same_bytes, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,16 @@ async def run_feeds(
     feeds = list(feeds)
     run = _Run.prepare(config, store, dry_run, rng)
     limits = RequestLimits(config.concurrency, config.host_concurrency)
-    async with make_client(config.concurrency, transport) as client:
-        reports = []
-        for finished in asyncio.as_completed([run.poll(feed, client, limits, force=force) for feed in feeds]):
-            report = await finished
-            reports.append(report)
-            if on_feed:
-                on_feed(report)
+    workers = min(available_cores(), len(feeds))
+    with Readers(workers, pending=max(config.concurrency, 2 * workers)) as readers:
+        async with make_client(config.concurrency, transport) as client:
+            reports = []
+            polls = [run.poll(feed, client, limits, readers, force=force) for feed in feeds]
+            for finished in asyncio.as_completed(polls):
+                report = await finished
+                reports.append(report)
+                if on_feed:
+                    on_feed(report)
     order = {feed.name: index for index, feed in enumerate(feeds)}
     return sorted(reports, key=lambda r: order[r.name])
 
@@ -206,6 +209,7 @@ class _Run:
         self.body = body
         self.claimed: set[str] = set()
         self.seen: set[str] = set()
+        self.made_dirs: set[Path] = set()
 
     @classmethod
     def prepare(cls, config: Config, store: Store, dry_run: bool, rng: random.Random | None) -> _Run:
@@ -216,13 +220,16 @@ class _Run:
         return cls(config.output, store, dry_run, rng or random.Random(), PROFILES[config.profile], config.body)
 
     async def poll(
-        self, feed: FeedConfig, client: httpx.AsyncClient, limits: RequestLimits, *, force: bool = False
+        self, feed: FeedConfig, client: httpx.AsyncClient, limits: RequestLimits,
+        readers: Readers | None = None, *, force: bool = False,
     ) -> FeedReport:
-        """Fetch one feed (unless it is retired or asked us to wait) and process it.
+        """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
 
-        ``process`` never awaits, so feeds polled concurrently are processed
-        one at a time and never race for the store or a file name.
+        Reading may happen in another process; applying (``process``) never
+        awaits, so feeds polled concurrently are applied one at a time and
+        never race for the store or a file name.
         """
+        readers = readers or Readers.inline()
         feed_id = self.store.feed_id(feed.url, feed.name)
         state = self.store.feed_state(feed_id)
         if state is not None and (state.retired_at or (not force and state.waiting(utcnow()))):
@@ -230,18 +237,25 @@ class _Run:
         url = state.fetch_url if state else feed.url
         validators = self.store.validators(feed_id) if self.settings_current(feed, state) else Validators()
         try:
-            async with limits.slot(url):
-                result = await fetch(client, feed, validators, url=url)
+            async with readers.pending or contextlib.nullcontext():
+                async with limits.slot(url):
+                    result = await fetch(client, feed, validators, url=url)
+                key = self.content_key(feed, result.content) if result.ok and not result.not_modified else None
+                read = None
+                if key is not None and not (state is not None and state.body_hash == key):
+                    read = await readers.read(result, feed, str(feed_id), self.profile.name, self.body)
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
-            log.exception("unexpected error fetching %s", feed.name)
+            log.exception("unexpected error polling %s", feed.name)
             report = FeedReport(feed.name, feed.url)
             self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state)
             return report
-        return self.process(feed, feed_id, result, utcnow(), state)
+        return self.process(feed, feed_id, result, utcnow(), state, key, read)
 
     def process(
-        self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime, state: FeedState | None = None
+        self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
+        state: FeedState | None, key: str | None, read: ReadFeed | None,
     ) -> FeedReport:
+        """Apply a fetched feed: ``read`` is None when its bytes need no reading (304, same body)."""
         report = FeedReport(feed.name, feed.url, elapsed=result.elapsed)
         try:
             if not result.ok:
@@ -249,29 +263,28 @@ class _Run:
                 return report
             body_hash = None
             ttl = state.ttl_minutes if state else None
-            key = None if result.not_modified else self.content_key(feed, result.content)
             if result.not_modified:
                 report.status = "not-modified"
-            elif state is not None and state.body_hash == key:
+            elif read is None:
                 report.status = "same-content"  # a 200 with the very same bytes: nothing to parse
+            elif read.error is not None:
+                self._fail(report, feed_id, f"{read.error} ({redact(result.final_url)})", now, state)
+                return report
             else:
-                parsed = parse(result)
-                if parsed.warning:
-                    report.notes.append(parsed.warning)
-                write_errors = self._apply_all(feed, feed_id, result.final_url, parsed.entries, now, report)
+                if read.warning:
+                    report.notes.append(read.warning)
+                write_errors = self._apply_all(feed, feed_id, read.entries, now, report)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
                 body_hash = key
-                ttl = parsed.ttl or 0.0
+                ttl = read.ttl or 0.0
             if not self.dry_run:
                 self.store.record_success(
                     feed_id, result.validators, now,
                     not_before=policy.cache_hint(result.headers, ttl, now), body_hash=body_hash, ttl_minutes=ttl,
                 )
                 self._redirects(feed_id, result, state, report)
-        except ParseError as exc:
-            self._fail(report, feed_id, f"{exc} ({redact(result.final_url)})", now, state)
         except _WriteFailed as exc:
             self._fail(report, feed_id, str(exc), now, state, backoff=False)
         except Exception as exc:  # a bug must not stop the other feeds
@@ -298,41 +311,66 @@ class _Run:
         return bool(state and state.body_hash and state.body_hash.startswith(self.settings_key(feed) + ":"))
 
     def _apply_all(
-        self, feed: FeedConfig, feed_id: int, base_url: str, entries: list, now: datetime, report: FeedReport
+        self, feed: FeedConfig, feed_id: int, entries: list[Prepared | EntryFailure], now: datetime,
+        report: FeedReport,
     ) -> list[str]:
         """Apply every entry of one feed; return what could not be written.
 
-        An entry is claimed in the store (state ``pending``, with its file
-        name) before its file is written, and confirmed once every file of
-        the feed is flushed, directory included, in one transaction. After a
-        crash anywhere in between, the next run finds the claim and writes
-        that same file again: never a second file, never a lost entry. An
-        entry that cannot be read or written is reported; the others go on.
+        Every entry to write is first claimed in the store (state
+        ``pending``, with its file name), all in one transaction. Then the
+        files are written, flushed to disk together, and confirmed in a
+        second transaction. After a crash anywhere in between, the next run
+        finds the claims and writes those same files again: never a second
+        file, never a lost entry. An entry that cannot be read or written is
+        reported; the others go on.
         """
         errors: list[str] = []
-        written: list[str] = []
-        for index, entry in enumerate(entries, 1):
+        planned: list[_Planned] = []
+        try:
+            with self.store.batch():
+                for item in entries:
+                    if isinstance(item, EntryFailure):
+                        log.error("entry %d of %s skipped:\n%s", item.index, feed.name, item.details or item.error)
+                        report.notes.append(f"entry {item.index} skipped: {item.error}")
+                        continue
+                    try:
+                        plan = self._decide(item, feed_id, now, report)
+                    except sqlite3.Error:
+                        raise
+                    except OSError as exc:
+                        errors.append(_cannot_write(exc))
+                    except Exception as exc:  # one odd entry must not cost the others
+                        article = item.article
+                        log.exception("entry %s of %s", article.identity, feed.name)
+                        report.notes.append(f"entry {article.link or article.identity} skipped: {type(exc).__name__}: {exc}")
+                    else:
+                        if plan is not None:
+                            planned.append(plan)
+        except sqlite3.Error as exc:  # nothing was claimed, so nothing is written; the next run tries again
+            return [f"cannot record the feed's entries in the store: {exc}"]
+        written: list[_Planned] = []
+        for plan in planned:
             try:
-                article = normalize(entry, feed, base_url, scope=str(feed_id))
-                identity = self._apply(article, feed_id, now, report)
+                if not same_bytes(plan.path, plan.text):
+                    if plan.path.parent not in self.made_dirs:
+                        plan.path.parent.mkdir(parents=True, exist_ok=True)
+                        self.made_dirs.add(plan.path.parent)
+                    write_atomic(plan.path, plan.text, sync=False)
             except OSError as exc:
-                where = f" {exc.filename}" if exc.filename else ""
-                errors.append(f"cannot write{where}: {exc.strerror or exc}")
-            except sqlite3.Error as exc:
-                errors.append(f"cannot record entry {index} in the store: {exc}")
-            except Exception as exc:  # one odd entry must not cost the others
-                log.exception("entry %d of %s", index, feed.name)
-                report.notes.append(f"entry {index} skipped: {type(exc).__name__}: {exc}")
+                errors.append(_cannot_write(exc))
             else:
-                if identity:
-                    written.append(identity)
-        if written and not self.dry_run:
-            for directory in {path.parent for path in report.new + report.updated}:
-                fsync_dir(directory)
+                plan.done.append(plan.path)
+                written.append(plan)
+        if written:
+            try:
+                flush(plan.path for plan in written)
+            except OSError as exc:  # the claims stay pending: the next run writes these files again
+                errors.append(_cannot_write(exc))
+                return errors
             try:
                 with self.store.batch():
-                    for identity in written:
-                        self.store.confirm(identity, now)
+                    for plan in written:
+                        self.store.confirm(plan.identity, now)
             except sqlite3.Error as exc:  # the files stand; the next run confirms them
                 errors.append(f"cannot record the written files in the store: {exc}")
         return errors
@@ -390,8 +428,9 @@ class _Run:
                     f"permanent redirect to {redact(decision.pending)}; the feed moves there if the next poll agrees"
                 )
 
-    def _apply(self, article: Article, feed_id: int, now: datetime, report: FeedReport) -> str | None:
-        """Decide about one entry and write its file; the identity of a written entry, to confirm."""
+    def _decide(self, prepared: Prepared, feed_id: int, now: datetime, report: FeedReport) -> _Planned | None:
+        """Decide about one entry and claim its file name; what to write, if anything."""
+        article = prepared.article
         if article.identity in self.seen:
             report.skipped += 1
             return None
@@ -403,21 +442,21 @@ class _Run:
         if stored is not None:
             article = replace(article, slug=stored.given_slug)
             name = stored.path
-            text = self._render(article)
+            text = self._render(article, prepared)
         else:
-            article, name, text = self._name_new(article)
-        digest = content_hash(text)
+            article, name, text = self._name_new(article, prepared)
+        digest = prepared.digest if text is prepared.text else content_hash(text)
         action = decide(stored, feed_id, digest)
         if action is Action.UNCHANGED:
             if stored is not None and stored.article is None and not self.dry_run:
-                self.store.save_article(article.identity, article_to_json(article))
+                self.store.save_article(article.identity, self._json(article, prepared))
             report.unchanged += 1
             return None
         if action in (Action.OTHER_FEED, Action.DELETED):
             report.skipped += 1
             return None
         path = self.output / name
-        data = article_to_json(article)
+        data = self._json(article, prepared)
         if action is Action.CHANGED and not path.exists():
             # The user deleted the file: remember that, and never bring it back.
             if not self.dry_run:
@@ -433,16 +472,18 @@ class _Run:
         self.store.save_entry(
             article.identity, feed_id, name, digest, "pending", now, slug=article.slug, article=data
         )
-        if not same_bytes(path, text):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, text, sync_dir=False)
-        done.append(path)
-        return article.identity
+        return _Planned(article.identity, path, text, done)
 
-    def _render(self, article: Article) -> str:
+    def _render(self, article: Article, prepared: Prepared) -> str:
+        """The file's text, as the worker rendered it unless the run changed the Article."""
+        if prepared.text is not None and article == prepared.article:
+            return prepared.text
         return render(article, self.profile, self.body)
 
-    def _name_new(self, article: Article) -> tuple[Article, str, str]:
+    def _json(self, article: Article, prepared: Prepared) -> str:
+        return prepared.data if article == prepared.article else article_to_json(article)
+
+    def _name_new(self, article: Article, prepared: Prepared) -> tuple[Article, str, str]:
         """Give a new entry a slug and a file name no other entry or user file has.
 
         The first entry with a slug gets it plain; another entry with the same
@@ -457,8 +498,8 @@ class _Run:
             name = self.profile.path_for(slug, article.date)
             if slug in self.claimed or self.store.slug_taken(slug) or self.store.path_taken(name):
                 continue
-            candidate = replace(article, slug=slug)
-            text = self._render(candidate)
+            candidate = article if slug == article.slug else replace(article, slug=slug)
+            text = self._render(candidate, prepared)
             path = self.output / name
             if path.exists() and not same_bytes(path, text):
                 continue
@@ -482,6 +523,21 @@ def slug_candidates(slug: str, identity: str) -> Iterator[str]:
     yield f"{base}-{short}"
     for n in range(2, 1000):
         yield f"{base}-{short}-{n}"
+
+
+@dataclass
+class _Planned:
+    """A claimed entry whose file is still to be written."""
+
+    identity: str
+    path: Path
+    text: str
+    done: list[Path]  # the report's list (new or updated) it joins once written
+
+
+def _cannot_write(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot write{where}: {exc.strerror or exc}"
 
 
 class _WriteFailed(Exception):

@@ -1,0 +1,154 @@
+"""Read fetched feeds into Articles on every core.
+
+Parsing and sanitizing are nearly all of a first run's work and run in pure
+Python and Rust code that holds the GIL, so a run hands them to a pool of
+worker processes, one per core, while its event loop goes on fetching. The
+pool is forked before the run opens any connection or thread (a fork beside
+running threads can copy a held lock), and its workers import feedparser and
+nh3 only when the first feed reaches them: a run in which every feed
+answers 304 pays for neither. With one core, or in the daemon, feeds are read
+in the calling process.
+
+Only what a worker needs crosses the process boundary: the fetched result
+and the feed's settings go in, Articles (or what went wrong) come out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import FeedConfig
+    from .fetch import FetchResult
+    from .normalize import Article
+
+log = logging.getLogger(__name__)
+_WORKER_NICENESS = 10
+
+
+@dataclass(frozen=True)
+class EntryFailure:
+    """An entry that could not be turned into an Article; the others go on."""
+
+    index: int  # 1-based position in the feed
+    error: str
+    details: str = ""  # the traceback, for the log
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An Article with its file already rendered, hashed and serialized, for the common case.
+
+    These hold for the Article exactly as it is; the run redoes them when it
+    gives the entry another slug or a date of its own (first seen).
+    """
+
+    article: Article
+    text: str | None  # None when the entry has no date of its own
+    digest: str | None
+    data: str
+
+
+@dataclass(frozen=True)
+class ReadFeed:
+    """A feed's entries, in document order, or why the feed could not be read."""
+
+    entries: list[Prepared | EntryFailure] = field(default_factory=list)
+    ttl: float | None = None  # RSS <ttl>, minutes
+    warning: str | None = None  # something forgiven, for the run's report
+    error: str | None = None  # the bytes are not a feed we can trust
+
+
+def read_feed(result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str) -> ReadFeed:
+    """Parse, normalize and render every entry of ``result``: the part of a run that needs a CPU."""
+    from .normalize import article_to_json, normalize
+    from .parse import ParseError, parse
+    from .profiles import PROFILES
+    from .render import render
+    from .store import content_hash
+
+    try:
+        parsed = parse(result)
+    except ParseError as exc:
+        return ReadFeed(error=str(exc))
+    entries: list[Prepared | EntryFailure] = []
+    for index, entry in enumerate(parsed.entries, 1):
+        try:
+            article = normalize(entry, feed, result.final_url, scope=scope)
+            text = render(article, PROFILES[profile], body) if article.date else None
+            digest = content_hash(text) if text is not None else None
+            entries.append(Prepared(article, text, digest, article_to_json(article)))
+        except Exception as exc:  # one odd entry must not cost the others
+            entries.append(EntryFailure(index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+    return ReadFeed(entries, ttl=parsed.ttl, warning=parsed.warning)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit included)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class Readers:
+    """Where a run reads its feeds: a pool of worker processes, or the calling process.
+
+    Use as a context manager; leaving it stops the workers. ``pending`` is
+    how many fetched bodies may wait for a worker at once, which bounds the
+    memory a run holds whatever the number of feeds.
+    """
+
+    def __init__(self, workers: int, pending: int | None = None):
+        self.workers = workers
+        self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker
+            )
+            # Fork every worker now, while this process has no other thread.
+            self._pool.submit(int).result()
+
+    @classmethod
+    def inline(cls) -> Readers:
+        return cls(1)
+
+    async def read(self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str) -> ReadFeed:
+        if self._pool is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._pool, read_feed, result, feed, scope, profile, body)
+            except concurrent.futures.process.BrokenProcessPool:
+                # A worker was killed (out of memory, a signal): finish the run in this process.
+                log.warning("the worker processes stopped; reading the remaining feeds in this process")
+                self._pool = None
+        return read_feed(result, feed, scope, profile, body)
+
+    def __enter__(self) -> Readers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _quiet_worker() -> None:
+    """Workers yield the CPU to the run's own process and leave Ctrl-C to it.
+
+    The run's process does short bursts of work between waits (a response
+    arriving, a file created); on a machine whose cores the workers fill, at
+    equal priority each burst would wait for a time slice. Ctrl-C stops the
+    run, which then stops the workers.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(_WORKER_NICENESS)
