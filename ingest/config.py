@@ -161,7 +161,7 @@ def load(path: Path | str) -> Config:
 def parse(text: str, path: Path) -> Config:
     """Validate the YAML text of a config whose file is at ``path``."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -286,6 +286,10 @@ Entries = dict[str, tuple[int, yaml.Node]]
 
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
+
+
+# libyaml's loader reads a long feed list ten times faster and keeps the same line marks.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Reader:
