@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import hashlib
+import json
 import logging
 import multiprocessing
 import os
 import signal
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .config import FeedConfig
@@ -45,6 +47,13 @@ class EntryFailure:
 
 
 @dataclass(frozen=True)
+class Unchanged:
+    """An entry exactly as the feed's last processed body had it: nothing to redo."""
+
+    source: str
+
+
+@dataclass(frozen=True)
 class Prepared:
     """An Article with its file already rendered, hashed and serialized, for the common case.
 
@@ -56,20 +65,31 @@ class Prepared:
     text: str | None  # None when the entry has no date of its own
     digest: str | None
     data: str
+    source: str  # the hash of the entry as the feed gave it
 
 
 @dataclass(frozen=True)
 class ReadFeed:
     """A feed's entries, in document order, or why the feed could not be read."""
 
-    entries: list[Prepared | EntryFailure] = field(default_factory=list)
+    entries: list[Prepared | Unchanged | EntryFailure] = field(default_factory=list)
     ttl: float | None = None  # RSS <ttl>, minutes
     warning: str | None = None  # something forgiven, for the run's report
     error: str | None = None  # the bytes are not a feed we can trust
 
 
-def read_feed(result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str) -> ReadFeed:
-    """Parse, normalize and render every entry of ``result``: the part of a run that needs a CPU."""
+def read_feed(
+    result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
+    salt: str = "", known: frozenset[str] = frozenset(),
+) -> ReadFeed:
+    """Parse, normalize and render every entry of ``result``: the part of a run that needs a CPU.
+
+    An entry whose source hash is in ``known`` (the entries of the feed's
+    last processed body) is only hashed: when one item is added to a feed,
+    the other items cost a hash, not a sanitizer pass and a render. ``salt``
+    holds everything besides the entry that shapes its file (the run's
+    settings, the feed's address and scope), so a change there misses.
+    """
     from .normalize import article_to_json, normalize
     from .parse import ParseError, parse
     from .profiles import PROFILES
@@ -80,16 +100,26 @@ def read_feed(result: FetchResult, feed: FeedConfig, scope: str, profile: str, b
         parsed = parse(result)
     except ParseError as exc:
         return ReadFeed(error=str(exc))
-    entries: list[Prepared | EntryFailure] = []
+    entries: list[Prepared | Unchanged | EntryFailure] = []
     for index, entry in enumerate(parsed.entries, 1):
         try:
+            source = source_hash(entry, salt)
+            if source in known:
+                entries.append(Unchanged(source))
+                continue
             article = normalize(entry, feed, result.final_url, scope=scope)
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
-            entries.append(Prepared(article, text, digest, article_to_json(article)))
+            entries.append(Prepared(article, text, digest, article_to_json(article), source))
         except Exception as exc:  # one odd entry must not cost the others
             entries.append(EntryFailure(index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     return ReadFeed(entries, ttl=parsed.ttl, warning=parsed.warning)
+
+
+def source_hash(entry: Any, salt: str) -> str:
+    """A hash of everything feedparser read for ``entry``, and of ``salt``."""
+    text = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(f"{salt}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def available_cores() -> int:
@@ -122,16 +152,20 @@ class Readers:
     def inline(cls) -> Readers:
         return cls(1)
 
-    async def read(self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str) -> ReadFeed:
+    async def read(
+        self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
+        salt: str = "", known: frozenset[str] = frozenset(),
+    ) -> ReadFeed:
+        args = (result, feed, scope, profile, body, salt, known)
         if self._pool is not None:
             loop = asyncio.get_running_loop()
             try:
-                return await loop.run_in_executor(self._pool, read_feed, result, feed, scope, profile, body)
+                return await loop.run_in_executor(self._pool, read_feed, *args)
             except concurrent.futures.process.BrokenProcessPool:
                 # A worker was killed (out of memory, a signal): finish the run in this process.
                 log.warning("the worker processes stopped; reading the remaining feeds in this process")
                 self._pool = None
-        return read_feed(result, feed, scope, profile, body)
+        return read_feed(*args)
 
     def __enter__(self) -> Readers:
         return self

@@ -31,7 +31,7 @@ from .config import Config, FeedConfig
 from .fetch import FetchResult, Validators, fetch, make_client, redact
 from .normalize import Article, article_to_json
 from .profiles import PROFILES, Profile
-from .reading import EntryFailure, Prepared, Readers, ReadFeed, available_cores
+from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
 from .rebuild import LayoutChanged, check_layout
 from .render import render
 from .store import Action, FeedState, Store, content_hash, decide, utcnow
@@ -243,7 +243,9 @@ class _Run:
                 key = self.content_key(feed, result.content) if result.ok and not result.not_modified else None
                 read = None
                 if key is not None and not (state is not None and state.body_hash == key):
-                    read = await readers.read(result, feed, str(feed_id), self.profile.name, self.body)
+                    salt = f"{self.settings_key(feed)} {result.final_url} {feed_id}"
+                    known = state.entry_sources if state is not None else frozenset()
+                    read = await readers.read(result, feed, str(feed_id), self.profile.name, self.body, salt, known)
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
             log.exception("unexpected error polling %s", feed.name)
             report = FeedReport(feed.name, feed.url)
@@ -263,6 +265,7 @@ class _Run:
                 return report
             body_hash = None
             ttl = state.ttl_minutes if state else None
+            sources: list[str] = []
             if result.not_modified:
                 report.status = "not-modified"
             elif read is None:
@@ -273,7 +276,7 @@ class _Run:
             else:
                 if read.warning:
                     report.notes.append(read.warning)
-                write_errors = self._apply_all(feed, feed_id, read.entries, now, report)
+                write_errors = self._apply_all(feed, feed_id, read.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
@@ -283,6 +286,7 @@ class _Run:
                 self.store.record_success(
                     feed_id, result.validators, now,
                     not_before=policy.cache_hint(result.headers, ttl, now), body_hash=body_hash, ttl_minutes=ttl,
+                    entry_sources=sources if read is not None else None,
                 )
                 self._redirects(feed_id, result, state, report)
         except _WriteFailed as exc:
@@ -311,8 +315,8 @@ class _Run:
         return bool(state and state.body_hash and state.body_hash.startswith(self.settings_key(feed) + ":"))
 
     def _apply_all(
-        self, feed: FeedConfig, feed_id: int, entries: list[Prepared | EntryFailure], now: datetime,
-        report: FeedReport,
+        self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,
+        report: FeedReport, sources: list[str],
     ) -> list[str]:
         """Apply every entry of one feed; return what could not be written.
 
@@ -322,13 +326,18 @@ class _Run:
         second transaction. After a crash anywhere in between, the next run
         finds the claims and writes those same files again: never a second
         file, never a lost entry. An entry that cannot be read or written is
-        reported; the others go on.
+        reported; the others go on. ``sources`` gets the source hash of every
+        entry decided, for the next poll to skip the ones that stay the same.
         """
         errors: list[str] = []
         planned: list[_Planned] = []
         try:
             with self.store.batch():
                 for item in entries:
+                    if isinstance(item, Unchanged):
+                        report.unchanged += 1
+                        sources.append(item.source)
+                        continue
                     if isinstance(item, EntryFailure):
                         log.error("entry %d of %s skipped:\n%s", item.index, feed.name, item.details or item.error)
                         report.notes.append(f"entry {item.index} skipped: {item.error}")
@@ -344,6 +353,7 @@ class _Run:
                         log.exception("entry %s of %s", article.identity, feed.name)
                         report.notes.append(f"entry {article.link or article.identity} skipped: {type(exc).__name__}: {exc}")
                     else:
+                        sources.append(item.source)
                         if plan is not None:
                             planned.append(plan)
         except sqlite3.Error as exc:  # nothing was claimed, so nothing is written; the next run tries again

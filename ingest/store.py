@@ -79,6 +79,11 @@ MIGRATIONS: list[str] = [
         body TEXT NOT NULL
     );
     """,
+    # The source hash of every entry the feed's last processed body held
+    # (space-separated), so a changed body re-reads only its changed entries.
+    """
+    ALTER TABLE feeds ADD COLUMN entry_sources TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -145,6 +150,7 @@ class FeedState:
     moved_to: str | None = None
     retired_at: datetime | None = None
     retired_reason: str | None = None
+    entry_sources: frozenset[str] = frozenset()
 
     @property
     def fetch_url(self) -> str:
@@ -289,8 +295,8 @@ class Store:
     def feed_state(self, feed_id: int) -> FeedState | None:
         row = self._db.execute(
             "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
-            " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason"
-            " FROM feeds WHERE id = ?",
+            " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
+            " entry_sources FROM feeds WHERE id = ?",
             (feed_id,),
         ).fetchone()
         if row is None:
@@ -299,7 +305,7 @@ class Store:
         return FeedState(
             *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
             body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
-            retired_at=_when(row[13]), retired_reason=row[14],
+            retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
         )
 
     def find_feed(self, url: str) -> FeedState | None:
@@ -320,19 +326,23 @@ class Store:
         not_before: datetime | None = None,
         body_hash: str | None = None,
         ttl_minutes: float | None = None,
+        entry_sources: Iterable[str] | None = None,
     ) -> None:
         """A good poll: new validators, errors and backoff cleared, the server's hint kept.
 
-        ``body_hash`` and ``ttl_minutes`` are only replaced when given (a 304
-        or an unchanged body leaves the last ones in place).
+        ``body_hash``, ``ttl_minutes`` and ``entry_sources`` are only
+        replaced when given (a 304 or an unchanged body leaves the last ones
+        in place).
         """
+        sources = " ".join(entry_sources) if entry_sources is not None else None
         with self._tx():
             self._db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
                 " last_error = NULL, error_count = 0, not_before = ?,"
-                " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes) WHERE id = ?",
+                " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
+                " entry_sources = COALESCE(?, entry_sources) WHERE id = ?",
                 (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
-                 _iso(not_before), body_hash, ttl_minutes, feed_id),
+                 _iso(not_before), body_hash, ttl_minutes, sources, feed_id),
             )
 
     def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:

@@ -13,7 +13,7 @@ def forget_entry_data(store: Path) -> None:
     db = sqlite3.connect(store)
     db.execute("UPDATE entries SET article = NULL")
     db.execute("DELETE FROM output_layout")
-    db.execute("UPDATE feeds SET body_hash = NULL")
+    db.execute("UPDATE feeds SET body_hash = NULL, entry_sources = NULL")
     db.commit()
     db.close()
 
