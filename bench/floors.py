@@ -4,8 +4,9 @@ Usage: floors.py MODE CORPUS_URL_PREFIX NFEEDS [--validators PATH]
 
 Each mode is run by bench/perf.py as a whole process, timed like the tools:
 
-- ``fetch``: fetch every feed once, concurrently on one httpx client, and
-  throw the bodies away (the network and server part of a cold run);
+- ``fetch``: fetch every feed once, 4 at a time on one httpx client, and
+  throw the bodies away (the network and server part of a cold run; on
+  loopback the client's CPU is the limit, and more at a time is slower);
 - ``cold-floor``: fetch every feed on one keep-alive client and hand each
   body, as it arrives, to a pool of one worker per core that parses it with
   feedparser, sanitizer and URI resolution off (a cold run with nothing but
@@ -39,14 +40,16 @@ def feed_urls(prefix: str, feeds: int) -> list[str]:
     return [f"{prefix}/news-{index:04d}.xml" for index in range(feeds)]
 
 
-def fetch(urls: list[str]) -> int:
+def fetch(urls: list[str], concurrency: int = 4) -> int:
     async def fetch_all() -> list[int]:
-        async with httpx.AsyncClient() as client:
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits) as client:
+            slots = asyncio.Semaphore(concurrency)  # queued requests would time out waiting for a connection
 
             async def one(url: str) -> int:
-                response = await client.get(url)
-                await response.aread()
-                return response.status_code
+                async with slots:
+                    response = await client.get(url)
+                    return response.status_code
 
             return await asyncio.gather(*(one(url) for url in urls))
 
