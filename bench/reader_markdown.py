@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from reader import Entry, make_reader
+from corpus import feed_name  # this script's directory is on sys.path
+from reader import Entry, Reader, make_reader
 from slugify import slugify
 
 TAG = re.compile(r"<[^>]*>")
@@ -103,7 +104,7 @@ def free_name(out: Path, slug: str) -> Path:
     return path
 
 
-def export(reader_db: object, out: Path) -> int:
+def export(reader_db: Reader, out: Path) -> int:
     """Write every unread entry to ``out`` and mark it read; return how many were written."""
     written = 0
     for entry in reader_db.get_entries(read=False):
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     reader_db = make_reader(str(args.workdir / "reader.sqlite"))
     prefix = args.prefix.rstrip("/")
     for index in range(args.feeds):
-        reader_db.add_feed(f"{prefix}/news-{index:04d}.xml", exist_ok=True)
+        reader_db.add_feed(f"{prefix}/{feed_name(index)}.xml", exist_ok=True)
 
     new = not_modified = errors = 0
     for result in reader_db.update_feeds_iter(scheduled=False, workers=args.workers):
