@@ -143,7 +143,7 @@ def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured
             nonlocal peak
             while not done.is_set():
                 peak = max(peak, tree_rss(proc.pid))
-                if time.perf_counter() - start > PROCESS_TIMEOUT:
+                if time.perf_counter() - start > PROCESS_TIMEOUT and not done.is_set():
                     proc.kill()
                 done.wait(SAMPLE_EVERY)
 
