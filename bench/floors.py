@@ -10,7 +10,8 @@ Each mode is run by bench/perf.py as a whole process, timed like the tools:
 - ``cold-floor``: fetch every feed on one keep-alive client and hand each
   body, as it arrives, to a pool of one worker per core that parses it with
   feedparser, sanitizer and URI resolution off (a cold run with nothing but
-  fetching and parsing, on all cores);
+  fetching and parsing, on all cores); fetching waits when two bodies per
+  worker are queued, so memory does not grow with the number of feeds;
 - ``conditional``: ask every feed in turn on one keep-alive client with the
   ETag and Last-Modified from a previous fetch (``--validators``, a JSON
   object url -> {"etag", "last_modified"}); every answer must be 304
@@ -25,8 +26,10 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import multiprocessing.pool
 import os
 import sys
+from collections import deque
 from pathlib import Path
 
 import feedparser
@@ -65,13 +68,17 @@ def entry_count(body: bytes) -> int:
 
 
 def cold_floor(urls: list[str]) -> int:
-    with multiprocessing.Pool(os.cpu_count()) as pool, httpx.Client() as client:
-        pending = []
+    workers = os.cpu_count() or 1
+    total = 0
+    with multiprocessing.Pool(workers) as pool, httpx.Client() as client:
+        pending: deque[multiprocessing.pool.AsyncResult[int]] = deque()
         for url in urls:
             response = client.get(url)
             response.raise_for_status()
             pending.append(pool.apply_async(entry_count, (response.content,)))
-        total = sum(result.get() for result in pending)
+            if len(pending) > 2 * workers:  # enough to keep every worker busy; bodies do not pile up
+                total += pending.popleft().get()
+        total += sum(result.get() for result in pending)
     expected = len(urls) * ITEMS
     print(f"parsed {len(urls)} feeds: {total} entries, expected {expected}")
     return 0 if total == expected else 1
