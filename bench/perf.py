@@ -408,10 +408,10 @@ class Target:
         ok = self.value >= self.limit if self.at_least else self.value <= self.limit
         return "PASS" if ok else "FAIL"
 
-    def line(self) -> str:
+    def line(self, width: int) -> str:
         shown = "-" if self.value is None else f"{self.value:.2f}"
         sign = ">=" if self.at_least else "<="
-        return f"{self.verdict:<7} {self.name:<52} {shown:>7} {sign} {self.limit:<5} {self.note}".rstrip()
+        return f"{self.verdict:<7} {self.name:<{width}} {shown:>7} {sign} {self.limit:<5} {self.note}".rstrip()
 
 
 def targets(results: Results, feeds: int, scale: int) -> list[Target]:
@@ -555,8 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     checks = targets(results, args.feeds, args.scale_feeds)
     print("Targets:")
+    width = max(len(target.name) for target in checks)
     for target in checks:
-        print("  " + target.line())
+        print("  " + target.line(width))
     shown = [t for t in checks if t.value is not None]
     passed = sum(t.verdict == "PASS" for t in shown)
     print(f"{passed} of {len(shown)} targets pass ({len(checks) - len(shown)} skipped); "
