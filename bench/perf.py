@@ -5,8 +5,8 @@ Run it with ``bench/run`` (which installs what it needs); options below.
 What it does. It writes a deterministic corpus (bench/corpus.py: ``--feeds``
 RSS files of 25 items, about 145 KB each) and serves it from nginx on
 127.0.0.1, which answers conditional requests (ETag, Last-Modified) as a real
-site does. Each tool then runs three times per repetition, each from a fresh
-state directory:
+site does. Each tool then runs three times in a row, and again for every
+repetition, each repetition from a fresh state directory:
 
 - ``cold``: empty state, every entry is new (feeds x 25 files written);
 - ``warm``: nothing changed, every feed answers 304 (no file written);
@@ -36,7 +36,8 @@ this errs high). Each figure is the median over ``--reps`` repetitions
 
 ``--scale-feeds`` repeats the ingest runs and the floors on a larger corpus,
 to check that memory stays flat and the cost per feed does not grow.
-Exit status: 0 when every target shown passes, 1 otherwise.
+Exit status: 0 when every target shown passes, 1 when one fails, 2 when a
+run fails or writes the wrong number of files.
 """
 
 from __future__ import annotations
