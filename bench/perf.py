@@ -1,0 +1,585 @@
+"""The benchmark: ingest against reader and against floors, on a corpus of news feeds.
+
+Run it with ``bench/run`` (which installs what it needs); options below.
+
+What it does. It writes a deterministic corpus (bench/corpus.py: ``--feeds``
+RSS files of 25 items, about 145 KB each) and serves it from nginx on
+127.0.0.1, which answers conditional requests (ETag, Last-Modified) as a real
+site does. Each tool then runs three times in a row, and again for every
+repetition, each repetition from a fresh state directory:
+
+- ``cold``: empty state, every entry is new (feeds x 25 files written);
+- ``warm``: nothing changed, every feed answers 304 (no file written);
+- ``incremental``: every tenth feed gained one item (feeds / 10 files written).
+
+The file counts are checked after every run; a wrong count stops the
+benchmark, since a fast wrong answer is not a result. ``ingest run`` uses its
+defaults except ``host_concurrency``: all the corpus feeds are on one
+loopback host that stands in for as many different sites, and the per-host
+politeness limit would otherwise serialize the whole run onto two requests.
+reader (the ``bench`` extra) runs through bench/reader_markdown.py, which
+writes the same kind of Markdown files, once per worker setting; the best
+setting per phase is the one compared. The floors (bench/floors.py) are the
+least any tool can spend: fetching alone, fetching plus feedparser without
+its sanitizer on all cores, and conditional requests alone.
+
+How it measures. Every number comes from a whole process, started and
+reaped here, because that is what a user pays: interpreter start, imports,
+opening the store and writing files included. Wall time is taken around
+start and exit; CPU time is user + system from ``wait4``, which includes the
+children the process waited for (pool workers). Peak memory is the largest
+sum of the resident sets of the process and all its descendants, sampled
+every 10 ms from /proc: a tool that spreads work over worker processes pays
+for all of them (pages shared between them are counted once per process, so
+this errs high). Each figure is the median over ``--reps`` repetitions
+(memory: the maximum), which keeps one disturbed run from deciding a target.
+
+``--scale-feeds`` repeats the ingest runs and the floors on a larger corpus,
+to check that memory stays flat and the cost per feed does not grow.
+Exit status: 0 when every target shown passes, 1 when one fails, 2 when a
+run fails or writes the wrong number of files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import pwd
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+# this script's directory is on sys.path
+from corpus import changes_in, feed_name, write_corpus
+
+HERE = Path(__file__).resolve().parent
+ITEMS = 25
+PHASES = ("cold", "warm", "incremental")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+SAMPLE_EVERY = 0.01  # seconds between memory samples
+PROCESS_TIMEOUT = 1800.0  # a measured process that runs longer is killed
+STARTED = time.perf_counter()
+INGEST = Path(sys.executable).parent / "ingest"  # the console script of the environment running this
+
+
+class BenchError(Exception):
+    """The benchmark cannot go on: a tool failed or gave a wrong result."""
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - STARTED:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+
+# --- measuring one process ---------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    """One measured process."""
+
+    wall: float  # seconds, start to exit
+    cpu: float  # seconds, user + system of the process and its waited-for children
+    peak_rss: int  # bytes, largest sampled resident set of the process tree
+    files: int | None = None  # Markdown files the run added, where that applies
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants, now."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])  # after "pid (comm) state"
+        children.setdefault(ppid, []).append(int(entry.name))
+    total = 0
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured:
+    """Run ``command`` to its end; its output goes to ``logs``.out and .err.
+
+    A non-zero exit raises BenchError with the end of its stderr.
+    """
+    out_path, err_path = logs.with_suffix(".out"), logs.with_suffix(".err")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss(proc.pid))
+                if time.perf_counter() - start > PROCESS_TIMEOUT and not done.is_set():
+                    proc.kill()
+                done.wait(SAMPLE_EVERY)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)  # reaps it: the rusage is the process's own
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            done.set()
+        wall = time.perf_counter() - start
+        sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = err_path.read_text(errors="replace").splitlines()[-20:]
+        raise BenchError(
+            f"exit status {proc.returncode} from {shlex.join(command)}\n"
+            f"(output in {out_path} and {err_path}); end of stderr:\n" + "\n".join(tail)
+        )
+    return Measured(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_rss=peak)
+
+
+# --- the corpus and its server -------------------------------------------------------------
+
+
+class Corpus:
+    """The feed files nginx serves; feed ``i`` is at generation ``self.generations[i]``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.generations: dict[int, int] = {}
+        self.written_at = 0.0
+
+    def set(self, feeds: int, generation: int) -> None:
+        """Feeds 0..feeds-1 at ``generation``; unchanged files keep their mtime (and ETag)."""
+        if all(self.generations.get(i) == generation for i in range(feeds)):
+            return
+        # nginx's ETag and Last-Modified have one-second resolution: a file
+        # rewritten within the second of its last write could keep its
+        # validators, so a rewrite lands in a later second.
+        wait = int(self.written_at) + 1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        write_corpus(self.directory, feeds, ITEMS, generation)
+        self.generations.update(dict.fromkeys(range(feeds), generation))
+        self.written_at = time.time()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_nginx() -> str:
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
+    if found is None:
+        raise BenchError("nginx is not installed: run the benchmark with bench/run, which installs it")
+    return found
+
+
+@contextmanager
+def nginx(workdir: Path, root: Path, probe: str) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1; yields the base URL. ``probe``: a file that must answer."""
+    binary = find_nginx()
+    port = free_port()
+    temp = workdir / "nginx-temp"
+    temp.mkdir(parents=True, exist_ok=True)
+    user = f"{pwd.getpwuid(os.getuid()).pw_name} {grp.getgrgid(os.getgid()).gr_name}"
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"""daemon off;
+worker_processes 1;
+user {user};  # only used when started as root; the corpus may be readable by its owner only
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    keepalive_requests 100000;
+    types {{ application/rss+xml xml; }}
+    default_type application/octet-stream;
+    client_body_temp_path {temp}/client_body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"""
+    )
+    error_log = workdir / "nginx-error.log"
+    proc = subprocess.Popen(
+        [binary, "-p", str(workdir), "-c", str(conf), "-e", str(error_log)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if proc.poll() is not None:
+                raise BenchError(f"nginx exited with {proc.returncode}: {proc.stderr.read().decode(errors='replace')}"
+                                 f"{error_log.read_text(errors='replace') if error_log.exists() else ''}")
+            try:
+                with urllib.request.urlopen(f"{base}/{probe}", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BenchError(f"nginx does not answer on {base}; see {error_log}") from None
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- the tools -----------------------------------------------------------------------------
+
+
+def count_md(directory: Path) -> int:
+    return sum(1 for _ in directory.rglob("*.md")) if directory.exists() else 0
+
+
+def ingest_command(run_dir: Path, base: str, feeds: int) -> list[str]:
+    """Write the ingest config for ``feeds`` corpus feeds into ``run_dir``; the command that runs it."""
+    lines = [
+        "# ingest's defaults, except host_concurrency: every feed of the benchmark is on one",
+        "# loopback host standing in for as many different sites, and the per-host politeness",
+        "# limit (default 2) would otherwise let only two requests out at a time.",
+        "output: out",
+        "store: state.sqlite3",
+        "host_concurrency: 64",
+        "feeds:",
+    ]
+    for index in range(feeds):
+        lines += [f"  - url: {base}/{feed_name(index)}.xml", f"    name: {feed_name(index)}"]
+    config = run_dir / "feeds.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    return [str(INGEST), "--config", str(config), "run"]
+
+
+def reader_command(workers: int) -> Callable[[Path, str, int], list[str]]:
+    def command(run_dir: Path, base: str, feeds: int) -> list[str]:
+        return [sys.executable, str(HERE / "reader_markdown.py"), str(run_dir), base, str(feeds),
+                "--workers", str(workers)]
+
+    return command
+
+
+Results = dict[tuple[str, str, int], list[Measured]]  # (tool, phase, feeds) -> one per rep
+
+
+def run_series(tool: str, make_command: Callable[[Path, str, int], list[str]], feeds: int, reps: int,
+               corpus: Corpus, base: str, workdir: Path, results: Results) -> None:
+    """cold, warm and incremental, ``reps`` times from fresh state; counts checked after each."""
+    changed = sum(changes_in(i) for i in range(feeds))
+    expected = {"cold": feeds * ITEMS, "warm": 0, "incremental": changed}
+    for rep in range(1, reps + 1):
+        run_dir = workdir / "runs" / f"{tool.replace(' ', '-')}-{feeds}-{rep}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        command = make_command(run_dir, base, feeds)
+        out = run_dir / "out"
+        for phase in PHASES:
+            corpus.set(feeds, 1 if phase == "incremental" else 0)
+            before = count_md(out)
+            m = measure(command, run_dir / phase, cwd=run_dir)
+            m.files = count_md(out) - before
+            log(f"{tool} {phase} {feeds} feeds, rep {rep}/{reps}: wall {m.wall:.2f} s, "
+                f"cpu {m.cpu:.2f} s, peak {m.peak_rss / 2**20:.0f} MB, {m.files} files")
+            if m.files != expected[phase]:
+                raise BenchError(f"{tool} {phase} ({feeds} feeds) added {m.files} files, expected "
+                                 f"{expected[phase]}; see {run_dir}")
+            results.setdefault((tool, phase, feeds), []).append(m)
+        corpus.set(feeds, 0)
+
+
+def save_validators(base: str, feeds: int, path: Path) -> None:
+    """ETag and Last-Modified of every feed, for the conditional floor (taken outside its timing)."""
+    saved = {}
+    with httpx.Client() as client:
+        for index in range(feeds):
+            url = f"{base}/{feed_name(index)}.xml"
+            response = client.get(url)
+            response.raise_for_status()
+            saved[url] = {"etag": response.headers.get("etag"),
+                          "last_modified": response.headers.get("last-modified")}
+    path.write_text(json.dumps(saved))
+
+
+def run_floors(feeds: int, reps: int, corpus: Corpus, base: str, workdir: Path, results: Results) -> None:
+    corpus.set(feeds, 0)
+    logs = workdir / "runs" / f"floors-{feeds}"
+    logs.mkdir(parents=True, exist_ok=True)
+    validators = logs / "validators.json"
+    for rep in range(1, reps + 1):
+        for mode in ("fetch", "cold-floor", "conditional"):
+            if mode == "conditional":
+                save_validators(base, feeds, validators)
+            command = [sys.executable, str(HERE / "floors.py"), mode, base, str(feeds),
+                       "--validators", str(validators)]
+            m = measure(command, logs / f"{mode}-{rep}")
+            log(f"floor {mode} {feeds} feeds, rep {rep}/{reps}: wall {m.wall:.2f} s, cpu {m.cpu:.2f} s")
+            results.setdefault(("floor", mode, feeds), []).append(m)
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def wall(results: Results, key: tuple[str, str, int]) -> float:
+    return statistics.median(m.wall for m in results[key])
+
+
+def best_reader(results: Results, phase: str, feeds: int) -> str | None:
+    tools = [tool for (tool, p, n) in results if tool.startswith("reader") and p == phase and n == feeds]
+    return min(tools, key=lambda tool: wall(results, (tool, phase, feeds)), default=None)
+
+
+def table(results: Results) -> list[str]:
+    header = ("tool", "phase", "feeds", "wall s", "CPU s", "peak MB", "files")
+    rows = [header]
+    for (tool, phase, feeds), runs in results.items():
+        files = "-" if runs[0].files is None else str(runs[0].files)
+        rows.append((tool, phase, str(feeds), f"{statistics.median(m.wall for m in runs):.2f}",
+                     f"{statistics.median(m.cpu for m in runs):.2f}",
+                     f"{max(m.peak_rss for m in runs) / 2**20:.0f}", files))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("| " + " | ".join(cells) + " |")
+        if n == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return lines
+
+
+@dataclass
+class Target:
+    name: str
+    value: float | None  # None: skipped
+    limit: float
+    at_least: bool  # the value must be >= limit (else <=)
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.value is None:
+            return "skipped"
+        ok = self.value >= self.limit if self.at_least else self.value <= self.limit
+        return "PASS" if ok else "FAIL"
+
+    def line(self, width: int) -> str:
+        shown = "-" if self.value is None else f"{self.value:.2f}"
+        sign = ">=" if self.at_least else "<="
+        return f"{self.verdict:<7} {self.name:<{width}} {shown:>7} {sign} {self.limit:<5} {self.note}".rstrip()
+
+
+def targets(results: Results, feeds: int, scale: int) -> list[Target]:
+    def ratio(a: tuple[str, str, int] | None, b: tuple[str, str, int] | None) -> float | None:
+        if a is None or b is None or a not in results or b not in results:
+            return None
+        return wall(results, a) / wall(results, b)
+
+    def reader_over_ingest(phase: str, limit: float) -> Target:
+        best = best_reader(results, phase, feeds)
+        key = (best, phase, feeds) if best else None
+        return Target(f"{phase}: reader best / ingest", ratio(key, ("ingest", phase, feeds)), limit, True,
+                      f"(reader {best.split()[-1]})" if best else "")
+
+    def peak(n: int) -> float | None:
+        runs = [m for phase in PHASES for m in results.get(("ingest", phase, n), [])]
+        return max(m.peak_rss for m in runs) / 2**20 if runs else None
+
+    out = [
+        reader_over_ingest("cold", 4.0),
+        Target("cold: ingest / cold-floor", ratio(("ingest", "cold", feeds), ("floor", "cold-floor", feeds)),
+               1.5, False),
+        reader_over_ingest("warm", 2.0),
+        Target("warm: ingest / conditional floor",
+               ratio(("ingest", "warm", feeds), ("floor", "conditional", feeds)), 2.0, False),
+        reader_over_ingest("incremental", 3.0),
+    ]
+    for n in (feeds, scale):
+        if n:
+            out.append(Target(f"ingest peak tree RSS, MB, max of phases, {n} feeds", peak(n), 100, False))
+    if scale:
+        a, b = peak(scale), peak(feeds)
+        out.append(Target(f"memory flat: ingest peak at {scale} / at {feeds}",
+                          a / b if a is not None and b is not None else None, 1.5, False))
+        for phase in PHASES:
+            r = ratio(("ingest", phase, scale), ("ingest", phase, feeds))
+            out.append(Target(f"cost per feed flat, {phase}: ({scale}) / ({feeds})",
+                              r * feeds / scale if r is not None else None, 1.25, False))
+    else:
+        out.append(Target("memory flat (needs --scale-feeds)", None, 1.5, False))
+        out.extend(Target(f"cost per feed flat, {phase} (needs --scale-feeds)", None, 1.25, False)
+                   for phase in PHASES)
+    return out
+
+
+def version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_facts() -> dict[str, str]:
+    nginx_version = "not installed"
+    with_nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if os.access(with_nginx, os.X_OK):
+        done = subprocess.run([with_nginx, "-v"], capture_output=True, text=True, check=False)
+        nginx_version = (done.stderr or done.stdout).strip().removeprefix("nginx version: ")
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.machine())
+    spec = importlib.util.find_spec("ingest")
+    memory = next((line.split(":", 1)[1].strip() for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), "?")
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": memory,
+        "os": platform.platform(),
+        "python": f"{platform.python_version()} ({sys.executable})",
+        "ingest": f"{version('ingest')} ({Path(spec.origin).parent if spec and spec.origin else '?'})",
+        "feedparser": version("feedparser"),
+        "httpx": version("httpx"),
+        "reader": version("reader"),
+        "nginx": nginx_version,
+    }
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=200, help="feeds in the main comparison (default 200)")
+    parser.add_argument("--scale-feeds", type=int, default=1000,
+                        help="feeds for ingest's scaling runs; 0 skips them (default 1000)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions; medians are reported (default 3)")
+    parser.add_argument("--reader-workers", default="8,16,32",
+                        help="reader's update_feeds workers, one series each (default 8,16,32)")
+    parser.add_argument("--skip-reader", action="store_true", help="do not run reader")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every raw number here")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work directory to keep (corpus, state, output, logs); default: a temporary one")
+    args = parser.parse_args(argv)
+    if args.feeds < 1 or args.reps < 1 or args.scale_feeds < 0:
+        parser.error("--feeds and --reps must be at least 1, --scale-feeds at least 0")
+    args.workers = [int(w) for w in args.reader_workers.split(",") if w.strip()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up nginx and the work dir
+    facts = machine_facts()
+    print("command: " + shlex.join(["bench/run", *(sys.argv[1:] if argv is None else argv)]))
+    for key, value in facts.items():
+        print(f"{key}: {value}")
+    print(flush=True)
+    if not args.skip_reader and facts["reader"] == "not installed":
+        raise BenchError("reader is not installed: run the benchmark with bench/run (pip install -e '.[bench]')")
+
+    if not INGEST.exists():
+        raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
+    workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: Results = {}
+    try:
+        corpus = Corpus(workdir / "corpus")
+        corpus.set(max(args.feeds, args.scale_feeds), 0)
+        log(f"corpus: {max(args.feeds, args.scale_feeds)} feeds in {corpus.directory}")
+        with nginx(workdir, corpus.directory, f"{feed_name(0)}.xml") as base:
+            log(f"nginx serves it at {base}")
+            run_series("ingest", ingest_command, args.feeds, args.reps, corpus, base, workdir, results)
+            if not args.skip_reader:
+                for workers in args.workers:
+                    run_series(f"reader w{workers}", reader_command(workers), args.feeds, args.reps,
+                               corpus, base, workdir, results)
+            run_floors(args.feeds, args.reps, corpus, base, workdir, results)
+            if args.scale_feeds:
+                run_series("ingest", ingest_command, args.scale_feeds, args.reps, corpus, base, workdir, results)
+                run_floors(args.scale_feeds, args.reps, corpus, base, workdir, results)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"Medians of {args.reps} runs (peak MB: the largest); whole processes; "
+          f"'files' is what the run added.")
+    print("\n".join(table(results)))
+    if not args.skip_reader:
+        picks = ", ".join(f"{phase} {best_reader(results, phase, args.feeds)}" for phase in PHASES)
+        print(f"reader best worker setting per phase: {picks}")
+    print()
+    checks = targets(results, args.feeds, args.scale_feeds)
+    print("Targets:")
+    width = max(len(target.name) for target in checks)
+    for target in checks:
+        print("  " + target.line(width))
+    shown = [t for t in checks if t.value is not None]
+    passed = sum(t.verdict == "PASS" for t in shown)
+    print(f"{passed} of {len(shown)} targets pass ({len(checks) - len(shown)} skipped); "
+          f"total time {time.perf_counter() - STARTED:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "command": sys.argv, "machine": facts, "args": {k: str(v) for k, v in vars(args).items()},
+            "runs": [{"tool": t, "phase": p, "feeds": n, "runs": [asdict(m) for m in ms]}
+                     for (t, p, n), ms in results.items()],
+            "targets": [{"name": t.name, "value": t.value, "limit": t.limit, "verdict": t.verdict}
+                        for t in checks],
+        }, indent=2))
+    return 0 if passed == len(shown) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        sys.exit(130)
