@@ -28,10 +28,10 @@ reaped here, because that is what a user pays: interpreter start, imports,
 opening the store and writing files included. Wall time is taken around
 start and exit; CPU time is user + system from ``wait4``, which includes the
 children the process waited for (pool workers). Peak memory is the largest
-sum of the resident sets of the process and all its descendants, sampled
-every 10 ms from /proc: a tool that spreads work over worker processes pays
-for all of them (pages shared between them are counted once per process, so
-this errs high). Each figure is the median over ``--reps`` repetitions
+sum of the proportional set sizes (PSS) of the process and all its
+descendants, sampled every 10 ms from /proc: a tool that spreads work over
+worker processes pays for all of them, and a page they share is counted
+once, as the machine pays for it. Each figure is the median over ``--reps`` repetitions
 (memory: the maximum), which keeps one disturbed run from deciding a target.
 
 ``--scale-feeds`` repeats the ingest runs and the floors on a larger corpus,
@@ -79,6 +79,8 @@ SAMPLE_EVERY = 0.01  # seconds between memory samples
 PROCESS_TIMEOUT = 1800.0  # a measured process that runs longer is killed
 STARTED = time.perf_counter()
 INGEST = Path(sys.executable).parent / "ingest"  # the console script of the environment running this
+# Measured processes run as on a user's machine: Python keeps its bytecode cache.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 class BenchError(Exception):
@@ -98,33 +100,33 @@ class Measured:
 
     wall: float  # seconds, start to exit
     cpu: float  # seconds, user + system of the process and its waited-for children
-    peak_rss: int  # bytes, largest sampled resident set of the process tree
+    peak_pss: int  # bytes, largest sampled proportional set size (PSS) of the process tree
     files: int | None = None  # Markdown files the run added, where that applies
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, now."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue  # gone meanwhile
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])  # after "pid (comm) state"
-        children.setdefault(ppid, []).append(int(entry.name))
+def tree_pss(root: int) -> int:
+    """Proportional set size, in bytes, of ``root`` and all its descendants, now.
+
+    PSS splits each page shared by several processes among them, so a pool
+    of forked workers sharing their parent's pages is counted once, as the
+    machine pays for it. Descendants are found through each task's
+    ``children`` list, which costs far less than reading all of /proc.
+    """
     total = 0
     stack = [root]
     while stack:
         pid = stack.pop()
         try:
-            with open(f"/proc/{pid}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            continue
-        stack.extend(children.get(pid, ()))
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                    stack.extend(int(child) for child in f.read().split())
+        except (OSError, ValueError):
+            continue  # gone meanwhile
     return total
 
 
@@ -136,14 +138,14 @@ def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured
     out_path, err_path = logs.with_suffix(".out"), logs.with_suffix(".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=CHILD_ENV)
         peak = 0
         done = threading.Event()
 
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss(proc.pid))
+                peak = max(peak, tree_pss(proc.pid))
                 if time.perf_counter() - start > PROCESS_TIMEOUT and not done.is_set():
                     proc.kill()
                 done.wait(SAMPLE_EVERY)
@@ -167,7 +169,7 @@ def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured
             f"exit status {proc.returncode} from {shlex.join(command)}\n"
             f"(output in {out_path} and {err_path}); end of stderr:\n" + "\n".join(tail)
         )
-    return Measured(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_rss=peak)
+    return Measured(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_pss=peak)
 
 
 # --- the corpus and its server -------------------------------------------------------------
@@ -327,7 +329,7 @@ def run_series(tool: str, make_command: Callable[[Path, str, int], list[str]], f
             m = measure(command, run_dir / phase, cwd=run_dir)
             m.files = count_md(out) - before
             log(f"{tool} {phase} {feeds} feeds, rep {rep}/{reps}: wall {m.wall:.2f} s, "
-                f"cpu {m.cpu:.2f} s, peak {m.peak_rss / 2**20:.0f} MB, {m.files} files")
+                f"cpu {m.cpu:.2f} s, peak {m.peak_pss / 2**20:.0f} MB, {m.files} files")
             if m.files != expected[phase]:
                 raise BenchError(f"{tool} {phase} ({feeds} feeds) added {m.files} files, expected "
                                  f"{expected[phase]}; see {run_dir}")
@@ -383,7 +385,7 @@ def table(results: Results) -> list[str]:
         files = "-" if runs[0].files is None else str(runs[0].files)
         rows.append((tool, phase, str(feeds), f"{statistics.median(m.wall for m in runs):.2f}",
                      f"{statistics.median(m.cpu for m in runs):.2f}",
-                     f"{max(m.peak_rss for m in runs) / 2**20:.0f}", files))
+                     f"{max(m.peak_pss for m in runs) / 2**20:.0f}", files))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
@@ -429,7 +431,7 @@ def targets(results: Results, feeds: int, scale: int) -> list[Target]:
 
     def peak(n: int) -> float | None:
         runs = [m for phase in PHASES for m in results.get(("ingest", phase, n), [])]
-        return max(m.peak_rss for m in runs) / 2**20 if runs else None
+        return max(m.peak_pss for m in runs) / 2**20 if runs else None
 
     out = [
         reader_over_ingest("cold", 4.0),
@@ -442,7 +444,7 @@ def targets(results: Results, feeds: int, scale: int) -> list[Target]:
     ]
     for n in (feeds, scale):
         if n:
-            out.append(Target(f"ingest peak tree RSS, MB, max of phases, {n} feeds", peak(n), 100, False))
+            out.append(Target(f"ingest peak tree PSS, MB, max of phases, {n} feeds", peak(n), 100, False))
     if scale:
         a, b = peak(scale), peak(feeds)
         out.append(Target(f"memory flat: ingest peak at {scale} / at {feeds}",
@@ -525,6 +527,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if not INGEST.exists():
         raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
+    # Byte-compile everything once, as a second run on a user's machine finds it.
+    import ingest
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(ingest.__file__).parent), *sys.path[1:]],
+                   env=CHILD_ENV, stdout=subprocess.DEVNULL, check=False)
     workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     results: Results = {}
