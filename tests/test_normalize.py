@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+import nh3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import FIXTURES
 from ingest.config import FeedConfig, TagRule
 from ingest.fetch import FetchResult
+from ingest import normalize as normalize_module
 from ingest.normalize import Article, identity, normalize, pick_tags, plain_text, sanitize
 from ingest.parse import ParseError, parse
 
@@ -159,6 +163,39 @@ def test_sanitizer_removes_dangerous_markup_and_keeps_safe_markup_exactly() -> N
     assert "onerror" not in clean and "iframe" not in clean and "p{}" not in clean
     assert '<a href="https://e.com/" target="_blank" rel="noopener">ok</a>' in clean
     assert '<img src="https://example.com/pic.png" alt="A">' in clean
+
+
+_URL_VALUES = st.sampled_from([
+    "https://e.com/a", "HTTP://E.com/b?x=1", "mailto:a@b.c", "javascript:alert(1)", "/root", "rel/ative",
+    "//host/p", "?q=1", "#frag", "", " https://e.com/space", "&#104;ttps://e.com/", "data:text/html,x",
+])
+_ATTRIBUTES = st.sampled_from(["href", "HREF", "src", "srcset", "poster", "cite", "title", "data-src", "x-href"])
+_QUOTES = st.sampled_from(['"', "'", ""])
+
+
+@st.composite
+def _html_with_urls(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(1, 5))):
+        tag = draw(st.sampled_from(["a", "img", "video", "q", "p", "blockquote"]))
+        quote = draw(_QUOTES)
+        value = draw(_URL_VALUES)
+        if not quote:
+            value = value.replace(" ", "")
+        space = draw(st.sampled_from(["", " ", "\n"]))
+        parts.append(f"<{tag} {draw(_ATTRIBUTES)}{space}={space}{quote}{value}{quote}>text</{tag}>")
+    return "".join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_html_with_urls())
+def test_bodies_are_sanitized_alike_whether_or_not_they_need_a_base_url(body: str) -> None:
+    """The fast path for bodies without relative URLs gives what resolving against a base gives."""
+    resolved = nh3.clean(
+        body, tags=normalize_module._TAGS, attributes=normalize_module._ATTRIBUTES, link_rel=None,
+        url_schemes=normalize_module._URL_SCHEMES, url_relative=("rewrite_with_base", "https://example.com/post/1"),
+    ).strip()
+    assert sanitize(body, "https://example.com/post/1") == resolved
 
 
 def test_golden_body_passes_through_unchanged() -> None:
