@@ -216,7 +216,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
     code = EXIT_FEED_FAILED if any(r.failed for r in reports) else EXIT_OK
     if args.dry_run:
         return code
-    changed = [path for r in reports for path in (*r.new, *r.updated)]
+    changed = [Path(path) for r in reports for path in (*r.new, *r.updated)]
     hook = run_after(cfg.after_run, changed, output=cfg.output, cwd=cfg.path.parent)
     return _with_hook(code, hook)
 
@@ -373,9 +373,9 @@ def command_reset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _shown(path: Path) -> str:
+def _shown(path: Path | str) -> str:
     """Relative to the working directory when under it (and it is not /), else absolute."""
-    path, here = path.resolve(), Path.cwd()
+    path, here = Path(path).resolve(), Path.cwd()
     if here != Path(here.anchor) and path.is_relative_to(here):
         return str(path.relative_to(here)) or "."
     return str(path)

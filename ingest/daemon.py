@@ -73,7 +73,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._limit = asyncio.Semaphore(config.concurrency)
         self._host_limits = RequestLimits(None, config.host_concurrency)  # _limit bounds whole polls
-        self._hook_paths: dict[Path, None] = {}  # files written since the hook last ran, in order
+        self._hook_paths: dict[str, None] = {}  # files written since the hook last ran, in order
         self._hook_wanted = asyncio.Event()
         self._hook_busy = False
         self.scheduler = AsyncIOScheduler(
@@ -284,7 +284,7 @@ class Daemon:
         while True:
             await self._hook_wanted.wait()
             self._hook_wanted.clear()
-            changed = list(self._hook_paths)
+            changed = [Path(path) for path in self._hook_paths]
             self._hook_paths.clear()
             self._hook_busy = True
             try:

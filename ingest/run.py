@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -50,8 +51,10 @@ class FeedReport:
     name: str
     url: str
     status: str = "ok"  # ok | not-modified | same-content | failed | deferred | retired
-    new: list[Path] = field(default_factory=list)
-    updated: list[Path] = field(default_factory=list)
+    # Paths of the files written, as strings: a big first run writes tens of
+    # thousands, and a Path object costs twice the memory.
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: int = 0
     error: str | None = None
@@ -202,14 +205,15 @@ class _Run:
         self, output: Path, store: Store, dry_run: bool, rng: random.Random, profile: Profile, body: str
     ):
         self.output = output
+        self._output_dir = os.fspath(output)
         self.store = store
         self.dry_run = dry_run
         self.rng = rng
         self.profile = profile
         self.body = body
-        self.claimed: set[str] = set()
+        self.claimed: set[str] = set()  # slugs given out in a dry run, which claims nothing in the store
         self.seen: set[str] = set()
-        self.made_dirs: set[Path] = set()
+        self.made_dirs: set[str] = set()
 
     @classmethod
     def prepare(cls, config: Config, store: Store, dry_run: bool, rng: random.Random | None) -> _Run:
@@ -362,9 +366,10 @@ class _Run:
         for plan in planned:
             try:
                 if not same_bytes(plan.path, plan.text):
-                    if plan.path.parent not in self.made_dirs:
-                        plan.path.parent.mkdir(parents=True, exist_ok=True)
-                        self.made_dirs.add(plan.path.parent)
+                    directory = os.path.dirname(plan.path)
+                    if directory not in self.made_dirs:
+                        os.makedirs(directory, exist_ok=True)
+                        self.made_dirs.add(directory)
                     write_atomic(plan.path, plan.text, sync=False)
             except OSError as exc:
                 errors.append(_cannot_write(exc))
@@ -465,9 +470,9 @@ class _Run:
         if action in (Action.OTHER_FEED, Action.DELETED):
             report.skipped += 1
             return None
-        path = self.output / name
+        path = os.path.join(self._output_dir, name)
         data = self._json(article, prepared)
-        if action is Action.CHANGED and not path.exists():
+        if action is Action.CHANGED and not os.path.exists(path):
             # The user deleted the file: remember that, and never bring it back.
             if not self.dry_run:
                 self.store.save_entry(
@@ -510,10 +515,11 @@ class _Run:
                 continue
             candidate = article if slug == article.slug else replace(article, slug=slug)
             text = self._render(candidate, prepared)
-            path = self.output / name
-            if path.exists() and not same_bytes(path, text):
+            path = os.path.join(self._output_dir, name)
+            if os.path.exists(path) and not same_bytes(path, text):
                 continue
-            self.claimed.add(slug)
+            if self.dry_run:  # otherwise the claim in the store holds the slug
+                self.claimed.add(slug)
             return candidate, name, text
         raise RuntimeError(f"no free file name for {article.slug!r}")
 
@@ -540,9 +546,9 @@ class _Planned:
     """A claimed entry whose file is still to be written."""
 
     identity: str
-    path: Path
+    path: str
     text: str
-    done: list[Path]  # the report's list (new or updated) it joins once written
+    done: list[str]  # the report's list (new or updated) it joins once written
 
 
 def _cannot_write(exc: OSError) -> str:

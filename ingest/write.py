@@ -17,12 +17,14 @@ import itertools
 import os
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
+# Paths are taken as str or Path. A run writes thousands of files and keeps
+# their names as plain strings: pathlib interns every name it parses, for good.
+StrPath = str | os.PathLike[str]
 
 _temp_names = itertools.count()
 
 
-def write_atomic(path: Path, text: str, *, sync: bool = True) -> None:
+def write_atomic(path: StrPath, text: str, *, sync: bool = True) -> None:
     """Replace ``path`` with ``text`` in one step.
 
     ``sync=False`` leaves durability to the caller, who writes a batch of
@@ -31,7 +33,9 @@ def write_atomic(path: Path, text: str, *, sync: bool = True) -> None:
     data = text.encode("utf-8")
     # The process id and a counter make the name unique among writers; O_EXCL
     # refuses a name someone else already holds.
-    tmp = path.parent / f".{path.name[:40]}.{os.getpid()}.{next(_temp_names)}.tmp"
+    path = os.fspath(path)
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name[:40]}.{os.getpid()}.{next(_temp_names)}.tmp")
     try:
         # 0o666 less the umask: what a plain open() gives, readable by a web server.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -50,25 +54,25 @@ def write_atomic(path: Path, text: str, *, sync: bool = True) -> None:
         except OSError:
             pass
         if isinstance(exc, OSError):  # name the file the user will look for, not the temp file
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise OSError(exc.errno, exc.strerror, path) from exc
         raise
     if sync:
-        fsync_dir(path.parent)
+        fsync_dir(directory)
 
 
-def flush(paths: Iterable[Path]) -> None:
+def flush(paths: Iterable[StrPath]) -> None:
     """Make files written with ``sync=False``, and their names, durable.
 
     Raises OSError when the file system reports that it could not write
     them (a full disk, an I/O error): the caller must not record them as
     written.
     """
-    paths = list(paths)
+    paths = [os.fspath(path) for path in paths]
     if not paths:
         return
-    directories = {path.parent for path in paths}
+    directories = {os.path.dirname(path) for path in paths}
     if _syncfs() is not None:
-        devices: dict[int, Path] = {}
+        devices: dict[int, str] = {}
         for directory in directories:
             devices.setdefault(os.stat(directory).st_dev, directory)
         for directory in devices.values():
@@ -100,7 +104,7 @@ def _syncfs() -> Callable[[int], int] | None:
     return function
 
 
-def _sync_filesystem(directory: Path) -> None:
+def _sync_filesystem(directory: str) -> None:
     import ctypes
 
     syncfs = _syncfs()
@@ -109,12 +113,12 @@ def _sync_filesystem(directory: Path) -> None:
     try:
         if syncfs(fd) != 0:
             errno = ctypes.get_errno()
-            raise OSError(errno, os.strerror(errno), str(directory))
+            raise OSError(errno, os.strerror(errno), directory)
     finally:
         os.close(fd)
 
 
-def fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: StrPath) -> None:
     """Make the rename itself durable, where the platform allows it."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -128,9 +132,12 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def same_bytes(path: Path, text: str) -> bool:
+def same_bytes(path: StrPath, text: str) -> bool:
     """Whether ``path`` is a file holding exactly ``text`` (a directory or an unreadable file is not)."""
     try:
-        return path.is_file() and path.read_bytes() == text.encode("utf-8")
+        if not os.path.isfile(path):  # never open a directory or a pipe
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == text.encode("utf-8")
     except OSError:
         return False
