@@ -168,8 +168,11 @@ def test_sanitizer_removes_dangerous_markup_and_keeps_safe_markup_exactly() -> N
 _URL_VALUES = st.sampled_from([
     "https://e.com/a", "HTTP://E.com/b?x=1", "mailto:a@b.c", "javascript:alert(1)", "/root", "rel/ative",
     "//host/p", "?q=1", "#frag", "", " https://e.com/space", "&#104;ttps://e.com/", "data:text/html,x",
+    "/a/../b?c=d#e", "/", "https://e.com/?src=/x", "../up",
 ])
-_ATTRIBUTES = st.sampled_from(["href", "HREF", "src", "srcset", "poster", "cite", "title", "data-src", "x-href"])
+_ATTRIBUTES = st.sampled_from(
+    ["href", "HREF", "src", "srcset", "poster", "cite", "title", "data-src", "x-href", "alt", "xlink:href"]
+)
 _QUOTES = st.sampled_from(['"', "'", ""])
 
 
@@ -187,15 +190,20 @@ def _html_with_urls(draw: st.DrawFn) -> str:
     return "".join(parts)
 
 
-@settings(max_examples=300, deadline=None)
-@given(_html_with_urls())
-def test_bodies_are_sanitized_alike_whether_or_not_they_need_a_base_url(body: str) -> None:
-    """The fast path for bodies without relative URLs gives what resolving against a base gives."""
+_BASES = st.sampled_from([
+    "https://example.com/post/1", "http://user:pw@Example.com:8080/a/b/c.html?x=1#f", "https://e.com",
+])
+
+
+@settings(max_examples=500, deadline=None)
+@given(_html_with_urls(), _BASES)
+def test_bodies_are_sanitized_alike_whatever_part_of_the_base_url_they_need(body: str, base: str) -> None:
+    """The fast paths (absolute URLs only, or root-relative ones) give what resolving against the base gives."""
     resolved = nh3.clean(
         body, tags=normalize_module._TAGS, attributes=normalize_module._ATTRIBUTES, link_rel=None,
-        url_schemes=normalize_module._URL_SCHEMES, url_relative=("rewrite_with_base", "https://example.com/post/1"),
+        url_schemes=normalize_module._URL_SCHEMES, url_relative=("rewrite_with_base", base),
     ).strip()
-    assert sanitize(body, "https://example.com/post/1") == resolved
+    assert sanitize(body, base) == resolved
 
 
 def test_golden_body_passes_through_unchanged() -> None:
