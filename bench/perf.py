@@ -5,8 +5,8 @@ Run it with ``bench/run`` (which installs what it needs); options below.
 What it does. It writes a deterministic corpus (bench/corpus.py: ``--feeds``
 RSS files of 25 items, about 145 KB each) and serves it from nginx on
 127.0.0.1, which answers conditional requests (ETag, Last-Modified) as a real
-site does. Each tool then runs three times in a row, and again for every
-repetition, each repetition from a fresh state directory:
+site does. Each repetition runs every tool (ingest, then reader, then the
+floors) three times in a row from a fresh state directory:
 
 - ``cold``: empty state, every entry is new (feeds x 25 files written);
 - ``warm``: nothing changed, every feed answers 304 (no file written);
@@ -312,29 +312,28 @@ def reader_command(workers: int) -> Callable[[Path, str, int], list[str]]:
 Results = dict[tuple[str, str, int], list[Measured]]  # (tool, phase, feeds) -> one per rep
 
 
-def run_series(tool: str, make_command: Callable[[Path, str, int], list[str]], feeds: int, reps: int,
+def run_series(tool: str, make_command: Callable[[Path, str, int], list[str]], feeds: int, rep: int, reps: int,
                corpus: Corpus, base: str, workdir: Path, results: Results) -> None:
-    """cold, warm and incremental, ``reps`` times from fresh state; counts checked after each."""
+    """cold, warm and incremental from fresh state, as repetition ``rep``; counts checked after each."""
     changed = sum(changes_in(i) for i in range(feeds))
     expected = {"cold": feeds * ITEMS, "warm": 0, "incremental": changed}
-    for rep in range(1, reps + 1):
-        run_dir = workdir / "runs" / f"{tool.replace(' ', '-')}-{feeds}-{rep}"
-        shutil.rmtree(run_dir, ignore_errors=True)
-        run_dir.mkdir(parents=True)
-        command = make_command(run_dir, base, feeds)
-        out = run_dir / "out"
-        for phase in PHASES:
-            corpus.set(feeds, 1 if phase == "incremental" else 0)
-            before = count_md(out)
-            m = measure(command, run_dir / phase, cwd=run_dir)
-            m.files = count_md(out) - before
-            log(f"{tool} {phase} {feeds} feeds, rep {rep}/{reps}: wall {m.wall:.2f} s, "
-                f"cpu {m.cpu:.2f} s, peak {m.peak_pss / 2**20:.0f} MB, {m.files} files")
-            if m.files != expected[phase]:
-                raise BenchError(f"{tool} {phase} ({feeds} feeds) added {m.files} files, expected "
-                                 f"{expected[phase]}; see {run_dir}")
-            results.setdefault((tool, phase, feeds), []).append(m)
-        corpus.set(feeds, 0)
+    run_dir = workdir / "runs" / f"{tool.replace(' ', '-')}-{feeds}-{rep}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    command = make_command(run_dir, base, feeds)
+    out = run_dir / "out"
+    for phase in PHASES:
+        corpus.set(feeds, 1 if phase == "incremental" else 0)
+        before = count_md(out)
+        m = measure(command, run_dir / phase, cwd=run_dir)
+        m.files = count_md(out) - before
+        log(f"{tool} {phase} {feeds} feeds, rep {rep}/{reps}: wall {m.wall:.2f} s, "
+            f"cpu {m.cpu:.2f} s, peak {m.peak_pss / 2**20:.0f} MB, {m.files} files")
+        if m.files != expected[phase]:
+            raise BenchError(f"{tool} {phase} ({feeds} feeds) added {m.files} files, expected "
+                             f"{expected[phase]}; see {run_dir}")
+        results.setdefault((tool, phase, feeds), []).append(m)
+    corpus.set(feeds, 0)
 
 
 def save_validators(base: str, feeds: int, path: Path) -> None:
@@ -350,20 +349,20 @@ def save_validators(base: str, feeds: int, path: Path) -> None:
     path.write_text(json.dumps(saved))
 
 
-def run_floors(feeds: int, reps: int, corpus: Corpus, base: str, workdir: Path, results: Results) -> None:
+def run_floors(feeds: int, rep: int, reps: int, corpus: Corpus, base: str, workdir: Path,
+               results: Results) -> None:
     corpus.set(feeds, 0)
     logs = workdir / "runs" / f"floors-{feeds}"
     logs.mkdir(parents=True, exist_ok=True)
     validators = logs / "validators.json"
-    for rep in range(1, reps + 1):
-        for mode in ("fetch", "cold-floor", "conditional"):
-            if mode == "conditional":
-                save_validators(base, feeds, validators)
-            command = [sys.executable, str(HERE / "floors.py"), mode, base, str(feeds),
-                       "--validators", str(validators)]
-            m = measure(command, logs / f"{mode}-{rep}")
-            log(f"floor {mode} {feeds} feeds, rep {rep}/{reps}: wall {m.wall:.2f} s, cpu {m.cpu:.2f} s")
-            results.setdefault(("floor", mode, feeds), []).append(m)
+    for mode in ("fetch", "cold-floor", "conditional"):
+        if mode == "conditional":
+            save_validators(base, feeds, validators)
+        command = [sys.executable, str(HERE / "floors.py"), mode, base, str(feeds),
+                   "--validators", str(validators)]
+        m = measure(command, logs / f"{mode}-{rep}")
+        log(f"floor {mode} {feeds} feeds, rep {rep}/{reps}: wall {m.wall:.2f} s, cpu {m.cpu:.2f} s")
+        results.setdefault(("floor", mode, feeds), []).append(m)
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -541,15 +540,20 @@ def main(argv: list[str] | None = None) -> int:
         log(f"corpus: {max(args.feeds, args.scale_feeds)} feeds in {corpus.directory}")
         with nginx(workdir, corpus.directory, f"{feed_name(0)}.xml") as base:
             log(f"nginx serves it at {base}")
-            run_series("ingest", ingest_command, args.feeds, args.reps, corpus, base, workdir, results)
-            if not args.skip_reader:
-                for workers in args.workers:
-                    run_series(f"reader w{workers}", reader_command(workers), args.feeds, args.reps,
-                               corpus, base, workdir, results)
-            run_floors(args.feeds, args.reps, corpus, base, workdir, results)
-            if args.scale_feeds:
-                run_series("ingest", ingest_command, args.scale_feeds, args.reps, corpus, base, workdir, results)
-                run_floors(args.scale_feeds, args.reps, corpus, base, workdir, results)
+            # Repetitions are the outer loop: each tool meets the machine in every state it
+            # passes through (a page cache still warming, a file system still settling
+            # the last run's deletions), so no tool gets all the good or all the bad minutes.
+            for rep in range(1, args.reps + 1):
+                run_series("ingest", ingest_command, args.feeds, rep, args.reps, corpus, base, workdir, results)
+                if not args.skip_reader:
+                    for workers in args.workers:
+                        run_series(f"reader w{workers}", reader_command(workers), args.feeds, rep, args.reps,
+                                   corpus, base, workdir, results)
+                run_floors(args.feeds, rep, args.reps, corpus, base, workdir, results)
+            for rep in range(1, args.reps + 1) if args.scale_feeds else ():
+                run_series("ingest", ingest_command, args.scale_feeds, rep, args.reps, corpus, base, workdir,
+                           results)
+                run_floors(args.scale_feeds, rep, args.reps, corpus, base, workdir, results)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
