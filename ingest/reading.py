@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _WORKER_NICENESS = 10
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -143,13 +145,15 @@ class Readers:
     memory a run holds whatever the number of feeds.
     """
 
-    def __init__(self, workers: int, pending: int | None = None):
+    def __init__(self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = ()):
+        """``close_fds`` are descriptors the workers must not keep, such as the store's lock."""
         self.workers = workers
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet_worker
+                workers, mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker, initargs=(close_fds,),
             )
             # Fork every worker now, while this process has no other thread.
             self._pool.submit(int).result()
@@ -181,14 +185,27 @@ class Readers:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _quiet_worker() -> None:
-    """Workers yield the CPU to the run's own process and leave Ctrl-C to it.
+def _start_worker(close_fds: tuple[int, ...]) -> None:
+    """Workers yield the CPU to the run's own process, leave Ctrl-C to it, and die with it.
 
     The run's process does short bursts of work between waits (a response
     arriving, a file created); on a machine whose cores the workers fill, at
     equal priority each burst would wait for a time slice. Ctrl-C stops the
-    run, which then stops the workers.
+    run, which then stops the workers. A worker must not outlive a run that
+    was killed: it would hold the store's lock (a copy of its descriptor)
+    and every later run would find the store busy. So the lock is closed
+    here, and on Linux the kernel ends the worker when its parent dies.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for fd in close_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(0)
     with contextlib.suppress(OSError):
         os.nice(_WORKER_NICENESS)

@@ -89,7 +89,8 @@ async def run_feeds(
     run = _Run.prepare(config, store, dry_run, rng)
     limits = RequestLimits(config.concurrency, config.host_concurrency)
     workers = min(available_cores(), len(feeds))
-    with Readers(workers, pending=max(config.concurrency, 2 * workers)) as readers:
+    lock = (store.lock_fd,) if store.lock_fd is not None else ()
+    with Readers(workers, pending=max(config.concurrency, 2 * workers), close_fds=lock) as readers:
         async with make_client(config.concurrency, transport) as client:
             reports = []
             polls = [run.poll(feed, client, limits, readers, force=force) for feed in feeds]
