@@ -156,7 +156,10 @@ class Readers:
                 initializer=_start_worker, initargs=(close_fds,),
             )
             # Fork every worker now, while this process has no other thread.
-            self._pool.submit(int).result()
+            try:
+                self._pool.submit(int).result()
+            except concurrent.futures.process.BrokenProcessPool:
+                self._lost_workers()
 
     @classmethod
     def inline(cls) -> Readers:
@@ -172,10 +175,15 @@ class Readers:
             try:
                 return await loop.run_in_executor(self._pool, read_feed, *args)
             except concurrent.futures.process.BrokenProcessPool:
-                # A worker was killed (out of memory, a signal): finish the run in this process.
-                log.warning("the worker processes stopped; reading the remaining feeds in this process")
-                self._pool = None
+                self._lost_workers()
         return read_feed(*args)
+
+    def _lost_workers(self) -> None:
+        """A worker was killed (out of memory, a signal): the run goes on in this process."""
+        log.warning("the worker processes stopped; reading the remaining feeds in this process")
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
 
     def __enter__(self) -> Readers:
         return self

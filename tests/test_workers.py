@@ -58,3 +58,25 @@ def test_a_killed_run_leaves_no_worker_behind_and_the_store_free(tmp_path: Path,
     again = run_cli("--config", config, "run")
     assert again.returncode == 0, again.stdout + again.stderr  # 75 would mean the store is still locked
     assert "2 feeds: 2 ok" in again.stdout
+
+
+def test_a_run_whose_workers_are_killed_reads_the_rest_itself(tmp_path: Path, server: FeedServer) -> None:
+    for n in (1, 2):
+        body = rss([item(n)]).encode()
+        server.route(f"/{n}.xml", lambda _r, body=body: Response(200, body, {"Content-Type": "application/rss+xml"},
+                                                                 delay=2))
+    config = write_config(tmp_path, [server.url("/1.xml"), server.url("/2.xml")])
+    run = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while len(workers := children(run.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) == 2, "the run did not start its two workers"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 0, out + err
+    assert "2 feeds: 2 ok" in out
+    assert len(list((tmp_path / "posts").iterdir())) == 2
+    assert "reading the remaining feeds in this process" in err
