@@ -499,7 +499,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--feeds", type=int, default=200, help="feeds in the main comparison (default 200)")
     parser.add_argument("--scale-feeds", type=int, default=1000,
                         help="feeds for ingest's scaling runs; 0 skips them (default 1000)")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions; medians are reported (default 3)")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions; medians are reported (default 5)")
     parser.add_argument("--reader-workers", default="8,16,32",
                         help="reader's update_feeds workers, one series each (default 8,16,32)")
     parser.add_argument("--skip-reader", action="store_true", help="do not run reader")
