@@ -1,7 +1,7 @@
 """Read fetched feeds into Articles on every core.
 
-Parsing and sanitizing are nearly all of a first run's work and run in pure
-Python and Rust code that holds the GIL, so a run hands them to a pool of
+Parsing, sanitizing and rendering are nearly all of a first run's work and
+run in Python and Rust code that holds the GIL, so a run hands them to a pool of
 worker processes, one per core, while its event loop goes on fetching. The
 pool is forked before the run opens any connection or thread (a fork beside
 running threads can copy a held lock), and its workers import feedparser and
@@ -10,7 +10,8 @@ answers 304 pays for neither. With one core, or in the daemon, feeds are read
 in the calling process.
 
 Only what a worker needs crosses the process boundary: the fetched result
-and the feed's settings go in, Articles (or what went wrong) come out.
+and the feed's settings go in; Articles with their files rendered, or what
+went wrong, come out.
 """
 
 from __future__ import annotations
