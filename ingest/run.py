@@ -35,7 +35,7 @@ from .profiles import PROFILES, Profile
 from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
 from .rebuild import LayoutChanged, check_layout
 from .render import render
-from .store import Action, FeedState, Store, content_hash, decide, utcnow
+from .store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
 from .write import flush, same_bytes, write_atomic
 
 log = logging.getLogger(__name__)
@@ -338,6 +338,7 @@ class _Run:
         planned: list[_Planned] = []
         try:
             with self.store.batch():
+                stored = self.store.stored_entries(item.article.identity for item in entries if isinstance(item, Prepared))
                 for item in entries:
                     if isinstance(item, Unchanged):
                         report.unchanged += 1
@@ -348,7 +349,7 @@ class _Run:
                         report.notes.append(f"entry {item.index} skipped: {item.error}")
                         continue
                     try:
-                        plan = self._decide(item, feed_id, now, report)
+                        plan = self._decide(item, stored.get(item.article.identity), feed_id, now, report)
                     except sqlite3.Error:
                         raise
                     except OSError as exc:
@@ -384,9 +385,7 @@ class _Run:
                 errors.append(_cannot_write(exc))
                 return errors
             try:
-                with self.store.batch():
-                    for plan in written:
-                        self.store.confirm(plan.identity, now)
+                self.store.confirm((plan.identity for plan in written), now)
             except sqlite3.Error as exc:  # the files stand; the next run confirms them
                 errors.append(f"cannot record the written files in the store: {exc}")
         return errors
@@ -444,14 +443,15 @@ class _Run:
                     f"permanent redirect to {redact(decision.pending)}; the feed moves there if the next poll agrees"
                 )
 
-    def _decide(self, prepared: Prepared, feed_id: int, now: datetime, report: FeedReport) -> _Planned | None:
-        """Decide about one entry and claim its file name; what to write, if anything."""
+    def _decide(
+        self, prepared: Prepared, stored: StoredEntry | None, feed_id: int, now: datetime, report: FeedReport
+    ) -> _Planned | None:
+        """Decide about one entry (``stored``: what the store had) and claim its file name; what to write, if anything."""
         article = prepared.article
         if article.identity in self.seen:
             report.skipped += 1
             return None
         self.seen.add(article.identity)
-        stored = self.store.entry(article.identity)
         first_seen = stored.first_seen if stored else now
         if article.date is None:
             article = replace(article, date=first_seen.date(), published=first_seen)
@@ -512,7 +512,7 @@ class _Run:
         """
         for slug in slug_candidates(article.slug, article.identity):
             name = self.profile.path_for(slug, article.date)
-            if slug in self.claimed or self.store.slug_taken(slug) or self.store.path_taken(name):
+            if slug in self.claimed or self.store.name_taken(slug, name):
                 continue
             candidate = article if slug == article.slug else replace(article, slug=slug)
             text = self._render(candidate, prepared)

@@ -437,11 +437,22 @@ class Store:
         ).fetchall()
         return [_entry(row) for row in rows]
 
-    def path_taken(self, path: str) -> bool:
-        return self._db.execute("SELECT 1 FROM entries WHERE path = ?", (path,)).fetchone() is not None
+    def stored_entries(self, identities: Iterable[str]) -> dict[str, StoredEntry]:
+        """The stored entries among ``identities``: one query for a whole feed, not one per entry."""
+        found: dict[str, StoredEntry] = {}
+        wanted = list(identities)
+        for start in range(0, len(wanted), 500):  # within SQLite's limit on parameters
+            chunk = wanted[start:start + 500]
+            rows = self._db.execute(
+                f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE identity IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found.update((row[0], _entry(row)) for row in rows)
+        return found
 
-    def slug_taken(self, slug: str) -> bool:
-        return self._db.execute("SELECT 1 FROM entries WHERE slug = ?", (slug,)).fetchone() is not None
+    def name_taken(self, slug: str, path: str) -> bool:
+        """Whether another entry has this slug or this file name."""
+        row = self._db.execute("SELECT 1 FROM entries WHERE slug = ? OR path = ? LIMIT 1", (slug, path)).fetchone()
+        return row is not None
 
     def save_entry(
         self,
@@ -470,12 +481,13 @@ class Store:
                 (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat(), slug, article),
             )
 
-    def confirm(self, identity: str, now: datetime) -> None:
-        """The entry's file is on disk, flushed: its claim becomes a record."""
+    def confirm(self, identities: Iterable[str], now: datetime) -> None:
+        """The entries' files are on disk, flushed: their claims become records."""
+        when = now.isoformat()
         with self._tx():
-            self._db.execute(
+            self._db.executemany(
                 "UPDATE entries SET state = 'written', updated_at = ? WHERE identity = ? AND state = 'pending'",
-                (now.isoformat(), identity),
+                ((when, identity) for identity in identities),
             )
 
     def save_article(self, identity: str, article: str) -> None:

@@ -79,7 +79,7 @@ def test_entries_round_trip(tmp_path: Path) -> None:
         feed_id = store.feed_id("http://a/", "a")
         store.save_entry("id:1", feed_id, "one.md", "h1", "written", NOW)
         assert store.entry("id:1") == StoredEntry("id:1", feed_id, "one.md", "h1", "written", NOW)
-        assert store.path_taken("one.md") and not store.path_taken("two.md")
+        assert store.name_taken("other", "one.md") and not store.name_taken("other", "two.md")
         store.save_entry("id:1", feed_id, "one.md", "h2", "written", NOW)
         assert store.entry("id:1").content_hash == "h2"
 
@@ -130,7 +130,7 @@ def test_a_store_from_before_entry_data_gets_slugs_from_its_file_names(tmp_path:
     with Store.open(path) as store:
         entry = store.entry("id:1")
         assert (entry.slug, entry.article) == ("old-story", None)
-        assert store.slug_taken("old-story") and store.layout() is None
+        assert store.name_taken("old-story", "other.md") and store.layout() is None
         store.save_article("id:1", '{"x": 1}')
         assert store.entry("id:1").article == '{"x": 1}'
 
