@@ -338,7 +338,8 @@ class _Run:
         planned: list[_Planned] = []
         try:
             with self.store.batch():
-                stored = self.store.stored_entries(item.article.identity for item in entries if isinstance(item, Prepared))
+                identities = [item.article.identity for item in entries if isinstance(item, Prepared)]
+                stored = self.store.stored_entries(identities)
                 for item in entries:
                     if isinstance(item, Unchanged):
                         report.unchanged += 1
@@ -357,7 +358,8 @@ class _Run:
                     except Exception as exc:  # one odd entry must not cost the others
                         article = item.article
                         log.exception("entry %s of %s", article.identity, feed.name)
-                        report.notes.append(f"entry {article.link or article.identity} skipped: {type(exc).__name__}: {exc}")
+                        reason = f"{type(exc).__name__}: {exc}"
+                        report.notes.append(f"entry {article.link or article.identity} skipped: {reason}")
                     else:
                         sources.append(item.source)
                         if plan is not None:
@@ -446,7 +448,10 @@ class _Run:
     def _decide(
         self, prepared: Prepared, stored: StoredEntry | None, feed_id: int, now: datetime, report: FeedReport
     ) -> _Planned | None:
-        """Decide about one entry (``stored``: what the store had) and claim its file name; what to write, if anything."""
+        """Decide about one entry and claim its file name; what to write, if anything.
+
+        ``stored`` is what the store had for the entry when the feed's turn came.
+        """
         article = prepared.article
         if article.identity in self.seen:
             report.skipped += 1
