@@ -148,7 +148,6 @@ class Readers:
 
     def __init__(self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = ()):
         """``close_fds`` are descriptors the workers must not keep, such as the store's lock."""
-        self.workers = workers
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods():

@@ -240,15 +240,19 @@ class _Run:
         if state is not None and (state.retired_at or (not force and state.waiting(utcnow()))):
             return _not_asked(feed, state)
         url = state.fetch_url if state else feed.url
-        validators = self.store.validators(feed_id) if self.settings_current(feed, state) else Validators()
+        settings = self.settings_key(feed)
+        current = bool(state and state.body_hash and state.body_hash.startswith(settings + ":"))
+        validators = self.store.validators(feed_id) if current else Validators()
         try:
             async with readers.pending or contextlib.nullcontext():
                 async with limits.slot(url):
                     result = await fetch(client, feed, validators, url=url)
-                key = self.content_key(feed, result.content) if result.ok and not result.not_modified else None
+                key = None
+                if result.ok and not result.not_modified:
+                    key = f"{settings}:{hashlib.sha256(result.content).hexdigest()}"
                 read = None
                 if key is not None and not (state is not None and state.body_hash == key):
-                    salt = f"{self.settings_key(feed)} {result.final_url} {feed_id}"
+                    salt = f"{settings} {result.final_url} {feed_id}"
                     known = state.entry_sources if state is not None else frozenset()
                     read = await readers.read(result, feed, str(feed_id), self.profile.name, self.body, salt, known)
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
@@ -308,16 +312,10 @@ class _Run:
         tags or draft setting, the output format, a new ingest version), the
         next poll asks without validators and processes the whole feed again,
         so the change reaches the files without waiting for new content.
+        Validators are sent only when the stored body hash starts with it.
         """
         settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
-
-    def content_key(self, feed: FeedConfig, content: bytes) -> str:
-        return f"{self.settings_key(feed)}:{hashlib.sha256(content).hexdigest()}"
-
-    def settings_current(self, feed: FeedConfig, state: FeedState | None) -> bool:
-        """Whether the last processed body was processed with today's settings."""
-        return bool(state and state.body_hash and state.body_hash.startswith(self.settings_key(feed) + ":"))
 
     def _apply_all(
         self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,

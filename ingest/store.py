@@ -424,12 +424,6 @@ class Store:
 
     _ENTRY_COLUMNS = "identity, feed_id, path, content_hash, state, first_seen, slug, article"
 
-    def entry(self, identity: str) -> StoredEntry | None:
-        row = self._db.execute(
-            f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE identity = ?", (identity,)
-        ).fetchone()
-        return _entry(row) if row else None
-
     def entries(self, state: str = "written") -> list[StoredEntry]:
         """Every entry in ``state``, oldest first, for ``ingest rebuild``."""
         rows = self._db.execute(

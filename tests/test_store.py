@@ -78,10 +78,10 @@ def test_entries_round_trip(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.sqlite3") as store:
         feed_id = store.feed_id("http://a/", "a")
         store.save_entry("id:1", feed_id, "one.md", "h1", "written", NOW)
-        assert store.entry("id:1") == StoredEntry("id:1", feed_id, "one.md", "h1", "written", NOW)
+        assert store.stored_entries(["id:1"])["id:1"] == StoredEntry("id:1", feed_id, "one.md", "h1", "written", NOW)
         assert store.name_taken("other", "one.md") and not store.name_taken("other", "two.md")
         store.save_entry("id:1", feed_id, "one.md", "h2", "written", NOW)
-        assert store.entry("id:1").content_hash == "h2"
+        assert store.stored_entries(["id:1"])["id:1"].content_hash == "h2"
 
 
 def test_feed_state_round_trip_for_retirement_redirects_and_backoff(tmp_path: Path) -> None:
@@ -128,11 +128,11 @@ def test_a_store_from_before_entry_data_gets_slugs_from_its_file_names(tmp_path:
     db.commit()
     db.close()
     with Store.open(path) as store:
-        entry = store.entry("id:1")
+        entry = store.stored_entries(["id:1"])["id:1"]
         assert (entry.slug, entry.article) == ("old-story", None)
         assert store.name_taken("old-story", "other.md") and store.layout() is None
         store.save_article("id:1", '{"x": 1}')
-        assert store.entry("id:1").article == '{"x": 1}'
+        assert store.stored_entries(["id:1"])["id:1"].article == '{"x": 1}'
 
 
 def test_publishing_history_leaves_out_the_first_backlog_and_looks_back_a_limited_window(tmp_path: Path) -> None:
