@@ -32,6 +32,15 @@ def alive(pid: int) -> bool:
         return False
 
 
+def two_workers(run: subprocess.Popen[bytes] | subprocess.Popen[str]) -> list[int]:
+    """The process ids of a run's two workers, once it has started them."""
+    deadline = time.monotonic() + 20
+    while len(workers := children(run.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) == 2, "the run did not start its two workers"
+    return workers
+
+
 def test_a_killed_run_leaves_no_worker_behind_and_the_store_free(tmp_path: Path, server: FeedServer) -> None:
     body = rss([item(1)]).encode()
     for path in ("/a.xml", "/b.xml"):
@@ -40,10 +49,7 @@ def test_a_killed_run_leaves_no_worker_behind_and_the_store_free(tmp_path: Path,
     run = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while len(workers := children(run.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(workers) == 2, "the run did not start its two workers"
+        workers = two_workers(run)
     finally:
         run.send_signal(signal.SIGKILL)
         run.wait()
@@ -68,11 +74,7 @@ def test_a_run_whose_workers_are_killed_reads_the_rest_itself(tmp_path: Path, se
     config = write_config(tmp_path, [server.url("/1.xml"), server.url("/2.xml")])
     run = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while len(workers := children(run.pid)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(workers) == 2, "the run did not start its two workers"
-    for pid in workers:
+    for pid in two_workers(run):
         os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
 
     out, err = run.communicate(timeout=60)
