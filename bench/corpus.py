@@ -33,6 +33,16 @@ def feed_name(index: int) -> str:
     return f"news-{index:04d}"
 
 
+def file_name(index: int) -> str:
+    return f"{feed_name(index)}.xml"
+
+
+def feed_urls(prefix: str, feeds: int) -> list[str]:
+    """Where the first ``feeds`` feeds are served, under ``prefix``."""
+    prefix = prefix.rstrip("/")
+    return [f"{prefix}/{file_name(index)}" for index in range(feeds)]
+
+
 def changes_in(index: int) -> bool:
     """Whether feed ``index`` gains items from one generation to the next (10% of feeds)."""
     return index % 10 == 0
@@ -119,7 +129,7 @@ def write_corpus(directory: Path, feeds: int, items: int = 25, generation: int =
     directory.mkdir(parents=True, exist_ok=True)
     names = []
     for index in range(feeds):
-        name = f"{feed_name(index)}.xml"
+        name = file_name(index)
         path = directory / name
         data = feed_bytes(index, items, generation)
         if not path.exists() or path.read_bytes() != data:

@@ -34,14 +34,9 @@ from pathlib import Path
 
 import feedparser
 import httpx
-from corpus import feed_name  # this script's directory is on sys.path
+from corpus import feed_urls  # this script's directory is on sys.path
 
 ITEMS = 25  # entries in every corpus feed
-
-
-def feed_urls(prefix: str, feeds: int) -> list[str]:
-    prefix = prefix.rstrip("/")
-    return [f"{prefix}/{feed_name(index)}.xml" for index in range(feeds)]
 
 
 def fetch(urls: list[str], concurrency: int = 4) -> int:

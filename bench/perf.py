@@ -69,7 +69,7 @@ from pathlib import Path
 import httpx
 
 # this script's directory is on sys.path
-from corpus import changes_in, feed_name, write_corpus
+from corpus import changes_in, feed_name, feed_urls, file_name, write_corpus
 
 HERE = Path(__file__).resolve().parent
 ITEMS = 25
@@ -294,8 +294,8 @@ def ingest_command(run_dir: Path, base: str, feeds: int) -> list[str]:
         "host_concurrency: 64",
         "feeds:",
     ]
-    for index in range(feeds):
-        lines += [f"  - url: {base}/{feed_name(index)}.xml", f"    name: {feed_name(index)}"]
+    for index, url in enumerate(feed_urls(base, feeds)):
+        lines += [f"  - url: {url}", f"    name: {feed_name(index)}"]
     config = run_dir / "feeds.yaml"
     config.write_text("\n".join(lines) + "\n")
     return [str(INGEST), "--config", str(config), "run"]
@@ -340,8 +340,7 @@ def save_validators(base: str, feeds: int, path: Path) -> None:
     """ETag and Last-Modified of every feed, for the conditional floor (taken outside its timing)."""
     saved = {}
     with httpx.Client() as client:
-        for index in range(feeds):
-            url = f"{base}/{feed_name(index)}.xml"
+        for url in feed_urls(base, feeds):
             response = client.get(url)
             response.raise_for_status()
             saved[url] = {"etag": response.headers.get("etag"),
@@ -538,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus = Corpus(workdir / "corpus")
         corpus.set(max(args.feeds, args.scale_feeds), 0)
         log(f"corpus: {max(args.feeds, args.scale_feeds)} feeds in {corpus.directory}")
-        with nginx(workdir, corpus.directory, f"{feed_name(0)}.xml") as base:
+        with nginx(workdir, corpus.directory, file_name(0)) as base:
             log(f"nginx serves it at {base}")
             # Repetitions are the outer loop: each tool meets the machine in every state it
             # passes through (a page cache still warming, a file system still settling

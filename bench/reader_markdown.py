@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from corpus import feed_name  # this script's directory is on sys.path
+from corpus import feed_urls  # this script's directory is on sys.path
 from reader import Entry, Reader, make_reader
 from slugify import slugify
 
@@ -129,9 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.workdir / "out"
     out.mkdir(parents=True, exist_ok=True)
     reader_db = make_reader(str(args.workdir / "reader.sqlite"))
-    prefix = args.prefix.rstrip("/")
-    for index in range(args.feeds):
-        reader_db.add_feed(f"{prefix}/{feed_name(index)}.xml", exist_ok=True)
+    for url in feed_urls(args.prefix, args.feeds):
+        reader_db.add_feed(url, exist_ok=True)
 
     new = not_modified = errors = 0
     for result in reader_db.update_feeds_iter(scheduled=False, workers=args.workers):
