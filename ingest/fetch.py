@@ -137,6 +137,9 @@ def _read_file(url: str, max_size: int) -> FetchResult:
     return FetchResult(url, url, status=200, content=content)
 
 
+DRAIN_LIMIT = 16 * 1024  # bytes read from an unused answer to keep its connection
+
+
 class _TooLarge(Exception):
     pass
 
@@ -222,6 +225,8 @@ async def _follow(
                 continue
             return await _answer(url, feed, response, validators, progress)
         finally:
+            if not response.is_stream_consumed:
+                await _drain(response)
             await response.aclose()
 
 
@@ -232,7 +237,6 @@ async def _answer(
     hops = tuple(progress.hops)
     status = response.status_code
     if status == 304:
-        await _drain(response, progress)
         return FetchResult(
             url, progress.url, status=304, headers=headers,
             validators=_validators(response, validators), not_modified=True, hops=hops,
@@ -257,14 +261,15 @@ async def _answer(
     )
 
 
-async def _drain(response: httpx.Response, progress: _Progress) -> None:
-    """Read an answer that has no body to its end, so its connection is kept for the next feed.
+async def _drain(response: httpx.Response) -> None:
+    """Read a short answer that was not read (a 304, a redirect, an error page) to its end.
 
-    A response closed unread closes its connection: every unchanged feed
-    would cost a new connection. A body where none belongs is not read.
+    A response closed unread closes its connection, so every unchanged feed
+    or redirect would cost a new one. A body longer than ``DRAIN_LIMIT``,
+    or one that fails, is not worth it: the connection is closed instead.
     """
-    with contextlib.suppress(_TooLarge, _BadEncoding):
-        await _read_body(response, 0, progress)
+    with contextlib.suppress(_TooLarge, _BadEncoding, httpx.HTTPError):
+        await _read_body(response, DRAIN_LIMIT, _Progress(str(response.url)))
 
 
 async def _read_body(response: httpx.Response, limit: int, progress: _Progress) -> bytes:

@@ -73,10 +73,16 @@ class FeedServer:
         self._lock = threading.Lock()
         self.in_flight_total = 0
         self.max_in_flight_total = 0  # most requests being answered at the same time, any path
+        self.connections = 0  # TCP connections accepted
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.connections += 1
 
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
                 request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})

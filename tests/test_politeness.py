@@ -81,6 +81,23 @@ def test_a_304_with_a_new_etag_stores_it(tmp_path: Path, server: FeedServer, cap
     assert stored_feed(tmp_path / STORE, server.url("/f"))["etag"] == '"second"'
 
 
+def test_unchanged_feeds_redirects_and_error_pages_keep_one_connection(tmp_path: Path, server: FeedServer) -> None:
+    """An answer nobody reads (a 304, a redirect, a short error page) is read to its end, not hung up on."""
+    for n in (1, 2, 3):
+        server.feed(f"/{n}.xml", rss([item(n)]))
+    server.route("/moved", lambda _r: Response(302, b"<p>moved</p>", {"Location": "/3.xml"}))
+    server.static("/gone", 404, "<html><body>not here</body></html>", "text/html")
+    config = write_config(
+        tmp_path, [server.url("/1.xml"), server.url("/2.xml"), server.url("/moved"), server.url("/gone")],
+        concurrency=1,
+    )
+    run(config)
+    server.connections = 0
+
+    assert run(config, "--force") == 1  # /gone fails again (--force: asked despite its backoff)
+    assert server.connections == 1
+
+
 @pytest.mark.parametrize(
     ("headers", "ttl", "expected"),
     [
