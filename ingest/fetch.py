@@ -29,6 +29,7 @@ import httpx
 from . import __version__
 from .config import BasicAuth, FeedConfig, strip_userinfo
 from .policy import REDIRECTS, Hop
+from .transport import make_transport
 
 PROJECT_URL = "https://github.com/ingest-feeds/ingest"
 USER_AGENT = f"ingest/{__version__} (+{PROJECT_URL}; feed to Markdown)"
@@ -80,7 +81,7 @@ def make_client(concurrency: int, transport: httpx.AsyncBaseTransport | None = N
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         follow_redirects=False,
         limits=limits,
-        transport=transport,
+        transport=transport or make_transport(limits),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -41,7 +42,9 @@ class Response:
     the connection closes, so it can be as slow or as endless as a test
     needs; the server stops writing when the client hangs up. ``trickle``
     waits that long between chunks of a stream, or between ``pieces`` equal
-    parts of a plain body.
+    parts of a plain body. ``hang_up`` closes the connection after the
+    answer without having said so, as a server does with an idle keep-alive
+    connection.
     """
 
     status: int = 200
@@ -51,6 +54,7 @@ class Response:
     delay: float = 0.0
     trickle: float = 0.0
     pieces: int = 10
+    hang_up: bool = False
 
 
 Handler = Callable[[Request], Response]
@@ -61,10 +65,11 @@ class FeedServer:
 
     ``feed()`` serves a document with an ETag and Last-Modified and answers
     conditional requests with 304, as a well-behaved publisher does.
-    ``requests`` records everything that arrived, for assertions.
+    ``requests`` records everything that arrived, for assertions. With
+    ``tls`` (a server-side context) it speaks HTTPS.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Handler] = {}
         self.requests: list[Request] = []
         self.in_flight: dict[str, int] = {}
@@ -106,6 +111,8 @@ class FeedServer:
 
             def _send(self, response: Response) -> None:
                 time.sleep(response.delay)
+                if response.hang_up:
+                    self.close_connection = True
                 self.send_response_only(response.status)
                 given = {name.lower() for name in response.headers}
                 headers = {
@@ -142,13 +149,17 @@ class FeedServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
         self.port = self._httpd.server_address[1]
         # a short poll interval: shutdown() waits for it, once per test
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def route(self, path: str, handler: Handler) -> None:
         self.routes[path] = handler

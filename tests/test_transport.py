@@ -1,0 +1,139 @@
+"""The network layer under httpx: HTTPS, failed handshakes, and connections the server dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from conftest import FeedServer, Request, Response, item, rss, run_cli, write_config
+from ingest.config import load
+from ingest.fetch import make_client
+from ingest.run import poll_feed
+from ingest.store import Store
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[FeedServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    srv = FeedServer(tls=context)
+    yield srv
+    srv.close()
+
+
+def trust(ca: trustme.CA, directory: Path) -> dict[str, str]:
+    """The environment that makes ingest trust ``ca``, as a user with a private CA sets it."""
+    bundle = directory / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return {"SSL_CERT_FILE": str(bundle)}
+
+
+def test_an_https_feed_is_fetched_and_then_asked_conditionally(
+    tmp_path: Path, ca: trustme.CA, tls_server: FeedServer
+) -> None:
+    tls_server.feed("/feed.xml", rss([item(1), item(2)]))
+    config = write_config(tmp_path, [tls_server.url("/feed.xml")])
+    env = trust(ca, tmp_path)
+
+    first = run_cli("--config", config, "run", env=env)
+    second = run_cli("--config", config, "run", env=env)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "2 new" in first.stdout
+    assert len(list((tmp_path / "posts").iterdir())) == 2
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "unchanged (not modified)" in second.stdout
+    assert tls_server.requests_to("/feed.xml")[1].headers["if-none-match"]
+
+
+def test_an_untrusted_certificate_fails_only_its_feed_and_says_why(
+    tmp_path: Path, tls_server: FeedServer, server: FeedServer
+) -> None:
+    tls_server.feed("/feed.xml", rss([item(1)]))
+    server.feed("/plain.xml", rss([item(2)]))
+    config = write_config(
+        tmp_path,
+        [{"url": tls_server.url("/feed.xml"), "name": "private-ca"}, {"url": server.url("/plain.xml"), "name": "plain"}],
+    )
+
+    result = run_cli("--config", config, "run", env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": ""})
+
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if line.startswith("private-ca")]
+    assert len(failed) == 1 and "cannot connect" in failed[0] and "certificate verify failed" in failed[0], result.stdout
+    assert "plain" in result.stdout and "1 new" in result.stdout
+    assert len(list((tmp_path / "posts").iterdir())) == 1
+
+
+def test_a_server_that_never_finishes_the_handshake_times_out(tmp_path: Path) -> None:
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(silent.accept()[0])  # and never say anything
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{silent.getsockname()[1]}/feed.xml"
+    config = write_config(tmp_path, [{"url": url, "name": "mute", "timeout": "1s"}])
+    try:
+        result = run_cli("--config", config, "run")
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        silent.close()
+
+    assert result.returncode == 1
+    assert "mute" in result.stdout and "timed out after 1s connecting (timeout)" in result.stdout, result.stdout
+
+
+def test_a_keep_alive_connection_the_server_dropped_is_not_reused(tmp_path: Path, server: FeedServer) -> None:
+    """A long-lived client (the daemon's) must notice a server closed an idle connection.
+
+    The server here closes every connection right after answering without
+    saying so, as servers do with idle keep-alive connections; a client that
+    sent its next request on the dead connection would fail that feed.
+    """
+    body = {path: rss([item(n)]).encode() for n, path in ((1, "/a.xml"), (2, "/b.xml"))}
+
+    def answer_and_hang_up(request: Request) -> Response:
+        return Response(200, body[request.path], {"Content-Type": "application/rss+xml"}, hang_up=True)
+
+    server.route("/a.xml", answer_and_hang_up)
+    server.route("/b.xml", answer_and_hang_up)
+    config = load(write_config(tmp_path, [server.url("/a.xml"), server.url("/b.xml")], concurrency=1))
+
+    async def poll_both() -> list[str]:
+        statuses = []
+        with Store.open(config.store) as store:
+            async with make_client(1) as client:
+                for feed in config.feeds:
+                    report = await poll_feed(config, feed, store, client)
+                    statuses.append(report.error or report.status)
+                    await asyncio.sleep(0.3)  # the server's close arrives while the connection is idle
+        return statuses
+
+    statuses = asyncio.run(poll_both())
+
+    assert statuses == ["ok", "ok"]
+    assert server.connections == 2
