@@ -29,7 +29,7 @@ import httpx
 
 from . import __version__, policy
 from .config import Config, FeedConfig
-from .fetch import FetchResult, Validators, fetch, make_client, redact
+from .fetch import Client, FetchResult, Validators, fetch, make_client, redact
 from .normalize import Article, article_to_json
 from .profiles import PROFILES, Profile
 from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
@@ -139,7 +139,7 @@ async def poll_feed(
     config: Config,
     feed: FeedConfig,
     store: Store,
-    client: httpx.AsyncClient,
+    client: Client,
     *,
     limits: RequestLimits | None = None,
     rng: random.Random | None = None,
@@ -225,7 +225,7 @@ class _Run:
         return cls(config.output, store, dry_run, rng or random.Random(), PROFILES[config.profile], config.body)
 
     async def poll(
-        self, feed: FeedConfig, client: httpx.AsyncClient, limits: RequestLimits,
+        self, feed: FeedConfig, client: Client, limits: RequestLimits,
         readers: Readers | None = None, *, force: bool = False,
     ) -> FeedReport:
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.

@@ -137,3 +137,33 @@ def test_a_keep_alive_connection_the_server_dropped_is_not_reused(tmp_path: Path
 
     assert statuses == ["ok", "ok"]
     assert server.connections == 2
+
+
+@pytest.mark.parametrize("through_proxy", [False, True], ids=["direct", "proxy"])
+def test_a_proxy_from_the_environment_is_used_and_no_cookie_is_kept(
+    tmp_path: Path, server: FeedServer, through_proxy: bool
+) -> None:
+    """A name that cannot resolve is reachable only through the proxy the environment names.
+
+    The loopback server plays the proxy: it receives the absolute URL. The
+    first feed's answer sets a cookie, which the second feed's request to
+    the same site must not carry: ingest keeps no cookies between feeds.
+    """
+    base = "http://feeds.example.invalid" if through_proxy else server.url("")
+    prefix = base if through_proxy else ""
+    for n in (1, 2):
+        server.route(
+            f"{prefix}/{n}.xml",
+            lambda _r, n=n: Response(200, rss([item(n)]).encode(), {
+                "Content-Type": "application/rss+xml", "Set-Cookie": f"visit={n}; Path=/",
+            }),
+        )
+    config = write_config(tmp_path, [f"{base}/1.xml", f"{base}/2.xml"], concurrency=1)
+    env = {"HTTP_PROXY": server.url(""), "NO_PROXY": ""} if through_proxy else {"HTTP_PROXY": "", "NO_PROXY": ""}
+
+    result = run_cli("--config", config, "run", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(list((tmp_path / "posts").iterdir())) == 2
+    assert [r.path for r in server.requests] == [f"{prefix}/1.xml", f"{prefix}/2.xml"]
+    assert all("cookie" not in r.headers for r in server.requests)
