@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
-from slugify import slugify
 
 from .config import FeedConfig, strip_userinfo
 
@@ -223,6 +222,8 @@ def pick_tags(title: str, feed_categories: list[str], count: int, sources: tuple
 
 def make_slug(title: str) -> str:
     """python-slugify of the title, bounded; '' when nothing usable is left."""
+    from slugify import slugify  # here: a run whose feeds are unchanged names no file
+
     return slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
 
 
