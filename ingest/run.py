@@ -19,7 +19,7 @@ import logging
 import os
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -171,12 +171,37 @@ class RequestLimits:
         self._per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
 
-    @contextlib.asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
+    def slot(self, url: str) -> _Slot:
+        """Both bounds, held for one request to ``url`` (``async with``)."""
         host = (urlsplit(url).hostname or "").lower()
-        host_limit = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
-        async with host_limit, (self._all or contextlib.nullcontext()):
-            yield
+        host_limit = self._hosts.get(host)
+        if host_limit is None:
+            host_limit = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        return _Slot(host_limit, self._all)
+
+
+class _Slot:
+    """A class rather than an ``asynccontextmanager``: every request takes one, and a generator costs more."""
+
+    __slots__ = ("_host", "_all")
+
+    def __init__(self, host: asyncio.Semaphore, every: asyncio.Semaphore | None):
+        self._host = host
+        self._all = every
+
+    async def __aenter__(self) -> None:
+        await self._host.acquire()
+        if self._all is not None:
+            try:
+                await self._all.acquire()
+            except BaseException:  # cancelled while waiting: give the host's slot back
+                self._host.release()
+                raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._all is not None:
+            self._all.release()
+        self._host.release()
 
 
 def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
@@ -242,7 +267,7 @@ class _Run:
         url = state.fetch_url if state else feed.url
         settings = self.settings_key(feed)
         current = bool(state and state.body_hash and state.body_hash.startswith(settings + ":"))
-        validators = self.store.validators(feed_id) if current else Validators()
+        validators = state.validators if state is not None and current else Validators()
         try:
             async with readers.pending or contextlib.nullcontext():
                 async with limits.slot(url):

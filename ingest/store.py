@@ -152,6 +152,7 @@ class FeedState:
     retired_at: datetime | None = None
     retired_reason: str | None = None
     entry_sources: frozenset[str] = frozenset()
+    validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
 
     @property
     def fetch_url(self) -> str:
@@ -302,7 +303,7 @@ class Store:
         row = self._db.execute(
             "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
             " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
-            " entry_sources FROM feeds WHERE id = ?",
+            " entry_sources, etag, last_modified FROM feeds WHERE id = ?",
             (feed_id,),
         ).fetchone()
         if row is None:
@@ -312,16 +313,13 @@ class Store:
             *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
             body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
             retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
+            validators=Validators(row[16], row[17]),
         )
 
     def find_feed(self, url: str) -> FeedState | None:
         """The feed configured at ``url``, or one that was moved there (the user updated the config)."""
         row = self._find(url)
         return self.feed_state(row[0]) if row else None
-
-    def validators(self, feed_id: int) -> Validators:
-        row = self._db.execute("SELECT etag, last_modified FROM feeds WHERE id = ?", (feed_id,)).fetchone()
-        return Validators(*row) if row else Validators()
 
     def record_success(
         self,

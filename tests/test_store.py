@@ -52,7 +52,7 @@ def test_an_older_store_is_migrated_in_place(tmp_path: Path) -> None:
     db.close()
     with Store.open(path) as store:
         feed_id = store.feed_id("http://a/", "a")
-        assert store.validators(feed_id) == Validators("E", None)
+        assert store.feed_state(feed_id).validators == Validators("E", None)
         state = store.feed_state(feed_id)
         assert state is not None and state.not_before is None
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -111,7 +111,7 @@ def test_feed_state_round_trip_for_retirement_redirects_and_backoff(tmp_path: Pa
         store.record_success(feed_id, Validators("F", None), NOW)  # a 304 keeps the last body hash and ttl
         state = store.feed_state(feed_id)
         assert (state.body_hash, state.ttl_minutes) == ("h", 5.0)
-        assert store.validators(feed_id) == Validators("F", None)
+        assert store.feed_state(feed_id).validators == Validators("F", None)
 
 
 def test_a_store_from_before_entry_data_gets_slugs_from_its_file_names(tmp_path: Path) -> None:
