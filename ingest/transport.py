@@ -15,7 +15,6 @@ a run over plain-http or unchanged feeds never needs it.
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from typing import Any
 
@@ -88,10 +87,9 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc
-        sock = writer.get_extra_info("socket")
+        sock = writer.get_extra_info("socket")  # asyncio has already set TCP_NODELAY
         for option in socket_options or ():
             sock.setsockopt(*option)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Stream(reader, writer)
 
     async def connect_unix_socket(
