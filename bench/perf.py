@@ -33,6 +33,11 @@ descendants, sampled every 10 ms from /proc: a tool that spreads work over
 worker processes pays for all of them, and a page they share is counted
 once, as the machine pays for it. Each figure is the median over ``--reps`` repetitions
 (memory: the maximum), which keeps one disturbed run from deciding a target.
+Every run starts with nothing left for the disk to write (``sync``, untimed),
+so no tool pays for another's files; before the first run the benchmark
+waits, up to ``--settle`` seconds, until creating a file is quick again
+(ext4 here is many times slower at it for a minute or more after thousands
+of files were deleted, as a previous benchmark's work directory is).
 
 ``--scale-feeds`` repeats the ingest runs and the floors on a larger corpus,
 to check that memory stays flat and the cost per feed does not grow.
@@ -133,8 +138,13 @@ def tree_pss(root: int) -> int:
 def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured:
     """Run ``command`` to its end; its output goes to ``logs``.out and .err.
 
+    Whatever earlier runs left unwritten is flushed to disk first, untimed:
+    the kernel writes dirty pages back about half a minute after they were
+    written, so a run would otherwise pay for the files of the run before
+    it (and a tool that syncs, as ``ingest run`` does, for all of them).
     A non-zero exit raises BenchError with the end of its stderr.
     """
+    os.sync()
     out_path, err_path = logs.with_suffix(".out"), logs.with_suffix(".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
@@ -274,6 +284,41 @@ http {{
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# --- the file system ----------------------------------------------------------------------
+
+QUIET_CREATE = 100e-6  # seconds per file; a settled ext4 creates an empty file in about 20 µs
+
+
+def file_creation_cost(directory: Path, files: int = 200) -> float:
+    """Seconds to create one empty file in a new subdirectory of ``directory``.
+
+    The files are left in place: deleting them is what unsettles the file system.
+    """
+    probe = Path(tempfile.mkdtemp(prefix="probe-", dir=directory))
+    started = time.perf_counter()
+    for number in range(files):
+        os.close(os.open(probe / f"f{number}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    return (time.perf_counter() - started) / files
+
+
+def settle(directory: Path, limit: float) -> float:
+    """Wait, at most ``limit`` seconds, until creating a file is quick again; the last cost seen.
+
+    After thousands of files were deleted (a previous benchmark's work
+    directory, a test suite's temporary files) ext4 on this kind of machine
+    takes 10 to 40 times as long to create a file, for a minute or more.
+    Every cold run creates thousands of files, so measuring in that state
+    would time the file system's housekeeping instead of the tools.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        cost = file_creation_cost(directory)
+        if cost <= QUIET_CREATE or time.monotonic() >= deadline:
+            return cost
+        log(f"creating a file costs {cost * 1e6:.0f} µs: waiting for the file system to settle")
+        time.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
 
 
 # --- the tools -----------------------------------------------------------------------------
@@ -503,11 +548,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="reader's update_feeds workers, one series each (default 8,16,32)")
     parser.add_argument("--skip-reader", action="store_true", help="do not run reader")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every raw number here")
+    parser.add_argument("--settle", type=float, default=300.0, metavar="SECONDS",
+                        help="wait at most this long for file creation to be quick before measuring "
+                             "(default 300; 0 does not wait)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work directory to keep (corpus, state, output, logs); default: a temporary one")
     args = parser.parse_args(argv)
-    if args.feeds < 1 or args.reps < 1 or args.scale_feeds < 0:
-        parser.error("--feeds and --reps must be at least 1, --scale-feeds at least 0")
+    if args.feeds < 1 or args.reps < 1 or args.scale_feeds < 0 or args.settle < 0:
+        parser.error("--feeds and --reps must be at least 1, --scale-feeds and --settle at least 0")
     args.workers = [int(w) for w in args.reader_workers.split(",") if w.strip()]
     return args
 
@@ -537,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         corpus = Corpus(workdir / "corpus")
         corpus.set(max(args.feeds, args.scale_feeds), 0)
         log(f"corpus: {max(args.feeds, args.scale_feeds)} feeds in {corpus.directory}")
+        cost = settle(workdir, args.settle)
+        print(f"file creation in the work directory: {cost * 1e6:.0f} µs per file\n", flush=True)
         with nginx(workdir, corpus.directory, file_name(0)) as base:
             log(f"nginx serves it at {base}")
             # Repetitions are the outer loop: each tool meets the machine in every state it

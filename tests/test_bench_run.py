@@ -23,7 +23,7 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin
 def test_the_benchmark_measures_every_phase_on_a_small_corpus(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "perf.py"), "--feeds", "3", "--scale-feeds", "0", "--reps", "1",
-         "--skip-reader", "--keep", str(tmp_path / "work"), "--json", str(tmp_path / "numbers.json")],
+         "--skip-reader", "--settle", "0", "--keep", str(tmp_path / "work"), "--json", str(tmp_path / "numbers.json")],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: a target missed on this machine
@@ -33,4 +33,5 @@ def test_the_benchmark_measures_every_phase_on_a_small_corpus(tmp_path: Path) ->
     for floor in ("fetch", "cold-floor", "conditional"):
         assert any(row.startswith(f"|floor|{floor}|3|") for row in rows), done.stdout
     assert "warm: ingest / conditional floor" in done.stdout
+    assert "file creation in the work directory:" in done.stdout
     assert (tmp_path / "numbers.json").exists()
