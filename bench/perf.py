@@ -288,7 +288,7 @@ http {{
 
 # --- the file system ----------------------------------------------------------------------
 
-QUIET_CREATE = 50e-6  # seconds per file; a settled ext4 creates an empty file in 15 to 25 µs
+QUIET_CREATE = 30e-6  # seconds per file; a settled ext4 creates an empty file in 15 to 25 µs
 
 
 def file_creation_cost(directory: Path, files: int = 200) -> float:
