@@ -548,9 +548,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="reader's update_feeds workers, one series each (default 8,16,32)")
     parser.add_argument("--skip-reader", action="store_true", help="do not run reader")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every raw number here")
-    parser.add_argument("--settle", type=float, default=300.0, metavar="SECONDS",
+    parser.add_argument("--settle", type=float, default=120.0, metavar="SECONDS",
                         help="wait at most this long for file creation to be quick before measuring "
-                             "(default 300; 0 does not wait)")
+                             "(default 120; 0 does not wait)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work directory to keep (corpus, state, output, logs); default: a temporary one")
     args = parser.parse_args(argv)
