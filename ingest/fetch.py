@@ -36,10 +36,10 @@ from .transport import make_transport
 PROJECT_URL = "https://github.com/ingest-feeds/ingest"
 USER_AGENT = f"ingest/{__version__} (+{PROJECT_URL}; feed to Markdown)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-log = logging.getLogger(__name__)
-
 # Only what we decompress ourselves, under the size limit.
 ACCEPT_ENCODING = "gzip, deflate"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
