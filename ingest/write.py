@@ -17,6 +17,7 @@ import itertools
 import os
 import sys
 from collections.abc import Callable, Iterable
+
 # Paths are taken as str or Path. A run writes thousands of files and keeps
 # their names as plain strings: pathlib interns every name it parses, for good.
 StrPath = str | os.PathLike[str]
@@ -31,14 +32,10 @@ def write_atomic(path: StrPath, text: str, *, sync: bool = True) -> None:
     files and then calls ``flush`` on them once.
     """
     data = text.encode("utf-8")
-    # The process id and a counter make the name unique among writers; O_EXCL
-    # refuses a name someone else already holds.
     path = os.fspath(path)
     directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name[:40]}.{os.getpid()}.{next(_temp_names)}.tmp")
+    fd, tmp = _create_temp(directory, name)
     try:
-        # 0o666 less the umask: what a plain open() gives, readable by a web server.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         try:
             view = memoryview(data)
             while view:
@@ -58,6 +55,26 @@ def write_atomic(path: StrPath, text: str, *, sync: bool = True) -> None:
         raise
     if sync:
         fsync_dir(directory)
+
+
+def _create_temp(directory: str, name: str) -> tuple[int, str]:
+    """A new hidden file next to ``name``: its descriptor and path.
+
+    The process id and a counter make the name unique among running
+    writers; O_EXCL refuses a name already held, such as the temporary file
+    of a killed run whose process id came round again, and the next number
+    is tried.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(directory, f".{name[:40]}.{os.getpid()}.{next(_temp_names)}.tmp")
+        try:
+            # 0o666 less the umask: what a plain open() gives, readable by a web server.
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:  # name the file the user will look for, not the temp file
+            raise OSError(exc.errno, exc.strerror, os.path.join(directory, name)) from exc
 
 
 def flush(paths: Iterable[StrPath]) -> None:

@@ -152,3 +152,26 @@ def test_a_site_moved_whole_keeps_working(tmp_path: Path, server: FeedServer) ->
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 new, 0 updated, 1 unchanged" in result.stdout
     assert names(moved / "posts") == [f"story-number-{n}-about-things.md" for n in (1, 2)]
+
+
+def test_a_killed_runs_temporary_file_does_not_block_a_later_write(tmp_path: Path, monkeypatch) -> None:
+    """A run killed mid-write leaves a hidden temporary file named after its process id.
+
+    A later process with the same id (ids come round, and a container's are
+    small) must still write that file: the temporary name is taken, so
+    another is used.
+    """
+    import itertools
+    import os
+
+    from ingest import write
+
+    target = tmp_path / "story.md"
+    leftover = tmp_path / f".story.md.{os.getpid()}.7.tmp"
+    leftover.write_text("half a file")
+    monkeypatch.setattr(write, "_temp_names", itertools.count(7))
+
+    write.write_atomic(target, "the whole file\n")
+
+    assert target.read_text() == "the whole file\n"
+    assert leftover.read_text() == "half a file"  # not ours to remove: it may belong to a running writer
