@@ -290,6 +290,7 @@ def article_to_json(article: Article) -> str:
 
 
 _FIELDS = fields(Article)
+_FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 def article_from_json(text: str) -> Article:
@@ -298,8 +299,7 @@ def article_from_json(text: str) -> Article:
     data["published"] = datetime.fromisoformat(data["published"]) if data.get("published") else None
     data["categories"] = tuple(data["categories"])
     data["tags"] = tuple(data["tags"])
-    known = {f.name for f in fields(Article)}
-    return Article(**{k: v for k, v in data.items() if k in known})
+    return Article(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
 
 
 # --- field helpers ---------------------------------------------------------
