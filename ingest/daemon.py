@@ -32,7 +32,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from . import config as config_mod
 from . import schedule
 from .config import Config, FeedConfig
-from .fetch import make_client
+from .fetch import Client
 from .observe import Metrics, StatusServer, event
 from .hooks import run_after_async
 from .run import FeedReport, RequestLimits, describe, poll_feed
@@ -100,7 +100,7 @@ class Daemon:
                 event("listen_failed", f"cannot listen on {host}:{port}: {exc.strerror or exc}", logging.ERROR)
                 return EXIT_FAILED
             event("listening", f"serving /healthz and /metrics on {bound[0]}:{bound[1]}", host=bound[0], port=bound[1])
-        self._client = make_client(self.config.concurrency, self._transport)
+        self._client = Client(self.config.concurrency, self._transport)
         self.scheduler.start()
         self._apply(self.config)
         hooks = asyncio.create_task(self._run_hooks())

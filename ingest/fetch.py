@@ -74,13 +74,8 @@ class FetchResult:
         return self.error is None
 
 
-def make_client(concurrency: int, transport: httpx.AsyncBaseTransport | None = None) -> Client:
-    """One shared client so connections to the same host are reused."""
-    return Client(concurrency, transport)
-
-
 class Client:
-    """The HTTP client a run's feeds share: httpx's, with its per-request layer trimmed.
+    """The HTTP client a run's feeds share (so connections to a host are reused): httpx's, trimmed.
 
     ``httpx.AsyncClient.send`` wraps every request in cookie handling,
     authentication, redirect and event-hook machinery that a feed fetch

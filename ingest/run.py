@@ -29,7 +29,7 @@ import httpx
 
 from . import __version__, policy
 from .config import Config, FeedConfig
-from .fetch import Client, FetchResult, Validators, fetch, make_client, redact
+from .fetch import Client, FetchResult, Validators, fetch, redact
 from .normalize import Article, article_to_json
 from .profiles import PROFILES, Profile
 from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
@@ -91,7 +91,7 @@ async def run_feeds(
     workers = min(available_cores(), len(feeds))
     lock = (store.lock_fd,) if store.lock_fd is not None else ()
     with Readers(workers, pending=max(config.concurrency, 2 * workers), close_fds=lock) as readers:
-        async with make_client(config.concurrency, transport) as client:
+        async with Client(config.concurrency, transport) as client:
             reports = []
             polls = [run.poll(feed, client, limits, readers, force=force) for feed in feeds]
             for finished in asyncio.as_completed(polls):

@@ -18,7 +18,7 @@ import trustme
 
 from conftest import FeedServer, Request, Response, item, rss, run_cli, write_config
 from ingest.config import load
-from ingest.fetch import make_client
+from ingest.fetch import Client
 from ingest.run import poll_feed
 from ingest.store import Store
 
@@ -130,7 +130,7 @@ def test_a_keep_alive_connection_the_server_dropped_is_not_reused(tmp_path: Path
     async def poll_both() -> list[str]:
         statuses = []
         with Store.open(config.store) as store:
-            async with make_client(1) as client:
+            async with Client(1) as client:
                 for feed in config.feeds:
                     report = await poll_feed(config, feed, store, client)
                     statuses.append(report.error or report.status)
