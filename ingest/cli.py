@@ -245,6 +245,10 @@ def rebuild_summary(report: RebuildReport, cfg: config_mod.Config, dry_run: bool
     ]
     if report.kept_deleted:
         parts.append(f"{report.kept_deleted} deleted by you (left deleted)")
+    if report.merged:
+        parts.append(f"{len(report.merged)} merged with your edits: {', '.join(map(_shown, report.merged))}")
+    if report.kept:
+        parts.append(f"{len(report.kept)} kept your edits: {', '.join(map(_shown, report.kept))}")
     if report.without_data:
         parts.append(
             f"{report.without_data} left as they were (written by an older ingest that kept no entry data)"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from .crontab import cron_trigger
+from .edits import DEFAULT_EDITS, EDIT_MODES
 from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 
 DEFAULT_CONFIG = Path("config/feeds.yaml")
@@ -82,6 +83,7 @@ class FeedConfig:
     categories: tuple[str, ...] | None = None
     tags: TagRule = field(default_factory=TagRule)
     draft: bool = False
+    edits: str = DEFAULT_EDITS  # what an upstream change does to a file the owner edited
     timeout: float = 10.0
     deadline: float = 30.0
     max_size: int = 16 * 1024 * 1024
@@ -127,7 +129,7 @@ OUTPUT_KEYS = {"dir", "profile", "body"}
 HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
-    "max_redirects", "user_agent", "headers", "auth",
+    "max_redirects", "user_agent", "headers", "auth", "edits",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
@@ -424,6 +426,8 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
             out["max_size"] = parse_size(reader.value(entries["max_size"][1]))
         except ValueError as exc:
             raise reader.fail(entries, "max_size", prefix, str(exc)) from None
+    if "edits" in entries:
+        out["edits"] = reader.choice(entries, "edits", prefix, EDIT_MODES, DEFAULT_EDITS)
     if "max_redirects" in entries:
         out["max_redirects"] = reader.integer(entries, "max_redirects", prefix, default=5, minimum=0)
     _schedule_settings(reader, entries, prefix, out)

@@ -2,7 +2,9 @@
 
 Feeds drop old items, so the store keeps each entry's normalized data and
 this is the only way to bring history into a new format. Files are written
-only when their bytes change; a file the user deleted stays deleted. When
+only when their bytes change; a file the user deleted stays deleted, and a
+file the user edited is kept, merged or overwritten as its feed's ``edits:``
+setting says, exactly as a run treats it (see ``edits``). When
 the profile names files differently (Jekyll's ``_posts/YYYY-MM-DD-slug.md``
 against ``slug.md``), each file is moved: the new one is written, the old
 one removed, then the store updated, so a crash at any point leaves either
@@ -17,11 +19,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import Config
+from .edits import DEFAULT_EDITS, Resolution, resolve
 from .normalize import article_from_json
-from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
 from .render import render
 from .store import Layout, Store, StoredEntry, content_hash, utcnow
-from .write import same_bytes, write_atomic
+from .write import read_text, same_bytes, write_atomic
 
 
 class LayoutChanged(Exception):
@@ -33,6 +36,8 @@ class RebuildReport:
     rewritten: list[Path] = field(default_factory=list)
     moved: list[Path] = field(default_factory=list)  # new paths of files that changed name
     removed: list[Path] = field(default_factory=list)  # old paths of moved files
+    kept: list[Path] = field(default_factory=list)  # edited by the user, left as they were
+    merged: list[Path] = field(default_factory=list)  # edited by the user, merged (also rewritten or moved)
     unchanged: int = 0
     kept_deleted: int = 0
     without_data: int = 0
@@ -120,26 +125,39 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     _refuse_conflicts(output, plans)
 
     now = utcnow()
+    modes = _edit_modes(config, store)
+    old_profile = PROFILES[old.profile]
     for entry, target, text in plans:
         source, dest = output / entry.path, output / target
         digest = content_hash(text)
-        if source == dest:
-            if not source.exists():
-                report.kept_deleted += 1
-                if not dry_run:
-                    store.save_entry(entry.identity, entry.feed_id, entry.path, entry.content_hash, "deleted", now)
-            elif digest == entry.content_hash:
-                report.unchanged += 1
-            else:
-                if not dry_run:
-                    write_atomic(dest, text)
-                    store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
-                report.rewritten.append(dest)
+        if source == dest and digest == entry.content_hash and entry.written_hash in (None, digest):
+            report.unchanged += 1  # the file was written from this very text (or deleted, or edited): as it is
             continue
-        if not source.exists() and not same_bytes(dest, text):
+        current = read_text(source)
+        if current is None and source != dest and same_bytes(dest, text):
+            current = text  # moved by a rebuild that stopped before recording it
+        outcome = resolve(
+            modes.get(entry.feed_id, DEFAULT_EDITS), current, entry.ours, text,
+            lambda: _base_text(entry, old_profile, old.body),
+        )
+        if outcome.resolution is Resolution.DELETED:
             report.kept_deleted += 1
             if not dry_run:
                 store.save_entry(entry.identity, entry.feed_id, entry.path, entry.content_hash, "deleted", now)
+            continue
+        if outcome.resolution is Resolution.KEEP:
+            report.kept.append(source)
+            if not dry_run and entry.article is not None:
+                store.keep_edit(entry.identity, digest, entry.article, entry.base_article, now)
+            continue
+        text = outcome.text or text
+        if outcome.resolution is Resolution.MERGE:
+            report.merged.append(dest)
+        if source == dest:
+            if not dry_run:
+                write_atomic(dest, text)
+                store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
+            report.rewritten.append(dest)
             continue
         if not dry_run:
             if not same_bytes(dest, text):
@@ -153,6 +171,23 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         _prune_empty(output, [p.parent for p in report.removed])
         store.save_layout(wanted)
     return report
+
+
+def _edit_modes(config: Config, store: Store) -> dict[int, str]:
+    """Each configured feed's ``edits:`` setting by its id in the store; a feed no longer configured keeps edits."""
+    modes = {}
+    for feed in config.feeds:
+        state = store.find_feed(feed.url)
+        if state is not None:
+            modes[state.id] = feed.edits
+    return modes
+
+
+def _base_text(entry: StoredEntry, profile: Profile, body: str) -> str | None:
+    """The text the entry's file was last written from, in the layout it was written in."""
+    if entry.base_article is None:
+        return None
+    return render(replace(article_from_json(entry.base_article), slug=entry.given_slug), profile, body)
 
 
 def _refuse_conflicts(output: Path, plans: list[tuple[StoredEntry, str, str]]) -> None:

@@ -29,14 +29,15 @@ import httpx
 
 from . import __version__, policy
 from .config import Config, FeedConfig
+from .edits import Resolution, resolve
 from .fetch import Client, FetchResult, Validators, fetch, redact
-from .normalize import Article, article_to_json
+from .normalize import Article, article_from_json, article_to_json
 from .profiles import PROFILES, Profile
 from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
 from .rebuild import LayoutChanged, check_layout
 from .render import render
 from .store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
-from .write import flush, same_bytes, write_atomic
+from .write import flush, read_text, same_bytes, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ class FeedReport:
     unchanged: int = 0
     skipped: int = 0
     error: str | None = None
+    # Files the owner edited: left as they were although upstream changed, or
+    # merged with the change (these are in ``updated`` too). Names within the output.
+    kept: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     until: datetime | None = None  # next attempt (deferred, failed); since when (retired)
     notes: list[str] = field(default_factory=list)
@@ -125,6 +130,10 @@ def describe(report: FeedReport) -> str:
     parts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{report.unchanged} unchanged"]
     if report.skipped:
         parts.append(f"{report.skipped} skipped")
+    if report.merged:
+        parts.append(f"{len(report.merged)} merged with your edits: {', '.join(report.merged)}")
+    if report.kept:
+        parts.append(f"{len(report.kept)} updated upstream, kept your edits: {', '.join(report.kept)}")
     return ", ".join(parts) + notes
 
 
@@ -373,7 +382,7 @@ class _Run:
                         report.notes.append(f"entry {item.index} skipped: {item.error}")
                         continue
                     try:
-                        plan = self._decide(item, stored.get(item.article.identity), feed_id, now, report)
+                        plan = self._decide(item, stored.get(item.article.identity), feed, feed_id, now, report)
                     except sqlite3.Error:
                         raise
                     except OSError as exc:
@@ -469,7 +478,8 @@ class _Run:
                 )
 
     def _decide(
-        self, prepared: Prepared, stored: StoredEntry | None, feed_id: int, now: datetime, report: FeedReport
+        self, prepared: Prepared, stored: StoredEntry | None, feed: FeedConfig, feed_id: int, now: datetime,
+        report: FeedReport,
     ) -> _Planned | None:
         """Decide about one entry and claim its file name; what to write, if anything.
 
@@ -501,22 +511,41 @@ class _Run:
             return None
         path = os.path.join(self._output_dir, name)
         data = self._json(article, prepared)
-        if action is Action.CHANGED and not os.path.exists(path):
-            # The user deleted the file: remember that, and never bring it back.
-            if not self.dry_run:
-                self.store.save_entry(
-                    article.identity, feed_id, name, digest, "deleted", now, slug=article.slug, article=data
-                )
-            report.skipped += 1
-            return None
         done = report.new if action in (Action.NEW, Action.PENDING) else report.updated
+        base = None
+        current = read_text(path) if stored is not None else None
+        if stored is not None and (action is Action.CHANGED or current is not None):
+            outcome = resolve(feed.edits, current, stored.ours, text, lambda: self._base_text(stored))
+            if outcome.resolution is Resolution.DELETED:
+                # The user deleted the file: remember that, and never bring it back.
+                if not self.dry_run:
+                    self.store.save_entry(
+                        article.identity, feed_id, name, digest, "deleted", now, slug=article.slug, article=data
+                    )
+                report.skipped += 1
+                return None
+            if outcome.resolution is Resolution.KEEP:
+                report.kept.append(name)
+                if not self.dry_run:
+                    self.store.keep_edit(article.identity, digest, data, stored.base_article, now)
+                return None
+            if outcome.resolution is Resolution.MERGE:
+                report.merged.append(name)
+                done, base = report.updated, stored.base_article
+            text = outcome.text or text
         if self.dry_run:
             done.append(path)
             return None
         self.store.save_entry(
-            article.identity, feed_id, name, digest, "pending", now, slug=article.slug, article=data
+            article.identity, feed_id, name, digest, "pending", now, slug=article.slug, article=data, base=base
         )
         return _Planned(article.identity, path, text, done)
+
+    def _base_text(self, stored: StoredEntry) -> str | None:
+        """The text the entry's file was last written from, to tell what its owner changed."""
+        if stored.base_article is None:
+            return None
+        return render(replace(article_from_json(stored.base_article), slug=stored.given_slug), self.profile, self.body)
 
     def _render(self, article: Article, prepared: Prepared) -> str:
         """The file's text, as the worker rendered it unless the run changed the Article."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import errno
-import hashlib
 import fcntl
 import os
 import sqlite3
@@ -21,7 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from .edits import content_hash
 from .fetch import Validators
+
+__all__ = ["Action", "FeedState", "Layout", "Store", "StoreError", "StoreLocked", "StoredEntry", "content_hash",
+           "decide", "utcnow"]
 
 # Each entry upgrades the schema by one version; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -85,6 +88,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN entry_sources TEXT;
     """,
+    # The hash of the text a file was last written from (its base), to tell
+    # a file the owner edited from one ingest may update; and, while an
+    # owner's edit keeps a file behind upstream, the article it was written
+    # from, for a later merge.
+    """
+    ALTER TABLE entries ADD COLUMN written_hash TEXT;
+    ALTER TABLE entries ADD COLUMN written_article TEXT;
+    UPDATE entries SET written_hash = content_hash WHERE state = 'written';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -116,11 +128,33 @@ class StoredEntry:
     first_seen: datetime
     slug: str | None = None
     article: str | None = None  # the normalized entry as JSON; None if written by an older ingest
+    # The hash of the text the file on disk was written from (None: not known),
+    # and that text's article while it differs from ``article`` (an owner's
+    # edit was kept while upstream moved on).
+    written_hash: str | None = None
+    written_article: str | None = None
 
     @property
     def given_slug(self) -> str:
         """The slug the entry was given; entries from before slugs were stored have it as their file name."""
         return self.slug or Path(self.path).stem
+
+    @property
+    def ours(self) -> tuple[str | None, ...]:
+        """Hashes of the texts ingest may have left in the file: its base, and an unconfirmed claim's.
+
+        Empty when no base is known (a new entry's file that a stopped run
+        never recorded, or a claim from before bases were kept): the file is
+        then taken as ingest's, as it always was.
+        """
+        if self.written_hash is None:
+            return ()
+        return (self.written_hash, self.content_hash) if self.state == "pending" else (self.written_hash,)
+
+    @property
+    def base_article(self) -> str | None:
+        """The article the file on disk was rendered from."""
+        return self.written_article or self.article
 
 
 @dataclass(frozen=True)
@@ -162,11 +196,6 @@ class FeedState:
     def waiting(self, now: datetime) -> bool:
         """Whether the feed asked (or backoff says) not to be polled before a time still ahead."""
         return self.not_before is not None and self.not_before > now
-
-
-def content_hash(text: str) -> str:
-    """What the store compares to tell an unchanged file from a changed one."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Action:
@@ -420,7 +449,7 @@ class Store:
 
     # --- entries -----------------------------------------------------------
 
-    _ENTRY_COLUMNS = "identity, feed_id, path, content_hash, state, first_seen, slug, article"
+    _ENTRY_COLUMNS = "identity, feed_id, path, content_hash, state, first_seen, slug, article, written_hash, written_article"
 
     def entries(self, state: str = "written") -> list[StoredEntry]:
         """Every entry in ``state``, oldest first, for ``ingest rebuild``."""
@@ -457,20 +486,43 @@ class Store:
         *,
         slug: str | None = None,
         article: str | None = None,
+        base: str | None = None,
     ) -> None:
         """Insert or update one entry (in its own transaction unless inside ``batch()``).
 
         ``slug`` and ``article`` keep their stored values when not given, and
-        ``path`` changes only when ``ingest rebuild`` moves a file.
+        ``path`` changes only when ``ingest rebuild`` moves a file. State
+        ``written`` means the file now holds ``content_hash``'s text; a
+        ``pending`` claim keeps the file's last base, and ``base`` (the
+        article it was rendered from) for a merge that a crash interrupts.
         """
+        written = content_hash if state == "written" else None
         with self._tx():
             self._db.execute(
                 "INSERT INTO entries (identity, feed_id, path, content_hash, state, first_seen, updated_at,"
-                " slug, article) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " slug, article, written_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(identity) DO UPDATE SET content_hash = excluded.content_hash,"
                 " state = excluded.state, updated_at = excluded.updated_at, path = excluded.path,"
-                " slug = coalesce(excluded.slug, slug), article = coalesce(excluded.article, article)",
-                (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat(), slug, article),
+                " slug = coalesce(excluded.slug, slug), article = coalesce(excluded.article, article),"
+                " written_hash = coalesce(excluded.written_hash, written_hash),"
+                " written_article = CASE WHEN excluded.state = 'written' THEN NULL"
+                " ELSE coalesce(written_article, ?) END",
+                (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat(), slug, article,
+                 written, base),
+            )
+
+    def keep_edit(self, identity: str, content_hash: str, article: str, base: str | None, now: datetime) -> None:
+        """Upstream moved on but the owner's edited file stays: remember both sides.
+
+        The file's base (its hash, and the article it was rendered from) stays
+        what it was, so the file still counts as edited and a later merge
+        knows what the owner changed.
+        """
+        with self._tx():
+            self._db.execute(
+                "UPDATE entries SET content_hash = ?, article = ?, updated_at = ?, state = 'written',"
+                " written_article = coalesce(written_article, ?) WHERE identity = ?",
+                (content_hash, article, now.isoformat(), base, identity),
             )
 
     def confirm(self, identities: Iterable[str], now: datetime) -> None:
@@ -478,7 +530,8 @@ class Store:
         when = now.isoformat()
         with self._tx():
             self._db.executemany(
-                "UPDATE entries SET state = 'written', updated_at = ? WHERE identity = ? AND state = 'pending'",
+                "UPDATE entries SET state = 'written', updated_at = ?, written_hash = content_hash,"
+                " written_article = NULL WHERE identity = ? AND state = 'pending'",
                 ((when, identity) for identity in identities),
             )
 
@@ -518,7 +571,10 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _entry(row: tuple) -> StoredEntry:
-    return StoredEntry(*row[:5], first_seen=datetime.fromisoformat(row[5]), slug=row[6], article=row[7])
+    return StoredEntry(
+        *row[:5], first_seen=datetime.fromisoformat(row[5]), slug=row[6], article=row[7],
+        written_hash=row[8], written_article=row[9],
+    )
 
 
 def _when(value: str | None) -> datetime | None:

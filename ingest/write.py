@@ -31,7 +31,7 @@ def write_atomic(path: StrPath, text: str, *, sync: bool = True) -> None:
     ``sync=False`` leaves durability to the caller, who writes a batch of
     files and then calls ``flush`` on them once.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "surrogateescape")  # an owner's file that is not UTF-8 goes back as it was
     path = os.fspath(path)
     directory, name = os.path.split(path)
     fd, tmp = _create_temp(directory, name)
@@ -149,12 +149,26 @@ def fsync_dir(directory: StrPath) -> None:
         os.close(fd)
 
 
+def read_text(path: StrPath) -> str | None:
+    """A file's text, or None when there is none.
+
+    Bytes that are not UTF-8 come back as surrogate escapes: such a file
+    never equals anything ingest renders, and is written back byte for byte.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    return data.decode("utf-8", "surrogateescape")
+
+
 def same_bytes(path: StrPath, text: str) -> bool:
     """Whether ``path`` is a file holding exactly ``text`` (a directory or an unreadable file is not)."""
     try:
         if not os.path.isfile(path):  # never open a directory or a pipe
             return False
         with open(path, "rb") as handle:
-            return handle.read() == text.encode("utf-8")
+            return handle.read() == text.encode("utf-8", "surrogateescape")
     except OSError:
         return False

@@ -113,7 +113,11 @@ def test_a_run_interrupted_after_claiming_files_is_completed_without_duplicates(
     # written with other bytes (a date-less entry rendered on another day), neither confirmed
     (posts / "story-number-1-about-things.md").unlink()
     (posts / "story-number-2-about-things.md").write_text("---\ntitle: \"stale\"\n---\n")
-    stored(tmp_path, "UPDATE entries SET state = 'pending' WHERE path LIKE 'story-number-1%' OR path LIKE 'story-number-2%'")
+    stored(
+        tmp_path,
+        "UPDATE entries SET state = 'pending', written_hash = NULL"
+        " WHERE path LIKE 'story-number-1%' OR path LIKE 'story-number-2%'",
+    )
     stored(tmp_path, "UPDATE feeds SET etag = NULL, last_modified = NULL, body_hash = NULL, entry_sources = NULL")
 
     result = run_cli("--config", config, "run")

@@ -78,7 +78,9 @@ def test_entries_round_trip(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.sqlite3") as store:
         feed_id = store.feed_id("http://a/", "a")
         store.save_entry("id:1", feed_id, "one.md", "h1", "written", NOW)
-        assert store.stored_entries(["id:1"])["id:1"] == StoredEntry("id:1", feed_id, "one.md", "h1", "written", NOW)
+        assert store.stored_entries(["id:1"])["id:1"] == StoredEntry(
+            "id:1", feed_id, "one.md", "h1", "written", NOW, written_hash="h1"  # a written file's base is its text
+        )
         assert store.name_taken("other", "one.md") and not store.name_taken("other", "two.md")
         store.save_entry("id:1", feed_id, "one.md", "h2", "written", NOW)
         assert store.stored_entries(["id:1"])["id:1"].content_hash == "h2"
