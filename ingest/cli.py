@@ -25,7 +25,7 @@ from . import __version__
 from . import config as config_mod
 from .fetch import redact
 from .hooks import HookResult, run_after
-from .rebuild import LayoutChanged, RebuildReport, rebuild
+from .rebuild import LayoutChanged, RebuildReport, edited_files, rebuild
 from .observe import parse_listen, setup_logging
 from .run import FeedReport, describe, run_feeds, when
 from .store import FeedState, Store, StoreError, StoreLocked, utcnow
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     again.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     again.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    edits = commands.add_parser(
+        "edits", help="list the files edited by hand, and whether their entries changed upstream since"
+    )
+    edits.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     daemon = commands.add_parser("daemon", help="keep running and poll each enabled feed on its own schedule")
     daemon.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="log lines as readable text (default) or one JSON object per line"
@@ -85,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daemon.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    for command in (run, feeds, reset, again, daemon):  # also accepted after the command, like --config
+    for command in (run, feeds, reset, again, edits, daemon):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
@@ -124,6 +128,8 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
             return command_reset(args)
         if args.command == "rebuild":
             return command_rebuild(args)
+        if args.command == "edits":
+            return command_edits(args)
         if args.command == "daemon":
             return command_daemon(args, transport)
         return command_run(args, transport)
@@ -234,6 +240,27 @@ def command_rebuild(args: argparse.Namespace) -> int:
         return EXIT_OK
     hook = run_after(cfg.after_run, report.changed, output=cfg.output, cwd=cfg.path.parent, removed=report.removed)
     return _with_hook(EXIT_OK, hook)
+
+
+def command_edits(args: argparse.Namespace) -> int:
+    """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
+    cfg = _load_config(config_mod.resolve_path(args.config))
+    if not cfg.store.exists():
+        print(f"no file written yet: no store at {cfg.store}")
+        return EXIT_OK
+    with _open_store(cfg.store, wait=False, readonly=True) as store:
+        found = edited_files(cfg.output, store.entries())
+    behind = 0
+    for entry, upstream_changed in found:
+        behind += upstream_changed
+        print(f"{_shown(cfg.output / entry.path)}  edited{'; changed upstream since' if upstream_changed else ''}")
+    if not found:
+        print(f"no file in {_shown(cfg.output)} was edited by hand")
+    else:
+        files = f"{len(found)} file{'s' if len(found) != 1 else ''}"
+        since = f"; {behind} changed upstream since (their feeds' 'edits:' setting says what 'ingest rebuild' does)"
+        print(f"{files} edited by hand in {_shown(cfg.output)}{since if behind else ''}")
+    return EXIT_OK
 
 
 def rebuild_summary(report: RebuildReport, cfg: config_mod.Config, dry_run: bool) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import Config
-from .edits import DEFAULT_EDITS, Resolution, resolve
+from .edits import DEFAULT_EDITS, Resolution, is_edited, resolve
 from .normalize import article_from_json
 from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
 from .render import render
@@ -171,6 +171,20 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         _prune_empty(output, [p.parent for p in report.removed])
         store.save_layout(wanted)
     return report
+
+
+def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredEntry, bool]]:
+    """The written entries whose files were edited by hand, each with whether upstream changed since.
+
+    Upstream changed since when the text ingest would write now is not the
+    one the file was written from.
+    """
+    found = []
+    for entry in entries:
+        current = read_text(output / entry.path)
+        if current is not None and is_edited(current, entry.ours):
+            found.append((entry, entry.content_hash != entry.written_hash))
+    return found
 
 
 def _edit_modes(config: Config, store: Store) -> dict[int, str]:
