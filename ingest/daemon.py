@@ -264,7 +264,8 @@ class Daemon:
             "poll", f"{name}: {describe(report)} in {duration:.2f}s{after}",
             logging.WARNING if report.failed else logging.INFO,
             feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
-            unchanged=report.unchanged, skipped=report.skipped, error=report.error,
+            unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
+            error=report.error,
             duration=round(duration, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )

@@ -226,3 +226,26 @@ def test_a_file_that_is_not_utf8_is_kept_byte_for_byte(tmp_path: Path, server: F
     assert "Café noté.".encode("latin-1") in written  # the owner's bytes, unchanged
     assert b"Corrected summary of story 4." in written  # and the upstream change to the front matter
 
+
+
+def test_the_daemon_keeps_edits_and_says_so_in_its_poll_event(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:
+    server.feed("/site.xml", upstream(1))
+    config = write_config(tmp_path, [{"url": server.url("/site.xml"), "name": "site", "interval": "0.3s"}])
+    daemon = start_daemon(config)
+    daemon.wait_event("poll", feed="site", status="ok")
+    posts = tmp_path / "posts"
+    edit_three_files(posts)
+    before = snapshot(posts)
+
+    server.feed("/site.xml", upstream(2))
+    event = daemon.wait_for(
+        lambda: [e for e in daemon.events("poll", feed="site") if e.get("kept_edits")], what="a poll keeping edits"
+    )[0]
+
+    assert event["kept_edits"] == [BODY_EDIT, DRAFT_EDIT, NEW_KEY] and event["updated"] == 1
+    assert "3 updated upstream, kept your edits" in event["message"]
+    after = snapshot(posts)
+    assert all(after[name] == before[name] for name in (BODY_EDIT, DRAFT_EDIT, NEW_KEY))
+    assert after[UNTOUCHED] != before[UNTOUCHED]
