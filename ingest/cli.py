@@ -219,7 +219,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
             run_feeds(cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer)
         )
     print(summary(reports, cfg.output, args.dry_run), flush=True)
-    code = EXIT_FEED_FAILED if any(r.failed for r in reports) else EXIT_OK
+    code = EXIT_FEED_FAILED if any(r.failing for r in reports) else EXIT_OK
     if args.dry_run:
         return code
     changed = [Path(path) for r in reports for path in (*r.new, *r.updated)]
@@ -322,6 +322,9 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
         feeds += f", {deferred} deferred"
     if retired:
         feeds += f", {retired} retired"
+    failing = sum(r.failing for r in reports)
+    if failing:
+        feeds += f"; {failing} still failing"
     verb = "would write" if dry_run else "wrote"
     return f"{feeds}; {verb} {new} new and {updated} updated file{'s' if new + updated != 1 else ''} in {_shown(output)}"
 

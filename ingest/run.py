@@ -66,10 +66,16 @@ class FeedReport:
     elapsed: float = 0.0
     until: datetime | None = None  # next attempt (deferred, failed); since when (retired)
     notes: list[str] = field(default_factory=list)
+    backing_off: bool = False  # deferred because its last polls failed, not because the server asked
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def failing(self) -> bool:
+        """Failed in this run, or not asked while it backs off after failures: what a cron job must hear of."""
+        return self.failed or self.backing_off
 
 
 async def run_feeds(
@@ -226,7 +232,11 @@ def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
     report.until = state.not_before
     if state.error_count:
         plural = "s" if state.error_count != 1 else ""
-        report.error = f"backing off after {state.error_count} failure{plural} in a row; last: {state.last_error}"
+        report.backing_off = True
+        report.error = (
+            f"backing off after {state.error_count} failure{plural} in a row; last: {state.last_error}; "
+            f"'ingest run --force' asks it now, 'ingest reset {feed.name}' forgets the failures"
+        )
     elif state.last_error:
         report.error = state.last_error
     else:
@@ -271,7 +281,7 @@ class _Run:
         """
         readers = readers or Readers.inline()
         feed_id = self.store.feed_id(feed.url, feed.name)
-        state = self.store.feed_state(feed_id)
+        state = self._current_state(feed, feed_id)
         if state is not None and (state.retired_at or (not force and state.waiting(utcnow()))):
             return _not_asked(feed, state)
         url = state.fetch_url if state else feed.url
@@ -339,6 +349,29 @@ class _Run:
             log.exception("unexpected error processing %s", feed.name)
             self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now, state)
         return report
+
+    def _current_state(self, feed: FeedConfig, feed_id: int) -> FeedState | None:
+        """The feed's stored state, less what was learned asking for something else.
+
+        Failures, backoff, deferral and retirement were recorded for one
+        request: once the config asks differently (a fixed URL, new headers
+        or credentials), they no longer apply and the feed is asked at once.
+        """
+        state = self.store.feed_state(feed_id)
+        if state is None:
+            return None
+        key = request_key(feed)
+        if state.request_key == key:
+            return state
+        if state.request_key is not None and state.troubled:
+            state = replace(
+                state, error_count=0, last_error=None, not_before=None, retired_at=None, retired_reason=None
+            )
+            if not self.dry_run:
+                self.store.reset(feed_id)
+        if not self.dry_run:
+            self.store.note_request(feed_id, key)
+        return state
 
     def settings_key(self, feed: FeedConfig) -> str:
         """Everything besides the feed's bytes that decides what its files say.
@@ -581,6 +614,13 @@ class _Run:
                 self.claimed.add(slug)
             return candidate, name, text
         raise RuntimeError(f"no free file name for {article.slug!r}")
+
+
+def request_key(feed: FeedConfig) -> str:
+    """A hash of everything that decides what a poll of ``feed`` asks for."""
+    auth = (feed.auth.username, feed.auth.password) if feed.auth else None
+    asked = (feed.url, feed.headers, feed.user_agent, auth)
+    return hashlib.sha256(repr(asked).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def slug_candidates(slug: str, identity: str) -> Iterator[str]:

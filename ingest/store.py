@@ -97,6 +97,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE entries ADD COLUMN written_article TEXT;
     UPDATE entries SET written_hash = content_hash WHERE state = 'written';
     """,
+    # A hash of what the feed's last poll asked for (URL, headers,
+    # credentials): failures recorded for one request say nothing of another.
+    """
+    ALTER TABLE feeds ADD COLUMN request_key TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -187,11 +192,17 @@ class FeedState:
     retired_reason: str | None = None
     entry_sources: frozenset[str] = frozenset()
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
+    request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
 
     @property
     def fetch_url(self) -> str:
         """Where to ask for the feed: its confirmed new address, else the configured one."""
         return self.moved_to or self.url
+
+    @property
+    def troubled(self) -> bool:
+        """Whether failures, a deferral or a retirement are recorded for the feed."""
+        return bool(self.error_count or self.not_before or self.retired_at or self.last_error)
 
     def waiting(self, now: datetime) -> bool:
         """Whether the feed asked (or backoff says) not to be polled before a time still ahead."""
@@ -332,7 +343,7 @@ class Store:
         row = self._db.execute(
             "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
             " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
-            " entry_sources, etag, last_modified FROM feeds WHERE id = ?",
+            " entry_sources, etag, last_modified, request_key FROM feeds WHERE id = ?",
             (feed_id,),
         ).fetchone()
         if row is None:
@@ -342,7 +353,7 @@ class Store:
             *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
             body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
             retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
-            validators=Validators(row[16], row[17]),
+            validators=Validators(row[16], row[17]), request_key=row[18],
         )
 
     def find_feed(self, url: str) -> FeedState | None:
@@ -412,6 +423,11 @@ class Store:
                 " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
                 (feed_id,),
             )
+
+    def note_request(self, feed_id: int, key: str) -> None:
+        """Remember what the feed's polls now ask for (its URL, headers and credentials, hashed)."""
+        with self._tx():
+            self._db.execute("UPDATE feeds SET request_key = ? WHERE id = ?", (key, feed_id))
 
     def note_redirect(self, feed_id: int, *, pending: str | None, moved_to: str | None) -> None:
         """Remember a permanent redirect to confirm next time, or the confirmed new address."""

@@ -199,10 +199,13 @@ def test_500_backs_off_exponentially_then_recovers(tmp_path: Path, server: FeedS
     first_delay = (when(row["not_before"]) - when(row["last_polled_at"])).total_seconds()
     assert 45 <= first_delay <= 60
 
-    # before the backoff is over the feed is not asked, and the run says so
-    assert run(config) == 0
+    # before the backoff is over the feed is not asked, the run says so and how to ask now,
+    # and still fails: a cron job must hear of a feed that is down
+    assert run(config) == 1
     out = capsys.readouterr().out
     assert "flaky  deferred until" in out and "backing off after 1 failure in a row; last: HTTP 500" in out
+    assert "'ingest run --force' asks it now, 'ingest reset flaky' forgets the failures" in out
+    assert "0 ok, 0 failed, 1 deferred; 1 still failing" in out
     assert len(server.requests_to("/flaky")) == 1
 
     assert run(config, "--force") == 1
