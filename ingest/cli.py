@@ -156,6 +156,14 @@ def _load_config(path: Path) -> config_mod.Config:
         raise _Exit(EXIT_USAGE) from None
 
 
+def _check_paths(cfg: config_mod.Config, *, create: bool = True) -> None:
+    try:
+        cfg.check_paths(create=create)
+    except config_mod.ConfigError as exc:
+        _error(f"config error: {exc}")
+        raise _Exit(EXIT_USAGE) from None
+
+
 def _select(cfg: config_mod.Config, names: list[str] | None) -> tuple[config_mod.FeedConfig, ...]:
     try:
         return cfg.select(names)
@@ -197,6 +205,7 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     if not cfg.select(None):
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
+    _check_paths(cfg)
     store = _open_store(cfg.store, wait=args.wait)
     from .daemon import Daemon, Options  # APScheduler and the metrics stay out of one-shot runs
 
@@ -211,6 +220,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
     if not feeds:
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
+    _check_paths(cfg, create=not args.dry_run)
     store = _open_store(cfg.store, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
     printer = _LinePrinter(width, cfg.output, args.dry_run)
@@ -232,6 +242,7 @@ def command_rebuild(args: argparse.Namespace) -> int:
     if not cfg.store.exists():
         _error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
         return EXIT_USAGE
+    _check_paths(cfg)
     store = _open_store(cfg.store, wait=args.wait)
     with store, _output_errors(cfg):
         report = rebuild(cfg, store, dry_run=args.dry_run)

@@ -110,6 +110,27 @@ class Config:
     profile: str = DEFAULT_PROFILE
     body: str = DEFAULT_BODY
     after_run: str | tuple[str, ...] | None = None  # a shell command, or an argv list
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # where 'output' and 'store' are set
+
+    def check_paths(self, *, create: bool) -> None:
+        """Refuse an ``output`` or ``store`` that cannot be a directory or a database, as a config error.
+
+        A regular file where a directory must be, or a parent that cannot be
+        made, is a mistake in the config as surely as a typo in a key, and
+        is reported the same way: file, line and key. ``create`` makes the
+        directories (a dry run only checks).
+        """
+        for key, directory, what in (
+            ("output", self.output, "the output directory"),
+            ("store", self.store.parent, "the store's directory"),
+        ):
+            problem = _directory_problem(directory, create)
+            if problem:
+                raise ConfigError(self.path, self.lines.get(key), key, f"cannot use {directory} as {what}: {problem}")
+        if self.store.is_dir():
+            raise ConfigError(
+                self.path, self.lines.get("store"), "store", f"{self.store} is a directory; 'store' names a database file"
+            )
 
     def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
         """Enabled feeds, or exactly the named ones (enabled or not)."""
@@ -218,11 +239,27 @@ def parse(text: str, path: Path) -> Config:
         seen_names[name] = line
         seen_urls[url] = line
         feeds.append(replace(FeedConfig(url=url, name=name), **settings))
+    lines = {key: top[key][0] for key in ("output", "store") if key in top}
     return Config(
         path=path, output=output, store=store, feeds=tuple(feeds),
         concurrency=concurrency, host_concurrency=host_concurrency,
-        profile=profile, body=body, after_run=after_run,
+        profile=profile, body=body, after_run=after_run, lines=lines,
     )
+
+
+def _directory_problem(directory: Path, create: bool) -> str | None:
+    """Why ``directory`` cannot be (made) a directory, or None."""
+    for place in (directory, *directory.parents):
+        if place.exists():
+            if not place.is_dir():
+                return f"{place} is a file, not a directory"
+            break
+    if create:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def default_name(url: str) -> str:

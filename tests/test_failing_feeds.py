@@ -83,3 +83,27 @@ def test_a_feed_the_server_asked_to_wait_is_not_failing(tmp_path: Path, server: 
 
     assert again.returncode == 0 and "busy  deferred until" in again.stdout
     assert "still failing" not in again.stdout
+
+
+def test_an_output_or_store_path_that_cannot_be_used_is_a_config_error(tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/feed.xml", rss([item(1)]))
+    (tmp_path / "posts").write_text("a file where the output directory should be")
+    config = write_config(tmp_path, [server.url("/feed.xml")])
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 2, result.stderr
+    assert f"config error: {config}:1: output: cannot use {tmp_path / 'posts'} as the output directory" in result.stderr
+    assert "is a file, not a directory" in result.stderr
+    assert server.requests == []  # nothing was fetched
+
+    (tmp_path / "posts").unlink()
+    (tmp_path / "state").write_text("a file where the store's directory should be")
+    result = run_cli("--config", config, "run", "--dry-run")
+    assert result.returncode == 2
+    assert f"{config}:2: store: cannot use {tmp_path / 'state'} as the store's directory" in result.stderr
+
+    (tmp_path / "state").unlink()
+    (tmp_path / "state" / "ingest.sqlite3").mkdir(parents=True)
+    result = run_cli("--config", config, "run")
+    assert result.returncode == 2 and "store: " in result.stderr and "is a directory" in result.stderr
