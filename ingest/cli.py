@@ -25,6 +25,7 @@ from . import __version__
 from . import config as config_mod
 from .fetch import redact
 from .hooks import HookResult, run_after
+from .leftovers import remove_leftovers
 from .rebuild import LayoutChanged, RebuildReport, rebuild
 from .observe import parse_listen, setup_logging
 from .run import FeedReport, describe, run_feeds, when
@@ -195,6 +196,7 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     from .daemon import Daemon, Options  # APScheduler and the metrics stay out of one-shot runs
 
     options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
+    remove_leftovers(cfg)  # with the store's lock held, before any poll writes
     with store:
         return asyncio.run(Daemon(cfg, store, options, transport=transport).run())
 
@@ -208,6 +210,8 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
     store = _open_store(cfg.store, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
     printer = _LinePrinter(width, cfg.output, args.dry_run)
+    if not args.dry_run:
+        remove_leftovers(cfg)
     with store, _output_errors(cfg):
         reports = asyncio.run(
             run_feeds(cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer)
@@ -227,6 +231,8 @@ def command_rebuild(args: argparse.Namespace) -> int:
         _error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
         return EXIT_USAGE
     store = _open_store(cfg.store, wait=args.wait)
+    if not args.dry_run:
+        remove_leftovers(cfg)
     with store, _output_errors(cfg):
         report = rebuild(cfg, store, dry_run=args.dry_run)
     print(rebuild_summary(report, cfg, args.dry_run), flush=True)
