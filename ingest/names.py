@@ -56,12 +56,13 @@ def derive_names(urls: Sequence[str], taken: Iterable[str] = ()) -> list[str]:
     taken = set(taken)
     plain = [default_name(url) for url in urls]
     counts = Counter(plain)
+    shared = [counts[name] > 1 or name in taken for name in plain]
+    used = taken | {name for name, is_shared in zip(plain, shared) if not is_shared}
     names: list[str] = []
-    used = set(taken)
-    for url, name in zip(urls, plain):
-        if counts[name] > 1 or name in taken:
+    for url, name, is_shared in zip(urls, plain, shared):
+        if is_shared:
             name = _suffixed(url, used)
-        used.add(name)
+            used.add(name)
         names.append(name)
     return names
 

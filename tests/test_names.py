@@ -108,3 +108,12 @@ def test_feeds_of_one_host_differing_after_80_characters_run(tmp_path: Path, ser
     ]
     only = run_cli("--config", config, "run", "--feed", names[1])
     assert only.returncode == 0 and f"{names[1]}  unchanged (not modified)" in only.stdout
+
+
+def test_a_suffixed_name_never_takes_a_name_another_feed_has_plainly() -> None:
+    a, b = "https://example.com/feed?cat=1", "https://example.com/feed?cat=2"
+    taken_by_suffix = derive_names([a, b])[1]
+    plainly = "https://example.com/" + taken_by_suffix.removeprefix("example-com-")
+    assert default_name(plainly) == taken_by_suffix
+    names = derive_names([b, a, plainly])
+    assert len(set(names)) == 3 and names[2] == taken_by_suffix
