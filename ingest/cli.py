@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,6 +27,7 @@ from . import __version__
 from . import config as config_mod
 from .fetch import redact
 from .hooks import HookResult, run_after
+from .leftovers import remove_leftovers
 from .rebuild import LayoutChanged, RebuildReport, edited_files, rebuild
 from .observe import parse_listen, setup_logging
 from .run import FeedReport, describe, run_feeds, when
@@ -49,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"config file (default: ${config_mod.CONFIG_ENV} or {config_mod.DEFAULT_CONFIG})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--json", action="store_true", help="print JSON (discover)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="fetch every enabled feed once and write new or changed entries")
     run.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeat for more)")
@@ -89,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daemon.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    for command in (run, feeds, reset, again, edits, daemon):  # also accepted after the command, like --config
+    find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
+    find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
+    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the feeds as JSON")
+    for command in (run, feeds, reset, again, edits, daemon, find):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
@@ -121,7 +128,11 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.json and args.command != "discover":
+        parser.error(f"--json is not an option of {args.command!r}")
     try:
+        if args.command == "discover":
+            return command_discover(args, transport)
         if args.command == "feeds":
             return command_feeds(args)
         if args.command == "reset":
@@ -210,8 +221,31 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     from .daemon import Daemon, Options  # APScheduler and the metrics stay out of one-shot runs
 
     options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
+    remove_leftovers(cfg)  # with the store's lock held, before any poll writes
     with store:
         return asyncio.run(Daemon(cfg, store, options, transport=transport).run())
+
+
+def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    """Print the feeds a page offers, as config lines or JSON; exit 1 when there are none."""
+    from .discover import DiscoverError, config_line, discover
+
+    url = args.url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https", "file") or (parts.scheme.lower() != "file" and not parts.hostname):
+        _error(f"{url!r} is not an http://, https:// or file:// URL")
+        return EXIT_USAGE
+    try:
+        found = asyncio.run(discover(url, transport))
+    except DiscoverError as exc:
+        _error(str(exc))
+        return EXIT_FEED_FAILED
+    if args.json:
+        print(json.dumps([feed.as_json() for feed in found], indent=2, ensure_ascii=False))
+    else:
+        for feed in found:
+            print(config_line(feed))
+    return EXIT_OK
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
@@ -224,6 +258,8 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
     store = _open_store(cfg.store, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
     printer = _LinePrinter(width, cfg.output, args.dry_run)
+    if not args.dry_run:
+        remove_leftovers(cfg)
     with store, _output_errors(cfg):
         reports = asyncio.run(
             run_feeds(cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer)
@@ -244,6 +280,8 @@ def command_rebuild(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _check_paths(cfg)
     store = _open_store(cfg.store, wait=args.wait)
+    if not args.dry_run:
+        remove_leftovers(cfg)
     with store, _output_errors(cfg):
         report = rebuild(cfg, store, dry_run=args.dry_run)
     print(rebuild_summary(report, cfg, args.dry_run), flush=True)

@@ -19,6 +19,7 @@ import yaml
 
 from .crontab import cron_trigger
 from .edits import DEFAULT_EDITS, EDIT_MODES
+from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 
 DEFAULT_CONFIG = Path("config/feeds.yaml")
@@ -227,18 +228,20 @@ def parse(text: str, path: Path) -> Config:
             raise ConfigError(path, _line(item), f"{prefix}url", "missing; every feed needs a 'url:'")
         url = _feed_url(reader, fmap, prefix)
         line = fmap["url"][0]
-        name = reader.string(fmap, "name", prefix, default=None) or default_name(url)
+        name = reader.string(fmap, "name", prefix, default=None) or ""  # "": derived below
         settings = _merge_schedule(defaults, _feed_settings(reader, fmap, prefix))
         if url in seen_urls:
             raise ConfigError(path, line, f"{prefix}url", f"duplicate feed URL (also on line {seen_urls[url]})")
         if name in seen_names:
             raise ConfigError(
                 path, line, f"{prefix}name",
-                f"duplicate feed name {name!r} (also used on line {seen_names[name]}); give one of them a 'name:'",
+                f"duplicate feed name {name!r} (also used on line {seen_names[name]})",
             )
-        seen_names[name] = line
+        if name:
+            seen_names[name] = line
         seen_urls[url] = line
         feeds.append(replace(FeedConfig(url=url, name=name), **settings))
+    feeds = _derive_names(feeds, seen_names)
     lines = {key: top[key][0] for key in ("output", "store") if key in top}
     return Config(
         path=path, output=output, store=store, feeds=tuple(feeds),
@@ -262,15 +265,14 @@ def _directory_problem(directory: Path, create: bool) -> str | None:
     return None
 
 
-def default_name(url: str) -> str:
-    """A readable, file-system-safe name derived from the URL."""
-    from slugify import slugify  # here: most configs name their feeds, and the import costs a run 5 ms
 
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        stem = Path(parts.path).stem
-        return slugify(stem) or "feed"
-    return slugify(f"{parts.hostname or ''} {parts.path}", max_length=80) or "feed"
+def _derive_names(feeds: list[FeedConfig], written: dict[str, int]) -> list[FeedConfig]:
+    """Name the feeds that have no ``name:``; see ``names`` for why these never collide."""
+    unnamed = [index for index, feed in enumerate(feeds) if not feed.name]
+    derived = derive_names([feeds[index].url for index in unnamed], taken=written)
+    for index, name in zip(unnamed, derived):
+        feeds[index] = replace(feeds[index], name=name)
+    return feeds
 
 
 def strip_userinfo(url: str, mark: str = "") -> str:

@@ -1,7 +1,17 @@
 """Write files atomically: a site builder never sees a half-written file.
 
 The text goes to a hidden temporary file in the same directory (site builders
-skip dot-files), then is renamed over the target in one step.
+skip dot-files), then is renamed over the target in one step. The same
+directory is the one place sure to be on the target's file system, which a
+rename needs.
+
+A process killed between the two steps (SIGKILL, an OOM kill, a container
+stop, a power cut) leaves its temporary file behind. Each writer holds an
+exclusive ``flock`` on its temporary file until the rename is done, and the
+kernel drops the lock when the process dies however it dies, so
+``remove_stale_temporaries`` can tell a leftover from a file being written
+without trusting process ids, which come round again (a container's first
+process always has the same one).
 
 Making a file durable is a separate step, so that a run can write a whole
 feed's files and flush them together: one ``fsync`` per file costs about as
@@ -15,8 +25,14 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: temporary files are not locked, and leftovers are not removed
+    fcntl = None  # type: ignore[assignment]
 
 # Paths are taken as str or Path. A run writes thousands of files and keeps
 # their names as plain strings: pathlib interns every name it parses, for good.
@@ -42,9 +58,9 @@ def write_atomic(path: StrPath, text: str, *, sync: bool = True) -> None:
                 view = view[os.write(fd, view):]
             if sync:
                 os.fsync(fd)
+            os.replace(tmp, path)  # before the close, which drops the lock that marks the file as being written
         finally:
             os.close(fd)
-        os.replace(tmp, path)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -70,11 +86,95 @@ def _create_temp(directory: str, name: str) -> tuple[int, str]:
         tmp = os.path.join(directory, f".{name[:40]}.{os.getpid()}.{next(_temp_names)}.tmp")
         try:
             # 0o666 less the umask: what a plain open() gives, readable by a web server.
-            return os.open(tmp, flags, 0o666), tmp
+            fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             continue
         except OSError as exc:  # name the file the user will look for, not the temp file
             raise OSError(exc.errno, exc.strerror, os.path.join(directory, name)) from exc
+        if _hold(fd, tmp):
+            return fd, tmp
+        os.close(fd)  # another process took it for a leftover in the instant before the lock: use another name
+
+
+def _hold(fd: int, path: str) -> bool:
+    """Lock a new temporary file as being written; False if a sweeper got to it first.
+
+    A sweeper may open the file between its creation and this lock, find it
+    unlocked and remove it: the lock is then refused, or the name no longer
+    leads to this file. On a file system without locks the file is written
+    unlocked, and sweepers, unable to lock it either, leave it alone.
+    """
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return _same_file(fd, path)
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+# What _create_temp names: a dot, at most 40 characters of the target's name,
+# the writer's process id, a counter, ".tmp".
+_TEMP_NAME = re.compile(r"\..{1,40}\.[0-9]+\.[0-9]+\.tmp", re.DOTALL)
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name has the shape of this module's temporary files."""
+    return name.startswith(".") and name.endswith(".tmp") and _TEMP_NAME.fullmatch(name) is not None
+
+
+def remove_stale_temporaries(directory: StrPath) -> list[str]:
+    """Remove the temporary files in ``directory`` that no living process is writing.
+
+    Only names of the shape ``_create_temp`` gives are considered, and of
+    those only files whose writer's lock is gone: a file another process is
+    writing this moment, into the same directory, is left alone. Returns
+    the paths removed; a directory that does not exist has none.
+    """
+    if fcntl is None:
+        return []
+    try:
+        entries = os.scandir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    with entries:
+        for entry in entries:
+            if is_temporary(entry.name) and entry.is_file(follow_symlinks=False) and _remove_if_abandoned(entry.path):
+                removed.append(entry.path)
+    return removed
+
+
+def _remove_if_abandoned(path: str) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a living writer holds it, or the file system cannot say: leave it
+            return False
+        if not _same_file(fd, path):  # renamed into place meanwhile: it is a site file now
+            return False
+        try:
+            os.unlink(path)
+        except OSError:
+            return False
+        return True
+    finally:
+        os.close(fd)
 
 
 def flush(paths: Iterable[StrPath]) -> None:

@@ -1,0 +1,47 @@
+"""Remove what a killed run left in the output: temporary files nobody is writing.
+
+A run or rebuild killed between writing a temporary file and renaming it
+into place (SIGKILL, an OOM kill, a container stop, a power cut) leaves a
+hidden ``.<name>.<pid>.<n>.tmp`` beside the site's files, where users who
+keep their site in git would commit it. The next ``run``, ``rebuild`` or
+daemon start removes such files before it writes anything, so after it the
+output holds only the site's files. Only the directories ingest writes to
+are looked at (the output directory and the ones a profile's file names
+lead to), only names of the temporary files' shape are touched, and a file
+still being written by a living process (its lock held) is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .config import Config
+from .profiles import PROFILES
+from .write import remove_stale_temporaries
+
+log = logging.getLogger(__name__)
+
+
+def output_directories(output: Path) -> list[Path]:
+    """The directories under ``output`` that any profile writes files to (every profile: a rebuild moves between them)."""
+    subdirectories = {os.path.dirname(profile.path) for profile in PROFILES.values()}
+    return sorted({output / sub if sub else output for sub in subdirectories})
+
+
+def remove_leftovers(config: Config) -> list[str]:
+    """Remove the abandoned temporary files in ``config``'s output; the paths removed.
+
+    Never raises: a directory that cannot be read is logged and left, and
+    the run goes on to report whatever it cannot write there.
+    """
+    removed: list[str] = []
+    for directory in output_directories(config.output):
+        try:
+            removed += remove_stale_temporaries(directory)
+        except OSError as exc:
+            log.warning("cannot look for temporary files left in %s: %s", directory, exc.strerror or exc)
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted run: %s", len(removed), ", ".join(removed))
+    return removed
