@@ -92,6 +92,10 @@ class FeedConfig:
     user_agent: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     auth: BasicAuth | None = None
+    # The config's directory: a relative ``file:`` URL (``file:feeds/a.xml``) is
+    # read from there, as other relative paths are, while the URL stays as
+    # written in the files' ``source:`` and the store.
+    base: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -240,7 +244,7 @@ def parse(text: str, path: Path) -> Config:
         if name:
             seen_names[name] = line
         seen_urls[url] = line
-        feeds.append(replace(FeedConfig(url=url, name=name), **settings))
+        feeds.append(replace(FeedConfig(url=url, name=name, base=base), **settings))
     feeds = _derive_names(feeds, seen_names)
     lines = {key: top[key][0] for key in ("output", "store") if key in top}
     return Config(

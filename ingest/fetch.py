@@ -135,7 +135,7 @@ async def fetch(
     started = time.monotonic()
     url = url or feed.url
     if urlsplit(url).scheme.lower() == "file":
-        result = await asyncio.to_thread(_read_file, url, feed.max_size)
+        result = await asyncio.to_thread(_read_file, url, feed.max_size, feed.base)
     else:
         result = await _fetch_http(client, feed, url, validators)
     return replace(result, elapsed=time.monotonic() - started)
@@ -164,9 +164,11 @@ def format_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _read_file(url: str, max_size: int) -> FetchResult:
+def _read_file(url: str, max_size: int, base: Path | None = None) -> FetchResult:
     parts = urlsplit(url)
     path = Path(url2pathname(parts.path))
+    if base is not None and not path.is_absolute():
+        path = base / path
     if parts.netloc not in ("", "localhost"):
         return FetchResult(url, url, error=f"file URL with a host ({parts.netloc}) is not supported")
     try:

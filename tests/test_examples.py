@@ -40,3 +40,31 @@ def test_crontab_line_runs_ingest_run() -> None:
     args = build_parser().parse_args(command[1:])
 
     assert command[0].endswith("/ingest") and args.command == "run"
+
+
+def test_the_offline_example_writes_real_files_without_a_network(tmp_path) -> None:
+    """The README's first command: two bundled feeds read through relative file: URLs, from any directory."""
+    import shutil
+
+    from conftest import run_cli
+
+    example = tmp_path / "offline"
+    shutil.copytree(EXAMPLES / "offline", example, ignore=shutil.ignore_patterns("posts", "state"))
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+
+    first = run_cli("--config", example / "feeds.yaml", "run", cwd=elsewhere)
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "2 feeds: 2 ok, 0 failed; wrote 4 new" in first.stdout
+    posts = sorted(p.name for p in (example / "posts").iterdir())
+    assert posts == [
+        "ferry-timetable-changes-for-the-winter-season.md",
+        "lighthouse-opens-its-doors-for-one-weekend.md",
+        "ridge-path-reopened-after-the-landslide.md",
+        "winter-gear-checklist.md",
+    ]
+    ferry = (example / "posts" / posts[0]).read_text(encoding="utf-8")
+    assert "source: 'file:feeds/harbour-gazette.xml'" in ferry  # as written, not this machine's path
+    again = run_cli("--config", example / "feeds.yaml", "run", cwd=elsewhere)
+    assert again.returncode == 0 and "wrote 0 new and 0 updated" in again.stdout
