@@ -41,6 +41,10 @@ of files were deleted, as a previous benchmark's work directory is).
 
 ``--scale-feeds`` repeats the ingest runs and the floors on a larger corpus,
 to check that memory stays flat and the cost per feed does not grow.
+``--noisy`` repeats the ingest runs ("ingest noisy") while a neighbour
+process writes to the same file system without pause and never syncs, as a
+site build, a database or a backup does beside a daemon: ingest's wall time
+must not grow with another program's writes.
 Exit status: 0 when every target shown passes, 1 when one fails, 2 when a
 run fails or writes the wrong number of files.
 """
@@ -180,6 +184,41 @@ def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured
             f"(output in {out_path} and {err_path}); end of stderr:\n" + "\n".join(tail)
         )
     return Measured(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_pss=peak)
+
+
+# The neighbour: rewrites the same NEIGHBOUR_BYTES of one file in 8 MiB blocks, at most
+# NEIGHBOUR_RATE bytes a second, for as long as it lives, so the file system always has a few
+# hundred MB of someone else's dirty pages to write. The rate keeps it a disk load: unpaced, it
+# would take a whole core, and on a small machine measure the CPU it takes rather than the disk.
+NEIGHBOUR_BYTES = 512 * 2**20
+NEIGHBOUR_RATE = 200 * 2**20
+NEIGHBOUR = """
+import os, sys, time
+block = os.urandom(8 * 2**20)
+size, rate = int(sys.argv[2]), int(sys.argv[3])
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+start, written = time.monotonic(), 0
+while True:
+    for offset in range(0, size, len(block)):
+        os.pwrite(fd, block, offset)
+        written += len(block)
+        time.sleep(max(0.0, start + written / rate - time.monotonic()))
+"""
+
+
+@contextmanager
+def neighbour(directory: Path) -> Iterator[None]:
+    """Another program writing to ``directory``'s file system the whole time."""
+    path = directory / "neighbour.dat"
+    proc = subprocess.Popen([sys.executable, "-c", NEIGHBOUR, str(path), str(NEIGHBOUR_BYTES), str(NEIGHBOUR_RATE)],
+                            stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(2.0)  # let it fill the page cache with dirty pages before the first measured run
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+        path.unlink(missing_ok=True)
 
 
 # --- the corpus and its server -------------------------------------------------------------
@@ -485,6 +524,10 @@ def targets(results: Results, feeds: int, scale: int) -> list[Target]:
                ratio(("ingest", "warm", feeds), ("floor", "conditional", feeds)), 2.0, False),
         reader_over_ingest("incremental", 3.0),
     ]
+    for phase in PHASES:
+        if ("ingest noisy", phase, feeds) in results:
+            out.append(Target(f"{phase}: ingest beside a writer / quiet",
+                              ratio(("ingest noisy", phase, feeds), ("ingest", phase, feeds)), 1.5, False))
     for n in (feeds, scale):
         if n:
             out.append(Target(f"ingest peak tree PSS, MB, max of phases, {n} feeds", peak(n), 100, False))
@@ -547,6 +590,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reader-workers", default="8,16,32",
                         help="reader's update_feeds workers, one series each (default 8,16,32)")
     parser.add_argument("--skip-reader", action="store_true", help="do not run reader")
+    parser.add_argument("--noisy", action="store_true",
+                        help="also run ingest while another process writes to the same file system")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every raw number here")
     parser.add_argument("--settle", type=float, default=120.0, metavar="SECONDS",
                         help="wait at most this long for file creation to be quick before measuring "
@@ -594,6 +639,10 @@ def main(argv: list[str] | None = None) -> int:
             # the last run's deletions), so no tool gets all the good or all the bad minutes.
             for rep in range(1, args.reps + 1):
                 run_series("ingest", ingest_command, args.feeds, rep, args.reps, corpus, base, workdir, results)
+                if args.noisy:
+                    with neighbour(workdir):
+                        run_series("ingest noisy", ingest_command, args.feeds, rep, args.reps, corpus, base,
+                                   workdir, results)
                 if not args.skip_reader:
                     for workers in args.workers:
                         run_series(f"reader w{workers}", reader_command(workers), args.feeds, rep, args.reps,

@@ -35,7 +35,7 @@ from .config import Config, FeedConfig
 from .fetch import Client
 from .observe import Metrics, StatusServer, event
 from .hooks import run_after_async
-from .run import FeedReport, RequestLimits, describe, poll_feed
+from .run import FeedReport, Flusher, RequestLimits, describe, poll_feed
 from .store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._limit = asyncio.Semaphore(config.concurrency)
         self._host_limits = RequestLimits(None, config.host_concurrency)  # _limit bounds whole polls
+        self._flusher = Flusher()  # concurrent polls' files are synced together
         self._hook_paths: dict[str, None] = {}  # files written since the hook last ran, in order
         self._hook_wanted = asyncio.Event()
         self._hook_busy = False
@@ -248,7 +249,9 @@ class Daemon:
         try:
             async with self._limit:
                 started = time.monotonic()  # the duration of the poll, not of the wait for a slot
-                report = await poll_feed(self.config, feed, self.store, self._client, limits=self._host_limits)
+                report = await poll_feed(
+                    self.config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher
+                )
         except asyncio.CancelledError:
             return  # stopped by _drain, which logs it; nothing was written and nothing planned
         except Exception as exc:  # a bug must not stop the daemon

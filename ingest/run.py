@@ -159,8 +159,12 @@ async def poll_feed(
     *,
     limits: RequestLimits | None = None,
     rng: random.Random | None = None,
+    flusher: Flusher | None = None,
 ) -> FeedReport:
     """Poll one feed with a client and store that outlive it, for the daemon.
+
+    Polls that share a ``flusher`` make their files durable in shared
+    batches: a busy daemon pays for the disk once per batch, not per feed.
 
     Each poll is its own run: an entry seen in an earlier poll is judged by
     the store, not skipped as a duplicate of this one. The output layout is
@@ -168,11 +172,49 @@ async def poll_feed(
     format fails its polls (asking for a rebuild) instead of mixing formats.
     """
     try:
-        run = _Run.prepare(config, store, False, rng)
+        run = _Run.prepare(config, store, False, rng, flusher)
     except (LayoutChanged, OSError) as exc:
         reason = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
         return FeedReport(feed.name, feed.url, status="failed", error=reason)
     return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
+
+
+class Flusher:
+    """Makes written files durable in batches, off the event loop.
+
+    A feed's files are written, then handed here; its claims are confirmed
+    in the store only once this says they are on disk, so the crash
+    guarantees stay what they were. While one batch is being synced, the
+    files of feeds that finish meanwhile wait together for the next: the
+    disk is asked once per batch, and the loop goes on fetching and writing
+    other feeds in the meantime.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[list[str], asyncio.Future[None]]] = []
+        self._syncing: asyncio.Task[None] | None = None
+
+    async def flush(self, paths: list[str]) -> None:
+        """Return once ``paths`` are durable; OSError if the file system could not write them."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((paths, done))
+        if self._syncing is None or self._syncing.done():
+            self._syncing = asyncio.ensure_future(self._sync())
+        await done
+
+    async def _sync(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await asyncio.to_thread(flush, [path for paths, _done in batch for path in paths])
+            except OSError as exc:  # every file of the batch stays unconfirmed, and is written again next time
+                for _paths, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _paths, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
 
 class RequestLimits:
@@ -248,9 +290,11 @@ class _Run:
     """State shared by the feeds of one run: names handed out, entries seen."""
 
     def __init__(
-        self, output: Path, store: Store, dry_run: bool, rng: random.Random, profile: Profile, body: str
+        self, output: Path, store: Store, dry_run: bool, rng: random.Random, profile: Profile, body: str,
+        flusher: Flusher | None = None,
     ):
         self.output = output
+        self.flusher = flusher or Flusher()
         self._output_dir = os.fspath(output)
         self.store = store
         self.dry_run = dry_run
@@ -262,12 +306,15 @@ class _Run:
         self.made_dirs: set[str] = set()
 
     @classmethod
-    def prepare(cls, config: Config, store: Store, dry_run: bool, rng: random.Random | None) -> _Run:
+    def prepare(
+        cls, config: Config, store: Store, dry_run: bool, rng: random.Random | None, flusher: Flusher | None = None
+    ) -> _Run:
         """A run over ``config``'s output, after checking its layout (and creating it, unless dry)."""
         check_layout(config, store, record=not dry_run)
         if not dry_run:
             config.output.mkdir(parents=True, exist_ok=True)
-        return cls(config.output, store, dry_run, rng or random.Random(), PROFILES[config.profile], config.body)
+        profile = PROFILES[config.profile]
+        return cls(config.output, store, dry_run, rng or random.Random(), profile, config.body, flusher)
 
     async def poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
@@ -305,9 +352,9 @@ class _Run:
             report = FeedReport(feed.name, feed.url)
             self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state)
             return report
-        return self.process(feed, feed_id, result, utcnow(), state, key, read)
+        return await self.process(feed, feed_id, result, utcnow(), state, key, read)
 
-    def process(
+    async def process(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
         state: FeedState | None, key: str | None, read: ReadFeed | None,
     ) -> FeedReport:
@@ -330,7 +377,7 @@ class _Run:
             else:
                 if read.warning:
                     report.notes.append(read.warning)
-                write_errors = self._apply_all(feed, feed_id, read.entries, now, report, sources)
+                write_errors = await self._apply_all(feed, feed_id, read.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
@@ -385,7 +432,7 @@ class _Run:
         settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
-    def _apply_all(
+    async def _apply_all(
         self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,
         report: FeedReport, sources: list[str],
     ) -> list[str]:
@@ -448,7 +495,7 @@ class _Run:
                 written.append(plan)
         if written:
             try:
-                flush(plan.path for plan in written)
+                await self.flusher.flush([plan.path for plan in written])
             except OSError as exc:  # the claims stay pending: the next run writes these files again
                 errors.append(_cannot_write(exc))
                 return errors
@@ -545,7 +592,9 @@ class _Run:
             return None
         path = os.path.join(self._output_dir, name)
         data = self._json(article, prepared)
-        done = report.new if action in (Action.NEW, Action.PENDING) else report.updated
+        # A claim a stopped run left is new unless its file had been written before (an update)
+        first = action is Action.NEW or (action is Action.PENDING and stored is not None and stored.written_hash is None)
+        done = report.new if first else report.updated
         base = None
         current = read_text(path) if stored is not None else None
         if stored is not None and (action is Action.CHANGED or current is not None):

@@ -14,20 +14,18 @@ without trusting process ids, which come round again (a container's first
 process always has the same one).
 
 Making a file durable is a separate step, so that a run can write a whole
-feed's files and flush them together: one ``fsync`` per file costs about as
-much as everything else a run does for that file. ``flush`` makes a batch
-durable with one ``syncfs`` per file system where Linux offers it, else by
-syncing each file and directory.
+feed's files and flush them together, off the thread that writes (see
+``flush``), while it goes on with other feeds.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import itertools
 import os
 import re
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 try:
     import fcntl
@@ -180,57 +178,42 @@ def _remove_if_abandoned(path: str) -> bool:
 def flush(paths: Iterable[StrPath]) -> None:
     """Make files written with ``sync=False``, and their names, durable.
 
+    Each file is synced on its own, several at a time, then each directory
+    once. A ``syncfs`` of the whole file system would be one call, but it
+    writes back every dirty page on it, other programs' included: beside a
+    site build or a backup writing gigabytes, one call took 200 ms instead
+    of 1. Syncing only ingest's own files costs what ingest wrote, whatever
+    the neighbours do; syncing several at once lets the file system commit
+    them in one journal transaction.
+
     Raises OSError when the file system reports that it could not write
     them (a full disk, an I/O error): the caller must not record them as
     written.
     """
-    paths = [os.fspath(path) for path in paths]
+    paths = list(dict.fromkeys(os.fspath(path) for path in paths))
     if not paths:
         return
-    directories = {os.path.dirname(path) for path in paths}
-    if _syncfs() is not None:
-        devices: dict[int, str] = {}
-        for directory in directories:
-            devices.setdefault(os.stat(directory).st_dev, directory)
-        for directory in devices.values():
-            _sync_filesystem(directory)
-        return
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    for directory in directories:
+    if len(paths) == 1:
+        _fsync_file(paths[0])
+    else:
+        list(_flush_pool().map(_fsync_file, paths))
+    for directory in {os.path.dirname(path) for path in paths}:
         fsync_dir(directory)
 
 
+_FLUSH_THREADS = 8  # measured: 5,000 files sync in 0.5-0.6 s with 8 to 32 threads, 1.3 s with one
+
+
 @functools.cache
-def _syncfs() -> Callable[[int], int] | None:
-    """Linux's syncfs(2), which Python's os module does not offer; None elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes  # only runs that write files need it
+def _flush_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads that wait for the disk, made on first use (never before a run forks its workers)."""
+    return concurrent.futures.ThreadPoolExecutor(_FLUSH_THREADS, thread_name_prefix="ingest-flush")
 
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        function = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int]
-    function.restype = ctypes.c_int
-    return function
-
-
-def _sync_filesystem(directory: str) -> None:
-    import ctypes
-
-    syncfs = _syncfs()
-    assert syncfs is not None
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        if syncfs(fd) != 0:
-            errno = ctypes.get_errno()
-            raise OSError(errno, os.strerror(errno), directory)
+        os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -179,3 +182,54 @@ def test_a_killed_runs_temporary_file_does_not_block_a_later_write(tmp_path: Pat
 
     assert target.read_text() == "the whole file\n"
     assert leftover.read_text() == "half a file"  # not ours to remove: it may belong to a running writer
+
+
+# The real CLI, but the process dies (SIGKILL) the moment it would record its
+# written, flushed files in the store: a crash between writing and recording.
+DIE_BEFORE_RECORDING = """
+import os, signal, sys
+from ingest.cli import main
+from ingest.store import Store
+
+def dying(self, identities, now):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+Store.confirm = dying
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def killed_before_recording(config: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", DIE_BEFORE_RECORDING, "--config", str(config), "run"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+
+
+def test_a_crash_between_writing_files_and_recording_them_is_repaired_by_the_next_run(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    server.feed("/a.xml", rss([item(1), item(2)]))
+    config = write_config(tmp_path, [{"url": server.url("/a.xml"), "name": "a"}])
+    posts = tmp_path / "posts"
+
+    killed_before_recording(config)
+    assert names(posts) == ["story-number-1-about-things.md", "story-number-2-about-things.md"]
+    assert stored(tmp_path, "SELECT DISTINCT state FROM entries") == [("pending",)]
+    result = run_cli("--config", config, "run")
+    assert result.returncode == 0 and "2 new" in result.stdout, result.stdout
+    assert stored(tmp_path, "SELECT DISTINCT state FROM entries") == [("written",)]
+
+    # an upstream change, written but not recorded, then changed again upstream
+    server.feed("/a.xml", rss([item(1, description="Second version."), item(2)]))
+    killed_before_recording(config)
+    assert "Second version." in (posts / "story-number-1-about-things.md").read_text()
+    server.feed("/a.xml", rss([item(1, description="Third version."), item(2)]))
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0 and "0 new, 1 updated, 1 unchanged" in result.stdout, result.stdout
+    assert "your edits" not in result.stdout  # the crashed run's file was ingest's own, not an edit
+    assert "Third version." in (posts / "story-number-1-about-things.md").read_text()
+    assert names(posts) == ["story-number-1-about-things.md", "story-number-2-about-things.md"]
+    assert stored(tmp_path, "SELECT DISTINCT state FROM entries") == [("written",)]
