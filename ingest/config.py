@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from .crontab import cron_trigger
+from .excerpt import SUMMARY_LENGTH
 from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 
 DEFAULT_CONFIG = Path("config/feeds.yaml")
@@ -89,6 +90,7 @@ class FeedConfig:
     user_agent: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     auth: BasicAuth | None = None
+    summary_length: int = SUMMARY_LENGTH
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -128,6 +130,7 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth",
+    "summary_length",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
@@ -437,6 +440,8 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
         out["categories"] = _string_list(reader, entries, "categories", prefix)
     if "tags" in entries:
         out["tags"] = _tag_rule(reader, entries, prefix)
+    if "summary_length" in entries:
+        out["summary_length"] = reader.integer(entries, "summary_length", prefix, default=SUMMARY_LENGTH, minimum=1)
     return out
 
 
