@@ -94,7 +94,9 @@ async def run_feeds(
     with Readers(workers, pending=max(config.concurrency, 2 * workers), close_fds=lock) as readers:
         async with Client(config.concurrency, transport) as client:
             reports = []
-            polls = [run.poll(feed, client, limits, readers, force=force) for feed in feeds]
+            # Tasks made here start in config order; asyncio.as_completed would
+            # start bare coroutines in the order of a set, which is arbitrary.
+            polls = [asyncio.ensure_future(run.poll(feed, client, limits, readers, force=force)) for feed in feeds]
             for finished in asyncio.as_completed(polls):
                 report = await finished
                 reports.append(report)
