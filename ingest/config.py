@@ -19,6 +19,7 @@ import yaml
 
 from .crontab import cron_trigger
 from .edits import DEFAULT_EDITS, EDIT_MODES
+from .excerpt import SUMMARY_LENGTH
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 
@@ -96,6 +97,7 @@ class FeedConfig:
     # read from there, as other relative paths are, while the URL stays as
     # written in the files' ``source:`` and the store.
     base: Path | None = field(default=None, compare=False, repr=False)
+    summary_length: int = SUMMARY_LENGTH
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -155,7 +157,7 @@ OUTPUT_KEYS = {"dir", "profile", "body"}
 HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
-    "max_redirects", "user_agent", "headers", "auth", "edits",
+    "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
@@ -484,6 +486,8 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
         out["categories"] = _string_list(reader, entries, "categories", prefix)
     if "tags" in entries:
         out["tags"] = _tag_rule(reader, entries, prefix)
+    if "summary_length" in entries:
+        out["summary_length"] = reader.integer(entries, "summary_length", prefix, default=SUMMARY_LENGTH, minimum=1)
     return out
 
 

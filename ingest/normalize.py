@@ -21,6 +21,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import nh3
 
 from .config import FeedConfig, strip_userinfo
+from .excerpt import SUMMARY_LENGTH
 
 # nh3's defaults plus the harmless attributes feeds commonly use, so that safe
 # markup comes through byte for byte (ammonia keeps attribute order).
@@ -74,6 +75,9 @@ class Article:
     draft: bool
     body: str
     published: datetime | None = None  # the full UTC time behind ``date``, when known
+    # description and summary keep the full plain text; rendering cuts them to
+    # this many characters, so a stored entry can be rendered again under the rule
+    summary_length: int = SUMMARY_LENGTH
 
 
 def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Article:
@@ -110,6 +114,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
         tags=tags,
         draft=feed.draft,
         body=body,
+        summary_length=feed.summary_length,
     )
 
 

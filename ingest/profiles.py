@@ -20,6 +20,7 @@ class Field:
     """One front-matter line.
 
     ``kind`` says how the value is written: ``text`` (double-quoted),
+    ``excerpt`` (double-quoted, cut to the article's ``summary_length``),
     ``url`` (single-quoted), ``date`` (``YYYY-MM-DD``), ``datetime``
     (``YYYY-MM-DD HH:MM:SS +00:00``, a YAML timestamp), ``list`` (one single-quoted item a line),
     ``bool``, ``not`` (the negated bool), ``const`` (``value`` as is) and
@@ -52,8 +53,8 @@ HUGO = Profile(
     fields=(
         Field("title", "text", "title"),
         Field("date", "date"),
-        Field("description", "text", "description"),
-        Field("summary", "text", "summary"),
+        Field("description", "excerpt", "description"),
+        Field("summary", "excerpt", "summary"),
         Field("slug", "text", "slug"),
         Field("image", "url", "image"),
         Field("link", "url", "link"),
@@ -75,7 +76,7 @@ JEKYLL = Profile(
         Field("layout", "const", value="post"),
         Field("title", "text", "title"),
         Field("date", "datetime"),
-        Field("description", "text", "description"),
+        Field("description", "excerpt", "description"),
         Field("slug", "text", "slug"),
         Field("image", "url", "image"),
         Field("link", "url", "link"),
@@ -97,7 +98,7 @@ ELEVENTY = Profile(
     fields=(
         Field("title", "text", "title"),
         Field("date", "date"),
-        Field("description", "text", "description"),
+        Field("description", "excerpt", "description"),
         Field("slug", "text", "slug"),
         Field("image", "url", "image"),
         Field("link", "url", "link"),

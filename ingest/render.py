@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timezone
 
+from .excerpt import excerpt
 from .normalize import Article
 from .profiles import HUGO, Field, Profile
 
@@ -92,6 +93,8 @@ def _field_lines(field: Field, article: Article) -> list[str]:
         return [""]
     if kind == "text":
         return [f"{field.key}: {double_quoted(value)}"]
+    if kind == "excerpt":
+        return [f"{field.key}: {double_quoted(excerpt(value, article.summary_length))}"]
     if kind == "url":
         return [f"{field.key}: {single_quoted(value)}"]
     if kind == "date":

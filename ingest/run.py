@@ -30,6 +30,7 @@ import httpx
 from . import __version__, policy
 from .config import Config, FeedConfig
 from .edits import Resolution, resolve
+from .excerpt import SUMMARY_LENGTH
 from .fetch import Client, FetchResult, Validators, fetch, redact
 from .normalize import Article, article_from_json, article_to_json
 from .profiles import PROFILES, Profile
@@ -430,7 +431,11 @@ class _Run:
         Validators are sent only when the stored body hash starts with it.
         """
         settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
-        return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+        # summary_length counts only when it is not the default, so stores from
+        # before the setting keep their key: a run then rewrites no file whose
+        # entry did not change (``ingest rebuild`` applies the rule to those).
+        limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
+        return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
 
     async def _apply_all(
         self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,
