@@ -1,31 +1,30 @@
-"""The HTTP transport under the fetcher: httpx over plain asyncio streams.
+"""The HTTP transport under the fetcher: httpcore's connection pool over plain asyncio streams.
 
 httpx runs its async connections through anyio, which wraps every read and
 write of every request in cancel scopes and task lookups; with hundreds of
 feeds answering 304 that wrapper is about a quarter of the CPU a request
 costs. httpcore lets the network layer be swapped (its public
-``AsyncNetworkBackend``), so the same httpx client runs here on asyncio's
-own streams.
+``AsyncNetworkBackend``), so the pool here runs on asyncio's own streams,
+and ``AsyncioTransport`` puts it under httpx through httpx's public
+transport interface: httpx requests in, httpx responses out, httpcore's
+errors raised as httpx's.
 
 The TLS context is made on the first https connection, not up front:
 loading the certificate bundle costs as much as a hundred 304 answers, and
 a run over plain-http or unchanged feeds never needs it.
 
-httpcore's connection pool also takes its locks and events from anyio when
-asyncio runs. anyio's lock yields to the event loop twice on every acquire
-and importing its asyncio backend costs a short run about 15 ms; with
-asyncio's own lock and event a warm run of 200 feeds took 0.33 s instead of
-0.39 s. ``use_asyncio_primitives`` swaps them in for the pool's three
-modules, and only for the httpcore release line it was written against. The
-cancellation shield becomes a no-op: anyio's shield only holds off anyio's
-own cancel scopes, and ingest cancels with plain asyncio (``asyncio.timeout``,
-task cancellation), which no context manager can hold off, so nothing is lost.
+httpcore's pool still takes its locks and events from anyio under asyncio
+(it offers no public way to choose them); they cost a warm run of 200
+feeds a few milliseconds, which is the price of depending on public
+interfaces only: an upgrade of httpx or httpcore cannot change what this
+module does without an error saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpcore
@@ -34,26 +33,88 @@ import httpx
 CONNECT_ATTEMPT_DELAY = 0.25  # seconds before trying a host's next address (happy eyeballs)
 
 
-def make_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """An httpx transport with ``limits`` whose connections, locks and waits are asyncio's own.
+def make_transport(limits: httpx.Limits) -> AsyncioTransport:
+    """An httpx transport with ``limits`` whose connections run on asyncio's own streams."""
+    return AsyncioTransport(limits)
 
-    Should httpx ever stop keeping its connection pool where this expects
-    it, the transport falls back to httpx's own, which works the same, only
-    slower.
-    """
-    use_asyncio_primitives()
-    tls = _LazyTLS()
-    transport = httpx.AsyncHTTPTransport(verify=tls, limits=limits)  # type: ignore[arg-type]
-    if type(getattr(transport, "_pool", None)) is not httpcore.AsyncConnectionPool:
-        return httpx.AsyncHTTPTransport(limits=limits)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=tls,  # type: ignore[arg-type]
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=AsyncioBackend(),
-    )
-    return transport
+
+class AsyncioTransport(httpx.AsyncBaseTransport):
+    """httpcore's public ``AsyncConnectionPool`` on ``AsyncioBackend``, as an httpx transport."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=_LazyTLS(),  # type: ignore[arg-type]
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=AsyncioBackend(),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,  # type: ignore[arg-type]
+            extensions=request.extensions,
+        )
+        try:
+            response = await self._pool.handle_async_request(core_request)
+        except Exception as exc:
+            raise _as_httpx(exc, request) from exc
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream, request),  # type: ignore[arg-type]
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: Any, request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except Exception as exc:
+            raise _as_httpx(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+# httpcore's errors and the httpx errors of the same meaning, most specific first.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.RequestError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+def _as_httpx(exc: Exception, request: httpx.Request) -> Exception:
+    """httpcore's error as the httpx error ``fetch`` handles; anything else unchanged."""
+    for core, mapped in _ERRORS:
+        if isinstance(exc, core):
+            return mapped(str(exc), request=request)
+    return exc
 
 
 class _LazyTLS:
@@ -163,68 +224,3 @@ class _Stream(httpcore.AsyncNetworkStream):
             return self._reader.at_eof() or self._writer.is_closing()
         name = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
         return self._writer.get_extra_info(name[info]) if info in name else None
-
-
-# --- httpcore's locks and events on asyncio ----------------------------------------------
-
-_HTTPCORE_LINE = "1.0."  # the release line whose modules use_asyncio_primitives knows
-
-
-def use_asyncio_primitives() -> bool:
-    """Make httpcore's async pool lock and wait with asyncio itself; whether it does now.
-
-    Idempotent. A process that runs httpcore under trio must not call it:
-    ingest runs only asyncio.
-    """
-    import httpcore._async.connection as connection
-    import httpcore._async.connection_pool as pool
-    import httpcore._async.http11 as http11
-
-    if pool.AsyncEvent is _Event:
-        return True
-    if not httpcore.__version__.startswith(_HTTPCORE_LINE) or not all(
-        hasattr(module, name)
-        for module, names in ((connection, ("AsyncLock",)), (http11, ("AsyncLock", "AsyncShieldCancellation")),
-                              (pool, ("AsyncEvent", "AsyncShieldCancellation")))
-        for name in names
-    ):
-        return False  # another httpcore: keep its own primitives, which work, only slower
-    connection.AsyncLock = http11.AsyncLock = _Lock  # type: ignore[misc]
-    http11.AsyncShieldCancellation = pool.AsyncShieldCancellation = _Shield  # type: ignore[misc]
-    pool.AsyncEvent = _Event  # type: ignore[misc]
-    return True
-
-
-class _Lock:
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-
-    async def __aenter__(self) -> _Lock:
-        await self._lock.acquire()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._lock.release()
-
-
-class _Event:
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    async def wait(self, timeout: float | None = None) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-        except TimeoutError:
-            raise httpcore.PoolTimeout("timed out waiting for a connection") from None
-
-
-class _Shield:
-    def __enter__(self) -> _Shield:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass

@@ -6,13 +6,10 @@ import asyncio
 import itertools
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpcore
 import pytest
 import trustme
 
@@ -194,35 +191,3 @@ def test_a_fetch_cut_off_by_its_deadline_frees_the_only_connection(tmp_path: Pat
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith(("drip", "next"))}
     assert "took longer than the 1s deadline (deadline)" in lines["drip"], result.stdout
     assert "1 new" in lines["next"], result.stdout
-
-
-def test_a_run_does_without_anyio_under_asyncio(tmp_path: Path, server: FeedServer) -> None:
-    """httpcore's locks and events are asyncio's own: anyio's machinery is never loaded.
-
-    httpcore imports the anyio package itself, which loads its parts lazily;
-    its first lock or event under asyncio would load ``anyio._core``.
-    """
-    server.feed("/feed.xml", rss([item(1)]))
-    config = write_config(tmp_path, [server.url("/feed.xml")])
-
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "ingest", "--config", str(config), "run"],
-        capture_output=True, text=True, timeout=60,
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 new" in result.stdout
-    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "httpcore._async.connection_pool" in imported
-    assert "anyio" in imported  # the package httpcore imports; only its machinery must stay unloaded
-    assert not {name for name in imported if name.startswith("anyio._core")}
-
-
-def test_waiting_for_a_pool_connection_times_out_as_httpcore_does() -> None:
-    async def wait() -> None:
-        from ingest.transport import _Event
-
-        await _Event().wait(timeout=0.05)
-
-    with pytest.raises(httpcore.PoolTimeout):
-        asyncio.run(wait())
