@@ -68,3 +68,25 @@ def test_the_offline_example_writes_real_files_without_a_network(tmp_path) -> No
     assert "source: 'file:feeds/harbour-gazette.xml'" in ferry  # as written, not this machine's path
     again = run_cli("--config", example / "feeds.yaml", "run", cwd=elsewhere)
     assert again.returncode == 0 and "wrote 0 new and 0 updated" in again.stdout
+
+
+def test_the_readme_shows_the_offline_run_and_a_file_it_really_writes(tmp_path) -> None:
+    import re
+    import shutil
+
+    from conftest import run_cli
+
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    quickstart = readme[readme.index("## Quickstart"):readme.index("### A Hugo site")]
+    assert ".venv/bin/ingest --config examples/offline/feeds.yaml run" in quickstart
+    shown = re.search(r"<!-- offline-example.*?-->\n```markdown\n(.*?)```\n", quickstart, re.DOTALL)
+    assert shown, "the README's quickstart shows a produced file"
+    example = tmp_path / "examples" / "offline"
+    shutil.copytree(EXAMPLES / "offline", example, ignore=shutil.ignore_patterns("posts", "state"))
+
+    result = run_cli("--config", "examples/offline/feeds.yaml", "run", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] in quickstart  # the summary line, as shown
+    written = (example / "posts" / "ferry-timetable-changes-for-the-winter-season.md").read_text(encoding="utf-8")
+    assert shown.group(1) == written
