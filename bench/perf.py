@@ -517,8 +517,6 @@ def targets(results: Results, feeds: int, scale: int) -> list[Target]:
 
     out = [
         reader_over_ingest("cold", 4.0),
-        Target("cold: ingest / cold-floor", ratio(("ingest", "cold", feeds), ("floor", "cold-floor", feeds)),
-               1.5, False),
         reader_over_ingest("warm", 2.0),
         Target("warm: ingest / conditional floor",
                ratio(("ingest", "warm", feeds), ("floor", "conditional", feeds)), 2.0, False),
