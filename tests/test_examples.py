@@ -90,3 +90,16 @@ def test_the_readme_shows_the_offline_run_and_a_file_it_really_writes(tmp_path) 
     assert result.stdout.splitlines()[-1] in quickstart  # the summary line, as shown
     written = (example / "posts" / "ferry-timetable-changes-for-the-winter-season.md").read_text(encoding="utf-8")
     assert shown.group(1) == written
+
+
+def test_the_readme_contents_list_every_section_and_every_link_leads_to_one() -> None:
+    import re
+
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    headings = [line[3:] for line in readme.splitlines() if line.startswith("## ") and line != "## Contents"]
+    anchors = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+    contents = readme[readme.index("## Contents"):].split("\n## ", 1)[0]
+    links = re.findall(r"\]\(#([^)]+)\)", contents)
+
+    assert sorted(links) == sorted(anchors)
+    assert all(f"(#{link})" in readme for link in re.findall(r"\]\(#([^)]+)\)", readme) if link in anchors)
