@@ -102,4 +102,9 @@ def test_the_readme_contents_list_every_section_and_every_link_leads_to_one() ->
     links = re.findall(r"\]\(#([^)]+)\)", contents)
 
     assert sorted(links) == sorted(anchors)
-    assert all(f"(#{link})" in readme for link in re.findall(r"\]\(#([^)]+)\)", readme) if link in anchors)
+    every_heading = {
+        re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in readme.splitlines() if re.match(r"#{1,4} ", line)
+    }
+    broken = [link for link in re.findall(r"\]\(#([^)]+)\)", readme) if link not in every_heading]
+    assert broken == []  # every link within the README leads to a heading
