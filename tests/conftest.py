@@ -357,6 +357,21 @@ def stored_feed(store: Path, url: str) -> dict[str, Any]:
     return dict(row)
 
 
+def waits_for_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked waiting for a file lock (Linux lists waiters in /proc/locks)."""
+    with open("/proc/locks") as handle:
+        return any(line.split()[1] == "->" and line.split()[5] == str(pid) for line in handle)
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return result
+
+
 # --- running the daemon ---------------------------------------------------
 
 
