@@ -1,4 +1,4 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1, feed builders, a CLI runner."""
+"""Shared fixtures: real HTTP servers on loopback addresses, feed builders, a CLI runner."""
 
 from __future__ import annotations
 
@@ -25,12 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+_wall_clock = time.time
+
+
 @dataclass
 class Request:
     method: str
     path: str
     headers: dict[str, str]
     time: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=_wall_clock)  # to compare with times the program under test prints
 
 
 @dataclass
@@ -60,16 +64,46 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class InFlight:
+    """Requests being answered at once by several servers together (one per host)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        with self._changed:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self._changed.notify_all()
+
+    def leave(self) -> None:
+        with self._changed:
+            self.now -= 1
+            self._changed.notify_all()
+
+    def wait_for_more_than(self, limit: int, timeout: float) -> bool:
+        """Hold a request until more than ``limit`` are being answered (True) or ``timeout`` passes."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.now > limit, timeout)
+
+
 class FeedServer:
     """A loopback HTTP server whose answers each test sets per path.
 
     ``feed()`` serves a document with an ETag and Last-Modified and answers
     conditional requests with 304, as a well-behaved publisher does.
     ``requests`` records everything that arrived, for assertions. With
-    ``tls`` (a server-side context) it speaks HTTPS.
+    ``tls`` (a server-side context) it speaks HTTPS. ``host`` is the
+    loopback address it listens on (127.0.0.2, 127.0.0.3, ... are other
+    hosts to a client); servers given the same ``tally`` count the requests
+    they answer at the same time together.
     """
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", tally: InFlight | None = None
+    ) -> None:
         self.routes: dict[str, Handler] = {}
         self.requests: list[Request] = []
         self.in_flight: dict[str, int] = {}
@@ -79,6 +113,7 @@ class FeedServer:
         self.in_flight_total = 0
         self.max_in_flight_total = 0  # most requests being answered at the same time, any path
         self.connections = 0  # TCP connections accepted
+        self.tally = tally
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -98,6 +133,8 @@ class FeedServer:
                     server.max_in_flight[path] = max(server.max_in_flight.get(path, 0), server.in_flight[path])
                     server.in_flight_total += 1
                     server.max_in_flight_total = max(server.max_in_flight_total, server.in_flight_total)
+                if server.tally is not None:
+                    server.tally.enter()
                 try:
                     handler = server.routes.get(path)
                     response = handler(request) if handler else Response(404, b"not found")
@@ -108,6 +145,8 @@ class FeedServer:
                     with server._lock:
                         server.in_flight[path] -= 1
                         server.in_flight_total -= 1
+                    if server.tally is not None:
+                        server.tally.leave()
 
             def _send(self, response: Response) -> None:
                 time.sleep(response.delay)
@@ -147,7 +186,8 @@ class FeedServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.host = host
+        self._httpd = ThreadingHTTPServer((host, 0), _Handler)
         self._httpd.daemon_threads = True
         self.scheme = "http"
         if tls is not None:
@@ -159,7 +199,7 @@ class FeedServer:
         self._thread.start()
 
     def url(self, path: str) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def route(self, path: str, handler: Handler) -> None:
         self.routes[path] = handler
@@ -197,6 +237,16 @@ def server() -> Iterator[FeedServer]:
     srv = FeedServer()
     yield srv
     srv.close()
+
+
+@pytest.fixture
+def hosts() -> Iterator[list[FeedServer]]:
+    """Three servers on three loopback addresses (three hosts to a client), counting requests together."""
+    tally = InFlight()
+    servers = [FeedServer(host=f"127.0.0.{n}", tally=tally) for n in (2, 3, 4)]
+    yield servers
+    for srv in servers:
+        srv.close()
 
 
 class RouteToLoopback(httpx.AsyncBaseTransport):
@@ -305,6 +355,21 @@ def stored_feed(store: Path, url: str) -> dict[str, Any]:
         db.close()
     assert row is not None, f"no stored feed for {url}"
     return dict(row)
+
+
+def waits_for_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked waiting for a file lock (Linux lists waiters in /proc/locks)."""
+    with open("/proc/locks") as handle:
+        return any(line.split()[1] == "->" and line.split()[5] == str(pid) for line in handle)
+
+
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+    return result
 
 
 # --- running the daemon ---------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import FeedServer, Request, Response, item, rss, run_cli, write_config
+from conftest import FeedServer, Request, Response, item, rss, run_cli, wait_until, waits_for_a_lock, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,6 +32,15 @@ def polls(daemon, feed: str) -> list[dict]:
 def posts(tmp_path: Path) -> list[str]:
     directory = tmp_path / "posts"
     return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def gaps(requests: list[Request]) -> list[float]:
@@ -89,13 +98,13 @@ def test_sighup_adds_and_removes_feeds(tmp_path: Path, server: FeedServer, start
     daemon.send(signal.SIGHUP)
     reloaded = daemon.wait_event("reloaded")[0]
     assert (reloaded["added"], reloaded["removed"], reloaded["changed"]) == (["c"], ["b"], ["a"])
-    time.sleep(0.3)  # a poll of b already under way may still finish
     b_requests = len(server.requests_to("/b.xml"))
     a_polls = len(polls(daemon, "a"))
 
     daemon.wait_event("poll", count=3, feed="c")
     daemon.wait_for(lambda: len(polls(daemon, "a")) >= a_polls + 3, what="a still polled")
-    assert len(server.requests_to("/b.xml")) == b_requests
+    # a poll of b under way at the reload may still finish (one at a time), but none starts after it
+    assert len(server.requests_to("/b.xml")) <= b_requests + 1
     assert len(posts(tmp_path)) == 6  # two entries from each of a, b and c
 
 
@@ -177,6 +186,7 @@ def test_a_restart_resumes_the_stored_schedule(tmp_path: Path, server: FeedServe
     config = write_config(tmp_path, [
         {"url": serve(server, "/hourly.xml", 1), "name": "hourly", "interval": "1h"},
         {"url": serve(server, "/due.xml", 10), "name": "due", "interval": "1.5s"},
+        {"url": serve(server, "/tick.xml", 20), "name": "tick", "interval": "0.2s"},
     ])
     first = start_daemon(config)
     planned = first.wait_event("poll", feed="hourly")[0]["next_poll_at"]
@@ -187,11 +197,13 @@ def test_a_restart_resumes_the_stored_schedule(tmp_path: Path, server: FeedServe
 
     second = start_daemon(config)
 
-    scheduled = {e["feed"]: e["next_poll_at"] for e in second.wait_event("scheduled", count=2)}
+    scheduled = {e["feed"]: e["next_poll_at"] for e in second.wait_event("scheduled", count=3)}
     assert scheduled["hourly"] == planned  # the plan survived the restart
-    second.wait_for(lambda: len(server.requests_to("/due.xml")) == 2, what="the overdue feed polled at once")
-    time.sleep(0.5)
+    second.wait_event("poll", feed="due")  # the overdue feed is polled at once
+    assert second.events("poll", feed="due")[0]["status"] == "not-modified"
+    second.wait_event("poll", count=3, feed="tick")  # well past start-up, when an unplanned feed is polled
     assert len(server.requests_to("/hourly.xml")) == 1
+    assert second.events("poll", feed="hourly") == []
 
 
 def test_a_stored_not_before_delays_the_poll(tmp_path: Path, server: FeedServer, start_daemon) -> None:
@@ -225,8 +237,9 @@ def test_ingest_run_refuses_to_race_a_live_daemon(tmp_path: Path, server: FeedSe
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        time.sleep(0.5)
+        wait_until(lambda: waits_for_a_lock(waiting.pid) or waiting.poll() is not None, "the run to wait")
         assert waiting.poll() is None  # still waiting for the daemon's lock
+        assert not server.requests_to("/a.xml")[1:]  # and it asked nothing meanwhile
         daemon.send(signal.SIGTERM)
         out, err = waiting.communicate(timeout=15)
         assert waiting.returncode == 0, err
@@ -300,17 +313,20 @@ def test_adaptive_mode_follows_the_publishing_rate(tmp_path: Path, server: FeedS
 
 
 def test_a_cron_feed_waits_for_its_time(tmp_path: Path, server: FeedServer, start_daemon) -> None:
-    config = write_config(tmp_path, [{"url": serve(server, "/c.xml"), "name": "c", "cron": "* * * * *"}])
+    config = write_config(tmp_path, [
+        {"url": serve(server, "/c.xml"), "name": "c", "cron": "* * * * *"},
+        {"url": serve(server, "/tick.xml", 10), "name": "tick", "interval": "0.2s"},
+    ])
     daemon = start_daemon(config)
 
-    planned = datetime.fromisoformat(daemon.wait_event("scheduled")[0]["next_poll_at"])
-
-    now = datetime.now(timezone.utc)
-    assert now < planned <= now + timedelta(seconds=67)
-    assert planned.second * 1_000_000 + planned.microsecond <= 6_000_000  # the minute plus at most 10% jitter
-    if planned - now > timedelta(seconds=1):
-        time.sleep(0.5)
-        assert server.requests_to("/c.xml") == []  # not polled at start-up, unlike an interval feed
+    [scheduled] = daemon.wait_event("scheduled", feed="c")
+    planned = datetime.fromisoformat(scheduled["next_poll_at"])
+    at = datetime.fromisoformat(scheduled["time"].replace("Z", "+00:00"))  # by the daemon's clock
+    assert at < planned <= at + timedelta(seconds=66)  # the next minute, plus at most 10% jitter
+    assert planned.second * 1_000_000 + planned.microsecond <= 6_000_000
+    # well past start-up, an interval feed was polled at once and again; the cron feed was not polled before its time
+    daemon.wait_event("poll", count=3, feed="tick")
+    assert all(request.wall >= planned.timestamp() for request in server.requests_to("/c.xml"))
 
 
 def test_daemon_refuses_a_bad_config_naming_the_line(tmp_path: Path) -> None:
@@ -378,24 +394,30 @@ def test_the_hook_runs_after_a_poll_that_wrote_files_and_a_gone_feed_is_retired(
 def test_a_long_hook_neither_delays_polls_nor_outlives_the_grace_period(
     tmp_path: Path, server: FeedServer, start_daemon
 ) -> None:
-    marker = tmp_path / "hook-finished"
+    marker, shell, child = tmp_path / "hook-finished", tmp_path / "hook.pid", tmp_path / "sleep.pid"
     server.feed("/news.xml", rss([item(1)]))
     config = write_config(
         tmp_path,
         [{"url": server.url("/news.xml"), "name": "news", "interval": "0.5s"}],
-        hooks={"after_run": f"sleep 30; touch {marker}"},
+        hooks={"after_run": f"echo $$ > {shell}.tmp; mv {shell}.tmp {shell}; "
+                            f"sleep 30 & echo $! > {child}.tmp; mv {child}.tmp {child}; wait; touch {marker}"},
     )
     daemon = start_daemon(config, "--grace", "1s")
 
     daemon.wait_event("poll", count=4, feed="news")  # polls go on while the hook sleeps
     assert "skipped: maximum number of running instances" not in daemon.log()
-    started = time.monotonic()
+    daemon.wait_for(lambda: shell.exists() and child.exists(), what="the hook to start")
+    hook_pids = [int(shell.read_text()), int(child.read_text())]
+    assert all(alive(pid) for pid in hook_pids)
     daemon.send(signal.SIGTERM)
 
-    assert daemon.wait(timeout=15) == 0
-    assert time.monotonic() - started < 8  # grace 1 s, then the hook's process group is ended
+    assert daemon.wait(timeout=15) == 0  # grace 1 s, then the hook's process group is ended
     assert daemon.events("cancelled", hook=True)
-    time.sleep(0.5)
+    # the hook's shell and the command it started are both gone, long before their 30 s were up
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in hook_pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in hook_pids), "a process of the hook outlived the daemon"
     assert not marker.exists()
 
 

@@ -25,6 +25,7 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
         ("soon", None),
         (None, None),
         ("999999999", NOW + policy.MAX_SERVER_DELAY),
+        ("999999999", NOW + timedelta(hours=24)),  # the README: server hints are capped at 24 h
     ],
 )
 def test_retry_after(value, expected) -> None:
@@ -37,6 +38,30 @@ def test_backoff_grows_and_stays_within_jittered_bounds(errors: int, seed: int) 
     delay = policy.backoff(errors, NOW, random.Random(seed)) - NOW
     assert nominal * 0.75 <= delay <= nominal
     assert delay <= policy.BACKOFF_CAP
+
+
+class FixedJitter(random.Random):
+    """Draws ``fraction`` of every range: 1.0 is no shortening, 0.0 the most."""
+
+    def __init__(self, fraction: float):
+        super().__init__(0)
+        self.fraction = fraction
+
+    def random(self) -> float:
+        return self.fraction
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (b - a) * self.fraction
+
+
+@pytest.mark.parametrize(
+    ("errors", "minutes"),
+    [(1, 1), (2, 2), (3, 4), (4, 8), (6, 32), (11, 1024), (12, 1440), (13, 1440), (30, 1440), (10_000, 1440)],
+)
+def test_backoff_follows_the_documented_schedule(errors: int, minutes: int) -> None:
+    """The README: 1 min, 2 min, 4 min, ... doubling up to 24 h, each shortened by a random 0-25 %."""
+    assert policy.backoff(errors, NOW, FixedJitter(1.0)) - NOW == timedelta(minutes=minutes)
+    assert policy.backoff(errors, NOW, FixedJitter(0.0)) - NOW == timedelta(minutes=minutes) * 0.75
 
 
 def test_backoff_jitter_spreads_feeds_apart() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from pathlib import Path
@@ -23,8 +24,9 @@ def when(value: str | None) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def near(moment: datetime, expected: datetime, slack: float = 5.0) -> bool:
-    return abs((moment - expected).total_seconds()) <= slack
+def between(moment: datetime, earliest: datetime, latest: datetime) -> bool:
+    """Whether ``moment`` lies in [earliest, latest], allowing for a time shown only to the second."""
+    return earliest.replace(microsecond=0) <= moment <= latest
 
 
 def now() -> datetime:
@@ -119,9 +121,11 @@ def test_cache_hints_set_the_earliest_next_request(
     server.route("/c", lambda _r: Response(200, body.encode(), {"Content-Type": "application/rss+xml", **headers}))
     config = write_config(tmp_path, [{"url": server.url("/c"), "name": "cached"}])
 
+    before = now()
     assert run(config) == 0
+    after = now()
     not_before = when(stored_feed(tmp_path / STORE, server.url("/c"))["not_before"])
-    assert near(not_before, now() + timedelta(seconds=expected))
+    assert between(not_before, before + timedelta(seconds=expected), after + timedelta(seconds=expected))
 
     assert run(config) == 0  # deferred is not a failure
     out = capsys.readouterr().out
@@ -153,20 +157,26 @@ def test_no_cache_and_past_expiry_leave_the_feed_free(tmp_path: Path, server: Fe
 @pytest.mark.parametrize("status", [429, 503])
 @pytest.mark.parametrize("form", ["seconds", "http-date"])
 def test_retry_after_defers_the_feed(tmp_path: Path, server: FeedServer, capsys, status: int, form: str) -> None:
-    target = now() + timedelta(seconds=1800)
+    before = now()
+    target = before + timedelta(seconds=1800)
     value = "1800" if form == "seconds" else formatdate(target.timestamp(), usegmt=True)
     server.route("/busy", lambda _r: Response(status, b"slow down", {"Retry-After": value}))
     server.feed("/ok", rss([item(1)]))
     config = write_config(tmp_path, [{"url": server.url("/busy"), "name": "busy"}, {"url": server.url("/ok"), "name": "ok"}])
 
     assert run(config) == 0  # deferred, not a crash and not a failure
+    after = now()
 
     out = capsys.readouterr().out
-    assert f"busy  deferred until {target:%Y-%m-%d %H:%M}" in out
+    # a delay in seconds counts from when the run got the answer; a date is that date (to the second)
+    earliest, latest = (target, after + timedelta(seconds=1800)) if form == "seconds" else (target, target)
+    shown = re.search(r"busy  deferred until (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", out)
+    assert shown, out
+    assert between(datetime.strptime(shown[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc), earliest, latest)
     assert "the server asked to retry later" in out
     assert "2 feeds: 1 ok, 0 failed, 1 deferred" in out
     row = stored_feed(tmp_path / STORE, server.url("/busy"))
-    assert near(when(row["not_before"]), target)
+    assert between(when(row["not_before"]), earliest, latest)
     assert row["error_count"] == 0 and f"HTTP {status}" in row["last_error"]
 
     assert run(config) == 0

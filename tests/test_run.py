@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import yaml
 
-from conftest import FeedServer, Response, item, rss, run_cli, snapshot, write_config
+from conftest import FeedServer, Response, item, rss, run_cli, snapshot, wait_until, waits_for_a_lock, write_config
 
 
 def front_matter(path: Path) -> dict:
@@ -278,17 +279,19 @@ def test_dry_run_writes_nothing_and_stores_nothing(tmp_path: Path, server: FeedS
 
 def test_two_runs_at_once_never_duplicate(tmp_path: Path, server: FeedServer) -> None:
     slow_body = rss([item(n) for n in range(1, 4)]).encode()
+    answer = threading.Event()
 
     def slow(_request):
-        time.sleep(1.5)
+        answer.wait(60)  # the run asking holds the store until the test lets the feed arrive
         return Response(200, slow_body, {"Content-Type": "application/rss+xml"})
 
     server.route("/slow.xml", slow)
     config = write_config(tmp_path, [server.url("/slow.xml")])
     command = [sys.executable, "-m", "ingest", "--config", str(config), "run"]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)
+    wait_until(lambda: server.requests_to("/slow.xml") or first.poll() is not None, "the first run to ask the feed")
     second = run_cli("--config", config, "run")
+    answer.set()
     first_out, _ = first.communicate(timeout=60)
 
     assert first.returncode == 0
@@ -296,11 +299,18 @@ def test_two_runs_at_once_never_duplicate(tmp_path: Path, server: FeedServer) ->
     assert "another ingest process" in second.stderr and "--wait" in second.stderr
     assert len(posts(tmp_path)) == 3
 
-    waiting = subprocess.Popen(command + ["--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.3)
-    also = run_cli("--config", config, "run", "--wait")
-    waiting.communicate(timeout=60)
-    assert waiting.returncode == 0 and also.returncode == 0
+    # two runs that wait for a third, and then for each other
+    answer.clear()
+    holder = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: len(server.requests_to("/slow.xml")) == 2 or holder.poll() is not None, "a run to hold the store")
+    waiting = [subprocess.Popen(command + ["--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    wait_until(lambda: all(waits_for_a_lock(run.pid) or run.poll() is not None for run in waiting), "both to wait")
+    assert [run.poll() for run in waiting] == [None, None]
+    answer.set()
+    for run in (holder, *waiting):
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, out + err
     assert len(posts(tmp_path)) == 3
 
 
