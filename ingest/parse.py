@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from datetime import datetime, timezone
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -37,7 +35,7 @@ _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Longest entity text accepted: enough for any character name, too short to amplify.
 MAX_ENTITY_TEXT = 64
 _ENTITY_REF = re.compile(r"&[A-Za-z_:][\w.:-]*;")
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")  # ones ingest reads
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")  # ones ingest reads
 
 
 class ParseError(Exception):
@@ -71,8 +69,6 @@ def parse(result: FetchResult) -> ParsedFeed:
     content = result.content.lstrip(b" \t\r\n")
     if not content:
         raise ParseError(f"empty response{_described(result)}")
-    if content.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"{"):
-        return _json_feed(result)
     check_entities(content)
     try:
         data = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
@@ -113,81 +109,6 @@ def _cut_off(content: bytes, encoding: str | None) -> bool:
     except LookupError:
         tail = content[-256:].decode("latin-1")
     return _ROOT_END.search(tail.rstrip("\x00")) is None
-
-
-# --- JSON Feed --------------------------------------------------------------------------
-#
-# feedparser reads no JSON, so JSON Feed 1.0 and 1.1 (jsonfeed.org) are mapped here onto the
-# shape feedparser gives an RSS or Atom entry: ``normalize`` then applies the same field,
-# sanitizing and identity rules to every format.
-
-
-def _json_feed(result: FetchResult) -> ParsedFeed:
-    try:
-        document = json.loads(result.content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ParseError(f"not a feed{_described(result)}: not valid JSON ({exc})") from None
-    version = document.get("version") if isinstance(document, dict) else None
-    if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
-        raise ParseError(f"not a feed{_described(result)}: JSON that is not a feed (no jsonfeed.org version)")
-    items = document.get("items")
-    if not isinstance(items, list):
-        raise ParseError("not a feed: a JSON Feed without an 'items' list")
-    entries = [_json_entry(item) for item in items if isinstance(item, dict)]
-    skipped = len(items) - len(entries)
-    warning = f"{skipped} item{'s' if skipped != 1 else ''} of the JSON Feed not an object, left out" if skipped else None
-    return ParsedFeed(entries=entries, warning=warning)
-
-
-def _json_entry(item: dict[str, Any]) -> dict[str, Any]:
-    """One JSON Feed item as feedparser would give the same story from RSS or Atom."""
-    entry: dict[str, Any] = {"guidislink": False}
-    text = {k: v for k, v in item.items() if isinstance(v, str) and v.strip()}
-    if item.get("id") not in (None, ""):
-        entry["id"] = str(item["id"])
-    link = text.get("url") or text.get("external_url")
-    links = [{"rel": "alternate", "href": link, "type": "text/html"}] if link else []
-    if link:
-        entry["link"] = link
-    if "title" in text:
-        entry["title"], entry["title_detail"] = text["title"], {"type": "text/plain"}
-    if "content_html" in text:
-        entry["content"] = [{"type": "text/html", "value": text["content_html"]}]
-    elif "content_text" in text:
-        entry["content"] = [{"type": "text/plain", "value": text["content_text"]}]
-    if "summary" in text:
-        entry["summary"], entry["summary_detail"] = text["summary"], {"type": "text/plain"}
-    for key, parsed in (("date_published", "published_parsed"), ("date_modified", "updated_parsed")):
-        moment = _rfc3339(text.get(key, ""))
-        if moment is not None:
-            entry[parsed] = moment
-    if "image" in text:
-        entry["media_content"] = [{"url": text["image"], "medium": "image"}]
-    if "banner_image" in text:
-        entry["image"] = {"href": text["banner_image"]}
-    tags = item.get("tags")
-    if isinstance(tags, list):
-        entry["tags"] = [{"term": tag} for tag in tags if isinstance(tag, str) and tag.strip()]
-    authors = item.get("authors") if isinstance(item.get("authors"), list) else [item.get("author")]
-    names = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
-    if names:
-        entry["author"], entry["authors"] = names[0], [{"name": name} for name in names]
-    for attachment in item.get("attachments") or []:
-        if isinstance(attachment, dict) and isinstance(attachment.get("url"), str):
-            links.append({"rel": "enclosure", "href": attachment["url"], "type": str(attachment.get("mime_type", ""))})
-    entry["links"] = links
-    return entry
-
-
-def _rfc3339(value: str) -> time.struct_time | None:
-    """An RFC 3339 time in UTC, as feedparser's ``*_parsed`` fields hold it; None if it is not one."""
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).timetuple()
 
 
 def _only_undefined_entities(exception: Any) -> bool:
@@ -264,7 +185,15 @@ def _not_a_feed(result: FetchResult) -> str:
     """Say what came back instead of a feed and, for a web page, where its feed is."""
     message = f"not a feed{_described(result)}"
     text = result.content[:512 * 1024].decode("utf-8", "replace")
-    if text.lstrip().startswith("["):
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            document = json.loads(result.content)
+        except ValueError:
+            return message
+        version = document.get("version", "") if isinstance(document, dict) else ""
+        if isinstance(version, str) and "jsonfeed.org" in version:
+            return f"{message}: a JSON Feed, which ingest does not read; use the site's RSS or Atom feed"
         return f"{message}: JSON that is not a feed"
     links = _advertised_feeds(text, result.final_url)
     if links:
