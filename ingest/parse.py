@@ -50,20 +50,13 @@ class ParsedFeed:
 
 
 def parse(result: FetchResult) -> ParsedFeed:
-    """Entries of a feed; anything that is not one is a ``ParseError`` saying what came back.
+    """Entries of a well-formed feed; anything else is a ``ParseError`` saying what came back.
 
-    Real feeds are often not well-formed XML: a stray ``&`` in a link, an
-    undeclared namespace prefix, a CDATA section that never closes. When the
-    strict parse fails, feedparser's lenient parser still reads the entries,
-    and they are written: the report says ``recovered from malformed XML``
-    and why. Blank lines before the XML declaration are dropped, and HTML
-    entities such as ``&nbsp;`` are read as HTML reads them.
-
-    A document that ends before its root element closes was cut off (a
-    transfer that stopped): its last entry may be cut too, so it is not
-    written; the next complete copy writes it. If nothing else is left, the
-    feed fails. The refusals of hostile XML (``check_entities``) run before
-    either parser.
+    Two slips that are common in real feeds and lose nothing are forgiven:
+    blank lines before the XML declaration (they are dropped), and HTML
+    entities such as ``&nbsp;`` that XML does not define (feedparser's
+    lenient parser reads them as HTML does; the report notes it). Any other
+    XML error, a truncated document for one, fails the feed.
     """
     headers = {k: v for k, v in result.headers.items() if k in ("content-type", "content-language")}
     content = result.content.lstrip(b" \t\r\n")
@@ -76,39 +69,17 @@ def parse(result: FetchResult) -> ParsedFeed:
         raise ParseError(f"cannot parse the feed: {type(exc).__name__}: {exc}") from None
     exception = data.get("bozo_exception")
     warning = None
-    entries = list(data.entries)
     if data.get("bozo") and not isinstance(exception, _HARMLESS):
-        if not data.get("version") and not entries:
-            raise ParseError(_not_a_feed(result))
         if data.get("version") and _only_undefined_entities(exception):
             warning = f"the feed's XML uses undefined entities ({_location(exception)}); read leniently"
-        elif _cut_off(content, data.get("encoding")):
-            if len(entries) <= 1:
-                raise ParseError(f"malformed feed XML (the document ends early): {_location(exception)}")
-            entries.pop()
-            warning = (
-                f"recovered from malformed XML: the document ends early ({_location(exception)}); "
-                "its last entry waits for a complete copy"
-            )
+        elif data.get("version") or data.entries:
+            raise ParseError(f"malformed feed XML: {_location(exception)}")
         else:
-            warning = f"recovered from malformed XML: {_location(exception)}"
+            raise ParseError(_not_a_feed(result))
     if not data.get("version"):
         raise ParseError(_not_a_feed(result))
     feed = data.get("feed", {})
-    return ParsedFeed(entries=entries, ttl=parse_ttl(feed.get("ttl")), warning=warning)
-
-
-_ROOT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>\s*\Z", re.IGNORECASE)
-
-
-def _cut_off(content: bytes, encoding: str | None) -> bool:
-    """Whether the document stops before its root element (rss, feed, rdf:RDF) is closed."""
-    wide = (encoding or "").lower().startswith(("utf-16", "utf-32", "utf_16", "utf_32"))
-    try:
-        tail = content.decode(encoding or "utf-8", "ignore") if wide else content[-256:].decode("latin-1")
-    except LookupError:
-        tail = content[-256:].decode("latin-1")
-    return _ROOT_END.search(tail.rstrip("\x00")) is None
+    return ParsedFeed(entries=list(data.entries), ttl=parse_ttl(feed.get("ttl")), warning=warning)
 
 
 def _only_undefined_entities(exception: Any) -> bool:

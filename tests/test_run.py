@@ -186,7 +186,7 @@ def test_each_broken_feed_fails_alone_with_a_clear_line(tmp_path: Path, server: 
     assert "failed: HTTP 500" in lines["error"] and server.url("/error.xml") in lines["error"]
     assert "failed: HTTP 404" in lines["missing"]
     assert "failed: not a feed (got text/html" in lines["html"]
-    assert "failed: malformed feed XML (the document ends early): line 1" in lines["broken"]
+    assert "failed: malformed feed XML: line 1" in lines["broken"]
     assert "5 feeds: 1 ok, 4 failed" in result.stdout
     assert list(posts(tmp_path)) == ["story-number-1-about-things.md"]
     assert "Traceback" not in result.stdout + result.stderr
