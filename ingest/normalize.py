@@ -15,7 +15,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timezone
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
@@ -81,15 +80,12 @@ class Article:
     summary_length: int = SUMMARY_LENGTH
 
 
-def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False) -> Article:
+def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Article:
     """Build the Article for ``entry`` of ``feed``.
 
     ``base_url`` is where the feed was actually fetched from (relative links
     resolve against it); ``scope`` is a stable key of the feed in the store,
     used only when an entry's id is too weak to be unique across feeds.
-    ``id_reused``: the document gives this entry's id to other, different
-    entries too (see ``reused_ids``), so the id cannot tell them apart and
-    the entry is known by its link, or its title and date, instead.
     """
     link = _absolute(_clean_url(entry.get("link", "")), base_url)
     raw_id = one_line(str(entry.get("id", "") or ""))
@@ -104,7 +100,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     tags = pick_tags(title, _feed_categories(entry), feed.tags.count, feed.tags.sources)
     published = entry_datetime(entry)
     return Article(
-        identity=identity("" if id_reused else raw_id, link, title, published, scope),
+        identity=identity(raw_id, link, title, published, scope),
         title=title,
         date=published.date() if published else None,  # None: the run uses the first-seen day
         published=published,
@@ -258,31 +254,6 @@ def identity(raw_id: str, link: str, title: str, published: datetime | None, sco
     when = published.isoformat() if published else ""
     digest = hashlib.sha256(f"{title}\n{when}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"feed:{scope}:title:{digest}"
-
-
-def reused_ids(entries: Iterable[Any]) -> frozenset[str]:
-    """The ids that one document gives to several different entries.
-
-    A common publisher bug: every item carries the same ``<guid>``. Items
-    that share an id but differ in link (or, lacking links, in title and
-    date) are different stories; the same id on the same story twice is a
-    plain repeat and does not count.
-    """
-    stories: dict[str, set[tuple[str, ...]]] = {}
-    for entry in entries:
-        raw_id = one_line(str(entry.get("id", "") or ""))
-        if raw_id:
-            stories.setdefault(raw_id, set()).add(_story(entry))
-    return frozenset(raw_id for raw_id, seen in stories.items() if len(seen) > 1)
-
-
-def _story(entry: Any) -> tuple[str, ...]:
-    """What tells two entries with one id apart: the link, else the title and the date."""
-    link = _clean_url(entry.get("link", ""))
-    if link:
-        return ("link", normalize_link(link))
-    when = entry_datetime(entry)
-    return ("title", one_line(str(entry.get("title", "") or "")), when.isoformat() if when else "")
 
 
 def normalize_link(link: str) -> str:

@@ -69,10 +69,6 @@ class Prepared:
     digest: str | None
     data: str
     source: str  # the hash of the entry as the feed gave it
-    # The identity the entry's own id gives, when the document gives that id to other
-    # entries too and the Article is known by its link instead: a file written before
-    # under the id is still this entry's (see ``_Run._adopt``).
-    alias: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +93,7 @@ def read_feed(
     holds everything besides the entry that shapes its file (the run's
     settings, the feed's address and scope), so a change there misses.
     """
-    from .normalize import article_to_json, identity, normalize, one_line, reused_ids
+    from .normalize import article_to_json, normalize
     from .parse import ParseError, parse
     from .profiles import PROFILES
     from .render import render
@@ -108,30 +104,19 @@ def read_feed(
     except ParseError as exc:
         return ReadFeed(error=str(exc))
     entries: list[Prepared | Unchanged | EntryFailure] = []
-    reused = reused_ids(parsed.entries)
-    sharing = 0
     for index, entry in enumerate(parsed.entries, 1):
         try:
-            raw_id = one_line(str(entry.get("id", "") or "")) if reused else ""
-            sharing += raw_id in reused
             source = source_hash(entry, salt)
             if source in known:
                 entries.append(Unchanged(source))
                 continue
-            article = normalize(entry, feed, result.final_url, scope=scope, id_reused=raw_id in reused)
+            article = normalize(entry, feed, result.final_url, scope=scope)
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
-            alias = identity(raw_id, "", "", None, scope) if raw_id in reused else None
-            entries.append(Prepared(article, text, digest, article_to_json(article), source, alias))
+            entries.append(Prepared(article, text, digest, article_to_json(article), source))
         except Exception as exc:  # one odd entry must not cost the others
             entries.append(EntryFailure(index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-    warnings = [parsed.warning] if parsed.warning else []
-    if sharing:
-        warnings.append(
-            f"the feed gives one id to {sharing} different entries; each is kept under its own link "
-            "(or its title and date)"
-        )
-    return ReadFeed(entries, ttl=parsed.ttl, warning="; ".join(warnings) or None)
+    return ReadFeed(entries, ttl=parsed.ttl, warning=parsed.warning)
 
 
 def source_hash(entry: Any, salt: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import random
@@ -458,7 +457,6 @@ class _Run:
         try:
             with self.store.batch():
                 identities = [item.article.identity for item in entries if isinstance(item, Prepared)]
-                identities += [item.alias for item in entries if isinstance(item, Prepared) and item.alias]
                 stored = self.store.stored_entries(identities)
                 for item in entries:
                     if isinstance(item, Unchanged):
@@ -470,7 +468,6 @@ class _Run:
                         report.notes.append(f"entry {item.index} skipped: {item.error}")
                         continue
                     try:
-                        item = _adopt(item, stored)
                         plan = self._decide(item, stored.get(item.article.identity), feed, feed_id, now, report)
                     except sqlite3.Error:
                         raise
@@ -671,24 +668,6 @@ class _Run:
                 self.claimed.add(slug)
             return candidate, name, text
         raise RuntimeError(f"no free file name for {article.slug!r}")
-
-
-def _adopt(item: Prepared, stored: dict[str, StoredEntry]) -> Prepared:
-    """The entry under its own id again, when a file was written for it under that id before.
-
-    A feed that gives one id to several entries has them known by their
-    links (see ``normalize.reused_ids``). An earlier ingest, or an earlier
-    poll when the id was not yet shared, wrote one of them under the plain
-    id: the entry whose link that file has keeps it, instead of getting a
-    second file.
-    """
-    if item.alias is None or item.article.identity in stored:
-        return item
-    plain = stored.get(item.alias)
-    if plain is None or plain.article is None or json.loads(plain.article).get("link") != item.article.link:
-        return item
-    article = replace(item.article, identity=item.alias)
-    return replace(item, article=article, data=article_to_json(article))
 
 
 def request_key(feed: FeedConfig) -> str:
