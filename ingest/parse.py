@@ -23,6 +23,7 @@ JSON Feeds are read by ``jsonfeed``.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -225,6 +226,7 @@ class _AlternateLinks(HTMLParser):
 
 def _described(result: FetchResult) -> str:
     content_type = result.headers.get("content-type", "no content type")
-    start = result.content[:60].decode("utf-8", "replace")
+    head = result.content[:240]
+    start = head.decode(json.detect_encoding(head), "replace").lstrip("\ufeff")[:60]  # UTF-16/32 as text too
     start = " ".join(start.split())
     return f" (got {content_type}, starting {start!r})" if start else f" (got {content_type})"
