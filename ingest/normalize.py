@@ -80,15 +80,20 @@ class Article:
     summary_length: int = SUMMARY_LENGTH
 
 
-def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Article:
+def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False) -> Article:
     """Build the Article for ``entry`` of ``feed``.
 
     ``base_url`` is where the feed was actually fetched from (relative links
     resolve against it); ``scope`` is a stable key of the feed in the store,
     used only when an entry's id is too weak to be unique across feeds.
+    ``id_reused`` says the feed gives this entry's id to other, different
+    entries too (see ``reuse``): the id then names none of them, and the
+    entry is known as an entry without an id is, by its own link, else by
+    its title and publication time.
     """
-    link = _absolute(_clean_url(entry.get("link", "")), base_url)
-    raw_id = one_line(str(entry.get("id", "") or ""))
+    own_link = entry_link(entry, base_url)
+    raw_id = entry_id(entry)
+    link = own_link
     if not link and entry.get("guidislink") and _SCHEME.match(raw_id):
         link = raw_id
 
@@ -100,7 +105,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
     tags = pick_tags(title, _feed_categories(entry), feed.tags.count, feed.tags.sources)
     published = entry_datetime(entry)
     return Article(
-        identity=identity(raw_id, link, title, published, scope),
+        identity=identity("", own_link, title, published, scope) if id_reused else identity(raw_id, link, title, published, scope),
         title=title,
         date=published.date() if published else None,  # None: the run uses the first-seen day
         published=published,
@@ -116,6 +121,21 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str) -> Articl
         body=body,
         summary_length=feed.summary_length,
     )
+
+
+def entry_id(entry: Any) -> str:
+    """The entry's id as the feed wrote it, on one line ('' if none)."""
+    return one_line(str(entry.get("id", "") or ""))
+
+
+def entry_link(entry: Any, base_url: str) -> str:
+    """The entry's own link, absolute; never one taken from its id."""
+    return _absolute(_clean_url(entry.get("link", "")), base_url)
+
+
+def entry_title(entry: Any) -> str:
+    """The entry's own title as plain text ('' if none; ``normalize`` then falls back to its summary)."""
+    return plain_text(_detail_value(entry, "title"))
 
 
 # --- text ------------------------------------------------------------------

@@ -13,6 +13,12 @@ entities or long entity texts is the shape of every entity-expansion attack
 declarations such as ``<!ENTITY nbsp "&#160;">`` still pass. feedparser has
 defences of its own, but they depend on how the declarations are laid out;
 this check reads the document type with expat itself and never expands.
+
+When the strict XML parse fails, the entries of feedparser's lenient reading
+are used (``recover`` says which of them can be trusted), except when the
+prolog itself is broken: the document type is where entity tricks hide, and
+one that expat cannot read to the end could hide declarations from the check.
+JSON Feeds are read by ``jsonfeed``.
 """
 
 from __future__ import annotations
@@ -29,13 +35,14 @@ import feedparser
 
 from .fetch import FetchResult, redact
 from .policy import parse_ttl
+from .recover import cut_entry
 
 # Problems feedparser reports that still leave a trustworthy parse.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Longest entity text accepted: enough for any character name, too short to amplify.
 MAX_ENTITY_TEXT = 64
 _ENTITY_REF = re.compile(r"&[A-Za-z_:][\w.:-]*;")
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")  # ones ingest reads
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")  # ones ingest reads
 
 
 class ParseError(Exception):
@@ -50,36 +57,50 @@ class ParsedFeed:
 
 
 def parse(result: FetchResult) -> ParsedFeed:
-    """Entries of a well-formed feed; anything else is a ``ParseError`` saying what came back.
+    """Entries of a feed; anything that is not a feed is a ``ParseError`` saying what came back.
 
-    Two slips that are common in real feeds and lose nothing are forgiven:
-    blank lines before the XML declaration (they are dropped), and HTML
-    entities such as ``&nbsp;`` that XML does not define (feedparser's
-    lenient parser reads them as HTML does; the report notes it). Any other
-    XML error, a truncated document for one, fails the feed.
+    Slips that lose nothing are forgiven: blank lines before the XML
+    declaration (they are dropped), and HTML entities such as ``&nbsp;`` that
+    XML does not define (feedparser's lenient parser reads them as HTML does;
+    the report notes it). Any other XML error is read leniently too, with a
+    warning that says so, as long as the prolog was sound and at least one
+    entry came through; an entry the document ends inside (a truncated
+    transfer) is left out rather than written half (see ``recover``).
     """
     headers = {k: v for k, v in result.headers.items() if k in ("content-type", "content-language")}
     content = result.content.lstrip(b" \t\r\n")
     if not content:
         raise ParseError(f"empty response{_described(result)}")
-    check_entities(content)
+    from . import jsonfeed  # here: most runs read no JSON
+
+    if jsonfeed.looks_like_json(content, headers.get("content-type", "")):
+        return jsonfeed.parse_json(content, _described(result))
+    prolog_sound = check_entities(content)
     try:
         data = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser's lenient parser can trip on odd input (lone surrogates...)
         raise ParseError(f"cannot parse the feed: {type(exc).__name__}: {exc}") from None
     exception = data.get("bozo_exception")
     warning = None
+    entries = list(data.entries)
     if data.get("bozo") and not isinstance(exception, _HARMLESS):
+        if not data.get("version") and not entries:
+            raise ParseError(_not_a_feed(result))
         if data.get("version") and _only_undefined_entities(exception):
             warning = f"the feed's XML uses undefined entities ({_location(exception)}); read leniently"
-        elif data.get("version") or data.entries:
+        elif not prolog_sound:
             raise ParseError(f"malformed feed XML: {_location(exception)}")
         else:
-            raise ParseError(_not_a_feed(result))
+            warning = f"recovered from malformed XML: {_location(exception)}"
+            if cut_entry(content, data.get("encoding")) and entries:
+                entries.pop()
+                warning += "; the last entry is cut off and was not written"
+            if not entries:
+                raise ParseError(f"malformed feed XML: {_location(exception)}")
     if not data.get("version"):
         raise ParseError(_not_a_feed(result))
     feed = data.get("feed", {})
-    return ParsedFeed(entries=list(data.entries), ttl=parse_ttl(feed.get("ttl")), warning=warning)
+    return ParsedFeed(entries=entries, ttl=parse_ttl(feed.get("ttl")), warning=warning)
 
 
 def _only_undefined_entities(exception: Any) -> bool:
@@ -87,12 +108,16 @@ def _only_undefined_entities(exception: Any) -> bool:
     return bool(message) and message() == "undefined entity"
 
 
-def check_entities(content: bytes) -> None:
-    """Refuse a document type that could expand into more than it says.
+def check_entities(content: bytes) -> bool:
+    """Refuse a document type that could expand into more than it says; whether the prolog is sound.
 
     Only the prolog is read: parsing stops at the root element, before any
     entity could be referenced, so this costs nothing on a hostile document.
+    False means expat stopped at an error before the root element, so some
+    declarations may not have been seen: such a document is not read
+    leniently.
     """
+    content = _utf32_as_utf8(content)
     parser = expat.ParserCreate(encoding=_expat_encoding(content))
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
@@ -122,9 +147,21 @@ def check_entities(content: bytes) -> None:
     try:
         parser.Parse(content, True)
     except _PrologDone:
-        pass
+        return True
     except expat.ExpatError:
-        pass  # not well-formed: feedparser reports it, and expands nothing either way
+        return False  # not well-formed before the root: feedparser reports it, and expands nothing either way
+    return False
+
+
+def _utf32_as_utf8(content: bytes) -> bytes:
+    """expat reads no UTF-32: give it the same prolog in UTF-8 (a UTF-32 bomb must not slip through)."""
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be")):
+        if content.startswith(bom):
+            return content[4:].decode(codec, "replace").encode("utf-8", "surrogatepass")
+    for head, codec in ((b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be")):
+        if content.startswith(head):
+            return content.decode(codec, "replace").encode("utf-8", "surrogatepass")
+    return content
 
 
 class _PrologDone(Exception):
@@ -134,8 +171,8 @@ class _PrologDone(Exception):
 def _expat_encoding(content: bytes) -> str | None:
     """Read the prolog as Latin-1 whatever it claims, so no declared encoding can hide it.
 
-    Markup characters are ASCII in every encoding a feed uses except UTF-16
-    and UTF-32, which expat detects by itself.
+    Markup characters are ASCII in every encoding a feed uses except UTF-16,
+    which expat detects by itself, and UTF-32, which is turned into UTF-8 first.
     """
     head = content[:4]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
@@ -156,16 +193,6 @@ def _not_a_feed(result: FetchResult) -> str:
     """Say what came back instead of a feed and, for a web page, where its feed is."""
     message = f"not a feed{_described(result)}"
     text = result.content[:512 * 1024].decode("utf-8", "replace")
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        try:
-            document = json.loads(result.content)
-        except ValueError:
-            return message
-        version = document.get("version", "") if isinstance(document, dict) else ""
-        if isinstance(version, str) and "jsonfeed.org" in version:
-            return f"{message}: a JSON Feed, which ingest does not read; use the site's RSS or Atom feed"
-        return f"{message}: JSON that is not a feed"
     links = _advertised_feeds(text, result.final_url)
     if links:
         return f"{message}: the page advertises a feed at {redact(links[0])}; use that URL instead"
@@ -199,6 +226,7 @@ class _AlternateLinks(HTMLParser):
 
 def _described(result: FetchResult) -> str:
     content_type = result.headers.get("content-type", "no content type")
-    start = result.content[:60].decode("utf-8", "replace")
+    head = result.content[:240]
+    start = head.decode(json.detect_encoding(head), "replace").lstrip("\ufeff")[:60]  # UTF-16/32 as text too
     start = " ".join(start.split())
     return f" (got {content_type}, starting {start!r})" if start else f" (got {content_type})"

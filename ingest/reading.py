@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .config import FeedConfig
     from .fetch import FetchResult
     from .normalize import Article
+    from .reuse import Reuse
 
 log = logging.getLogger(__name__)
 _WORKER_NICENESS = 10
@@ -69,6 +70,7 @@ class Prepared:
     digest: str | None
     data: str
     source: str  # the hash of the entry as the feed gave it
+    reuse: Reuse | None = None  # set when other, different entries of the feed share this entry's id
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,15 @@ def read_feed(
     the other items cost a hash, not a sanitizer pass and a render. ``salt``
     holds everything besides the entry that shapes its file (the run's
     settings, the feed's address and scope), so a change there misses.
+    Entries that share an id with different entries are told apart first
+    (``reuse``), over the whole document; their hashes are salted apart, so
+    an entry never counts as known under an identity it no longer has.
     """
     from .normalize import article_to_json, normalize
     from .parse import ParseError, parse
     from .profiles import PROFILES
     from .render import render
+    from .reuse import find_reused
     from .store import content_hash
 
     try:
@@ -104,19 +110,26 @@ def read_feed(
     except ParseError as exc:
         return ReadFeed(error=str(exc))
     entries: list[Prepared | Unchanged | EntryFailure] = []
+    try:
+        reused, note = find_reused(parsed.entries, result.final_url, scope)
+    except Exception:  # an odd entry: it fails on its own below, and no id counts as reused
+        log.debug("telling apart entries that share an id failed", exc_info=True)
+        reused, note = {}, None
     for index, entry in enumerate(parsed.entries, 1):
+        reuse = reused.get(index - 1)
         try:
-            source = source_hash(entry, salt)
+            source = source_hash(entry, salt if reuse is None else f"{salt} id-reused")
             if source in known:
                 entries.append(Unchanged(source))
                 continue
-            article = normalize(entry, feed, result.final_url, scope=scope)
+            article = normalize(entry, feed, result.final_url, scope=scope, id_reused=reuse is not None)
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
-            entries.append(Prepared(article, text, digest, article_to_json(article), source))
+            entries.append(Prepared(article, text, digest, article_to_json(article), source, reuse))
         except Exception as exc:  # one odd entry must not cost the others
             entries.append(EntryFailure(index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-    return ReadFeed(entries, ttl=parsed.ttl, warning=parsed.warning)
+    warning = "; ".join(w for w in (parsed.warning, note) if w) or None
+    return ReadFeed(entries, ttl=parsed.ttl, warning=warning)
 
 
 def source_hash(entry: Any, salt: str) -> str:

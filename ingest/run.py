@@ -37,6 +37,7 @@ from .profiles import PROFILES, Profile
 from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
 from .rebuild import LayoutChanged, check_layout
 from .render import render
+from .reuse import adopt_earlier_files
 from .store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
 from .write import flush, read_text, same_bytes, write_atomic
 
@@ -456,6 +457,7 @@ class _Run:
         planned: list[_Planned] = []
         try:
             with self.store.batch():
+                entries = adopt_earlier_files(entries, feed_id, self.store.stored_entries)
                 identities = [item.article.identity for item in entries if isinstance(item, Prepared)]
                 stored = self.store.stored_entries(identities)
                 for item in entries:

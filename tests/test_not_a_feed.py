@@ -40,8 +40,9 @@ def test_an_html_page_names_the_feed_it_advertises(tmp_path: Path, server: FeedS
     [
         ("<html><body>Sorry, nothing here</body></html>", "text/html", "not a feed (got text/html, starting '<html><body>Sorry"),
         ('{"status": "ok", "data": []}', "application/json", "JSON that is not a feed"),
-        ('{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": []}', "application/feed+json",
-         "a JSON Feed, which ingest does not read"),
+        ('{"version": "https://jsonfeed.org/version/1.1", "items": [', "application/feed+json",
+         "bad JSON (got application/feed+json, starting '{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": ['): Expecting value: line 1 column"),
+        ('{"version": "https://jsonfeed.org/version/1.1", "items": {}}', "application/json", "'items' is not a list"),
         ("", "application/rss+xml", "empty response (got application/rss+xml)"),
         ('<?xml version="1.0"?><config><setting>1</setting></config>', "application/xml",
          "not a feed (got application/xml, starting '<?xml version=\"1.0\"?><config>"),
