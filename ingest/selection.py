@@ -144,22 +144,31 @@ def _admit(
     store: Store, output: str, profile: Profile, body: str, feed_id: int, entry: StoredEntry, article: Article,
     now: datetime, changes: Changes, dry_run: bool,
 ) -> None:
-    """Write a filtered entry the rules now admit; a file of someone else's at its name is left alone."""
+    """Write a filtered entry the rules now admit; a file of someone else's at its name is left alone.
+
+    Its name follows the current profile: the entry may have been filtered
+    out before a rebuild moved the other files to another naming scheme.
+    """
     article = replace(article, slug=entry.given_slug)
     text = render(article, profile, body)
-    path = os.path.join(output, entry.path)
+    name = entry.path
+    if article.date is not None:
+        wanted = profile.path_for(article.slug, article.date)
+        if wanted != name and not store.path_taken(wanted, entry.identity):
+            name = wanted
+    path = os.path.join(output, name)
     current = read_text(path)
     if current is not None and current != text and (not entry.ours or is_edited(current, entry.ours)):
-        changes.held.append(entry.path)
+        changes.held.append(name)
         return
-    changes.written.append(entry.path)
+    changes.written.append(name)
     if dry_run:
         return
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
     write_atomic(path, text)
-    store.save_entry(entry.identity, feed_id, entry.path, content_hash(text), "written", now)
+    store.save_entry(entry.identity, feed_id, name, content_hash(text), "written", now)
 
 
 def apply_keep(

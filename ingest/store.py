@@ -640,6 +640,13 @@ class Store:
             found.append((identity, owner, moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)))
         return found
 
+    def path_taken(self, path: str, identity: str) -> bool:
+        """Whether an entry other than ``identity`` has this file name."""
+        row = self._db.execute(
+            "SELECT 1 FROM entries WHERE path = ? AND identity != ? LIMIT 1", (path, identity)
+        ).fetchone()
+        return row is not None
+
     def filter_key(self, feed_id: int) -> str:
         row = self._db.execute("SELECT filter_key FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return (row[0] if row else None) or ""

@@ -162,3 +162,19 @@ def test_a_bad_regular_expression_names_file_line_and_key(tmp_path: Path) -> Non
     bad_default.write_text("defaults:\n  exclude: ['/(?P<x/']\nfeeds:\n  - url: https://example.org/feed\n")
     run = run_cli("--config", bad_default, "feeds")
     assert run.returncode == 2 and f"{bad_default}:2: defaults.exclude:" in run.stderr, run.stderr
+
+
+def test_an_entry_filtered_before_a_profile_change_is_written_under_the_new_naming(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    server.feed("/f.xml", rss(ITEMS[:2]))
+    config = write_config(tmp_path, [{"url": server.url("/f.xml"), "name": "news", "exclude": ["rust"]}])
+    assert run_cli("--config", config, "run").returncode == 0
+    config.write_text(config.read_text().replace("output: posts", "output:\n  dir: posts\n  profile: jekyll"))
+    assert run_cli("--config", config, "rebuild").returncode == 0
+    config.write_text(config.read_text().replace("exclude:\n  - rust", "exclude: []"))
+    done = run_cli("--config", config, "rebuild")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "posts").rglob("*.md")) == [
+        "2026-01-02-python-4-is-out.md", "2026-01-03-rust-release.md",
+    ]
