@@ -17,7 +17,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,7 +30,11 @@ from .hooks import HookResult, run_after
 from .leftovers import remove_leftovers
 from .rebuild import LayoutChanged, RebuildReport, edited_files, rebuild
 from .observe import parse_listen, setup_logging
+from . import records
+from .progress import Progress, wanted
 from .run import FeedReport, describe, run_feeds, when
+from .profiles import PROFILES
+from .selection import Changes, apply_keep, refilter
 from .store import FeedState, Store, StoreError, StoreLocked, utcnow
 
 EXIT_OK = 0
@@ -38,6 +42,8 @@ EXIT_FEED_FAILED = 1
 EXIT_USAGE = 2
 EXIT_HOOK_FAILED = 3
 EXIT_LOCKED = 75  # EX_TEMPFAIL
+
+JSON_COMMANDS = frozenset({"discover", "run", "feeds", "prune", "rebuild"})  # the ones that speak --json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"config file (default: ${config_mod.CONFIG_ENV} or {config_mod.DEFAULT_CONFIG})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    parser.add_argument("--json", action="store_true", help="print JSON (discover)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object per line (run, feeds, prune, rebuild, discover)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="fetch every enabled feed once and write new or changed entries")
     run.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeat for more)")
@@ -76,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     again.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     again.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    prune = commands.add_parser(
+        "prune", help="remove the files of old entries; their records stay, so no run writes them again"
+    )
+    prune.add_argument(
+        "--older-than", metavar="DURATION", type=_duration,
+        help="entries published before this age (30d, 12h); without it, each feed's 'keep:' setting",
+    )
+    prune.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeat for more)")
+    prune.add_argument("--dry-run", action="store_true", help="show what would be removed; remove nothing")
+    prune.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     edits = commands.add_parser(
         "edits", help="list the files edited by hand, and whether their entries changed upstream since"
     )
@@ -96,8 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
     find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the feeds as JSON")
-    for command in (run, feeds, reset, again, edits, daemon, find):  # also accepted after the command, like --config
+    for command in (run, feeds, reset, again, edits, daemon, find, prune):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for command in (run, feeds, again, prune):
+        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -128,7 +148,7 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.json and args.command != "discover":
+    if args.json and args.command not in JSON_COMMANDS:
         parser.error(f"--json is not an option of {args.command!r}")
     try:
         if args.command == "discover":
@@ -141,6 +161,8 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
             return command_rebuild(args)
         if args.command == "edits":
             return command_edits(args)
+        if args.command == "prune":
+            return command_prune(args)
         if args.command == "daemon":
             return command_daemon(args, transport)
         return command_run(args, transport)
@@ -257,20 +279,30 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
     _check_paths(cfg, create=not args.dry_run)
     store = _open_store(cfg.store, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
-    printer = _LinePrinter(width, cfg.output, args.dry_run)
+    progress = Progress(sys.stdout, len(feeds), enabled=not args.json and wanted(sys.stdout))
+    printer = _LinePrinter(width, cfg.output, args.dry_run, progress, args.json)
     if not args.dry_run:
         remove_leftovers(cfg)
-    with store, _output_errors(cfg):
-        reports = asyncio.run(
-            run_feeds(cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer)
-        )
-    print(summary(reports, cfg.output, args.dry_run), flush=True)
+    progress.start()
+    try:
+        with store, _output_errors(cfg):
+            reports = asyncio.run(
+                run_feeds(cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer)
+            )
+    finally:
+        progress.close()
+    if not args.json:
+        print(summary(reports, cfg.output, args.dry_run), flush=True)
     code = EXIT_FEED_FAILED if any(r.failing for r in reports) else EXIT_OK
-    if args.dry_run:
-        return code
-    changed = [Path(path) for r in reports for path in (*r.new, *r.updated)]
-    hook = run_after(cfg.after_run, changed, output=cfg.output, cwd=cfg.path.parent)
-    return _with_hook(code, hook)
+    hook = None
+    if not args.dry_run:
+        changed = [Path(path) for r in reports for path in (*r.new, *r.updated)]
+        removed = [cfg.output / name for r in reports for name in (*r.removed, *r.pruned)]
+        hook = run_after(cfg.after_run, changed, output=cfg.output, cwd=cfg.path.parent, removed=removed)
+        code = _with_hook(code, hook)
+    if args.json:
+        records.emit(records.run_summary(reports, cfg.output, dry_run=args.dry_run, exit_code=code, hook=hook))
+    return code
 
 
 def command_rebuild(args: argparse.Namespace) -> int:
@@ -284,11 +316,109 @@ def command_rebuild(args: argparse.Namespace) -> int:
         remove_leftovers(cfg)
     with store, _output_errors(cfg):
         report = rebuild(cfg, store, dry_run=args.dry_run)
-    print(rebuild_summary(report, cfg, args.dry_run), flush=True)
-    if args.dry_run:
-        return EXIT_OK
-    hook = run_after(cfg.after_run, report.changed, output=cfg.output, cwd=cfg.path.parent, removed=report.removed)
-    return _with_hook(EXIT_OK, hook)
+        by_feed = refilter_all(cfg, store, dry_run=args.dry_run)
+    written = [cfg.output / name for _feed, change in by_feed for name in change.written]
+    removed = [cfg.output / name for _feed, change in by_feed for name in change.removed]
+    if args.json:
+        for feed, change in by_feed:
+            records.emit({
+                "type": "feed", "command": "rebuild", "name": feed, "written": change.written,
+                "removed": change.removed, "held_edits": change.held,
+            })
+    else:
+        print(rebuild_summary(report, cfg, args.dry_run, len(written), len(removed)), flush=True)
+    hook = None
+    if not args.dry_run:
+        hook = run_after(
+            cfg.after_run, report.changed + written, output=cfg.output, cwd=cfg.path.parent,
+            removed=report.removed + removed,
+        )
+    code = _with_hook(EXIT_OK, hook)
+    if args.json:
+        out = cfg.output
+        records.emit({
+            "type": "summary", "command": "rebuild", "rewritten": records.names(report.rewritten, out),
+            "moved": records.names(report.moved, out), "unchanged": report.unchanged,
+            "kept_deleted": report.kept_deleted, "kept_edits": records.names(report.kept, out),
+            "merged_edits": records.names(report.merged, out), "without_data": report.without_data,
+            "written": len(written), "removed": len(removed), "output": str(out.resolve()),
+            "profile": cfg.profile, "body": cfg.body, "dry_run": args.dry_run, "exit_code": code,
+            "hook": records.hook_record(hook),
+        })
+    return code
+
+
+def refilter_all(cfg: config_mod.Config, store: Store, *, dry_run: bool) -> list[tuple[str, Changes]]:
+    """Apply every configured feed's filter rules to its stored entries, for ``ingest rebuild``."""
+    found = []
+    now = utcnow()
+    for feed in cfg.feeds:
+        state = store.find_feed(feed.url)
+        if state is not None:
+            change = refilter(store, str(cfg.output), PROFILES[cfg.profile], cfg.body, feed, state.id, now, dry_run=dry_run)
+            if change:
+                found.append((feed.name, change))
+    return found
+
+
+def command_prune(args: argparse.Namespace) -> int:
+    """Remove old entries' files, keeping tombstones; safe beside a running daemon.
+
+    Like ``reset`` it does not take the store's lock: each entry is marked
+    in a short transaction before its file is removed, and only entries in
+    state ``written`` are, so a daemon that claims an entry first keeps it
+    and one that comes later finds it pruned and never writes it again.
+    """
+    cfg = _load_config(config_mod.resolve_path(args.config))
+    feeds = _select(cfg, args.feed) if args.feed else cfg.feeds
+    if args.older_than is None and not any(feed.keep for feed in feeds):
+        _error("nothing to prune by: give --older-than DURATION, or set 'keep:' for the feeds")
+        return EXIT_USAGE
+    results: dict[int, Changes] = {}
+    names: dict[int, str] = {}
+    if cfg.store.exists():
+        store = _open_store(cfg.store, wait=False, readonly=args.dry_run, lock=False)
+        now = utcnow()
+        with store:
+            names = store.feed_names()
+            for feed in feeds if args.feed or args.older_than is None else [None]:
+                state = store.find_feed(feed.url) if feed is not None else None
+                if feed is not None and state is None:
+                    continue
+                keep = feed.keep if feed is not None and args.older_than is None else None
+                if args.older_than is None and keep is None:
+                    continue
+                age = timedelta(seconds=args.older_than) if args.older_than is not None else (
+                    timedelta(days=keep.days) if keep and keep.days is not None else None
+                )
+                results.update(apply_keep(
+                    store, str(cfg.output), state.id if state else None, now, max_age=age,
+                    max_files=keep.max_files if keep else None, dry_run=args.dry_run,
+                ))
+    verb = "would remove" if args.dry_run else "removed"
+    for feed_id, change in sorted(results.items(), key=lambda item: names.get(item[0], "")):
+        name = names.get(feed_id, str(feed_id))
+        if args.json:
+            records.emit({"type": "feed", "command": "prune", "name": name, "removed": change.removed,
+                          "held_edits": change.held})
+            continue
+        held = f"; {len(change.held)} edited by you, left in place: {', '.join(change.held)}" if change.held else ""
+        print(f"{name}  {verb} {len(change.removed)} file{'s' if len(change.removed) != 1 else ''}{held}")
+        for path in change.removed:
+            print(f"  {verb} {_shown(cfg.output / path)}")
+    removed = [cfg.output / path for change in results.values() for path in change.removed]
+    held = sum(len(change.held) for change in results.values())
+    hook = None if args.dry_run else run_after(cfg.after_run, [], output=cfg.output, cwd=cfg.path.parent, removed=removed)
+    code = _with_hook(EXIT_OK, hook)
+    if args.json:
+        records.emit({"type": "summary", "command": "prune", "removed": len(removed), "held_edits": held,
+                      "output": str(cfg.output.resolve()), "dry_run": args.dry_run, "exit_code": code,
+                      "hook": records.hook_record(hook)})
+    else:
+        kept = f"; {held} edited file{'s' if held != 1 else ''} left in place" if held else ""
+        plural = "s" if len(removed) != 1 else ""
+        print(f"{verb} {len(removed)} file{plural} in {_shown(cfg.output)}{kept}; their entries are not written again")
+    return code
 
 
 def command_edits(args: argparse.Namespace) -> int:
@@ -312,7 +442,9 @@ def command_edits(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def rebuild_summary(report: RebuildReport, cfg: config_mod.Config, dry_run: bool) -> str:
+def rebuild_summary(
+    report: RebuildReport, cfg: config_mod.Config, dry_run: bool, written: int = 0, removed: int = 0
+) -> str:
     verb = "would rewrite" if dry_run else "rewrote"
     parts = [
         f"{verb} {len(report.rewritten)} file{'s' if len(report.rewritten) != 1 else ''}",
@@ -325,6 +457,9 @@ def rebuild_summary(report: RebuildReport, cfg: config_mod.Config, dry_run: bool
         parts.append(f"{len(report.merged)} merged with your edits: {', '.join(map(_shown, report.merged))}")
     if report.kept:
         parts.append(f"{len(report.kept)} kept your edits: {', '.join(map(_shown, report.kept))}")
+    if written or removed:
+        parts.append(f"{'would write' if dry_run else 'wrote'} {written} and {'would remove' if dry_run else 'removed'}"
+                     f" {removed} as the filters now say")
     if report.without_data:
         parts.append(
             f"{report.without_data} left as they were (written by an older ingest that kept no entry data)"
@@ -345,18 +480,24 @@ def _with_hook(code: int, hook: HookResult | None) -> int:
 class _LinePrinter:
     """One line per feed, printed as soon as the feed is done, as progress."""
 
-    def __init__(self, width: int, output: Path, dry_run: bool):
+    def __init__(self, width: int, output: Path, dry_run: bool, progress: Progress, as_json: bool = False):
         self.width = width
         self.output = output
         self.dry_run = dry_run
+        self.progress = progress
+        self.as_json = as_json
 
     def __call__(self, report: FeedReport) -> None:
-        print(f"{report.name:<{self.width}}  {describe(report)}", flush=True)
+        if self.as_json:
+            records.emit(records.feed_record(report, self.output))
+            return
+        self.progress.line(f"{report.name:<{self.width}}  {describe(report)}")
         if self.dry_run:
             for path in report.new:
-                print(f"  would write {_shown(path)}")
+                self.progress.line(f"  would write {_shown(path)}")
             for path in report.updated:
-                print(f"  would update {_shown(path)}")
+                self.progress.line(f"  would update {_shown(path)}")
+        self.progress.advance(report.failed)
 
 
 def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
@@ -387,11 +528,18 @@ def command_feeds(args: argparse.Namespace) -> int:
     now = utcnow()
     rows = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
     details: list[list[str]] = []
+    states: dict[str, int] = {}
     with store:
         for feed in cfg.feeds:
             state = store.find_feed(feed.url)
             rows.append(_feed_row(feed, state, now))
             details.append(_feed_details(feed, state))
+            if args.json:
+                records.emit(_feed_record(feed, state, rows[-1][1], now))
+                states[rows[-1][1]] = states.get(rows[-1][1], 0) + 1
+    if args.json:
+        records.emit({"type": "summary", "command": "feeds", "feeds": len(cfg.feeds), "states": states})
+        return EXIT_OK
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -419,6 +567,26 @@ def _feed_row(feed: config_mod.FeedConfig, state: FeedState | None, now: datetim
             status = "ok"
     last = when(state.last_success_at) if state.last_success_at else "never"
     return (feed.name, status, last, str(state.error_count), nxt)
+
+
+def _feed_record(
+    feed: config_mod.FeedConfig, state: FeedState | None, status: str, now: datetime
+) -> dict[str, object]:
+    """One feed of ``ingest feeds --json``; ``next_attempt`` is null when the next run asks it (or never will)."""
+    waiting = state is not None and not state.retired_at and feed.enabled and state.waiting(now)
+    return {
+        "type": "feed", "command": "feeds", "name": feed.name, "url": redact(feed.url), "enabled": feed.enabled,
+        "state": status,
+        "last_success": records.iso(state.last_success_at) if state else None,
+        "last_polled": records.iso(state.last_polled_at) if state else None,
+        "error_count": state.error_count if state else 0,
+        "next_attempt": records.iso(state.not_before) if waiting and state else None,
+        "last_error": state.last_error if state else None,
+        "retired_at": records.iso(state.retired_at) if state else None,
+        "retired_reason": state.retired_reason if state else None,
+        "moved_to": redact(state.moved_to) if state and state.moved_to else None,
+        "pending_redirect": redact(state.pending_redirect) if state and state.pending_redirect else None,
+    }
 
 
 def _feed_details(feed: config_mod.FeedConfig, state: FeedState | None) -> list[str]:

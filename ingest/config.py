@@ -20,8 +20,10 @@ import yaml
 from .crontab import cron_trigger
 from .edits import DEFAULT_EDITS, EDIT_MODES
 from .excerpt import SUMMARY_LENGTH
+from .filters import RuleError, check_rule
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from .retention import Keep, parse_keep
 
 DEFAULT_CONFIG = Path("config/feeds.yaml")
 CONFIG_ENV = "INGEST_CONFIG"
@@ -98,6 +100,9 @@ class FeedConfig:
     # written in the files' ``source:`` and the store.
     base: Path | None = field(default=None, compare=False, repr=False)
     summary_length: int = SUMMARY_LENGTH
+    include: tuple[str, ...] = ()  # filter rules (see ``filters``)
+    exclude: tuple[str, ...] = ()
+    keep: Keep | None = None  # retention after each run (see ``retention``)
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -158,6 +163,7 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
+    "include", "exclude", "keep",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
@@ -488,7 +494,32 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
         out["tags"] = _tag_rule(reader, entries, prefix)
     if "summary_length" in entries:
         out["summary_length"] = reader.integer(entries, "summary_length", prefix, default=SUMMARY_LENGTH, minimum=1)
+    for key in ("include", "exclude"):
+        if key in entries:
+            out[key] = _rules(reader, entries, key, prefix)
+    if "keep" in entries:
+        try:
+            out["keep"] = parse_keep(reader.value(entries["keep"][1]))
+        except ValueError as exc:
+            raise reader.fail(entries, "keep", prefix, str(exc)) from None
     return out
+
+
+def _rules(reader: _Reader, entries: Entries, key: str, prefix: str) -> tuple[str, ...]:
+    """Filter rules: one text or a list; a bad one is reported on its own line."""
+    node = entries[key][1]
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    rules = []
+    for item in items:
+        value = reader.value(item)
+        try:
+            if not isinstance(value, str):
+                raise RuleError(f"rules must be text, not {value!r}; put the value in quotes")
+            check_rule(value)
+        except RuleError as exc:
+            raise ConfigError(reader.path, _line(item), prefix + key, str(exc)) from None
+        rules.append(value)
+    return tuple(rules)
 
 
 def _schedule_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:

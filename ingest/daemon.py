@@ -75,6 +75,7 @@ class Daemon:
         self._host_limits = RequestLimits(None, config.host_concurrency)  # _limit bounds whole polls
         self._flusher = Flusher()  # concurrent polls' files are synced together
         self._hook_paths: dict[str, None] = {}  # files written since the hook last ran, in order
+        self._hook_removed: dict[str, None] = {}  # files the filters or keep: removed since then
         self._hook_wanted = asyncio.Event()
         self._hook_busy = False
         self.scheduler = AsyncIOScheduler(
@@ -268,12 +269,15 @@ class Daemon:
             logging.WARNING if report.failed else logging.INFO,
             feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
             unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
+            filtered=report.filtered, removed=report.removed, pruned=report.pruned, held_edits=report.held,
             error=report.error,
             duration=round(duration, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )
-        if self.config.after_run and (report.new or report.updated):
+        if self.config.after_run and (report.new or report.updated or report.removed or report.pruned):
             self._hook_paths.update(dict.fromkeys([*report.new, *report.updated]))
+            removed = [str(self.config.output / name) for name in (*report.removed, *report.pruned)]
+            self._hook_removed.update(dict.fromkeys(removed))
             self._hook_wanted.set()
 
     # --- the after_run hook --------------------------------------------------------
@@ -289,22 +293,25 @@ class Daemon:
             await self._hook_wanted.wait()
             self._hook_wanted.clear()
             changed = [Path(path) for path in self._hook_paths]
+            removed = [Path(path) for path in self._hook_removed]
             self._hook_paths.clear()
+            self._hook_removed.clear()
             self._hook_busy = True
             try:
                 hook = await run_after_async(
-                    self.config.after_run, changed, output=self.config.output, cwd=self.config.path.parent
+                    self.config.after_run, changed, output=self.config.output, cwd=self.config.path.parent,
+                    removed=removed,
                 )
             finally:
                 self._hook_busy = False
             if hook is not None:
                 event(
                     "hook", hook.describe(), logging.INFO if hook.ok else logging.WARNING,
-                    ok=hook.ok, returncode=hook.returncode, files=len(changed),
+                    ok=hook.ok, returncode=hook.returncode, files=len(changed), removed=len(removed),
                 )
 
     def _hooks_idle(self) -> bool:
-        return not self._hook_busy and not self._hook_paths
+        return not self._hook_busy and not self._hook_paths and not self._hook_removed
 
     def _plan(self, feed: FeedConfig, report: FeedReport) -> datetime | None:
         """Plan, store and schedule the next poll of a feed that is still configured."""

@@ -52,7 +52,8 @@ def run_after(
 
     The changed paths (absolute, one a line) are on the command's stdin and,
     newline-separated, in ``$INGEST_CHANGED_FILES``; files a rebuild renamed
-    away are in ``$INGEST_REMOVED_FILES``. A string runs through the shell,
+    away, and files the filters or retention removed, are in
+    ``$INGEST_REMOVED_FILES``. A string runs through the shell,
     from ``cwd`` (the config file's directory, like every relative path of
     the config); a list runs as program and arguments.
     """
@@ -69,7 +70,8 @@ def run_after(
 
 
 async def run_after_async(
-    command: str | Sequence[str] | None, changed: Sequence[Path], *, output: Path, cwd: Path
+    command: str | Sequence[str] | None, changed: Sequence[Path], *, output: Path, cwd: Path,
+    removed: Sequence[Path] = (),
 ) -> HookResult | None:
     """``run_after`` for the daemon: awaits without blocking the event loop.
 
@@ -77,9 +79,9 @@ async def run_after_async(
     everything it started are terminated, then killed if they linger, so a
     long site build cannot hold the daemon past its grace period.
     """
-    if not command or not changed:
+    if not command or not (changed or removed):
         return None
-    call = _Call(command, changed, (), output)
+    call = _Call(command, changed, removed, output)
     try:
         if call.shell:
             process = await asyncio.create_subprocess_shell(

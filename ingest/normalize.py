@@ -78,6 +78,9 @@ class Article:
     # description and summary keep the full plain text; rendering cuts them to
     # this many characters, so a stored entry can be rendered again under the rule
     summary_length: int = SUMMARY_LENGTH
+    # Not rendered by any profile: kept for the feed's filter rules, which match them.
+    author: str = ""
+    entry_categories: tuple[str, ...] = ()  # the entry's own <category> values
 
 
 def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False) -> Article:
@@ -102,7 +105,8 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     body = sanitize(body_html, resolve_against)
     summary_text = plain_text(_summary_html(entry)) or _shorten(plain_text(body), SUMMARY_FALLBACK_CHARS)
     title = plain_text(_detail_value(entry, "title")) or _shorten(summary_text, TITLE_FALLBACK_CHARS) or UNTITLED
-    tags = pick_tags(title, _feed_categories(entry), feed.tags.count, feed.tags.sources)
+    entry_categories = _feed_categories(entry)
+    tags = pick_tags(title, entry_categories, feed.tags.count, feed.tags.sources)
     published = entry_datetime(entry)
     return Article(
         identity=identity("", own_link, title, published, scope) if id_reused else identity(raw_id, link, title, published, scope),
@@ -120,6 +124,8 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
         draft=feed.draft,
         body=body,
         summary_length=feed.summary_length,
+        author=plain_text(str(entry.get("author", "") or "")),
+        entry_categories=tuple(entry_categories),
     )
 
 
@@ -324,6 +330,7 @@ def article_from_json(text: str) -> Article:
     data["published"] = datetime.fromisoformat(data["published"]) if data.get("published") else None
     data["categories"] = tuple(data["categories"])
     data["tags"] = tuple(data["tags"])
+    data["entry_categories"] = tuple(data.get("entry_categories", ()))
     return Article(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
 
 

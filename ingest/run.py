@@ -38,6 +38,7 @@ from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, avail
 from .rebuild import LayoutChanged, check_layout
 from .render import render
 from .reuse import adopt_earlier_files
+from .selection import admits, judged, keep_feed, refilter, withdraw
 from .store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
 from .write import flush, read_text, same_bytes, write_atomic
 
@@ -69,6 +70,12 @@ class FeedReport:
     until: datetime | None = None  # next attempt (deferred, failed); since when (retired)
     notes: list[str] = field(default_factory=list)
     backing_off: bool = False  # deferred because its last polls failed, not because the server asked
+    # The feed's rules and ``keep:``: entries held back, files they removed, and
+    # edited files they would have removed but left (names within the output).
+    filtered: int = 0
+    removed: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -132,18 +139,34 @@ def describe(report: FeedReport) -> str:
         wrote = f" ({written} other file{'s' if written != 1 else ''} written)" if written else ""
         retry = f"; next attempt after {when(report.until)}" if report.until else ""
         return f"failed: {report.error}{wrote}{retry}"
+    rules = "".join(f", {part}" for part in _rule_parts(report))
     if report.status == "not-modified":
-        return f"unchanged (not modified){notes}"
+        return f"unchanged (not modified){rules}{notes}"
     if report.status == "same-content":
-        return f"unchanged (same content){notes}"
+        return f"unchanged (same content){rules}{notes}"
     parts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{report.unchanged} unchanged"]
     if report.skipped:
         parts.append(f"{report.skipped} skipped")
+    parts += _rule_parts(report)
     if report.merged:
         parts.append(f"{len(report.merged)} merged with your edits: {', '.join(report.merged)}")
     if report.kept:
         parts.append(f"{len(report.kept)} updated upstream, kept your edits: {', '.join(report.kept)}")
     return ", ".join(parts) + notes
+
+
+def _rule_parts(report: FeedReport) -> list[str]:
+    """What the feed's filter rules and ``keep:`` did, for its line."""
+    parts = []
+    if report.filtered:
+        parts.append(f"{report.filtered} filtered")
+    if report.removed:
+        parts.append(f"{len(report.removed)} removed by the filters")
+    if report.pruned:
+        parts.append(f"{len(report.pruned)} pruned (keep)")
+    if report.held:
+        parts.append(f"{len(report.held)} edited by you, left in place: {', '.join(report.held)}")
+    return parts
 
 
 def when(moment: datetime | None) -> str:
@@ -319,6 +342,26 @@ class _Run:
         return cls(config.output, store, dry_run, rng or random.Random(), profile, config.body, flusher)
 
     async def poll(
+        self, feed: FeedConfig, client: Client, limits: RequestLimits,
+        readers: Readers | None = None, *, force: bool = False,
+    ) -> FeedReport:
+        """Poll one feed, with its filter rules applied to its stored entries first and its ``keep:`` after.
+
+        Neither awaits, so like ``process`` they never race another feed.
+        """
+        if self.dry_run:
+            return await self._poll(feed, client, limits, readers, force=force)
+        feed_id = self.store.feed_id(feed.url, feed.name)
+        before = refilter(self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow())
+        report = await self._poll(feed, client, limits, readers, force=force)
+        kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
+        report.new += [os.path.join(self._output_dir, name) for name in before.written]
+        report.removed += before.removed
+        report.pruned += kept.removed
+        report.held += before.held + kept.held
+        return report
+
+    async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
         readers: Readers | None = None, *, force: bool = False,
     ) -> FeedReport:
@@ -581,6 +624,10 @@ class _Run:
         first_seen = stored.first_seen if stored else now
         if article.date is None:
             article = replace(article, date=first_seen.date(), published=first_seen)
+        if judged(stored, feed_id) and not admits(feed, article):
+            self._hold_back(prepared, article, stored, feed_id, now, report)
+            return None
+        revived = stored is not None and stored.hidden == "filtered"  # the entry changed and the rules now admit it
         if stored is not None:
             article = replace(article, slug=stored.given_slug)
             name = stored.path
@@ -589,6 +636,8 @@ class _Run:
             article, name, text = self._name_new(article, prepared)
         digest = prepared.digest if text is prepared.text else content_hash(text)
         action = decide(stored, feed_id, digest)
+        if revived and stored is not None:
+            action = Action.NEW if stored.written_hash is None else Action.CHANGED
         if action is Action.UNCHANGED:
             if stored is not None and stored.article is None and not self.dry_run:
                 self.store.save_article(article.identity, self._json(article, prepared))
@@ -604,7 +653,7 @@ class _Run:
         done = report.new if first else report.updated
         base = None
         current = read_text(path) if stored is not None else None
-        if stored is not None and (action is Action.CHANGED or current is not None):
+        if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
             outcome = resolve(feed.edits, current, stored.ours, text, lambda: self._base_text(stored))
             if outcome.resolution is Resolution.DELETED:
                 # The user deleted the file: remember that, and never bring it back.
@@ -630,6 +679,29 @@ class _Run:
             article.identity, feed_id, name, digest, "pending", now, slug=article.slug, article=data, base=base
         )
         return _Planned(article.identity, path, text, done)
+
+    def _hold_back(
+        self, prepared: Prepared, article: Article, stored: StoredEntry | None, feed_id: int, now: datetime,
+        report: FeedReport,
+    ) -> None:
+        """An entry the feed's rules keep out: recorded with a name, or its earlier file withdrawn."""
+        report.filtered += 1
+        if stored is None or stored.state == "deleted":
+            if stored is None:
+                article, name, text = self._name_new(article, prepared)
+            else:
+                article, name = replace(article, slug=stored.given_slug), stored.path
+                text = self._render(article, prepared)
+            if not self.dry_run:
+                data = self._json(article, prepared)
+                self.store.save_filtered(
+                    article.identity, feed_id, name, content_hash(text), now, slug=article.slug, article=data
+                )
+            return
+        if not self.dry_run:  # written before: its file goes, unless the owner edited it
+            done = withdraw(self.store, self._output_dir, [stored], "filtered", now, states=("written", "pending"))
+            report.removed += done.removed
+            report.held += done.held
 
     def _base_text(self, stored: StoredEntry) -> str | None:
         """The text the entry's file was last written from, to tell what its owner changed."""

@@ -102,6 +102,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN request_key TEXT;
     """,
+    # Why ingest itself keeps an entry's file away (state 'deleted'): 'filtered'
+    # by the feed's rules (written once the rules admit it) or 'pruned' by
+    # retention (never written again); NULL for the owner's own deletion. And
+    # a hash of the feed's filter rules, to judge stored entries again when they change.
+    """
+    ALTER TABLE entries ADD COLUMN hidden TEXT;
+    ALTER TABLE feeds ADD COLUMN filter_key TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -138,6 +146,7 @@ class StoredEntry:
     # edit was kept while upstream moved on).
     written_hash: str | None = None
     written_article: str | None = None
+    hidden: str | None = None  # 'filtered' or 'pruned' for a 'deleted' entry ingest removed itself
 
     @property
     def given_slug(self) -> str:
@@ -465,7 +474,9 @@ class Store:
 
     # --- entries -----------------------------------------------------------
 
-    _ENTRY_COLUMNS = "identity, feed_id, path, content_hash, state, first_seen, slug, article, written_hash, written_article"
+    _ENTRY_COLUMNS = (
+        "identity, feed_id, path, content_hash, state, first_seen, slug, article, written_hash, written_article, hidden"
+    )
 
     def entries(self, state: str = "written") -> list[StoredEntry]:
         """Every entry in ``state``, oldest first, for ``ingest rebuild``."""
@@ -521,6 +532,7 @@ class Store:
                 " state = excluded.state, updated_at = excluded.updated_at, path = excluded.path,"
                 " slug = coalesce(excluded.slug, slug), article = coalesce(excluded.article, article),"
                 " written_hash = coalesce(excluded.written_hash, written_hash),"
+                " hidden = CASE WHEN excluded.state = 'deleted' THEN hidden END,"
                 " written_article = CASE WHEN excluded.state = 'written' THEN NULL"
                 " ELSE coalesce(written_article, ?) END",
                 (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat(), slug, article,
@@ -536,7 +548,7 @@ class Store:
         """
         with self._tx():
             self._db.execute(
-                "UPDATE entries SET content_hash = ?, article = ?, updated_at = ?, state = 'written',"
+                "UPDATE entries SET content_hash = ?, article = ?, updated_at = ?, state = 'written', hidden = NULL,"
                 " written_article = coalesce(written_article, ?) WHERE identity = ?",
                 (content_hash, article, now.isoformat(), base, identity),
             )
@@ -555,6 +567,97 @@ class Store:
         """Keep the normalized data of an entry whose file did not need rewriting."""
         with self._tx():
             self._db.execute("UPDATE entries SET article = ? WHERE identity = ?", (article, identity))
+
+    def feed_entries(self, feed_id: int | None = None) -> list[StoredEntry]:
+        """Every entry of one feed (all feeds: None), in any state, oldest first."""
+        where, args = ("WHERE feed_id = ?", (feed_id,)) if feed_id is not None else ("", ())
+        rows = self._db.execute(
+            f"SELECT {self._ENTRY_COLUMNS} FROM entries {where} ORDER BY first_seen, identity", args
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def save_filtered(
+        self, identity: str, feed_id: int, path: str, content_hash: str, now: datetime, *, slug: str, article: str
+    ) -> None:
+        """A new entry the feed's rules keep out: recorded with its name, so it is judged once, not on every poll."""
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO entries (identity, feed_id, path, content_hash, state, first_seen, updated_at,"
+                " slug, article, hidden) VALUES (?, ?, ?, ?, 'deleted', ?, ?, ?, ?, 'filtered')"
+                " ON CONFLICT(identity) DO UPDATE SET content_hash = excluded.content_hash,"
+                " article = excluded.article, updated_at = excluded.updated_at"
+                " WHERE entries.state = 'deleted' AND entries.hidden = 'filtered'",
+                (identity, feed_id, path, content_hash, now.isoformat(), now.isoformat(), slug, article),
+            )
+
+    def hide(
+        self, identities: Iterable[str], reason: str | None, now: datetime, *, states: tuple[str, ...] = ("written",)
+    ) -> list[str]:
+        """Mark entries whose file ingest removes as 'deleted' for ``reason``; the ones that were in ``states``.
+
+        By default only ``written`` entries change: one a concurrent run has
+        claimed (``pending``) is left to it. Done in one transaction, before
+        any file is removed, so a run beside it never writes these files again.
+        """
+        marked = []
+        wanted = list(identities)
+        if not wanted:
+            return marked
+        among = ",".join("?" * len(states))
+        with self._tx():
+            for identity in wanted:
+                changed = self._db.execute(
+                    "UPDATE entries SET state = 'deleted', hidden = ?, updated_at = ?"
+                    f" WHERE identity = ? AND state IN ({among})",
+                    (reason, now.isoformat(), identity, *states),
+                ).rowcount
+                if changed:
+                    marked.append(identity)
+        return marked
+
+    def unhide(self, identity: str, reason: str) -> None:
+        """Undo ``hide`` for a file its owner edited just before it was to be removed."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE entries SET state = 'written', hidden = NULL WHERE identity = ? AND hidden = ?",
+                (identity, reason),
+            )
+
+    def written_times(self, feed_id: int | None = None) -> list[tuple[str, int, datetime]]:
+        """(identity, feed id, publication time) of every written entry, for retention.
+
+        The time is the entry's own, else the day it was first seen.
+        """
+        where, args = ("AND feed_id = ?", (feed_id,)) if feed_id is not None else ("", ())
+        rows = self._db.execute(
+            "SELECT identity, feed_id, coalesce(json_extract(article, '$.published'), first_seen) FROM entries"
+            f" WHERE state = 'written' {where}",
+            args,
+        ).fetchall()
+        found = []
+        for identity, owner, when in rows:
+            moment = datetime.fromisoformat(when)
+            found.append((identity, owner, moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)))
+        return found
+
+    def path_taken(self, path: str, identity: str) -> bool:
+        """Whether an entry other than ``identity`` has this file name."""
+        row = self._db.execute(
+            "SELECT 1 FROM entries WHERE path = ? AND identity != ? LIMIT 1", (path, identity)
+        ).fetchone()
+        return row is not None
+
+    def filter_key(self, feed_id: int) -> str:
+        row = self._db.execute("SELECT filter_key FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return (row[0] if row else None) or ""
+
+    def save_filter_key(self, feed_id: int, key: str) -> None:
+        """The rules the feed's stored entries were last judged by."""
+        with self._tx():
+            self._db.execute("UPDATE feeds SET filter_key = ? WHERE id = ?", (key or None, feed_id))
+
+    def feed_names(self) -> dict[int, str]:
+        return dict(self._db.execute("SELECT id, name FROM feeds").fetchall())
 
     def layout(self) -> Layout | None:
         row = self._db.execute("SELECT dir, profile, body FROM output_layout WHERE id = 1").fetchone()
@@ -589,7 +692,7 @@ def _iso(value: datetime | None) -> str | None:
 def _entry(row: tuple) -> StoredEntry:
     return StoredEntry(
         *row[:5], first_seen=datetime.fromisoformat(row[5]), slug=row[6], article=row[7],
-        written_hash=row[8], written_article=row[9],
+        written_hash=row[8], written_article=row[9], hidden=row[10],
     )
 
 

@@ -62,7 +62,7 @@ def test_json_prints_the_same_feeds_as_json_before_or_after_the_command(server: 
         {"url": server.url("/blog/comments.atom"), "type": "atom", "title": "Comments", "via": "advertised"},
         {"url": "https://other.example/feed.json", "type": "json", "title": None, "via": "advertised"},
     ]
-    assert run_cli("--json", "feeds").returncode == 2
+    assert run_cli("--json", "edits").returncode == 2
 
 
 def test_a_url_that_is_a_feed_prints_itself(server: FeedServer) -> None:

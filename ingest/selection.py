@@ -1,0 +1,202 @@
+"""Apply the feed's filter rules and ``keep:`` to the store and the output directory.
+
+The rules themselves are pure (``filters``, ``retention``); this is the
+shell that reads entries, removes or writes files and records why. Three
+promises hold throughout:
+
+- A file the owner edited is never removed by a rule or by retention: it is
+  left where it is and reported (``held``), and its entry stays written.
+- An entry whose file the owner deleted, or that retention pruned, is never
+  written again, whatever the rules say.
+- An entry is marked in the store before its file is removed, in a
+  transaction that only touches written entries, so a run or daemon working
+  beside ``ingest prune`` never writes the file back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from .config import FeedConfig
+from .edits import content_hash, is_edited
+from .filters import compile_filter, filter_key
+from .normalize import Article, article_from_json, plain_text
+from .profiles import Profile
+from .render import render
+from .retention import Keep, expired
+from .store import Store, StoredEntry
+from .write import read_text, write_atomic
+
+FILTERED = "filtered"
+PRUNED = "pruned"
+
+
+def texts_of(article: Article) -> tuple[str, ...]:
+    """What the rules look at: title, summary, body text, the entry's own categories and its author."""
+    return (article.title, article.summary, plain_text(article.body), *article.entry_categories, article.author)
+
+
+def admits(feed: FeedConfig, article: Article) -> bool:
+    """Whether the feed's rules let the entry be written (no rules: every entry)."""
+    if not feed.include and not feed.exclude:
+        return True
+    return compile_filter(feed.include, feed.exclude).admits(texts_of(article))
+
+
+def judged(stored: StoredEntry | None, feed_id: int) -> bool:
+    """Whether the rules decide about an entry: not when another feed owns it, the owner deleted it or it was pruned."""
+    if stored is None:
+        return True
+    return stored.feed_id == feed_id and (stored.state != "deleted" or stored.hidden == FILTERED)
+
+
+@dataclass
+class Changes:
+    """Files a rule change or retention wrote, removed, or left because the owner edited them (names in the output)."""
+
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.written or self.removed or self.held)
+
+
+def withdraw(
+    store: Store, output: str, entries: Sequence[StoredEntry], reason: str, now: datetime, *,
+    dry_run: bool = False, states: tuple[str, ...] = ("written",),
+) -> Changes:
+    """Remove the files of ``entries`` and mark them ``deleted`` for ``reason``.
+
+    An edited file stays (``held``) and its entry stays written. A file
+    already gone was deleted by its owner: the entry is recorded as such,
+    so it stays deleted even if the rules admit it again later.
+    """
+    changes = Changes()
+    removable: list[StoredEntry] = []
+    gone: list[StoredEntry] = []
+    for entry in entries:
+        current = read_text(os.path.join(output, entry.path))
+        if current is None:
+            gone.append(entry)
+        elif is_edited(current, entry.ours):
+            changes.held.append(entry.path)
+        else:
+            removable.append(entry)
+    if dry_run:
+        changes.removed = [entry.path for entry in removable]
+        return changes
+    store.hide([entry.identity for entry in gone], None, now, states=states)
+    marked = set(store.hide([entry.identity for entry in removable], reason, now, states=states))
+    for entry in removable:
+        if entry.identity not in marked:
+            continue  # a run beside us claimed it meanwhile: its file is the run's business
+        path = os.path.join(output, entry.path)
+        current = read_text(path)
+        if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays
+            store.unhide(entry.identity, reason)
+            changes.held.append(entry.path)
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        changes.removed.append(entry.path)
+    return changes
+
+
+def refilter(
+    store: Store, output: str, profile: Profile, body: str, feed: FeedConfig, feed_id: int, now: datetime,
+    *, dry_run: bool = False,
+) -> Changes:
+    """Judge the feed's stored entries again when its rules changed since they were last applied.
+
+    Newly excluded files are removed (edited ones stay), newly admitted
+    entries are written from their stored data, under the name they were
+    given when first seen. Pruned entries and files the owner deleted stay
+    away. Nothing happens while the rules stay the same.
+    """
+    key = filter_key(feed.include, feed.exclude)
+    if store.filter_key(feed_id) == key:
+        return Changes()
+    excluded: list[StoredEntry] = []
+    changes = Changes()
+    for entry in store.feed_entries(feed_id):
+        if entry.article is None or entry.state == "pending" or not judged(entry, feed_id):
+            continue
+        article = article_from_json(entry.article)
+        if admits(feed, article):
+            if entry.state == "deleted":
+                _admit(store, output, profile, body, feed_id, entry, article, now, changes, dry_run)
+        elif entry.state == "written":
+            excluded.append(entry)
+    withdrawn = withdraw(store, output, excluded, FILTERED, now, dry_run=dry_run)
+    changes.removed, changes.held = withdrawn.removed, changes.held + withdrawn.held
+    if not dry_run:
+        store.save_filter_key(feed_id, key)
+    return changes
+
+
+def _admit(
+    store: Store, output: str, profile: Profile, body: str, feed_id: int, entry: StoredEntry, article: Article,
+    now: datetime, changes: Changes, dry_run: bool,
+) -> None:
+    """Write a filtered entry the rules now admit; a file of someone else's at its name is left alone.
+
+    Its name follows the current profile: the entry may have been filtered
+    out before a rebuild moved the other files to another naming scheme.
+    """
+    article = replace(article, slug=entry.given_slug)
+    text = render(article, profile, body)
+    name = entry.path
+    if article.date is not None:
+        wanted = profile.path_for(article.slug, article.date)
+        if wanted != name and not store.path_taken(wanted, entry.identity):
+            name = wanted
+    path = os.path.join(output, name)
+    current = read_text(path)
+    if current is not None and current != text and (not entry.ours or is_edited(current, entry.ours)):
+        changes.held.append(name)
+        return
+    changes.written.append(name)
+    if dry_run:
+        return
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    write_atomic(path, text)
+    store.save_entry(entry.identity, feed_id, name, content_hash(text), "written", now)
+
+
+def apply_keep(
+    store: Store, output: str, feed_id: int | None, now: datetime, *,
+    max_age: timedelta | None, max_files: int | None, dry_run: bool = False,
+) -> dict[int, Changes]:
+    """Remove the files retention no longer keeps (one feed, or all: None); by feed id.
+
+    The entries stay in the store as ``pruned`` tombstones, so no later run
+    writes them again.
+    """
+    by_feed: dict[int, list[tuple[str, datetime]]] = {}
+    for identity, owner, published in store.written_times(feed_id):
+        by_feed.setdefault(owner, []).append((identity, published))
+    result: dict[int, Changes] = {}
+    for owner, times in by_feed.items():
+        gone = expired(times, now, max_age=max_age, max_files=max_files)
+        if not gone:
+            continue
+        entries = store.stored_entries(gone)
+        ordered = [entries[identity] for identity in gone if identity in entries]
+        result[owner] = withdraw(store, output, ordered, PRUNED, now, dry_run=dry_run)
+    return result
+
+
+def keep_feed(store: Store, output: str, feed_id: int, keep: Keep | None, now: datetime) -> Changes:
+    """A feed's ``keep:``, applied after its poll."""
+    if keep is None:
+        return Changes()
+    max_age = timedelta(days=keep.days) if keep.days is not None else None
+    return apply_keep(store, output, feed_id, now, max_age=max_age, max_files=keep.max_files).get(feed_id, Changes())
