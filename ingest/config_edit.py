@@ -71,7 +71,11 @@ def append_feeds(text: str, feeds: Sequence[NewFeed]) -> str:
         # `feeds: []` or `feeds:` alone: the `[]` goes, the items follow on their own lines
         dash = key.start_mark.column + 2
         cut_from, cut_to = value.start_mark.index, value.end_mark.index
-        text = text[:cut_from] + text[cut_to:]
+        before, rest = text[:cut_from], text[cut_to:]
+        if not rest.split("\n", 1)[0].strip():  # nothing but the list on that line: no trailing blanks left
+            before = before.rstrip(" \t")
+            cut_from = len(before)
+        text = before + rest
         after = _line_end(text, cut_from)
         return _insert(text, after, _block(feeds, dash, dash + 2, newline), newline)
     raise EditError(f"line {value.start_mark.line + 1}: 'feeds' is not a list; cannot add feeds to it")
