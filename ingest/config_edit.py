@@ -30,7 +30,11 @@ from .write import fsync_dir
 
 
 class EditError(Exception):
-    """The config cannot be edited as text (its ``feeds:`` is not a list), or changed while being edited."""
+    """The config cannot be edited as text: its ``feeds:`` is not a list."""
+
+
+class ConfigChanged(EditError):
+    """The config file changed between reading and replacing it; nothing was written, and a retry may succeed."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def replace_config(path: Path, text: str, original: bytes) -> None:
         finally:
             os.close(fd)
         if real.read_bytes() != original:
-            raise EditError(f"{path} changed while the import was prepared; nothing was written, try again")
+            raise ConfigChanged(f"{path} changed while the import was prepared; nothing was written, try again")
         os.replace(tmp, real)
     except BaseException:
         try:

@@ -19,7 +19,7 @@ from . import config as config_mod
 from .cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, _error, _load_config, _shown
 from .fetch import redact
 from .opml import OpmlError, exportable, read_opml, write_opml
-from .opml_import import Decision, ImportFailed, apply, plan, summary_json
+from .opml_import import ConfigBusy, Decision, ImportFailed, apply, plan, summary_json
 from .write import write_atomic
 
 
@@ -47,7 +47,7 @@ def command_import(args: argparse.Namespace) -> int:
         written = apply(cfg, decisions, write=not args.dry_run)
     except ImportFailed as exc:
         _error(str(exc))
-        return EXIT_LOCKED if "changed while" in str(exc) else EXIT_USAGE
+        return EXIT_LOCKED if isinstance(exc, ConfigBusy) else EXIT_USAGE
     if args.json:
         for decision in decisions:
             record = decision.as_json()

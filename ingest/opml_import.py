@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as config_mod
-from .config_edit import EditError, NewFeed, append_feeds, replace_config
+from .config_edit import ConfigChanged, EditError, NewFeed, append_feeds, replace_config
 from .names import MAX_LENGTH, default_name, suffixed_name
 from .opml import Outline, same_feed_key, url_problem
 
@@ -59,7 +59,11 @@ class Decision:
 
 
 class ImportFailed(Exception):
-    """The import cannot be written: the result would not be a valid config, or the config changed meanwhile."""
+    """The import cannot be written: the result would not be a valid config."""
+
+
+class ConfigBusy(ImportFailed):
+    """The config changed while the import was prepared; nothing was written, and running it again may succeed."""
 
 
 def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[Decision]:
@@ -134,8 +138,8 @@ def apply(cfg: config_mod.Config, decisions: Sequence[Decision], *, write: bool)
     if write:
         try:
             replace_config(cfg.path, text, original)
-        except EditError as exc:
-            raise ImportFailed(str(exc)) from None
+        except ConfigChanged as exc:
+            raise ConfigBusy(str(exc)) from None
     return write
 
 
@@ -148,7 +152,8 @@ def _check_result(before: config_mod.Config, after: config_mod.Config, added: Se
         problem = "a feed that was already configured would change"
     else:
         for feed, new in zip(after.feeds[old:], added):
-            expected = (new.settings["url"], new.settings["name"], tuple(new.settings.get("categories", ())) or None)
+            categories = new.settings.get("categories")  # without any, the feed gets those of defaults:
+            expected = (new.settings["url"], new.settings["name"], tuple(categories) if categories else feed.categories)
             if (feed.url, feed.name, feed.categories) != expected:
                 problem = f"feed {new.settings['name']} would not read back as written"
                 break

@@ -62,3 +62,17 @@ def test_crlf_stays_crlf() -> None:
 def test_a_feeds_value_that_is_not_a_list_is_refused() -> None:
     with pytest.raises(EditError, match="'feeds' is not a list"):
         append_feeds("feeds: {url: x}\n", NEW)
+
+
+def test_a_config_that_changed_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    from ingest.config_edit import ConfigChanged, replace_config
+
+    config = tmp_path / "feeds.yaml"
+    config.write_text("feeds: []\n", encoding="utf-8")
+    stale = b"feeds:\n  - url: https://a.example/\n"
+    with pytest.raises(ConfigChanged, match="changed while the import was prepared"):
+        replace_config(config, append_feeds("feeds: []\n", NEW), stale)
+    assert config.read_text(encoding="utf-8") == "feeds: []\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["feeds.yaml"]  # no temporary file left behind
+    replace_config(config, "feeds: [{url: 'https://b.example/'}]\n", b"feeds: []\n")
+    assert config.read_text(encoding="utf-8") == "feeds: [{url: 'https://b.example/'}]\n"

@@ -328,3 +328,12 @@ def test_export_writes_opml_2_that_imports_to_the_same_feeds(tmp_path: Path) -> 
     # and once more: exporting the imported config gives the same document
     again = run_cli("--config", fresh / "feeds.yaml", "opml", "export")
     assert again.stdout.split("<body>")[1] == data.decode().split("<body>")[1]
+
+
+def test_feeds_outside_folders_take_the_default_categories(tmp_path: Path) -> None:
+    opml = "<opml version='1.1'><body><outline text='Plain' xmlUrl='https://plain.example/rss'/></body></opml>"
+    config, source = setup(tmp_path, "defaults:\n  categories: [Reading]\nfeeds: []\n", opml)
+    done = run_cli("--config", config, "opml", "import", source)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (feed,) = load(config).feeds
+    assert (feed.name, feed.categories) == ("plain", ("Reading",))
