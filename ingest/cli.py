@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object per line (run, feeds, prune, rebuild, discover)"
+        "--json", action="store_true",
+        help="print one JSON object per line (run, feeds, prune, rebuild, discover, opml import)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="fetch every enabled feed once and write new or changed entries")
@@ -114,7 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
     find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the feeds as JSON")
-    for command in (run, feeds, reset, again, edits, daemon, find, prune):  # also accepted after the command, like --config
+    opml = commands.add_parser("opml", help="import subscriptions from an OPML file, or export the feeds as OPML")
+    opml_actions = opml.add_subparsers(dest="opml_command", metavar="ACTION", required=True)
+    opml_import = opml_actions.add_parser("import", help="add the subscriptions of an OPML 1.0/2.0 file to the config")
+    opml_import.add_argument("file", metavar="FILE", help="the OPML file ('-' reads standard input)")
+    opml_import.add_argument("--dry-run", action="store_true", help="show what would be added; write nothing")
+    opml_import.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per line")
+    opml_export = opml_actions.add_parser("export", help="write the configured feeds as OPML 2.0")
+    opml_export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    for action in (opml_import, opml_export):
+        action.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for command in (run, feeds, reset, again, edits, daemon, find, prune, opml_import, opml_export):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for command in (run, feeds, again, prune):
         command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -148,7 +159,7 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    if args.json and args.command not in JSON_COMMANDS:
+    if args.json and args.command not in JSON_COMMANDS and getattr(args, "opml_command", None) != "import":
         parser.error(f"--json is not an option of {args.command!r}")
     try:
         if args.command == "discover":
@@ -165,6 +176,10 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
             return command_prune(args)
         if args.command == "daemon":
             return command_daemon(args, transport)
+        if args.command == "opml":
+            from .opml_cli import command_opml  # XML and config editing stay out of the other commands
+
+            return command_opml(args)
         return command_run(args, transport)
     except _Exit as stop:
         return stop.code

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,8 +68,17 @@ def derive_names(urls: Sequence[str], taken: Iterable[str] = ()) -> list[str]:
 
 
 def _suffixed(url: str, used: set[str]) -> str:
+    return suffixed_name(default_name(url, MAX_LENGTH - _SUFFIX - 1), url, used)
+
+
+def suffixed_name(base: str, url: str, used: Collection[str]) -> str:
+    """``base`` with 8 hex digits of ``url``'s hash, not in ``used``: a name of ``url``'s own.
+
+    Used for derived names that are shared, and for names ingest writes
+    into a config (an imported feed's title) that another feed already has.
+    """
     digest = hashlib.sha256(_without_credentials(url).encode("utf-8", "surrogatepass")).hexdigest()
-    base = default_name(url, MAX_LENGTH - _SUFFIX - 1)
+    base = base[: MAX_LENGTH - _SUFFIX - 1].rstrip("-") or "feed"
     name = f"{base}-{digest[:_SUFFIX]}"
     number = 2
     while name in used:

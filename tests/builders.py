@@ -34,9 +34,26 @@ def require(binary: str) -> str:
     pytest.skip(message)
 
 
+ELEVENTY_SITE = ROOT / "examples" / "eleventy-site"
+
+
+def require_eleventy() -> list[str]:
+    """The command that runs the Eleventy the example site pins, installed by ``npm ci`` in that site (.ci/run does)."""
+    node = require("node")
+    cli = ELEVENTY_SITE / "node_modules" / ".bin" / "eleventy"
+    if cli.exists():
+        return [node, str(cli)]
+    message = f"Eleventy is not installed (npm ci --prefix {ELEVENTY_SITE.relative_to(ROOT)}; .ci/run installs it)"
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{message}, and ${REQUIRE_ENV} says the builders must be present")
+    pytest.skip(message)
+
+
 def copy_site(name: str, destination: Path) -> Path:
     """A fresh copy of ``examples/<name>`` without anything built or ingested."""
-    ignore = shutil.ignore_patterns("public", "_site", "resources", ".hugo_build.lock", ".jekyll-cache", "*.md", ".gitkeep")
+    ignore = shutil.ignore_patterns(
+        "public", "_site", "resources", ".hugo_build.lock", ".jekyll-cache", "*.md", ".gitkeep", "node_modules"
+    )
     site = destination / name
     shutil.copytree(ROOT / "examples" / name, site, ignore=ignore)
     return site

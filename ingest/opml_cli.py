@@ -1,0 +1,124 @@
+"""``ingest opml import`` and ``ingest opml export``: what they print, for people and for scripts.
+
+Exit codes of ``import``: 0 every outline was imported or already
+configured; 1 some outlines were invalid (reported; the others were
+imported); 2 the command line, the config or the OPML file is wrong, or the
+result would not be a valid config (nothing was written); 75 the config
+changed while the import was prepared (nothing was written; run it again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import config as config_mod
+from .cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, _error, _load_config, _shown
+from .fetch import redact
+from .opml import OpmlError, exportable, read_opml, write_opml
+from .opml_import import ConfigBusy, Decision, ImportFailed, apply, plan, summary_json
+from .write import write_atomic
+
+
+def command_opml(args: argparse.Namespace) -> int:
+    if args.opml_command == "import":
+        return command_import(args)
+    return command_export(args)
+
+
+def command_import(args: argparse.Namespace) -> int:
+    cfg = _load_config(config_mod.resolve_path(args.config))
+    source = "-" if args.file == "-" else str(args.file)
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        _error(f"cannot read {source}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    try:
+        outlines = read_opml(data)
+    except OpmlError as exc:
+        _error(f"{'standard input' if source == '-' else source}: {exc}; nothing was imported")
+        return EXIT_USAGE
+    decisions = plan(cfg, outlines)
+    try:
+        written = apply(cfg, decisions, write=not args.dry_run)
+    except ImportFailed as exc:
+        _error(str(exc))
+        return EXIT_LOCKED if isinstance(exc, ConfigBusy) else EXIT_USAGE
+    if args.json:
+        for decision in decisions:
+            record = decision.as_json()
+            record["url"] = redact(record["url"]) if record["url"] else None
+            print(json.dumps(record, ensure_ascii=False))
+        print(json.dumps(summary_json(cfg.path, source, decisions, dry_run=args.dry_run, written=written), ensure_ascii=False))
+    else:
+        _print_decisions(decisions, args.dry_run)
+        print(_import_summary(decisions, cfg.path, args.dry_run))
+    return EXIT_FEED_FAILED if any(d.status == "invalid" for d in decisions) else EXIT_OK
+
+
+_WORDS = {"new": "added", "exists": "exists", "duplicate": "duplicate", "invalid": "invalid"}
+
+
+def _print_decisions(decisions: list[Decision], dry_run: bool) -> None:
+    rows = []
+    for d in decisions:
+        status = "would add" if dry_run and d.status == "new" else _WORDS[d.status]
+        if d.status == "new":
+            detail = f"categories: {', '.join(d.categories)}" if d.categories else ""
+        else:
+            detail = d.reason or ""
+        shown = redact(d.outline.url) if d.outline.url and d.status != "invalid" else ""
+        rows.append((f"line {d.outline.line}", status, d.name if d.status == "new" else "", shown, detail))
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths) if width] + [row[4]]
+        print("  ".join(cells).rstrip())
+
+
+def _import_summary(decisions: list[Decision], config: Path, dry_run: bool) -> str:
+    counts = {status: sum(d.status == status for d in decisions) for status in _WORDS}
+    new = counts["new"]
+    feeds = f"{new} feed{'s' if new != 1 else ''}"
+    if dry_run:
+        head = f"would add {feeds} to {_shown(config)} (dry run: nothing written)"
+    elif new:
+        head = f"added {feeds} to {_shown(config)}"
+    else:
+        head = f"no new feeds; {_shown(config)} left as it was"
+    rest = [
+        f"{counts['exists']} already configured",
+        f"{counts['duplicate']} duplicate{'s' if counts['duplicate'] != 1 else ''} in the file",
+        f"{counts['invalid']} invalid",
+    ]
+    return f"{head}; {', '.join(rest)}"
+
+
+def command_export(args: argparse.Namespace) -> int:
+    cfg = _load_config(config_mod.resolve_path(args.config))
+    feeds = []
+    for feed in cfg.feeds:
+        reason = exportable(feed)
+        if reason:
+            _error(f"{feed.name}: not exported: {reason}")
+            continue
+        if "@" in urlsplit(feed.url).netloc:
+            _error(f"{feed.name}: exported without the credentials in its URL")
+        elif feed.auth or feed.headers:
+            _error(f"{feed.name}: exported without its auth and headers (OPML has no place for them)")
+        feeds.append(feed)
+    data = write_opml(feeds, title=f"ingest feeds from {cfg.path.name}")
+    if args.output and args.output != "-":
+        try:
+            write_atomic(args.output, data.decode("utf-8"))
+        except OSError as exc:
+            _error(f"cannot write {args.output}: {exc.strerror or exc}")
+            return EXIT_FEED_FAILED
+        print(f"wrote {len(feeds)} feed{'s' if len(feeds) != 1 else ''} to {_shown(args.output)}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return EXIT_OK

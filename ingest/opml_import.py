@@ -1,0 +1,167 @@
+"""Import an OPML subscription list into the config: decide per outline, then write once.
+
+Each outline gets one decision: ``new`` (it will be added), ``exists`` (its
+URL is already configured), ``duplicate`` (an earlier outline of the same
+file has the URL) or ``invalid`` (no ``xmlUrl``, or not an http(s) URL).
+The new feeds are then added in one edit of the config, which is checked
+with the normal config loader before it replaces the file, so the config is
+updated whole or not at all.
+
+An imported feed is named after its title, slugified, because that is how
+the user knows it; a title that gives no name falls back to the name ingest
+would derive from the URL. A name another feed already has (written or
+derived) gets 8 hex digits of the URL's hash, as derived names do, so no
+existing feed's name ever changes because of an import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import config as config_mod
+from .config_edit import ConfigChanged, EditError, NewFeed, append_feeds, replace_config
+from .names import MAX_LENGTH, default_name, suffixed_name
+from .opml import Outline, same_feed_key, url_problem
+
+STATUSES = ("new", "exists", "duplicate", "invalid")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the import does with one outline; ``name`` is the new feed's name, or the configured one for ``exists``."""
+
+    outline: Outline
+    status: str
+    name: str | None = None
+    reason: str | None = None
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.outline.folders
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON record of this decision (one line of ``ingest --json opml import``)."""
+        return {
+            "kind": "feed",
+            "status": self.status,
+            "line": self.outline.line,
+            "url": self.outline.url,
+            "name": self.name,
+            "title": self.outline.title or None,
+            "categories": list(self.categories),
+            "html_url": self.outline.html_url,
+            "type": self.outline.type,
+            "reason": self.reason,
+        }
+
+
+class ImportFailed(Exception):
+    """The import cannot be written: the result would not be a valid config."""
+
+
+class ConfigBusy(ImportFailed):
+    """The config changed while the import was prepared; nothing was written, and running it again may succeed."""
+
+
+def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[Decision]:
+    """One decision per outline, in document order; pure (reads only ``cfg``)."""
+    from slugify import slugify
+
+    configured = {same_feed_key(feed.url): feed for feed in cfg.feeds}
+    used = {feed.name for feed in cfg.feeds}
+    first_line: dict[str, int] = {}
+    decisions: list[Decision] = []
+    for outline in outlines:
+        if outline.url is None:
+            what = f"outline {outline.title!r}" if outline.title else "an outline"
+            decisions.append(Decision(outline, "invalid", reason=f"{what} has no xmlUrl (and holds no outlines)"))
+            continue
+        problem = url_problem(outline.url)
+        if problem:
+            decisions.append(Decision(outline, "invalid", reason=problem))
+            continue
+        key = same_feed_key(outline.url)
+        if key in configured:
+            existing = configured[key]
+            decisions.append(Decision(outline, "exists", name=existing.name, reason=f"already configured as {existing.name}"))
+            continue
+        if key in first_line:
+            decisions.append(Decision(outline, "duplicate", reason=f"the same feed as line {first_line[key]}"))
+            continue
+        first_line[key] = outline.line
+        name = slugify(outline.title, max_length=MAX_LENGTH) or default_name(outline.url)
+        if name in used:
+            name = suffixed_name(name, outline.url, used)
+        used.add(name)
+        decisions.append(Decision(outline, "new", name=name))
+    return decisions
+
+
+def new_feeds(decisions: Sequence[Decision]) -> list[NewFeed]:
+    """The config entries of the ``new`` decisions: url, name, categories, and the title and site as a comment."""
+    feeds = []
+    for decision in decisions:
+        if decision.status != "new":
+            continue
+        settings: dict[str, Any] = {"url": decision.outline.url, "name": decision.name}
+        if decision.categories:
+            settings["categories"] = list(decision.categories)
+        note = " · ".join(part for part in (decision.outline.title, decision.outline.html_url) if part)
+        feeds.append(NewFeed(settings, comment=note))
+    return feeds
+
+
+def apply(cfg: config_mod.Config, decisions: Sequence[Decision], *, write: bool) -> bool:
+    """Add the new feeds to the config file; whether the file was replaced.
+
+    The new text must load as a config in which every feed that was there
+    is unchanged (same URL, name and settings, in the same place) and the new
+    ones follow with the planned names and categories; otherwise nothing is
+    written. With ``write`` false everything is checked and nothing is written.
+    """
+    feeds = new_feeds(decisions)
+    if not feeds:
+        return False
+    original = cfg.path.read_bytes()
+    try:
+        text = append_feeds(original.decode("utf-8"), feeds)
+    except (EditError, UnicodeDecodeError) as exc:
+        raise ImportFailed(f"cannot add feeds to {cfg.path}: {exc}") from None
+    try:
+        updated = config_mod.parse(text, cfg.path)
+    except config_mod.ConfigError as exc:
+        raise ImportFailed(f"the config would not be valid after the import, so it was left as it was: {exc}") from None
+    _check_result(cfg, updated, feeds)
+    if write:
+        try:
+            replace_config(cfg.path, text, original)
+        except ConfigChanged as exc:
+            raise ConfigBusy(str(exc)) from None
+    return write
+
+
+def _check_result(before: config_mod.Config, after: config_mod.Config, added: Sequence[NewFeed]) -> None:
+    old = len(before.feeds)
+    problem = None
+    if len(after.feeds) != old + len(added):
+        problem = f"expected {old + len(added)} feeds, found {len(after.feeds)}"
+    elif any(a != b for a, b in zip(before.feeds, after.feeds[:old])):
+        problem = "a feed that was already configured would change"
+    else:
+        for feed, new in zip(after.feeds[old:], added):
+            categories = new.settings.get("categories")  # without any, the feed gets those of defaults:
+            expected = (new.settings["url"], new.settings["name"], tuple(categories) if categories else feed.categories)
+            if (feed.url, feed.name, feed.categories) != expected:
+                problem = f"feed {new.settings['name']} would not read back as written"
+                break
+    if problem:
+        raise ImportFailed(f"refusing to write {before.path}: {problem}; the config was left as it was")
+
+
+def summary_json(cfg_path: Path, source: str, decisions: Sequence[Decision], *, dry_run: bool, written: bool) -> dict[str, Any]:
+    """The last JSON record of ``ingest --json opml import``: counts per status and whether the config was written."""
+    counts = {status: sum(d.status == status for d in decisions) for status in STATUSES}
+    return {"kind": "summary", "config": str(cfg_path), "file": source, "dry_run": dry_run, "written": written, **counts}
