@@ -19,6 +19,7 @@ import yaml
 
 from .crontab import cron_trigger
 from .edits import DEFAULT_EDITS, EDIT_MODES
+from .errors import IngestError
 from .excerpt import SUMMARY_LENGTH
 from .filters import RuleError, check_rule
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
@@ -31,7 +32,7 @@ CONFIG_ENV = "INGEST_CONFIG"
 TAG_SOURCES = ("title", "feed")
 
 
-class ConfigError(Exception):
+class ConfigError(IngestError):
     """A problem in the config file, located as precisely as the YAML allows."""
 
     def __init__(self, path: Path | str, line: int | None, key: str | None, message: str):

@@ -26,10 +26,11 @@ from typing import Any
 
 import yaml
 
+from .errors import IngestError
 from .write import fsync_dir
 
 
-class EditError(Exception):
+class EditError(IngestError):
     """The config cannot be edited as text: its ``feeds:`` is not a list."""
 
 

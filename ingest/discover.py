@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from .config import FeedConfig
+from .errors import IngestError
 from .fetch import Client, FetchResult, Validators, fetch, redact
 
 WELL_KNOWN = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
@@ -55,7 +56,7 @@ class Found:
         return asdict(self)
 
 
-class DiscoverError(Exception):
+class DiscoverError(IngestError):
     """The page could not be fetched, or offers no feed; the message says which."""
 
 

@@ -19,10 +19,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .errors import IngestError
+
 __all__ = ["Filter", "RuleError", "check_rule", "compile_filter", "filter_key"]
 
 
-class RuleError(ValueError):
+class RuleError(IngestError, ValueError):
     """A rule that cannot be used; the message says why."""
 
 

@@ -23,13 +23,14 @@ from urllib.parse import urlsplit
 from xml.parsers import expat
 
 from .config import FeedConfig, strip_userinfo
+from .errors import IngestError
 from .parse import ParseError, check_entities
 
 MAX_OPML_SIZE = 16 * 1024 * 1024  # far beyond any real subscription list; a bigger file is a mistake
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
-class OpmlError(Exception):
+class OpmlError(IngestError):
     """The file is not an OPML document that can be read at all; nothing is imported from it."""
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import config as config_mod
 from .config_edit import ConfigChanged, EditError, NewFeed, append_feeds, replace_config
+from .errors import IngestError
 from .names import MAX_LENGTH, default_name, suffixed_name
 from .opml import Outline, same_feed_key, url_problem
 
@@ -58,7 +59,7 @@ class Decision:
         }
 
 
-class ImportFailed(Exception):
+class ImportFailed(IngestError):
     """The import cannot be written: the result would not be a valid config."""
 
 

@@ -33,6 +33,7 @@ from xml.parsers import expat
 
 import feedparser
 
+from .errors import IngestError
 from .fetch import FetchResult, redact
 from .policy import parse_ttl
 from .recover import cut_entry
@@ -45,7 +46,7 @@ _ENTITY_REF = re.compile(r"&[A-Za-z_:][\w.:-]*;")
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")  # ones ingest reads
 
 
-class ParseError(Exception):
+class ParseError(IngestError):
     """The bytes are not a feed we can trust; the message says what they were."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .config import Config
 from .edits import DEFAULT_EDITS, Resolution, is_edited, resolve
+from .errors import IngestError
 from .normalize import article_from_json
 from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
 from .render import render
@@ -27,7 +28,7 @@ from .store import Layout, Store, StoredEntry, content_hash, utcnow
 from .write import read_text, same_bytes, write_atomic
 
 
-class LayoutChanged(Exception):
+class LayoutChanged(IngestError):
     """The config asks for a different output layout than the files on disk have."""
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -48,13 +49,18 @@ log = logging.getLogger(__name__)
 RESERVED_SLUGS = frozenset({"index", "_index"})
 
 
+# What a feed's poll came to: written (ok), nothing to read (not-modified, same-content),
+# failed, not asked (deferred until a time, retired by a 410).
+FeedStatus = Literal["ok", "not-modified", "same-content", "failed", "deferred", "retired"]
+
+
 @dataclass
 class FeedReport:
     """What one feed did in this run, for the CLI line and the summary."""
 
     name: str
     url: str
-    status: str = "ok"  # ok | not-modified | same-content | failed | deferred | retired
+    status: FeedStatus = "ok"
     # Paths of the files written, as strings: a big first run writes tens of
     # thousands, and a Path object costs twice the memory.
     new: list[str] = field(default_factory=list)

@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Literal
 
 from .edits import content_hash
+from .errors import IngestError
 from .fetch import Validators
 
 __all__ = ["Action", "FeedState", "Layout", "Store", "StoreError", "StoreLocked", "StoredEntry", "content_hash",
@@ -114,7 +116,7 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class StoreError(Exception):
+class StoreError(IngestError):
     """The store cannot be opened or used; the message says why."""
 
 
@@ -131,13 +133,18 @@ class Action(enum.Enum):
     DELETED = "deleted"
 
 
+# pending: claimed, its file maybe not written yet; written: on disk and confirmed;
+# deleted: never written again (the owner deleted it, or a filter or retention hid it).
+EntryState = Literal["pending", "written", "deleted"]
+
+
 @dataclass(frozen=True)
 class StoredEntry:
     identity: str
     feed_id: int
     path: str
     content_hash: str
-    state: str
+    state: EntryState
     first_seen: datetime
     slug: str | None = None
     article: str | None = None  # the normalized entry as JSON; None if written by an older ingest

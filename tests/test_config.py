@@ -116,3 +116,21 @@ def test_config_error_stops_before_any_fetch(tmp_path: Path, server: FeedServer)
     assert "url" in line and "interval" in line
     assert server.requests == []
     assert not (tmp_path / "data").exists()
+
+
+def test_every_error_a_command_reports_shares_one_root() -> None:
+    """A program embedding ingest catches IngestError once; a bug (a plain exception) still surfaces."""
+    from ingest.config import ConfigError
+    from ingest.config_edit import EditError
+    from ingest.discover import DiscoverError
+    from ingest.errors import IngestError
+    from ingest.filters import RuleError
+    from ingest.opml import OpmlError
+    from ingest.parse import ParseError
+    from ingest.rebuild import LayoutChanged
+    from ingest.store import StoreError, StoreLocked
+
+    for error in (ConfigError, EditError, DiscoverError, RuleError, OpmlError, ParseError, LayoutChanged,
+                  StoreError, StoreLocked):
+        assert issubclass(error, IngestError), error
+    assert not issubclass(KeyError, IngestError)

@@ -1,0 +1,16 @@
+"""The root of the errors ingest reports to its user.
+
+Every error that ends a command with a message (a config mistake, a store
+that cannot be opened, bytes that are not a feed, an output layout that
+changed, an OPML file that cannot be read) derives from ``IngestError``, so
+a caller embedding ingest can catch them all in one place and let a bug,
+which derives from none of them, still surface.
+"""
+
+from __future__ import annotations
+
+__all__ = ["IngestError"]
+
+
+class IngestError(Exception):
+    """A problem ingest can describe in one message; its subclasses say which kind."""
