@@ -21,26 +21,19 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict, dataclass, replace
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from .config import FeedConfig
 from .errors import IngestError
 from .fetch import Client, FetchResult, Validators, fetch, redact
+from .parse import FEED_LINK_TYPES, MAYBE_JSON_FEED, ParseError, alternate_links, check_entities
 
 WELL_KNOWN = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
 PROBES_AT_ONCE = 2  # the default host_concurrency: no more requests in flight to the site than a run sends
 
-_LINK_TYPES = {
-    "application/rss+xml": "rss",
-    "application/rdf+xml": "rss",  # RSS 1.0
-    "application/atom+xml": "atom",
-    "application/feed+json": "json",
-}
-_MAYBE_JSON_FEED = "application/json"
 
 
 @dataclass(frozen=True)
@@ -109,8 +102,6 @@ def as_feed(result: FetchResult) -> tuple[str, str | None] | None:
         return _json_feed(content)
     if not content.startswith(b"<"):
         return None
-    from .parse import ParseError, check_entities
-
     try:
         check_entities(content)
     except ParseError:
@@ -144,48 +135,17 @@ def _json_feed(content: bytes) -> tuple[str, str | None] | None:
 
 def advertised(page: FetchResult) -> list[tuple[Found, bool]]:
     """The feeds a page's ``<link rel="alternate">`` tags name, each with whether it must be fetched to be sure."""
-    text = page.content.decode("utf-8", "replace")
-    finder = _Links()
-    try:
-        finder.feed(text)
-        finder.close()
-    except Exception:  # a broken page: keep what was found before the break
-        pass
-    base = urljoin(page.final_url, finder.base) if finder.base else page.final_url
     out: list[tuple[Found, bool]] = []
     seen: set[str] = set()
-    for href, kind, title in finder.links:
-        url = urljoin(base, href)
+    for url, kind, title in alternate_links(page.content.decode("utf-8", "replace"), page.final_url):
         if urlsplit(url).scheme.lower() not in ("http", "https") or url in seen:
             continue
         seen.add(url)
-        if kind == _MAYBE_JSON_FEED:
+        if kind == MAYBE_JSON_FEED:
             out.append((Found(url, "?", title, "advertised"), True))
         else:
-            out.append((Found(url, _LINK_TYPES[kind], title, "advertised"), False))
+            out.append((Found(url, FEED_LINK_TYPES[kind], title, "advertised"), False))
     return out
-
-
-class _Links(HTMLParser):
-    """``<link rel="alternate">`` tags of a feed type, and the page's ``<base href>``."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[tuple[str, str, str | None]] = []
-        self.base: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k.lower(): (v or "") for k, v in attrs}
-        href = values.get("href", "").strip()
-        if tag == "base" and href and self.base is None:
-            self.base = href
-        if tag != "link" or not href:
-            return
-        kind = values.get("type", "").lower().split(";")[0].strip()
-        if "alternate" in values.get("rel", "").lower().split() and (kind in _LINK_TYPES or kind == _MAYBE_JSON_FEED):
-            self.links.append((href, kind, _one_line(values.get("title"))))
-
-    handle_startendtag = handle_starttag
 
 
 def _well_known(page_url: str) -> list[str]:

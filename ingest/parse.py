@@ -43,7 +43,14 @@ _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Longest entity text accepted: enough for any character name, too short to amplify.
 MAX_ENTITY_TEXT = 64
 _ENTITY_REF = re.compile(r"&[A-Za-z_:][\w.:-]*;")
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")  # ones ingest reads
+# The link types of the feeds ingest reads, and the format each names.
+FEED_LINK_TYPES = {
+    "application/rss+xml": "rss",
+    "application/rdf+xml": "rss",  # RSS 1.0
+    "application/atom+xml": "atom",
+    "application/feed+json": "json",
+}
+MAYBE_JSON_FEED = "application/json"  # sites use it for JSON Feeds and for other JSON alike
 
 
 class ParseError(IngestError):
@@ -194,35 +201,49 @@ def _not_a_feed(result: FetchResult) -> str:
     """Say what came back instead of a feed and, for a web page, where its feed is."""
     message = f"not a feed{_described(result)}"
     text = result.content[:512 * 1024].decode("utf-8", "replace")
-    links = _advertised_feeds(text, result.final_url)
+    links = [url for url, kind, _title in alternate_links(text, result.final_url) if kind in FEED_LINK_TYPES]
     if links:
         return f"{message}: the page advertises a feed at {redact(links[0])}; use that URL instead"
     return message
 
 
-def _advertised_feeds(text: str, base_url: str) -> list[str]:
-    """Feed URLs from ``<link rel="alternate" type="application/rss+xml" href=...>`` tags."""
+def alternate_links(text: str, page_url: str) -> list[tuple[str, str, str | None]]:
+    """The feeds a page names in ``<link rel="alternate">`` tags: (absolute URL, type, title), in page order.
+
+    Types are those of ``FEED_LINK_TYPES`` and plain ``application/json``
+    (which may or may not be a JSON Feed); relative URLs resolve against the
+    page's ``<base href>``, else its own URL. A broken page gives what was
+    found before the break.
+    """
     finder = _AlternateLinks()
     try:
         finder.feed(text)
+        finder.close()
     except Exception:  # a broken page: use what was found before the break
         pass
-    return [urljoin(base_url, href) for href in finder.found]
+    base = urljoin(page_url, finder.base) if finder.base else page_url
+    return [(urljoin(base, href), kind, title) for href, kind, title in finder.links]
 
 
 class _AlternateLinks(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
+        self.links: list[tuple[str, str, str | None]] = []
+        self.base: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "link":
-            return
         values = {k.lower(): (v or "") for k, v in attrs}
-        rels = values.get("rel", "").lower().split()
+        href = values.get("href", "").strip()
+        if tag == "base" and href and self.base is None:
+            self.base = href
+        if tag != "link" or not href:
+            return
         kind = values.get("type", "").lower().split(";")[0].strip()
-        if "alternate" in rels and kind in _FEED_TYPES and values.get("href", "").strip():
-            self.found.append(values["href"].strip())
+        if "alternate" in values.get("rel", "").lower().split() and (kind in FEED_LINK_TYPES or kind == MAYBE_JSON_FEED):
+            title = " ".join(values.get("title", "").split()) or None
+            self.links.append((href, kind, title))
+
+    handle_startendtag = handle_starttag
 
 
 def _described(result: FetchResult) -> str:
