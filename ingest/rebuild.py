@@ -139,7 +139,7 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
             current = text  # moved by a rebuild that stopped before recording it
         outcome = resolve(
             modes.get(entry.feed_id, DEFAULT_EDITS), current, entry.ours, text,
-            lambda: _base_text(entry, old_profile, old.body),
+            lambda: base_text(entry, old_profile, old.body),
         )
         if outcome.resolution is Resolution.DELETED:
             report.kept_deleted += 1
@@ -198,8 +198,8 @@ def _edit_modes(config: Config, store: Store) -> dict[int, str]:
     return modes
 
 
-def _base_text(entry: StoredEntry, profile: Profile, body: str) -> str | None:
-    """The text the entry's file was last written from, in the layout it was written in."""
+def base_text(entry: StoredEntry, profile: Profile, body: str) -> str | None:
+    """The text the entry's file was last written from (rendered in ``profile`` and ``body``), to tell what its owner changed."""
     if entry.base_article is None:
         return None
     return render(replace(article_from_json(entry.base_article), slug=entry.given_slug), profile, body)

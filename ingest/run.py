@@ -33,10 +33,10 @@ from .config import Config, FeedConfig
 from .edits import Resolution, resolve
 from .excerpt import SUMMARY_LENGTH
 from .fetch import Client, FetchResult, Validators, fetch, redact
-from .normalize import Article, article_from_json, article_to_json
+from .normalize import Article, article_to_json
 from .profiles import PROFILES, Profile
 from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
-from .rebuild import LayoutChanged, check_layout
+from .rebuild import LayoutChanged, base_text, check_layout
 from .render import render
 from .reuse import adopt_earlier_files
 from .selection import admits, judged, keep_feed, refilter, withdraw
@@ -660,7 +660,7 @@ class _Run:
         base = None
         current = read_text(path) if stored is not None else None
         if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
-            outcome = resolve(feed.edits, current, stored.ours, text, lambda: self._base_text(stored))
+            outcome = resolve(feed.edits, current, stored.ours, text, lambda: base_text(stored, self.profile, self.body))
             if outcome.resolution is Resolution.DELETED:
                 # The user deleted the file: remember that, and never bring it back.
                 if not self.dry_run:
@@ -708,12 +708,6 @@ class _Run:
             done = withdraw(self.store, self._output_dir, [stored], "filtered", now, states=("written", "pending"))
             report.removed += done.removed
             report.held += done.held
-
-    def _base_text(self, stored: StoredEntry) -> str | None:
-        """The text the entry's file was last written from, to tell what its owner changed."""
-        if stored.base_article is None:
-            return None
-        return render(replace(article_from_json(stored.base_article), slug=stored.given_slug), self.profile, self.body)
 
     def _render(self, article: Article, prepared: Prepared) -> str:
         """The file's text, as the worker rendered it unless the run changed the Article."""
