@@ -24,6 +24,7 @@ from xml.parsers import expat
 
 from .config import FeedConfig, strip_userinfo
 from .errors import IngestError
+from .normalize import normalize_link
 from .parse import ParseError, check_entities
 
 MAX_OPML_SIZE = 16 * 1024 * 1024  # far beyond any real subscription list; a bigger file is a mistake
@@ -167,12 +168,7 @@ def url_problem(url: str) -> str | None:
 
 def same_feed_key(url: str) -> str:
     """``url`` as compared for "already configured": scheme and host in lower case, no credentials, no fragment."""
-    parts = urlsplit(strip_userinfo(url.strip()))
-    netloc = parts.netloc.lower()
-    for scheme, port in (("http", ":80"), ("https", ":443")):
-        if parts.scheme.lower() == scheme and netloc.endswith(port):
-            netloc = netloc[: -len(port)]
-    return parts._replace(scheme=parts.scheme.lower(), netloc=netloc, fragment="").geturl()
+    return normalize_link(url.strip())  # the comparison entry links get, which drops credentials too
 
 
 # --- export --------------------------------------------------------------
