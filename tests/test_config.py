@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, run_cli
-from ingest.config import ConfigError, TagRule, load, parse_duration
+from ingest.core.config import ConfigError, TagRule, load, parse_duration
 
 MINIMUM = """\
 output: data/posts            # directory that receives <slug>.md files
@@ -120,15 +120,15 @@ def test_config_error_stops_before_any_fetch(tmp_path: Path, server: FeedServer)
 
 def test_every_error_a_command_reports_shares_one_root() -> None:
     """A program embedding ingest catches IngestError once; a bug (a plain exception) still surfaces."""
-    from ingest.config import ConfigError
-    from ingest.config_edit import EditError
-    from ingest.discover import DiscoverError
+    from ingest.core.config import ConfigError
+    from ingest.shell.config_edit import EditError
+    from ingest.app.discover import DiscoverError
     from ingest.errors import IngestError
-    from ingest.filters import RuleError
-    from ingest.opml import OpmlError
-    from ingest.parse import ParseError
-    from ingest.rebuild import LayoutChanged
-    from ingest.store import StoreError, StoreLocked
+    from ingest.core.filters import RuleError
+    from ingest.core.opml import OpmlError
+    from ingest.core.parse import ParseError
+    from ingest.app.rebuild import LayoutChanged
+    from ingest.shell.store import StoreError, StoreLocked
 
     for error in (ConfigError, EditError, DiscoverError, RuleError, OpmlError, ParseError, LayoutChanged,
                   StoreError, StoreLocked):

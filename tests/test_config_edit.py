@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import config as config_mod
-from ingest.config_edit import EditError, NewFeed, append_feeds
+from ingest.core import config as config_mod
+from ingest.shell.config_edit import EditError, NewFeed, append_feeds
 
 NEW = [
     NewFeed({"url": "https://n1.example/feed?a=1&b=2", "name": "n1", "categories": ["Tech", 'x: "y" # z', "null"]}, "Title # 1"),
@@ -65,7 +65,7 @@ def test_a_feeds_value_that_is_not_a_list_is_refused() -> None:
 
 
 def test_a_config_that_changed_meanwhile_is_not_replaced(tmp_path: Path) -> None:
-    from ingest.config_edit import ConfigChanged, replace_config
+    from ingest.shell.config_edit import ConfigChanged, replace_config
 
     config = tmp_path / "feeds.yaml"
     config.write_text("feeds: []\n", encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, write_config
-from ingest.config import BasicAuth, ConfigError, load, parse_size
+from ingest.core.config import BasicAuth, ConfigError, load, parse_size
 
 
 def test_defaults_and_overrides(tmp_path: Path) -> None:

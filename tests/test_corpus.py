@@ -11,10 +11,10 @@ import yaml
 
 from conftest import FeedServer, write_config
 from feed_corpus import Case, corpus
-from ingest.config import FeedConfig
-from ingest.fetch import FetchResult
-from ingest.cli import main
-from ingest.reading import EntryFailure, Prepared, read_feed
+from ingest.core.config import FeedConfig
+from ingest.shell.fetch import FetchResult
+from ingest.faces.cli import main
+from ingest.shell.reading import EntryFailure, Prepared, read_feed
 
 URL = "https://news.example/feed"
 FEED = FeedConfig(url=URL, name="corpus")

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import rss, write_config
-from ingest.cli import main
-from ingest.edits import Resolution, content_hash, merge, resolve
-from ingest.normalize import Article
-from ingest.profiles import PROFILES
-from ingest.render import render
+from ingest.faces.cli import main
+from ingest.core.edits import Resolution, content_hash, merge, resolve
+from ingest.core.normalize import Article
+from ingest.core.profiles import PROFILES
+from ingest.core.render import render
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 articles = st.builds(

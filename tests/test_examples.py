@@ -6,8 +6,8 @@ import configparser
 import shlex
 from pathlib import Path
 
-from ingest.cli import build_parser
-from ingest.crontab import cron_trigger
+from ingest.faces.cli import build_parser
+from ingest.core.crontab import cron_trigger
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -11,13 +11,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import item, rss
-from ingest.config import FeedConfig
-from ingest.excerpt import ELLIPSIS, SUMMARY_LENGTH, excerpt
-from ingest.fetch import FetchResult
-from ingest.normalize import Article, article_from_json, article_to_json, normalize
-from ingest.parse import parse
-from ingest.profiles import PROFILES
-from ingest.render import render
+from ingest.core.config import FeedConfig
+from ingest.core.excerpt import ELLIPSIS, SUMMARY_LENGTH, excerpt
+from ingest.shell.fetch import FetchResult
+from ingest.core.normalize import Article, article_from_json, article_to_json, normalize
+from ingest.core.parse import parse
+from ingest.core.profiles import PROFILES
+from ingest.core.render import render
 
 FEED_URL = "https://blog.example.org/feed.xml"
 

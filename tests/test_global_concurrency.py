@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from conftest import FeedServer, Response, item, rss, run_cli, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 GLOBAL = 3
 PER_HOST = 2

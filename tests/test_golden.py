@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import FIXTURES, FeedServer, RouteToLoopback, snapshot, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 GOLDEN = FIXTURES / "golden"
 EXPECTED = GOLDEN / "uk-france-strike-new-ukraine-security-pact-as-us-takes-lead-in-ceasefire-enforcement.md"

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from conftest import FeedServer, item, rss, stored_feed, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 STORE = "state/ingest.sqlite3"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from conftest import FeedServer, item, rss, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 
 def front(path: Path) -> dict:

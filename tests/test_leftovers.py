@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, item, rss, run_cli, write_config
-from ingest import write
+from ingest.shell import write
 
 ENTRIES = 120
 
@@ -20,8 +20,8 @@ ENTRIES = 120
 # right after creating its Nth temporary file and writing part of it.
 DIE_AT_TEMP = """
 import os, signal, sys
-from ingest import write
-from ingest.cli import main
+from ingest.shell import write
+from ingest.faces.cli import main
 
 create = write._create_temp
 count = 0
@@ -158,7 +158,7 @@ def test_only_abandoned_temporary_files_are_removed(tmp_path: Path) -> None:
         (tmp_path / name).write_text("mine")
     writer = subprocess.Popen(  # another process in the middle of writing a file
         [sys.executable, "-c", (
-            "import sys; from ingest import write; fd, tmp = write._create_temp(sys.argv[1], 'busy.md');"
+            "import sys; from ingest.shell import write; fd, tmp = write._create_temp(sys.argv[1], 'busy.md');"
             " print(tmp, flush=True); sys.stdin.read()"
         ), str(tmp_path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from conftest import FeedServer, Response, item, rss, snapshot, stored_feed, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 from test_hostile_xml import billion_laughs
 
 STORE = "state/ingest.sqlite3"

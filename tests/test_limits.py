@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, Response, item, rss, stored_feed, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 STORE = "state/ingest.sqlite3"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, item, rss, run_cli, write_config
-from ingest.config import ConfigError, load
-from ingest.names import default_name, derive_names
+from ingest.core.config import ConfigError, load
+from ingest.core.names import default_name, derive_names
 
 LONG = "/" + "a-very-long-path-segment/" * 4  # host and this pass 80 characters once slugified
 

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES
-from ingest.config import FeedConfig, TagRule
-from ingest.fetch import FetchResult
-from ingest import normalize as normalize_module
-from ingest.normalize import Article, identity, normalize, pick_tags, plain_text, sanitize
-from ingest.parse import ParseError, parse
+from ingest.core.config import FeedConfig, TagRule
+from ingest.shell.fetch import FetchResult
+from ingest.core import normalize as normalize_module
+from ingest.core.normalize import Article, identity, normalize, pick_tags, plain_text, sanitize
+from ingest.core.parse import ParseError, parse
 
 FEED = FeedConfig(url="https://feeds.example.com/feed.xml", name="example")
 

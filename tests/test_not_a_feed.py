@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, item, rss, stored_feed, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 STORE = "state/ingest.sqlite3"
 

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from conftest import FeedServer, item, rss, run_cli, snapshot
-from ingest import config as config_mod
-from ingest.opml import Outline
-from ingest.opml_import import Decision, ImportFailed, apply
+from ingest.core import config as config_mod
+from ingest.core.opml import Outline
+from ingest.app.opml_import import Decision, ImportFailed, apply
 
 COMMENTED = """\
 # My feeds. Keep this comment!

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, Response, item, rss, snapshot, stored_feed, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 STORE = "state/ingest.sqlite3"
 

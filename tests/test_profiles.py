@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from conftest import FeedServer, item, rss, run_cli, snapshot, write_config
-from ingest import config as config_mod
-from ingest.normalize import Article, article_from_json, article_to_json
-from ingest.profiles import PROFILES
-from ingest.render import render
+from ingest.core import config as config_mod
+from ingest.core.normalize import Article, article_from_json, article_to_json
+from ingest.core.profiles import PROFILES
+from ingest.core.render import render
 
 
 def front(path: Path) -> dict:

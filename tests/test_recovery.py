@@ -171,7 +171,7 @@ def test_a_killed_runs_temporary_file_does_not_block_a_later_write(tmp_path: Pat
     import itertools
     import os
 
-    from ingest import write
+    from ingest.shell import write
 
     target = tmp_path / "story.md"
     leftover = tmp_path / f".story.md.{os.getpid()}.7.tmp"
@@ -188,8 +188,8 @@ def test_a_killed_runs_temporary_file_does_not_block_a_later_write(tmp_path: Pat
 # written, flushed files in the store: a crash between writing and recording.
 DIE_BEFORE_RECORDING = """
 import os, signal, sys
-from ingest.cli import main
-from ingest.store import Store
+from ingest.faces.cli import main
+from ingest.shell.store import Store
 
 def dying(self, identities, now):
     os.kill(os.getpid(), signal.SIGKILL)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import FeedServer, Response, RouteToLoopback, item, rss, stored_feed, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 STORE = "state/ingest.sqlite3"
 

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.normalize import SLUG_MAX, Article, make_slug, one_line
-from ingest.render import double_quoted, render, single_quoted
-from ingest.run import slug_candidates
+from ingest.core.normalize import SLUG_MAX, Article, make_slug, one_line
+from ingest.core.render import double_quoted, render, single_quoted
+from ingest.app.run import slug_candidates
 
 SAFE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.md$")
 

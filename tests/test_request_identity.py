@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import FeedServer, Response, RouteToLoopback, item, rss, run_cli, stored_feed, write_config
 from ingest import __version__
-from ingest.cli import main
+from ingest.faces.cli import main
 
 
 def test_default_user_agent_names_the_project_and_version(tmp_path: Path, server: FeedServer) -> None:

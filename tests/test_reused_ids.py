@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FeedServer, item, rss, snapshot, write_config
-from ingest.cli import main
+from ingest.faces.cli import main
 
 SAME = '<guid isPermaLink="false">always-the-same</guid>'
 

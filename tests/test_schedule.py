@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest import config
-from ingest.config import Adaptive, ConfigError, FeedConfig
-from ingest.crontab import cron_trigger
-from ingest.schedule import History, first_poll, interval_for, jitter, next_poll
+from ingest.core import config
+from ingest.core.config import Adaptive, ConfigError, FeedConfig
+from ingest.core.crontab import cron_trigger
+from ingest.core.schedule import History, first_poll, interval_for, jitter, next_poll
 
 NOW = datetime(2026, 3, 4, 10, 3, 7, tzinfo=timezone.utc)  # a Wednesday
 

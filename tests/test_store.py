@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fetch import Validators
-from ingest.store import SCHEMA_VERSION, Action, Store, StoredEntry, StoreError, StoreLocked, decide
+from ingest.shell.fetch import Validators
+from ingest.shell.store import SCHEMA_VERSION, Action, Store, StoredEntry, StoreError, StoreLocked, decide
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -42,7 +42,7 @@ def test_new_store_is_created_at_the_latest_schema_in_wal_mode(tmp_path: Path) -
 
 
 def test_an_older_store_is_migrated_in_place(tmp_path: Path) -> None:
-    from ingest.store import MIGRATIONS
+    from ingest.shell.store import MIGRATIONS
 
     path = tmp_path / "ingest.sqlite3"
     db = sqlite3.connect(path)
@@ -117,7 +117,7 @@ def test_feed_state_round_trip_for_retirement_redirects_and_backoff(tmp_path: Pa
 
 
 def test_a_store_from_before_entry_data_gets_slugs_from_its_file_names(tmp_path: Path) -> None:
-    from ingest.store import MIGRATIONS
+    from ingest.shell.store import MIGRATIONS
 
     path = tmp_path / "ingest.sqlite3"
     db = sqlite3.connect(path)

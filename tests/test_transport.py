@@ -14,10 +14,10 @@ import pytest
 import trustme
 
 from conftest import FeedServer, Request, Response, item, rss, run_cli, write_config
-from ingest.config import load
-from ingest.fetch import Client
-from ingest.run import poll_feed
-from ingest.store import Store
+from ingest.core.config import load
+from ingest.shell.fetch import Client
+from ingest.app.run import poll_feed
+from ingest.shell.store import Store
 
 
 @pytest.fixture

@@ -29,16 +29,16 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
-from . import config as config_mod
-from . import schedule
-from .config import Config, FeedConfig
-from .fetch import Client
+from ..core import config as config_mod
+from ..core import schedule
+from ..core.config import Config, FeedConfig
+from ..shell.fetch import Client
 from .observe import Metrics, StatusServer, event
-from .hooks import run_after_async
-from .run import FeedReport, Flusher, RequestLimits, describe, poll_feed
-from .store import Store, utcnow
+from ..shell.hooks import run_after_async
+from ..app.run import FeedReport, Flusher, RequestLimits, describe, poll_feed
+from ..shell.store import Store, utcnow
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.daemon")  # the name people see in log lines, whatever the module's place
 
 EXIT_OK = 0
 EXIT_FAILED = 1

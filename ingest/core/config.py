@@ -19,7 +19,7 @@ import yaml
 
 from .crontab import cron_trigger
 from .edits import DEFAULT_EDITS, EDIT_MODES
-from .errors import IngestError
+from ..errors import IngestError
 from .excerpt import SUMMARY_LENGTH
 from .filters import RuleError, check_rule
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)

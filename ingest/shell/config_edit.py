@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from .errors import IngestError
+from ..errors import IngestError
 from .write import fsync_dir
 
 

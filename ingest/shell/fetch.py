@@ -28,9 +28,9 @@ from urllib.request import getproxies, url2pathname
 
 import httpx
 
-from . import __version__
-from .config import BasicAuth, FeedConfig, strip_userinfo
-from .policy import REDIRECTS, Hop
+from .. import __version__
+from ..core.config import BasicAuth, FeedConfig, strip_userinfo
+from ..core.policy import REDIRECTS, Hop
 from .transport import make_transport
 
 PROJECT_URL = "https://github.com/ingest-feeds/ingest"
@@ -39,7 +39,7 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, applic
 # Only what we decompress ourselves, under the size limit.
 ACCEPT_ENCODING = "gzip, deflate"
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.fetch")  # the name people see in log lines, whatever the module's place
 
 
 @dataclass(frozen=True)

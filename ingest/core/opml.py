@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from xml.parsers import expat
 
 from .config import FeedConfig, strip_userinfo
-from .errors import IngestError
+from ..errors import IngestError
 from .normalize import normalize_link
 from .parse import ParseError, check_entities
 

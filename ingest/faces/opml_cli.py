@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import config as config_mod
+from ..core import config as config_mod
 from .cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, _error, _load_config, _shown
-from .fetch import redact
-from .opml import OpmlError, exportable, read_opml, write_opml
-from .opml_import import ConfigBusy, Decision, ImportFailed, apply, plan, summary_json
-from .write import write_atomic
+from ..shell.fetch import redact
+from ..core.opml import OpmlError, exportable, read_opml, write_opml
+from ..app.opml_import import ConfigBusy, Decision, ImportFailed, apply, plan, summary_json
+from ..shell.write import write_atomic
 
 
 def command_opml(args: argparse.Namespace) -> int:

@@ -17,11 +17,11 @@ import logging
 import os
 from pathlib import Path
 
-from .config import Config
-from .profiles import PROFILES
+from ..core.config import Config
+from ..core.profiles import PROFILES
 from .write import remove_stale_temporaries
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.leftovers")  # the name people see in log lines, whatever the module's place
 
 
 def output_directories(output: Path) -> list[Path]:

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import config as config_mod
-from .config_edit import ConfigChanged, EditError, NewFeed, append_feeds, replace_config
-from .errors import IngestError
-from .names import MAX_LENGTH, default_name, suffixed_name
-from .opml import Outline, same_feed_key, url_problem
+from ..core import config as config_mod
+from ..shell.config_edit import ConfigChanged, EditError, NewFeed, append_feeds, replace_config
+from ..errors import IngestError
+from ..core.names import MAX_LENGTH, default_name, suffixed_name
+from ..core.opml import Outline, same_feed_key, url_problem
 
 STATUSES = ("new", "exists", "duplicate", "invalid")
 

@@ -28,22 +28,24 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__, policy
-from .config import Config, FeedConfig
-from .edits import Resolution, resolve
-from .excerpt import SUMMARY_LENGTH
-from .fetch import Client, FetchResult, Validators, fetch, redact
-from .normalize import Article, article_to_json
-from .profiles import PROFILES, Profile
-from .reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
-from .rebuild import LayoutChanged, base_text, check_layout
-from .render import render
-from .reuse import adopt_earlier_files
-from .selection import admits, judged, keep_feed, refilter, withdraw
-from .store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
-from .write import flush, read_text, same_bytes, write_atomic
+from .. import __version__
 
-log = logging.getLogger(__name__)
+from ..core import policy
+from ..core.config import Config, FeedConfig
+from ..core.edits import Resolution, resolve
+from ..core.excerpt import SUMMARY_LENGTH
+from ..shell.fetch import Client, FetchResult, Validators, fetch, redact
+from ..core.normalize import Article, article_to_json
+from ..core.profiles import PROFILES, Profile
+from ..shell.reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
+from .rebuild import LayoutChanged, base_text, check_layout
+from ..core.render import render
+from ..core.reuse import adopt_earlier_files
+from .selection import admits, judged, keep_feed, refilter, withdraw
+from ..shell.store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
+from ..shell.write import flush, read_text, same_bytes, write_atomic
+
+log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
 
 # Names a site builder treats specially (Hugo's section and leaf bundle pages).
 RESERVED_SLUGS = frozenset({"index", "_index"})

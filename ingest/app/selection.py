@@ -20,15 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from .config import FeedConfig
-from .edits import content_hash, is_edited
-from .filters import compile_filter, filter_key
-from .normalize import Article, article_from_json, plain_text
-from .profiles import Profile
-from .render import render
-from .retention import Keep, expired
-from .store import Store, StoredEntry
-from .write import read_text, write_atomic
+from ..core.config import FeedConfig
+from ..core.edits import content_hash, is_edited
+from ..core.filters import compile_filter, filter_key
+from ..core.normalize import Article, article_from_json, plain_text
+from ..core.profiles import Profile
+from ..core.render import render
+from ..core.retention import Keep, expired
+from ..shell.store import Store, StoredEntry
+from ..shell.write import read_text, write_atomic
 
 FILTERED = "filtered"
 PRUNED = "pruned"

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from .edits import content_hash
-from .errors import IngestError
+from ..core.edits import content_hash
+from ..errors import IngestError
 from .fetch import Validators
 
 __all__ = ["Action", "FeedState", "Layout", "Store", "StoreError", "StoreLocked", "StoredEntry", "content_hash",

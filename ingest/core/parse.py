@@ -33,8 +33,8 @@ from xml.parsers import expat
 
 import feedparser
 
-from .errors import IngestError
-from .fetch import FetchResult, redact
+from ..errors import IngestError
+from ..shell.fetch import FetchResult, redact
 from .policy import parse_ttl
 from .recover import cut_entry
 

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .hooks import HookResult
-from .run import FeedReport
+from ..shell.hooks import HookResult
+from ..app.run import FeedReport
 
 
 def emit(record: dict[str, Any]) -> None:

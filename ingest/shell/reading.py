@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .config import FeedConfig
+    from ..core.config import FeedConfig
     from .fetch import FetchResult
-    from .normalize import Article
-    from .reuse import Reuse
+    from ..core.normalize import Article
+    from ..core.reuse import Reuse
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ingest.reading")  # the name people see in log lines, whatever the module's place
 _WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -98,11 +98,11 @@ def read_feed(
     (``reuse``), over the whole document; their hashes are salted apart, so
     an entry never counts as known under an identity it no longer has.
     """
-    from .normalize import article_to_json, normalize
-    from .parse import ParseError, parse
-    from .profiles import PROFILES
-    from .render import render
-    from .reuse import find_reused
+    from ..core.normalize import article_to_json, normalize
+    from ..core.parse import ParseError, parse
+    from ..core.profiles import PROFILES
+    from ..core.render import render
+    from ..core.reuse import find_reused
     from .store import content_hash
 
     try:

@@ -23,19 +23,19 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__
-from . import config as config_mod
-from .fetch import redact
-from .hooks import HookResult, run_after
-from .leftovers import remove_leftovers
-from .rebuild import LayoutChanged, RebuildReport, edited_files, rebuild
+from .. import __version__
+from ..core import config as config_mod
+from ..shell.fetch import redact
+from ..shell.hooks import HookResult, run_after
+from ..shell.leftovers import remove_leftovers
+from ..app.rebuild import LayoutChanged, RebuildReport, edited_files, rebuild
 from .observe import parse_listen, setup_logging
-from . import records
+from . import jsonout as records
 from .progress import Progress, wanted
-from .run import FeedReport, describe, run_feeds, when
-from .profiles import PROFILES
-from .selection import Changes, apply_keep, refilter
-from .store import FeedState, Store, StoreError, StoreLocked, utcnow
+from ..app.run import FeedReport, describe, run_feeds, when
+from ..core.profiles import PROFILES
+from ..app.selection import Changes, apply_keep, refilter
+from ..shell.store import FeedState, Store, StoreError, StoreLocked, utcnow
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1
@@ -265,7 +265,7 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
 
 def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
     """Print the feeds a page offers, as config lines or JSON; exit 1 when there are none."""
-    from .discover import DiscoverError, config_line, discover
+    from ..app.discover import DiscoverError, config_line, discover
 
     url = args.url.strip()
     parts = urlsplit(url)

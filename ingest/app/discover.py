@@ -26,10 +26,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .config import FeedConfig
-from .errors import IngestError
-from .fetch import Client, FetchResult, Validators, fetch, redact
-from .parse import FEED_LINK_TYPES, MAYBE_JSON_FEED, ParseError, alternate_links, check_entities
+from ..core.config import FeedConfig
+from ..errors import IngestError
+from ..shell.fetch import Client, FetchResult, Validators, fetch, redact
+from ..core.parse import FEED_LINK_TYPES, MAYBE_JSON_FEED, ParseError, alternate_links, check_entities
 
 WELL_KNOWN = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
 PROBES_AT_ONCE = 2  # the default host_concurrency: no more requests in flight to the site than a run sends

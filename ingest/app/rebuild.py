@@ -18,14 +18,14 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .config import Config
-from .edits import DEFAULT_EDITS, Resolution, is_edited, resolve
-from .errors import IngestError
-from .normalize import article_from_json
-from .profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
-from .render import render
-from .store import Layout, Store, StoredEntry, content_hash, utcnow
-from .write import read_text, same_bytes, write_atomic
+from ..core.config import Config
+from ..core.edits import DEFAULT_EDITS, Resolution, is_edited, resolve
+from ..errors import IngestError
+from ..core.normalize import article_from_json
+from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
+from ..core.render import render
+from ..shell.store import Layout, Store, StoredEntry, content_hash, utcnow
+from ..shell.write import read_text, same_bytes, write_atomic
 
 
 class LayoutChanged(IngestError):
