@@ -9,8 +9,16 @@ which derives from none of them, still surface.
 
 from __future__ import annotations
 
-__all__ = ["IngestError"]
+__all__ = ["IngestError", "StoreError", "StoreLocked"]
 
 
 class IngestError(Exception):
     """A problem ingest can describe in one message; its subclasses say which kind."""
+
+
+class StoreError(IngestError):
+    """The store cannot be opened or used; the message says why."""
+
+
+class StoreLocked(StoreError):
+    """Another ingest process holds the store."""

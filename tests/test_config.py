@@ -128,7 +128,7 @@ def test_every_error_a_command_reports_shares_one_root() -> None:
     from ingest.core.opml import OpmlError
     from ingest.core.parse import ParseError
     from ingest.app.rebuild import LayoutChanged
-    from ingest.shell.store import StoreError, StoreLocked
+    from ingest.errors import StoreError, StoreLocked
 
     for error in (ConfigError, EditError, DiscoverError, RuleError, OpmlError, ParseError, LayoutChanged,
                   StoreError, StoreLocked):

@@ -12,7 +12,7 @@ import yaml
 from conftest import FeedServer, write_config
 from feed_corpus import Case, corpus
 from ingest.core.config import FeedConfig
-from ingest.shell.fetch import FetchResult
+from ingest.core.records import FetchResult
 from ingest.faces.cli import main
 from ingest.shell.reading import EntryFailure, Prepared, read_feed
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conftest import item, rss
 from ingest.core.config import FeedConfig
 from ingest.core.excerpt import ELLIPSIS, SUMMARY_LENGTH, excerpt
-from ingest.shell.fetch import FetchResult
+from ingest.core.records import FetchResult
 from ingest.core.normalize import Article, article_from_json, article_to_json, normalize
 from ingest.core.parse import parse
 from ingest.core.profiles import PROFILES

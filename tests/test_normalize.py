@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import FIXTURES
 from ingest.core.config import FeedConfig, TagRule
-from ingest.shell.fetch import FetchResult
+from ingest.core.records import FetchResult
 from ingest.core import normalize as normalize_module
 from ingest.core.normalize import Article, identity, normalize, pick_tags, plain_text, sanitize
 from ingest.core.parse import ParseError, parse

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.shell.fetch import Validators
-from ingest.shell.store import SCHEMA_VERSION, Action, Store, StoredEntry, StoreError, StoreLocked, decide
+from ingest.core.records import Validators
+from ingest.core.dedupe import Action, decide
+from ingest.errors import StoreError, StoreLocked
+from ingest.shell.store import SCHEMA_VERSION, Store
+from ingest.core.records import StoredEntry
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

@@ -28,7 +28,8 @@ import httpx
 
 from ..core.config import FeedConfig
 from ..errors import IngestError
-from ..shell.fetch import Client, FetchResult, Validators, fetch, redact
+from ..shell.fetch import Client, fetch, redact
+from ..core.records import FetchResult, Validators
 from ..core.parse import FEED_LINK_TYPES, MAYBE_JSON_FEED, ParseError, alternate_links, check_entities
 
 WELL_KNOWN = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")

@@ -20,10 +20,9 @@ import os
 import random
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,7 +33,8 @@ from ..core import policy
 from ..core.config import Config, FeedConfig
 from ..core.edits import Resolution, resolve
 from ..core.excerpt import SUMMARY_LENGTH
-from ..shell.fetch import Client, FetchResult, Validators, fetch, redact
+from ..shell.fetch import Client, fetch, redact
+from ..core.records import FetchResult, Validators
 from ..core.normalize import Article, article_to_json
 from ..core.profiles import PROFILES, Profile
 from ..shell.reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged, available_cores
@@ -42,57 +42,16 @@ from .rebuild import LayoutChanged, base_text, check_layout
 from ..core.render import render
 from ..core.reuse import adopt_earlier_files
 from .selection import admits, judged, keep_feed, refilter, withdraw
-from ..shell.store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
+from ..core.dedupe import Action, decide
+from ..shell.store import Store, content_hash, utcnow
+from ..core.records import FeedState, StoredEntry
 from ..shell.write import flush, read_text, same_bytes, write_atomic
+from ..core.records import FeedReport
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
 
 # Names a site builder treats specially (Hugo's section and leaf bundle pages).
 RESERVED_SLUGS = frozenset({"index", "_index"})
-
-
-# What a feed's poll came to: written (ok), nothing to read (not-modified, same-content),
-# failed, not asked (deferred until a time, retired by a 410).
-FeedStatus = Literal["ok", "not-modified", "same-content", "failed", "deferred", "retired"]
-
-
-@dataclass
-class FeedReport:
-    """What one feed did in this run, for the CLI line and the summary."""
-
-    name: str
-    url: str
-    status: FeedStatus = "ok"
-    # Paths of the files written, as strings: a big first run writes tens of
-    # thousands, and a Path object costs twice the memory.
-    new: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    skipped: int = 0
-    error: str | None = None
-    # Files the owner edited: left as they were although upstream changed, or
-    # merged with the change (these are in ``updated`` too). Names within the output.
-    kept: list[str] = field(default_factory=list)
-    merged: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
-    until: datetime | None = None  # next attempt (deferred, failed); since when (retired)
-    notes: list[str] = field(default_factory=list)
-    backing_off: bool = False  # deferred because its last polls failed, not because the server asked
-    # The feed's rules and ``keep:``: entries held back, files they removed, and
-    # edited files they would have removed but left (names within the output).
-    filtered: int = 0
-    removed: list[str] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
-
-    @property
-    def failing(self) -> bool:
-        """Failed in this run, or not asked while it backs off after failures: what a cron job must hear of."""
-        return self.failed or self.backing_off
 
 
 async def run_feeds(

@@ -34,7 +34,8 @@ from xml.parsers import expat
 import feedparser
 
 from ..errors import IngestError
-from ..shell.fetch import FetchResult, redact
+from ..shell.fetch import redact
+from .records import FetchResult
 from .policy import parse_ttl
 from .recover import cut_entry
 

@@ -30,7 +30,7 @@ from .normalize import article_to_json, entry_datetime, entry_id, entry_link, en
 
 if TYPE_CHECKING:
     from ..shell.reading import EntryFailure, Prepared, Unchanged
-    from ..shell.store import StoredEntry
+    from .records import StoredEntry
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,20 @@ import httpx
 from .. import __version__
 from ..core import config as config_mod
 from ..shell.fetch import redact
-from ..shell.hooks import HookResult, run_after
+from ..shell.hooks import run_after
+from ..core.records import HookResult
 from ..shell.leftovers import remove_leftovers
 from ..app.rebuild import LayoutChanged, RebuildReport, edited_files, rebuild
 from .observe import parse_listen, setup_logging
 from . import jsonout as records
 from .progress import Progress, wanted
-from ..app.run import FeedReport, describe, run_feeds, when
+from ..app.run import describe, run_feeds, when
+from ..core.records import FeedReport
 from ..core.profiles import PROFILES
 from ..app.selection import Changes, apply_keep, refilter
-from ..shell.store import FeedState, Store, StoreError, StoreLocked, utcnow
+from ..errors import StoreError, StoreLocked
+from ..shell.store import Store, utcnow
+from ..core.records import FeedState
 
 EXIT_OK = 0
 EXIT_FEED_FAILED = 1

@@ -35,7 +35,8 @@ from ..core.config import Config, FeedConfig
 from ..shell.fetch import Client
 from .observe import Metrics, StatusServer, event
 from ..shell.hooks import run_after_async
-from ..app.run import FeedReport, Flusher, RequestLimits, describe, poll_feed
+from ..app.run import Flusher, RequestLimits, describe, poll_feed
+from ..core.records import FeedReport
 from ..shell.store import Store, utcnow
 
 log = logging.getLogger("ingest.daemon")  # the name people see in log lines, whatever the module's place

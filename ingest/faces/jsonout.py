@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..shell.hooks import HookResult
-from ..app.run import FeedReport
+from ..core.records import HookResult
+from ..core.records import FeedReport
 
 
 def emit(record: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..app.run import FeedReport
+    from ..core.records import FeedReport
 
 log = logging.getLogger("ingest.daemon")
 

@@ -32,6 +32,7 @@ from .. import __version__
 from ..core.config import BasicAuth, FeedConfig, strip_userinfo
 from ..core.policy import REDIRECTS, Hop
 from .transport import make_transport
+from ..core.records import FetchResult, Validators
 
 PROJECT_URL = "https://github.com/ingest-feeds/ingest"
 USER_AGENT = f"ingest/{__version__} (+{PROJECT_URL}; feed to Markdown)"
@@ -40,38 +41,6 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, applic
 ACCEPT_ENCODING = "gzip, deflate"
 
 log = logging.getLogger("ingest.fetch")  # the name people see in log lines, whatever the module's place
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What the server told us last time, sent back for a conditional GET."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """The value at the fetch boundary: what came back, or why nothing usable did.
-
-    ``url`` is the URL asked for, ``final_url`` where the body came from after
-    ``hops`` (every redirect followed, in order).
-    """
-
-    url: str
-    final_url: str
-    status: int | None = None
-    content: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    validators: Validators = field(default_factory=Validators)
-    not_modified: bool = False
-    error: str | None = None
-    elapsed: float = 0.0
-    hops: tuple[Hop, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class Client:

@@ -12,32 +12,14 @@ import asyncio
 import os
 import signal
 import subprocess
+from ..core.records import HookResult
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 CHANGED_ENV = "INGEST_CHANGED_FILES"
 REMOVED_ENV = "INGEST_REMOVED_FILES"
 OUTPUT_ENV = "INGEST_OUTPUT_DIR"
-
-
-@dataclass(frozen=True)
-class HookResult:
-    command: str
-    returncode: int | None  # None: it could not be started
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def describe(self) -> str:
-        if self.ok:
-            return f"after_run hook succeeded: {self.command}"
-        if self.returncode is None:
-            return f"after_run hook could not start: {self.error} ({self.command})"
-        return f"after_run hook failed with exit code {self.returncode}: {self.command}"
 
 
 def run_after(

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..core.config import FeedConfig
-    from .fetch import FetchResult
+    from ..core.records import FetchResult
     from ..core.normalize import Article
     from ..core.reuse import Reuse
 

@@ -9,24 +9,21 @@ overlapping cron runs can neither duplicate files nor corrupt the store.
 from __future__ import annotations
 
 import contextlib
-import enum
 import errno
 import fcntl
 import os
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal
 
 from ..core.edits import content_hash
-from ..errors import IngestError
-from .fetch import Validators
+from ..errors import StoreError, StoreLocked
+from ..core.records import Validators
+from ..core.records import FeedState, Layout, StoredEntry
 
-__all__ = ["Action", "FeedState", "Layout", "Store", "StoreError", "StoreLocked", "StoredEntry", "content_hash",
-           "decide", "utcnow"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "content_hash", "utcnow"]
 
 # Each entry upgrades the schema by one version; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -114,135 +111,6 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class StoreError(IngestError):
-    """The store cannot be opened or used; the message says why."""
-
-
-class StoreLocked(StoreError):
-    """Another ingest process holds the store."""
-
-
-class Action(enum.Enum):
-    NEW = "new"
-    PENDING = "pending"
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    OTHER_FEED = "other-feed"
-    DELETED = "deleted"
-
-
-# pending: claimed, its file maybe not written yet; written: on disk and confirmed;
-# deleted: never written again (the owner deleted it, or a filter or retention hid it).
-EntryState = Literal["pending", "written", "deleted"]
-
-
-@dataclass(frozen=True)
-class StoredEntry:
-    identity: str
-    feed_id: int
-    path: str
-    content_hash: str
-    state: EntryState
-    first_seen: datetime
-    slug: str | None = None
-    article: str | None = None  # the normalized entry as JSON; None if written by an older ingest
-    # The hash of the text the file on disk was written from (None: not known),
-    # and that text's article while it differs from ``article`` (an owner's
-    # edit was kept while upstream moved on).
-    written_hash: str | None = None
-    written_article: str | None = None
-    hidden: str | None = None  # 'filtered' or 'pruned' for a 'deleted' entry ingest removed itself
-
-    @property
-    def given_slug(self) -> str:
-        """The slug the entry was given; entries from before slugs were stored have it as their file name."""
-        return self.slug or Path(self.path).stem
-
-    @property
-    def ours(self) -> tuple[str | None, ...]:
-        """Hashes of the texts ingest may have left in the file: its base, and an unconfirmed claim's.
-
-        Empty when no base is known (a new entry's file that a stopped run
-        never recorded, or a claim from before bases were kept): the file is
-        then taken as ingest's, as it always was.
-        """
-        if self.written_hash is None:
-            return ()
-        return (self.written_hash, self.content_hash) if self.state == "pending" else (self.written_hash,)
-
-    @property
-    def base_article(self) -> str | None:
-        """The article the file on disk was rendered from."""
-        return self.written_article or self.article
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where and how the files on disk were written; a change needs ``ingest rebuild``."""
-
-    dir: str
-    profile: str
-    body: str
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What the store knows about one feed, for the CLI and the schedulers."""
-
-    id: int
-    url: str
-    name: str
-    last_polled_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    error_count: int
-    not_before: datetime | None
-    next_poll_at: datetime | None
-    body_hash: str | None = None
-    ttl_minutes: float | None = None
-    pending_redirect: str | None = None
-    moved_to: str | None = None
-    retired_at: datetime | None = None
-    retired_reason: str | None = None
-    entry_sources: frozenset[str] = frozenset()
-    validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
-    request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
-
-    @property
-    def fetch_url(self) -> str:
-        """Where to ask for the feed: its confirmed new address, else the configured one."""
-        return self.moved_to or self.url
-
-    @property
-    def troubled(self) -> bool:
-        """Whether failures, a deferral or a retirement are recorded for the feed."""
-        return bool(self.error_count or self.not_before or self.retired_at or self.last_error)
-
-    def waiting(self, now: datetime) -> bool:
-        """Whether the feed asked (or backoff says) not to be polled before a time still ahead."""
-        return self.not_before is not None and self.not_before > now
-
-
-def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Action:
-    """What to do with an entry, given what the store knows about it.
-
-    An entry belongs to the first feed that delivered it: the same story in a
-    second feed is left alone, so two feeds never fight over one file. A file
-    the user deleted stays deleted.
-    """
-    if stored is None:
-        return Action.NEW
-    if stored.feed_id != feed_id:
-        return Action.OTHER_FEED
-    if stored.state == "deleted":
-        return Action.DELETED
-    if stored.state == "pending":
-        return Action.PENDING  # claimed by a run that stopped before confirming: write it again
-    if stored.content_hash == content_hash:
-        return Action.UNCHANGED
-    return Action.CHANGED
 
 
 def utcnow() -> datetime:

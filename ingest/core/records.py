@@ -1,0 +1,206 @@
+"""The records that pass between ingest's stages, in one place.
+
+Plain data with no behaviour beyond small derived properties: the core
+computes with them, the shell reads and stores them, the faces print them.
+This module imports nothing from the shell, so any layer may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from .policy import Hop
+
+__all__ = [
+    "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
+    "StoredEntry", "Validators",
+]
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the server told us last time, sent back for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The value at the fetch boundary: what came back, or why nothing usable did.
+
+    ``url`` is the URL asked for, ``final_url`` where the body came from after
+    ``hops`` (every redirect followed, in order).
+    """
+
+    url: str
+    final_url: str
+    status: int | None = None
+    content: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    validators: Validators = field(default_factory=Validators)
+    not_modified: bool = False
+    error: str | None = None
+    elapsed: float = 0.0
+    hops: tuple[Hop, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# pending: claimed, its file maybe not written yet; written: on disk and confirmed;
+# deleted: never written again (the owner deleted it, or a filter or retention hid it).
+EntryState = Literal["pending", "written", "deleted"]
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    identity: str
+    feed_id: int
+    path: str
+    content_hash: str
+    state: EntryState
+    first_seen: datetime
+    slug: str | None = None
+    article: str | None = None  # the normalized entry as JSON; None if written by an older ingest
+    # The hash of the text the file on disk was written from (None: not known),
+    # and that text's article while it differs from ``article`` (an owner's
+    # edit was kept while upstream moved on).
+    written_hash: str | None = None
+    written_article: str | None = None
+    hidden: str | None = None  # 'filtered' or 'pruned' for a 'deleted' entry ingest removed itself
+
+    @property
+    def given_slug(self) -> str:
+        """The slug the entry was given; entries from before slugs were stored have it as their file name."""
+        return self.slug or Path(self.path).stem
+
+    @property
+    def ours(self) -> tuple[str | None, ...]:
+        """Hashes of the texts ingest may have left in the file: its base, and an unconfirmed claim's.
+
+        Empty when no base is known (a new entry's file that a stopped run
+        never recorded, or a claim from before bases were kept): the file is
+        then taken as ingest's, as it always was.
+        """
+        if self.written_hash is None:
+            return ()
+        return (self.written_hash, self.content_hash) if self.state == "pending" else (self.written_hash,)
+
+    @property
+    def base_article(self) -> str | None:
+        """The article the file on disk was rendered from."""
+        return self.written_article or self.article
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where and how the files on disk were written; a change needs ``ingest rebuild``."""
+
+    dir: str
+    profile: str
+    body: str
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store knows about one feed, for the CLI and the schedulers."""
+
+    id: int
+    url: str
+    name: str
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    error_count: int
+    not_before: datetime | None
+    next_poll_at: datetime | None
+    body_hash: str | None = None
+    ttl_minutes: float | None = None
+    pending_redirect: str | None = None
+    moved_to: str | None = None
+    retired_at: datetime | None = None
+    retired_reason: str | None = None
+    entry_sources: frozenset[str] = frozenset()
+    validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
+    request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
+
+    @property
+    def fetch_url(self) -> str:
+        """Where to ask for the feed: its confirmed new address, else the configured one."""
+        return self.moved_to or self.url
+
+    @property
+    def troubled(self) -> bool:
+        """Whether failures, a deferral or a retirement are recorded for the feed."""
+        return bool(self.error_count or self.not_before or self.retired_at or self.last_error)
+
+    def waiting(self, now: datetime) -> bool:
+        """Whether the feed asked (or backoff says) not to be polled before a time still ahead."""
+        return self.not_before is not None and self.not_before > now
+
+
+# What a feed's poll came to: written (ok), nothing to read (not-modified, same-content),
+# failed, not asked (deferred until a time, retired by a 410).
+FeedStatus = Literal["ok", "not-modified", "same-content", "failed", "deferred", "retired"]
+
+
+@dataclass
+class FeedReport:
+    """What one feed did in this run, for the CLI line and the summary."""
+
+    name: str
+    url: str
+    status: FeedStatus = "ok"
+    # Paths of the files written, as strings: a big first run writes tens of
+    # thousands, and a Path object costs twice the memory.
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0
+    error: str | None = None
+    # Files the owner edited: left as they were although upstream changed, or
+    # merged with the change (these are in ``updated`` too). Names within the output.
+    kept: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    until: datetime | None = None  # next attempt (deferred, failed); since when (retired)
+    notes: list[str] = field(default_factory=list)
+    backing_off: bool = False  # deferred because its last polls failed, not because the server asked
+    # The feed's rules and ``keep:``: entries held back, files they removed, and
+    # edited files they would have removed but left (names within the output).
+    filtered: int = 0
+    removed: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def failing(self) -> bool:
+        """Failed in this run, or not asked while it backs off after failures: what a cron job must hear of."""
+        return self.failed or self.backing_off
+
+
+@dataclass(frozen=True)
+class HookResult:
+    command: str
+    returncode: int | None  # None: it could not be started
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"after_run hook succeeded: {self.command}"
+        if self.returncode is None:
+            return f"after_run hook could not start: {self.error} ({self.command})"
+        return f"after_run hook failed with exit code {self.returncode}: {self.command}"
