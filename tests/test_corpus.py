@@ -14,7 +14,8 @@ from feed_corpus import Case, corpus
 from ingest.core.config import FeedConfig
 from ingest.core.records import FetchResult
 from ingest.faces.cli import main
-from ingest.shell.reading import EntryFailure, Prepared, read_feed
+from ingest.core.records import EntryFailure, Prepared
+from ingest.shell.reading import read_feed
 
 URL = "https://news.example/feed"
 FEED = FeedConfig(url=URL, name="corpus")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.core.normalize import SLUG_MAX, Article, make_slug, one_line
 from ingest.core.render import double_quoted, render, single_quoted
-from ingest.app.run import slug_candidates
+from ingest.core.dedupe import slug_candidates
 
 SAFE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.md$")
 

@@ -22,8 +22,8 @@ from ..core.config import Config
 from ..core.edits import DEFAULT_EDITS, Resolution, is_edited, resolve
 from ..errors import IngestError
 from ..core.normalize import article_from_json
-from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
-from ..core.render import render
+from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..core.render import base_text, render
 from ..shell.store import Store, content_hash, utcnow
 from ..core.records import Layout, StoredEntry
 from ..shell.write import read_text, same_bytes, write_atomic
@@ -197,13 +197,6 @@ def _edit_modes(config: Config, store: Store) -> dict[int, str]:
         if state is not None:
             modes[state.id] = feed.edits
     return modes
-
-
-def base_text(entry: StoredEntry, profile: Profile, body: str) -> str | None:
-    """The text the entry's file was last written from (rendered in ``profile`` and ``body``), to tell what its owner changed."""
-    if entry.base_article is None:
-        return None
-    return render(replace(article_from_json(entry.base_article), slug=entry.given_slug), profile, body)
 
 
 def _refuse_conflicts(output: Path, plans: list[tuple[StoredEntry, str, str]]) -> None:

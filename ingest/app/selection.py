@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ..core.config import FeedConfig
+from ..core.dedupe import FILTERED, PRUNED, admits, judged
 from ..core.edits import content_hash, is_edited
-from ..core.filters import compile_filter, filter_key
-from ..core.normalize import Article, article_from_json, plain_text
+from ..core.filters import filter_key
+from ..core.normalize import Article, article_from_json
 from ..core.profiles import Profile
 from ..core.render import render
 from ..core.retention import Keep, expired
@@ -31,27 +32,6 @@ from ..shell.store import Store
 from ..core.records import StoredEntry
 from ..shell.write import read_text, write_atomic
 
-FILTERED = "filtered"
-PRUNED = "pruned"
-
-
-def texts_of(article: Article) -> tuple[str, ...]:
-    """What the rules look at: title, summary, body text, the entry's own categories and its author."""
-    return (article.title, article.summary, plain_text(article.body), *article.entry_categories, article.author)
-
-
-def admits(feed: FeedConfig, article: Article) -> bool:
-    """Whether the feed's rules let the entry be written (no rules: every entry)."""
-    if not feed.include and not feed.exclude:
-        return True
-    return compile_filter(feed.include, feed.exclude).admits(texts_of(article))
-
-
-def judged(stored: StoredEntry | None, feed_id: int) -> bool:
-    """Whether the rules decide about an entry: not when another feed owns it, the owner deleted it or it was pruned."""
-    if stored is None:
-        return True
-    return stored.feed_id == feed_id and (stored.state != "deleted" or stored.hidden == FILTERED)
 
 
 @dataclass

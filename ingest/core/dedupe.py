@@ -1,16 +1,35 @@
-"""The dedupe decision: what becomes of an entry, given what the store knows of it.
+"""The dedupe decision: what becomes of each entry of a feed, as intents.
 
-Pure: the store's record comes in as a value, the decision goes out as one,
-so every store backend applies the same rule.
+Pure: what the store and the output directory hold comes in as values
+(``Facts``, looked up by the shell beforehand) and the decision goes out as
+intents (``records.Write``, ``KeepEdit``, ...) that the shell applies in its
+crash-safe order (claim, write, flush, confirm). Every store backend thus
+applies the same rule, and property tests can drive it without a disk.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from .records import StoredEntry
+from .config import FeedConfig
+from .edits import Resolution, content_hash, resolve
+from .filters import compile_filter
+from .normalize import Article, article_to_json, plain_text
+from .profiles import Profile
+from .records import (
+    Broken, Forget, HoldBack, Intent, KeepEdit, Prepared, Same, Skip, StoredEntry, Withdraw, Write,
+)
+from .render import base_text, render
 
-__all__ = ["Action", "decide"]
+__all__ = [
+    "FILTERED", "OCCUPIED", "PRUNED", "Action", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
+    "decide", "decide_entries", "judged", "slug_candidates", "texts_of",
+]
 
 
 class Action(enum.Enum):
@@ -40,3 +59,215 @@ def decide(stored: StoredEntry | None, feed_id: int, content_hash: str) -> Actio
     if stored.content_hash == content_hash:
         return Action.UNCHANGED
     return Action.CHANGED
+
+
+# --- the decision for a feed's entries ----------------------------------------
+
+# Names a site builder treats specially (Hugo's section and leaf bundle pages).
+RESERVED_SLUGS = frozenset({"index", "_index"})
+FILTERED = "filtered"  # StoredEntry.hidden of an entry the feed's rules keep out
+PRUNED = "pruned"  # StoredEntry.hidden of an entry retention removed
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the decision needs to know of the feed and the run."""
+
+    feed: FeedConfig
+    feed_id: int
+    profile: Profile
+    body: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the shell looked up for a batch of entries, so the decision needs no store or disk.
+
+    ``stored`` holds the store's record of every entry in the batch that
+    has one. ``taken`` holds the slugs and names among ``candidates`` that
+    the store has given to other entries. ``files`` holds the text of each
+    file looked up in the output (the stored entries' files and the
+    candidates' names), None where there is no file; a name that is not a
+    regular file has ``OCCUPIED``.
+    """
+
+    stored: Mapping[str, StoredEntry]
+    taken: AbstractSet[str] = frozenset()
+    files: Mapping[str, str | None] = field(default_factory=dict)
+
+
+OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One intent per entry, in the batch's order, and the identities and names the batch took."""
+
+    intents: list[Intent]
+    seen: frozenset[str]
+    claimed: frozenset[str]
+
+
+def dated(article: Article, stored: StoredEntry | None, now: datetime) -> Article:
+    """An entry without a date of its own is dated when it was first seen."""
+    if article.date is not None:
+        return article
+    first_seen = stored.first_seen if stored else now
+    return replace(article, date=first_seen.date(), published=first_seen)
+
+
+def slug_candidates(slug: str, identity: str) -> Iterator[str]:
+    """Slugs to try for a new entry, best first.
+
+    The plain slug, then the slug with a suffix derived from the entry's own
+    identity (so the same entry gets the same name in any run), then numbered
+    variants as a last resort. Empty slugs and names a site builder treats
+    specially never appear plain.
+    """
+    short = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    base = slug or "entry"
+    if slug and slug not in RESERVED_SLUGS:
+        yield base
+    yield f"{base}-{short}"
+    for n in range(2, 1000):
+        yield f"{base}-{short}-{n}"
+
+
+def candidates(article: Article, profile: Profile) -> Iterator[tuple[str, str]]:
+    """The (slug, file name) pairs a new entry may get, best first; the shell looks them up."""
+    for slug in slug_candidates(article.slug, article.identity):
+        yield slug, profile.path_for(slug, article.date)
+
+
+def texts_of(article: Article) -> tuple[str, ...]:
+    """What the rules look at: title, summary, body text, the entry's own categories and its author."""
+    return (article.title, article.summary, plain_text(article.body), *article.entry_categories, article.author)
+
+
+def admits(feed: FeedConfig, article: Article) -> bool:
+    """Whether the feed's rules let the entry be written (no rules: every entry)."""
+    if not feed.include and not feed.exclude:
+        return True
+    return compile_filter(feed.include, feed.exclude).admits(texts_of(article))
+
+
+def judged(stored: StoredEntry | None, feed_id: int) -> bool:
+    """Whether the rules decide about an entry: not when another feed owns it, the owner deleted it or it was pruned."""
+    if stored is None:
+        return True
+    return stored.feed_id == feed_id and (stored.state != "deleted" or stored.hidden == FILTERED)
+
+
+def decide_entries(
+    entries: Sequence[Prepared], facts: Facts, settings: Settings,
+    seen: AbstractSet[str] = frozenset(), claimed: AbstractSet[str] = frozenset(),
+) -> Decision:
+    """Decide about each of a feed's entries; ``seen`` and ``claimed`` are what earlier feeds of the run took.
+
+    An entry seen earlier in the run is skipped; a new entry gets the first
+    candidate name that neither the store, this run nor a file the owner
+    put there holds (a file with exactly the bytes ingest would write is
+    ingest's own, left by an interrupted run, and is adopted).
+    """
+    decider = _Decider(facts, settings, set(seen), set(claimed))
+    intents: list[Intent] = []
+    for prepared in entries:
+        try:
+            intents.append(decider.decide(prepared))
+        except Exception as exc:  # one odd entry must not cost the others
+            intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
+    return Decision(intents, frozenset(decider.seen), frozenset(decider.claimed))
+
+
+@dataclass
+class _Decider:
+    facts: Facts
+    settings: Settings
+    seen: set[str]
+    claimed: set[str]
+
+    def decide(self, prepared: Prepared) -> Intent:
+        article = prepared.article
+        if article.identity in self.seen:
+            return Skip(article.identity)
+        self.seen.add(article.identity)
+        feed, feed_id = self.settings.feed, self.settings.feed_id
+        stored = self.facts.stored.get(article.identity)
+        article = dated(article, stored, self.settings.now)
+        if judged(stored, feed_id) and not admits(feed, article):
+            return self._hold_back(prepared, article, stored)
+        revived = stored is not None and stored.hidden == FILTERED  # changed, and the rules now admit it
+        if stored is not None:
+            article = replace(article, slug=stored.given_slug)
+            name = stored.path
+            text = self._render(article, prepared)
+        else:
+            article, name, text = self._name_new(article, prepared)
+        digest = prepared.digest if text is prepared.text else content_hash(text)
+        action = decide(stored, feed_id, digest)
+        if revived and stored is not None:
+            action = Action.NEW if stored.written_hash is None else Action.CHANGED
+        if action is Action.UNCHANGED:
+            missing = stored is not None and stored.article is None
+            return Same(article.identity, self._json(article, prepared) if missing else None)
+        if action in (Action.OTHER_FEED, Action.DELETED):
+            return Skip(article.identity)
+        data = self._json(article, prepared)
+        # A claim a stopped run left is new unless its file had been written before (an update)
+        first = action is Action.NEW or (action is Action.PENDING and stored is not None and stored.written_hash is None)
+        merged, base = False, None
+        current = self.facts.files.get(name) if stored is not None else None
+        if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
+            profile, body = self.settings.profile, self.settings.body
+            outcome = resolve(feed.edits, current, stored.ours, text, lambda: base_text(stored, profile, body))
+            if outcome.resolution is Resolution.DELETED:
+                return Forget(article.identity, name, digest, article.slug, data)
+            if outcome.resolution is Resolution.KEEP:
+                return KeepEdit(article.identity, name, digest, data, stored.base_article)
+            if outcome.resolution is Resolution.MERGE:
+                merged, first, base = True, False, stored.base_article
+            text = outcome.text or text
+        return Write(article.identity, name, text, digest, article.slug, data, first, merged, base)
+
+    def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:
+        if stored is not None and stored.state != "deleted":
+            return Withdraw(stored)  # written before: its file goes, unless the owner edited it
+        if stored is None:
+            article, name, text = self._name_new(article, prepared)
+        else:
+            article, name = replace(article, slug=stored.given_slug), stored.path
+            text = self._render(article, prepared)
+        return HoldBack(article.identity, name, content_hash(text), article.slug, self._json(article, prepared))
+
+    def _render(self, article: Article, prepared: Prepared) -> str:
+        """The file's text, as the worker rendered it unless the decision changed the Article."""
+        if prepared.text is not None and article == prepared.article:
+            return prepared.text
+        return render(article, self.settings.profile, self.settings.body)
+
+    def _json(self, article: Article, prepared: Prepared) -> str:
+        return prepared.data if article == prepared.article else article_to_json(article)
+
+    def _name_new(self, article: Article, prepared: Prepared) -> tuple[Article, str, str]:
+        """Give a new entry a slug and a file name no other entry or owner's file has.
+
+        The first entry with a slug gets it plain; another entry with the same
+        slug gets a suffix derived from its own identity. Slugs are unique
+        whatever the profile's file-name pattern, so switching profiles never
+        makes two entries collide. Names are kept in the store, so they never
+        change afterwards.
+        """
+        taken, files = self.facts.taken, self.facts.files
+        for slug, name in candidates(article, self.settings.profile):
+            if slug in self.claimed or name in self.claimed or slug in taken or name in taken:
+                continue
+            if name not in files:
+                break  # the shell looked no further: every name it did look up is taken
+            candidate = article if slug == article.slug else replace(article, slug=slug)
+            text = self._render(candidate, prepared)
+            if files[name] is not None and files[name] != text:
+                continue
+            self.claimed.update((slug, name))
+            return candidate, name, text
+        raise RuntimeError(f"no free file name for {article.slug!r}")

@@ -12,11 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from .normalize import Article
 from .policy import Hop
+from .reuse import Reuse
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
-    "StoredEntry", "Validators",
+    "StoredEntry", "Validators", "EntryFailure", "Unchanged", "Prepared", "ReadFeed",
+    "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
 
@@ -204,3 +207,129 @@ class HookResult:
         if self.returncode is None:
             return f"after_run hook could not start: {self.error} ({self.command})"
         return f"after_run hook failed with exit code {self.returncode}: {self.command}"
+
+
+@dataclass(frozen=True)
+class EntryFailure:
+    """An entry that could not be turned into an Article; the others go on."""
+
+    index: int  # 1-based position in the feed
+    error: str
+    details: str = ""  # the traceback, for the log
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """An entry exactly as the feed's last processed body had it: nothing to redo."""
+
+    source: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An Article with its file already rendered, hashed and serialized, for the common case.
+
+    These hold for the Article exactly as it is; the run redoes them when it
+    gives the entry another slug or a date of its own (first seen).
+    """
+
+    article: Article
+    text: str | None  # None when the entry has no date of its own
+    digest: str | None
+    data: str
+    source: str  # the hash of the entry as the feed gave it
+    reuse: Reuse | None = None  # set when other, different entries of the feed share this entry's id
+
+
+@dataclass(frozen=True)
+class ReadFeed:
+    """A feed's entries, in document order, or why the feed could not be read."""
+
+    entries: list[Prepared | Unchanged | EntryFailure] = field(default_factory=list)
+    ttl: float | None = None  # RSS <ttl>, minutes
+    warning: str | None = None  # something forgiven, for the run's report
+    error: str | None = None  # the bytes are not a feed we can trust
+
+
+# --- intents: what the dedupe decision asks the shell to do with one entry ----
+
+
+@dataclass(frozen=True)
+class Write:
+    """Claim ``name`` for the entry, write ``text`` there, and confirm it once it is on disk."""
+
+    identity: str
+    name: str  # within the output directory
+    text: str
+    digest: str
+    slug: str
+    data: str  # the article as JSON, kept for rebuilds
+    first: bool  # a new file (not an update of one written before)
+    merged: bool = False  # the owner's edit merged with upstream's change
+    base: str | None = None  # the article a merged file's owner edit was made on
+
+
+@dataclass(frozen=True)
+class KeepEdit:
+    """Leave the owner's edited file as it is; remember upstream's version for a later merge."""
+
+    identity: str
+    name: str
+    digest: str
+    data: str
+    base: str | None
+
+
+@dataclass(frozen=True)
+class Forget:
+    """The owner deleted the entry's file: record that, and never write it again."""
+
+    identity: str
+    name: str
+    digest: str
+    slug: str
+    data: str
+
+
+@dataclass(frozen=True)
+class HoldBack:
+    """The feed's rules keep the entry out: record it under its name, write nothing."""
+
+    identity: str
+    name: str
+    digest: str
+    slug: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """The feed's rules now keep out an entry written before: its file goes, unless the owner edited it."""
+
+    entry: StoredEntry
+
+
+@dataclass(frozen=True)
+class Same:
+    """Nothing changed; ``data`` is set when the store has no article for the entry yet."""
+
+    identity: str
+    data: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Not this feed's to write: already seen in this run, owned by another feed, or deleted."""
+
+    identity: str
+
+
+@dataclass(frozen=True)
+class Broken:
+    """The entry could not be decided (a bug or a value no rule foresaw); the others go on."""
+
+    label: str  # the entry's link or identity, for the report
+    error: BaseException
+
+
+Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken

@@ -11,11 +11,13 @@ same string.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, time, timezone
 
 from .excerpt import excerpt
-from .normalize import Article
+from .normalize import Article, article_from_json
 from .profiles import HUGO, Field, Profile
+from .records import StoredEntry
 
 _DOUBLE_ESCAPES = {
     "\\": "\\\\",
@@ -172,3 +174,10 @@ def _printable(ch: str) -> bool:
         or 0xE000 <= code <= 0xFFFD
         or 0x10000 <= code <= 0x10FFFF
     )
+
+
+def base_text(entry: StoredEntry, profile: Profile, body: str) -> str | None:
+    """The text the entry's file was last written from (rendered in ``profile`` and ``body``), to tell what its owner changed."""
+    if entry.base_article is None:
+        return None
+    return render(replace(article_from_json(entry.base_article), slug=entry.given_slug), profile, body)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .normalize import article_to_json, entry_datetime, entry_id, entry_link, entry_title, identity, normalize_link
 
 if TYPE_CHECKING:
-    from ..shell.reading import EntryFailure, Prepared, Unchanged
+    from .records import EntryFailure, Prepared, Unchanged
     from .records import StoredEntry
 
 
@@ -90,7 +90,7 @@ def adopt_earlier_files(
     ``lookup`` is the store's ``stored_entries``. Only an entry this feed
     stored counts, and only one entry per shared id takes it back.
     """
-    from ..shell.reading import Prepared
+    from .records import Prepared
 
     told_apart = [item for item in entries if isinstance(item, Prepared) and item.reuse is not None]
     if not told_apart:

@@ -33,7 +33,8 @@ from ..app.rebuild import LayoutChanged, RebuildReport, edited_files, rebuild
 from .observe import parse_listen, setup_logging
 from . import jsonout as records
 from .progress import Progress, wanted
-from ..app.run import describe, run_feeds, when
+from ..app.run import run_feeds
+from .report import describe, when
 from ..core.records import FeedReport
 from ..core.profiles import PROFILES
 from ..app.selection import Changes, apply_keep, refilter

@@ -35,7 +35,10 @@ from ..core.config import Config, FeedConfig
 from ..shell.fetch import Client
 from .observe import Metrics, StatusServer, event
 from ..shell.hooks import run_after_async
-from ..app.run import Flusher, RequestLimits, describe, poll_feed
+from ..app.run import poll_feed
+from ..shell.limits import RequestLimits
+from ..shell.write import Flusher
+from .report import describe
 from ..core.records import FeedReport
 from ..shell.store import Store, utcnow
 

@@ -27,60 +27,17 @@ import pickle
 import signal
 import sys
 import traceback
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ..core.records import EntryFailure, Prepared, ReadFeed, Unchanged
 
 if TYPE_CHECKING:
     from ..core.config import FeedConfig
     from ..core.records import FetchResult
-    from ..core.normalize import Article
-    from ..core.reuse import Reuse
 
 log = logging.getLogger("ingest.reading")  # the name people see in log lines, whatever the module's place
 _WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-@dataclass(frozen=True)
-class EntryFailure:
-    """An entry that could not be turned into an Article; the others go on."""
-
-    index: int  # 1-based position in the feed
-    error: str
-    details: str = ""  # the traceback, for the log
-
-
-@dataclass(frozen=True)
-class Unchanged:
-    """An entry exactly as the feed's last processed body had it: nothing to redo."""
-
-    source: str
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An Article with its file already rendered, hashed and serialized, for the common case.
-
-    These hold for the Article exactly as it is; the run redoes them when it
-    gives the entry another slug or a date of its own (first seen).
-    """
-
-    article: Article
-    text: str | None  # None when the entry has no date of its own
-    digest: str | None
-    data: str
-    source: str  # the hash of the entry as the feed gave it
-    reuse: Reuse | None = None  # set when other, different entries of the feed share this entry's id
-
-
-@dataclass(frozen=True)
-class ReadFeed:
-    """A feed's entries, in document order, or why the feed could not be read."""
-
-    entries: list[Prepared | Unchanged | EntryFailure] = field(default_factory=list)
-    ttl: float | None = None  # RSS <ttl>, minutes
-    warning: str | None = None  # something forgiven, for the run's report
-    error: str | None = None  # the bytes are not a feed we can trust
 
 
 def read_feed(

@@ -21,6 +21,7 @@ disk starts as soon as it is written.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import os
@@ -275,3 +276,41 @@ def same_bytes(path: StrPath, text: str) -> bool:
             return handle.read() == text.encode("utf-8", "surrogateescape")
     except OSError:
         return False
+
+
+class Flusher:
+    """Makes written files durable in batches, off the event loop.
+
+    A feed's files are written, then handed here; its claims are confirmed
+    in the store only once this says they are on disk, so the crash
+    guarantees stay what they were. While one batch is being synced, the
+    files of feeds that finish meanwhile wait together for the next: the
+    disk is asked once per batch, and the loop goes on fetching and writing
+    other feeds in the meantime.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[list[str], asyncio.Future[None]]] = []
+        self._syncing: asyncio.Task[None] | None = None
+
+    async def flush(self, paths: list[str]) -> None:
+        """Return once ``paths`` are durable; OSError if the file system could not write them."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((paths, done))
+        if self._syncing is None or self._syncing.done():
+            self._syncing = asyncio.ensure_future(self._sync())
+        await done
+
+    async def _sync(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await asyncio.to_thread(flush, [path for paths, _done in batch for path in paths])
+            except OSError as exc:  # every file of the batch stays unconfirmed, and is written again next time
+                for _paths, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _paths, done in batch:
+                    if not done.done():
+                        done.set_result(None)
