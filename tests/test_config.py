@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, run_cli
-from ingest.core.config import ConfigError, TagRule, load, parse_duration
+from ingest.app.settings import load
+from ingest.core.config import ConfigError, TagRule, parse_duration
 
 MINIMUM = """\
 output: data/posts            # directory that receives <slug>.md files

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.core import config as config_mod
+from ingest.core import config_schema
 from ingest.shell.config_edit import EditError, NewFeed, append_feeds
 
 NEW = [
@@ -33,8 +33,8 @@ STYLES = {
 def test_new_feeds_follow_the_list_and_nothing_else_moves(style: str, tmp_path: Path) -> None:
     original = STYLES[style]
     text = append_feeds(original, NEW)
-    cfg = config_mod.parse(text, tmp_path / "feeds.yaml")
-    before = config_mod.parse(original, tmp_path / "feeds.yaml")
+    cfg = config_schema.parse(text, tmp_path / "feeds.yaml")
+    before = config_schema.parse(original, tmp_path / "feeds.yaml")
     assert cfg.feeds[: len(before.feeds)] == before.feeds
     assert [(f.url, f.name, f.categories) for f in cfg.feeds[len(before.feeds):]] == [
         ("https://n1.example/feed?a=1&b=2", "n1", ("Tech", 'x: "y" # z', "null")),

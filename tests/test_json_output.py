@@ -10,7 +10,7 @@ from conftest import FeedServer, item, rss, run_cli, write_config
 
 RUN_FEED_KEYS = {
     "type", "command", "name", "url", "status", "new", "updated", "unchanged", "skipped", "filtered", "removed",
-    "pruned", "kept_edits", "merged_edits", "held_edits", "error", "until", "notes",
+    "pruned", "kept_edits", "merged_edits", "held_edits", "error", "failure", "until", "notes",
 }
 RUN_SUMMARY_KEYS = {
     "type", "command", "feeds", "ok", "failed", "deferred", "retired", "failing", "new", "updated", "filtered",
@@ -38,6 +38,7 @@ def test_run_prints_one_object_per_feed_then_a_summary(tmp_path: Path, server: F
     assert feeds["good"]["status"] == "ok" and feeds["good"]["new"] == ["story-number-1-about-things.md"]
     assert feeds["good"]["filtered"] == 1 and feeds["good"]["error"] is None
     assert feeds["bad"]["status"] == "failed" and "HTTP 500" in feeds["bad"]["error"]
+    assert feeds["bad"]["failure"] == "http" and feeds["good"]["failure"] is None
     assert feeds["bad"]["until"].endswith("Z")  # the next attempt, in UTC
     summary = records[2]
     assert set(summary) == RUN_SUMMARY_KEYS

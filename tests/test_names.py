@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, item, rss, run_cli, write_config
-from ingest.core.config import ConfigError, load
+from ingest.app.settings import load
+from ingest.core.config import ConfigError
 from ingest.core.names import default_name, derive_names
 
 LONG = "/" + "a-very-long-path-segment/" * 4  # host and this pass 80 characters once slugified

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import FeedServer, item, rss, run_cli, snapshot
+from ingest.app import settings
 from ingest.core import config as config_mod
 from ingest.core.opml import Outline
 from ingest.app.opml_import import Decision, ImportFailed, apply
@@ -75,7 +76,7 @@ def setup(tmp_path: Path, config_text: str = COMMENTED, opml: str = NESTED) -> t
 
 
 def load(config: Path) -> config_mod.Config:
-    return config_mod.load(config)
+    return settings.load(config)
 
 
 def test_import_nested_folders_into_a_commented_config(tmp_path: Path) -> None:

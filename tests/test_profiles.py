@@ -9,6 +9,7 @@ import yaml
 
 from conftest import FeedServer, item, rss, run_cli, snapshot, write_config
 from ingest.core import config as config_mod
+from ingest.core import config_schema
 from ingest.core.normalize import Article, article_from_json, article_to_json
 from ingest.core.profiles import PROFILES
 from ingest.core.render import render
@@ -22,13 +23,13 @@ def front(path: Path) -> dict:
 
 
 def test_output_as_a_string_keeps_the_seed_defaults(tmp_path: Path) -> None:
-    cfg = config_mod.parse("output: out\nfeeds:\n  - url: https://a.example/\n", tmp_path / "f.yaml")
+    cfg = config_schema.parse("output: out\nfeeds:\n  - url: https://a.example/\n", tmp_path / "f.yaml")
     assert (cfg.output, cfg.profile, cfg.body, cfg.after_run) == (tmp_path / "out", "hugo", "html", None)
 
 
 def test_output_as_a_mapping(tmp_path: Path) -> None:
     text = "output:\n  dir: site\n  profile: jekyll\n  body: markdown\nhooks:\n  after_run: make\nfeeds:\n  - url: https://a.example/\n"
-    cfg = config_mod.parse(text, tmp_path / "f.yaml")
+    cfg = config_schema.parse(text, tmp_path / "f.yaml")
     assert (cfg.output, cfg.profile, cfg.body, cfg.after_run) == (tmp_path / "site", "jekyll", "markdown", "make")
 
 
@@ -44,7 +45,7 @@ def test_output_as_a_mapping(tmp_path: Path) -> None:
 )
 def test_bad_output_or_hook_settings_name_file_line_and_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(config_mod.ConfigError) as err:
-        config_mod.parse(text + "feeds:\n  - url: https://a.example/\n", tmp_path / "f.yaml")
+        config_schema.parse(text + "feeds:\n  - url: https://a.example/\n", tmp_path / "f.yaml")
     assert str(err.value).endswith(message)
 
 

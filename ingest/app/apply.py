@@ -22,14 +22,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..core.config import FeedConfig
 from ..core.dedupe import OCCUPIED, Facts, Settings, candidates, dated, decide_entries
 from ..core.profiles import Profile
 from ..core.records import (
-    Broken, EntryFailure, FeedReport, Forget, HoldBack, KeepEdit, Prepared, Same, Skip, StoredEntry, Unchanged,
-    Withdraw, Write,
+    Broken,
+    EntryFailure,
+    FeedReport,
+    Forget,
+    HoldBack,
+    KeepEdit,
+    Prepared,
+    Same,
+    Skip,
+    StoredEntry,
+    Unchanged,
+    Withdraw,
+    Write,
 )
 from ..core.reuse import adopt_earlier_files
-from ..core.config import FeedConfig
 from ..shell.store import Store
 from ..shell.write import Flusher, read_text, same_bytes, write_atomic
 from .selection import withdraw

@@ -26,11 +26,23 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..core.config import FeedConfig
-from ..errors import IngestError
-from ..shell.fetch import Client, fetch, redact
+from ..core.config import FeedConfig, redact
+from ..core.parse import (
+    FEED_LINK_TYPES,
+    MAYBE_JSON_FEED,
+    ParseError,
+    alternate_links,
+    check_entities,
+)
 from ..core.records import FetchResult, Validators
-from ..core.parse import FEED_LINK_TYPES, MAYBE_JSON_FEED, ParseError, alternate_links, check_entities
+from ..errors import IngestError
+from ..shell.fetch import Client, fetch
+
+__all__ = [
+    "advertised", "as_feed", "config_line", "discover", "DiscoverError", "Found", "PROBES_AT_ONCE",
+    "WELL_KNOWN",
+]
+
 
 WELL_KNOWN = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
 PROBES_AT_ONCE = 2  # the default host_concurrency: no more requests in flight to the site than a run sends

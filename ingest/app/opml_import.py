@@ -22,10 +22,20 @@ from pathlib import Path
 from typing import Any
 
 from ..core import config as config_mod
-from ..shell.config_edit import ConfigChanged, EditError, NewFeed, append_feeds, replace_config
-from ..errors import IngestError
+from ..core import config_schema
 from ..core.names import MAX_LENGTH, default_name, suffixed_name
 from ..core.opml import Outline, same_feed_key, url_problem
+from ..errors import IngestError
+from ..shell.config_edit import (
+    ConfigChanged,
+    EditError,
+    NewFeed,
+    append_feeds,
+    replace_config,
+)
+
+__all__ = ["apply", "ConfigBusy", "Decision", "ImportFailed", "new_feeds", "plan", "STATUSES", "summary_json"]
+
 
 STATUSES = ("new", "exists", "duplicate", "invalid")
 
@@ -132,7 +142,7 @@ def apply(cfg: config_mod.Config, decisions: Sequence[Decision], *, write: bool)
     except (EditError, UnicodeDecodeError) as exc:
         raise ImportFailed(f"cannot add feeds to {cfg.path}: {exc}") from None
     try:
-        updated = config_mod.parse(text, cfg.path)
+        updated = config_schema.parse(text, cfg.path)
     except config_mod.ConfigError as exc:
         raise ImportFailed(f"the config would not be valid after the import, so it was left as it was: {exc}") from None
     _check_result(cfg, updated, feeds)

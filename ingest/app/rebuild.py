@@ -20,13 +20,18 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.edits import DEFAULT_EDITS, Resolution, is_edited, resolve
-from ..errors import IngestError
 from ..core.normalize import article_from_json
 from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
-from ..core.render import base_text, render
-from ..shell.store import Store, content_hash, utcnow
 from ..core.records import Layout, StoredEntry
+from ..core.render import base_text, render
+from ..errors import IngestError
+from ..shell.store import Store, content_hash, utcnow
 from ..shell.write import read_text, same_bytes, write_atomic
+
+__all__ = [
+    "check_layout", "current_layout", "edited_files", "layout_dir", "LayoutChanged", "rebuild",
+    "RebuildReport", "recorded_layout",
+]
 
 
 class LayoutChanged(IngestError):

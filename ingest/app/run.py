@@ -27,23 +27,29 @@ from pathlib import Path
 import httpx
 
 from .. import __version__
-
 from ..core import policy
-from ..core.config import Config, FeedConfig
+from ..core.config import Config, FeedConfig, redact
 from ..core.excerpt import SUMMARY_LENGTH
-from ..shell.fetch import Client, fetch, redact
-from ..core.records import FetchResult, Validators
 from ..core.profiles import PROFILES, Profile
-from ..core.records import ReadFeed
+from ..core.records import (
+    FailureKind,
+    FeedReport,
+    FeedState,
+    FetchResult,
+    ReadFeed,
+    Validators,
+)
+from ..shell.fetch import Client, fetch
+from ..shell.limits import RequestLimits
 from ..shell.reading import Readers, available_cores
+from ..shell.store import Store, utcnow
+from ..shell.write import Flusher
 from .apply import Applier
 from .rebuild import LayoutChanged, check_layout
-from ..shell.limits import RequestLimits
-from ..shell.write import Flusher
 from .selection import keep_feed, refilter
-from ..shell.store import Store, utcnow
-from ..core.records import FeedState
-from ..core.records import FeedReport
+
+__all__ = ["poll_feed", "request_key", "run_feeds"]
+
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
 
@@ -110,7 +116,8 @@ async def poll_feed(
         run = _Run.prepare(config, store, False, rng, flusher)
     except (LayoutChanged, OSError) as exc:
         reason = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-        return FeedReport(feed.name, feed.url, status="failed", error=reason)
+        kind = FailureKind.WRITE if isinstance(exc, OSError) else FailureKind.CONFIG
+        return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
     return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
 
 
@@ -220,7 +227,7 @@ class _Run:
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
             log.exception("unexpected error polling %s", feed.name)
             report = FeedReport(feed.name, feed.url)
-            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state)
+            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state, FailureKind.INTERNAL)
             return report
         return await self.process(feed, feed_id, result, utcnow(), state, key, read)
 
@@ -242,7 +249,7 @@ class _Run:
             elif read is None:
                 report.status = "same-content"  # a 200 with the very same bytes: nothing to parse
             elif read.error is not None:
-                self._fail(report, feed_id, f"{read.error} ({redact(result.final_url)})", now, state)
+                self._fail(report, feed_id, f"{read.error} ({redact(result.final_url)})", now, state, FailureKind.NOT_A_FEED)
                 return report
             else:
                 if read.warning:
@@ -261,10 +268,10 @@ class _Run:
                 )
                 self._redirects(feed_id, result, state, report)
         except _WriteFailed as exc:
-            self._fail(report, feed_id, str(exc), now, state, backoff=False)
+            self._fail(report, feed_id, str(exc), now, state, FailureKind.WRITE, backoff=False)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("unexpected error processing %s", feed.name)
-            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now, state)
+            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now, state, FailureKind.INTERNAL)
         return report
 
     def _current_state(self, feed: FeedConfig, feed_id: int) -> FeedState | None:
@@ -315,6 +322,7 @@ class _Run:
         if result.status == 410:
             reason = f"{result.error} ({where})"
             report.status = "failed"
+            report.kind = FailureKind.GONE
             report.error = f"{reason}: feed retired, no more polls until 'ingest reset {feed.name}'"
             if not self.dry_run:
                 self.store.retire(feed_id, reason, now)
@@ -327,14 +335,15 @@ class _Run:
             if not self.dry_run:
                 self.store.record_deferred(feed_id, report.error, now, until)
             return
-        self._fail(report, feed_id, f"{result.error} ({where})", now, state)
+        self._fail(report, feed_id, f"{result.error} ({where})", now, state, result.kind or FailureKind.INTERNAL)
 
     def _fail(
         self, report: FeedReport, feed_id: int, error: str, now: datetime, state: FeedState | None,
-        *, backoff: bool = True,
+        kind: FailureKind, *, backoff: bool = True,
     ) -> None:
         """Record a failure; ``backoff=False`` for local faults (a full disk) that waiting on the server cannot fix."""
         report.status = "failed"
+        report.kind = kind
         report.error = error
         errors = (state.error_count if state else 0) + 1
         report.until = policy.backoff(errors, now, self.rng) if backoff else None

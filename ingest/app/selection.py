@@ -20,18 +20,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ..core.config import FeedConfig
+from ..core.config import Config, FeedConfig
 from ..core.dedupe import FILTERED, PRUNED, admits, judged
 from ..core.edits import content_hash, is_edited
 from ..core.filters import filter_key
 from ..core.normalize import Article, article_from_json
-from ..core.profiles import Profile
+from ..core.profiles import PROFILES, Profile
+from ..core.records import StoredEntry
 from ..core.render import render
 from ..core.retention import Keep, expired
-from ..shell.store import Store
-from ..core.records import StoredEntry
+from ..shell.store import Store, utcnow
 from ..shell.write import read_text, write_atomic
 
+__all__ = ["apply_keep", "Changes", "keep_feed", "refilter", "refilter_all", "withdraw"]
 
 
 @dataclass
@@ -181,3 +182,16 @@ def keep_feed(store: Store, output: str, feed_id: int, keep: Keep | None, now: d
         return Changes()
     max_age = timedelta(days=keep.days) if keep.days is not None else None
     return apply_keep(store, output, feed_id, now, max_age=max_age, max_files=keep.max_files).get(feed_id, Changes())
+
+
+def refilter_all(cfg: Config, store: Store, *, dry_run: bool) -> list[tuple[str, Changes]]:
+    """Apply every configured feed's filter rules to its stored entries, for ``ingest rebuild``."""
+    found = []
+    now = utcnow()
+    for feed in cfg.feeds:
+        state = store.find_feed(feed.url)
+        if state is not None:
+            change = refilter(store, str(cfg.output), PROFILES[cfg.profile], cfg.body, feed, state.id, now, dry_run=dry_run)
+            if change:
+                found.append((feed.name, change))
+    return found

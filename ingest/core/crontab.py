@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
+__all__ = ["cron_trigger"]
+
+
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -22,7 +25,9 @@ def cron_trigger(expression: str, jitter: float | None = None) -> CronTrigger:
     if len(values) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(values)}")
     minute, hour, day, month, weekday = values
-    from apscheduler.triggers.cron import CronTrigger  # only a config with a cron schedule pays for it
+    from apscheduler.triggers.cron import (
+        CronTrigger,  # only a config with a cron schedule pays for it
+    )
 
     return CronTrigger(
         minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), jitter=jitter or None

@@ -22,7 +22,17 @@ from .filters import compile_filter
 from .normalize import Article, article_to_json, plain_text
 from .profiles import Profile
 from .records import (
-    Broken, Forget, HoldBack, Intent, KeepEdit, Prepared, Same, Skip, StoredEntry, Withdraw, Write,
+    Broken,
+    Forget,
+    HoldBack,
+    Intent,
+    KeepEdit,
+    Prepared,
+    Same,
+    Skip,
+    StoredEntry,
+    Withdraw,
+    Write,
 )
 from .render import base_text, render
 

@@ -28,6 +28,11 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+__all__ = [
+    "content_hash", "DEFAULT_EDITS", "EDIT_MODES", "is_edited", "merge", "Outcome", "Resolution", "resolve",
+]
+
+
 EDIT_MODES = ("keep", "merge", "overwrite")
 DEFAULT_EDITS = "keep"
 

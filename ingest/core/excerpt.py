@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["cut_point", "ELLIPSIS", "excerpt", "SUMMARY_LENGTH"]
+
+
 ELLIPSIS = "…"
 SUMMARY_LENGTH = 300  # characters of description and summary before the ellipsis, unless a feed says otherwise
 

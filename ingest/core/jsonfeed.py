@@ -37,7 +37,10 @@ from typing import Any
 
 import feedparser
 
-from .parse import ParseError, ParsedFeed
+from .parse import ParsedFeed, ParseError
+
+__all__ = ["looks_like_json", "parse_json", "to_entry"]
+
 
 _JSON_TYPES = ("application/feed+json", "application/json", "text/json")
 

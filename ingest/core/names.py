@@ -25,6 +25,8 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+__all__ = ["default_name", "derive_names", "MAX_LENGTH", "suffixed_name"]
+
 
 MAX_LENGTH = 80
 _SUFFIX = 8  # hex digits of the URL's hash
@@ -36,7 +38,9 @@ def default_name(url: str, max_length: int = MAX_LENGTH) -> str:
     A ``file://`` feed is named after its file, whatever its length; an
     http(s) feed after its host and path, cut at ``max_length``.
     """
-    from slugify import slugify  # here: most configs name their feeds, and the import costs a run 5 ms
+    from slugify import (
+        slugify,  # here: most configs name their feeds, and the import costs a run 5 ms
+    )
 
     parts = urlsplit(url)
     if parts.scheme == "file":

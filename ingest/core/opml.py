@@ -22,10 +22,16 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
-from .config import FeedConfig, strip_userinfo
 from ..errors import IngestError
+from .config import FeedConfig, strip_userinfo
 from .normalize import normalize_link
 from .parse import ParseError, check_entities
+
+__all__ = [
+    "exportable", "MAX_OPML_SIZE", "OpmlError", "Outline", "read_opml", "same_feed_key", "url_problem",
+    "write_opml",
+]
+
 
 MAX_OPML_SIZE = 16 * 1024 * 1024  # far beyond any real subscription list; a bigger file is a mistake
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")

@@ -34,10 +34,16 @@ from xml.parsers import expat
 import feedparser
 
 from ..errors import IngestError
-from ..shell.fetch import redact
-from .records import FetchResult
+from .config import redact
 from .policy import parse_ttl
+from .records import FetchResult
 from .recover import cut_entry
+
+__all__ = [
+    "alternate_links", "check_entities", "FEED_LINK_TYPES", "MAX_ENTITY_TEXT", "MAYBE_JSON_FEED", "parse",
+    "ParsedFeed", "ParseError",
+]
+
 
 # Problems feedparser reports that still leave a trustworthy parse.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)

@@ -13,6 +13,13 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+__all__ = [
+    "backoff", "BACKOFF_BASE", "BACKOFF_CAP", "cache_hint", "decide_redirect", "Hop", "is_https_upgrade",
+    "MAX_SERVER_DELAY", "parse_ttl", "PERMANENT_REDIRECTS", "permanent_target", "RedirectDecision",
+    "REDIRECTS", "retry_after",
+]
+
+
 # A server may ask us to wait, but never to forget a feed: hints beyond this
 # are cut to it, so a typo in a Cache-Control header cannot silence a feed.
 MAX_SERVER_DELAY = timedelta(hours=24)

@@ -12,6 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+__all__ = [
+    "BODY_FORMATS", "DEFAULT_BODY", "DEFAULT_PROFILE", "ELEVENTY", "Field", "HUGO", "JEKYLL", "Profile",
+    "PROFILES",
+]
+
+
 BODY_FORMATS = ("html", "markdown")
 
 

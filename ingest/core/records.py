@@ -7,6 +7,7 @@ This module imports nothing from the shell, so any layer may use it.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,24 @@ __all__ = [
     "StoredEntry", "Validators", "EntryFailure", "Unchanged", "Prepared", "ReadFeed",
     "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
+
+
+class FailureKind(str, enum.Enum):
+    """Why a poll failed, as a value: tests, metrics and ``--json`` use it; the message says it in words."""
+
+    TIMEOUT = "timeout"  # no answer within the feed's timeout
+    DEADLINE = "deadline"  # the whole fetch took longer than the feed's deadline
+    CONNECT = "connect"  # no connection (refused, unknown host, a refused address, TLS)
+    HTTP = "http"  # an HTTP error status
+    GONE = "gone"  # 410: the feed is retired
+    REDIRECT = "redirect"  # a broken redirect: loop, too many, no Location, not HTTP
+    TOO_LARGE = "too-large"  # more than the feed's max_size
+    BAD_RESPONSE = "bad-response"  # an answer that cannot be decoded or a URL that cannot be asked
+    FILE = "file"  # a file: URL that cannot be read
+    NOT_A_FEED = "not-a-feed"  # bytes that are not a feed ingest can trust
+    WRITE = "write"  # a file of the output could not be written
+    CONFIG = "config"  # the output no longer matches the config (its profile or body changed: rebuild)
+    INTERNAL = "internal"  # a bug in ingest
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,7 @@ class FetchResult:
     error: str | None = None
     elapsed: float = 0.0
     hops: tuple[Hop, ...] = ()
+    kind: FailureKind | None = None  # set with ``error``
 
     @property
     def ok(self) -> bool:
@@ -159,6 +179,7 @@ class FeedReport:
     name: str
     url: str
     status: FeedStatus = "ok"
+    kind: FailureKind | None = None  # why it failed, when it did
     # Paths of the files written, as strings: a big first run writes tens of
     # thousands, and a Path object costs twice the memory.
     new: list[str] = field(default_factory=list)

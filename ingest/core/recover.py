@@ -17,6 +17,9 @@ from __future__ import annotations
 import codecs
 import re
 
+__all__ = ["cut_entry"]
+
+
 _ROOT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*|<\?.*?\?>\s*)*$", re.DOTALL)
 # A complete start tag of an entry (a start cut inside its own tag is no entry), and an end tag.
 _ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(?:item|entry)(?:\s[^<>]*)?>")

@@ -19,6 +19,9 @@ from .normalize import Article, article_from_json
 from .profiles import HUGO, Field, Profile
 from .records import StoredEntry
 
+__all__ = ["base_text", "double_quoted", "render", "render_body", "single_quoted"]
+
+
 _DOUBLE_ESCAPES = {
     "\\": "\\\\",
     '"': '\\"',
@@ -58,7 +61,9 @@ def render_body(html: str, body: str, profile: Profile) -> str:
     text that was ``&lt;script&gt;`` in the HTML cannot turn back into a tag.
     """
     if body == "markdown" and html:
-        from markdownify import markdownify  # large, and only the markdown body format needs it
+        from markdownify import (
+            markdownify,  # large, and only the markdown body format needs it
+        )
 
         html = markdownify(html, heading_style="ATX", bullets="-", escape_misc=True).strip()
     elif html:

@@ -26,11 +26,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .normalize import article_to_json, entry_datetime, entry_id, entry_link, entry_title, identity, normalize_link
+from .normalize import (
+    article_to_json,
+    entry_datetime,
+    entry_id,
+    entry_link,
+    entry_title,
+    identity,
+    normalize_link,
+)
 
 if TYPE_CHECKING:
-    from .records import EntryFailure, Prepared, Unchanged
-    from .records import StoredEntry
+    from .records import EntryFailure, Prepared, StoredEntry, Unchanged
+
+
+__all__ = ["adopt_earlier_files", "find_reused", "Reuse"]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import FeedConfig
 from .crontab import cron_trigger
 
+__all__ = [
+    "first_poll", "History", "HORIZON", "interval_for", "jitter", "JITTER_CAP", "JITTER_SHARE", "next_poll",
+    "period", "STARTUP_SPREAD", "trigger",
+]
+
+
 # How far back adaptive mode looks when estimating how often a feed publishes.
 HORIZON = 7 * 86400.0
 # Jitter: a share of the feed's period, capped, so short periods stay short.

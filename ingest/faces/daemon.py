@@ -23,24 +23,27 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 
+from ..app import settings
+from ..app.session import Poller, after_run_async
 from ..core import config as config_mod
 from ..core import schedule
 from ..core.config import Config, FeedConfig
-from ..shell.fetch import Client
+from ..core.records import FailureKind, FeedReport
 from .observe import Metrics, StatusServer, event
-from ..shell.hooks import run_after_async
-from ..app.run import poll_feed
-from ..shell.limits import RequestLimits
-from ..shell.write import Flusher
 from .report import describe
-from ..core.records import FeedReport
-from ..shell.store import Store, utcnow
+
+if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
+    from ..shell.store import Store
+
+__all__ = ["Daemon", "EXIT_FAILED", "EXIT_OK", "Options", "utcnow"]
+
 
 log = logging.getLogger("ingest.daemon")  # the name people see in log lines, whatever the module's place
 
@@ -76,8 +79,6 @@ class Daemon:
         self._forced = False
         self._stop = asyncio.Event()
         self._limit = asyncio.Semaphore(config.concurrency)
-        self._host_limits = RequestLimits(None, config.host_concurrency)  # _limit bounds whole polls
-        self._flusher = Flusher()  # concurrent polls' files are synced together
         self._hook_paths: dict[str, None] = {}  # files written since the hook last ran, in order
         self._hook_removed: dict[str, None] = {}  # files the filters or keep: removed since then
         self._hook_wanted = asyncio.Event()
@@ -106,7 +107,7 @@ class Daemon:
                 event("listen_failed", f"cannot listen on {host}:{port}: {exc.strerror or exc}", logging.ERROR)
                 return EXIT_FAILED
             event("listening", f"serving /healthz and /metrics on {bound[0]}:{bound[1]}", host=bound[0], port=bound[1])
-        self._client = Client(self.config.concurrency, self._transport)
+        self._poller = Poller(self.config, self.store, self._transport)
         self.scheduler.start()
         self._apply(self.config)
         hooks = asyncio.create_task(self._run_hooks())
@@ -121,7 +122,7 @@ class Daemon:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=False)
                 await asyncio.sleep(0)  # the shutdown runs on the next loop turn
-            await self._client.aclose()
+            await self._poller.aclose()
             await status.close()
         event("stopped", "daemon stopped")
         return EXIT_OK
@@ -177,7 +178,7 @@ class Daemon:
         if self._stopping:
             return
         try:
-            new = config_mod.load(self.options.config_path)
+            new = settings.load(self.options.config_path)
         except config_mod.ConfigError as exc:
             event(
                 "reload_failed", f"config error: {exc}; keeping the previous config", logging.ERROR,
@@ -254,14 +255,13 @@ class Daemon:
         try:
             async with self._limit:
                 started = time.monotonic()  # the duration of the poll, not of the wait for a slot
-                report = await poll_feed(
-                    self.config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher
-                )
+                report = await self._poller.poll(self.config, feed)
         except asyncio.CancelledError:
             return  # stopped by _drain, which logs it; nothing was written and nothing planned
         except Exception as exc:  # a bug must not stop the daemon
             log.exception("unexpected error polling %s", name)
-            report = FeedReport(feed.name, feed.url, status="failed", error=f"internal error: {exc}")
+            report = FeedReport(feed.name, feed.url, status="failed", error=f"internal error: {exc}",
+                                kind=FailureKind.INTERNAL)
         finally:
             del self._in_flight[task]
         duration = time.monotonic() - started
@@ -302,10 +302,7 @@ class Daemon:
             self._hook_removed.clear()
             self._hook_busy = True
             try:
-                hook = await run_after_async(
-                    self.config.after_run, changed, output=self.config.output, cwd=self.config.path.parent,
-                    removed=removed,
-                )
+                hook = await after_run_async(self.config, changed, removed)
             finally:
                 self._hook_busy = False
             if hook is not None:
@@ -350,3 +347,7 @@ def _names(names: list[str]) -> str:
 
 def _short(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..core.records import HookResult
-from ..core.records import FeedReport
+from ..core.records import FeedReport, HookResult
+
+__all__ = ["emit", "feed_record", "hook_record", "iso", "names", "run_summary"]
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -59,6 +60,7 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "merged_edits": list(report.merged),
         "held_edits": list(report.held),
         "error": report.error,
+        "failure": report.kind.value if report.kind else None,
         "until": iso(report.until),
         "notes": list(report.notes),
     }

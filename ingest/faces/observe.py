@@ -15,12 +15,16 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..core.records import FeedReport
+
+__all__ = [
+    "DURATION_BUCKETS", "event", "JsonFormatter", "Metrics", "parse_listen", "setup_logging", "StatusServer",
+    "TextFormatter",
+]
+
 
 log = logging.getLogger("ingest.daemon")
 
@@ -84,7 +88,13 @@ class Metrics:
 
     def __init__(self) -> None:
         # Imported here: every one-shot run sets up logging from this module and needs none of it.
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+        from prometheus_client import (
+            CollectorRegistry,
+            Counter,
+            Gauge,
+            Histogram,
+            disable_created_metrics,
+        )
 
         disable_created_metrics()  # the *_created series only add noise to every scrape
         self.registry = CollectorRegistry()
@@ -93,6 +103,10 @@ class Metrics:
             ["feed", "status"], registry=self.registry,
         )
         self.failures = Counter("ingest_poll_failures", "Polls that failed, by feed.", ["feed"], registry=self.registry)
+        self.failure_kinds = Counter(
+            "ingest_poll_failure_kinds", "Polls that failed, by kind of failure (timeout, http, not-a-feed, ...).",
+            ["kind"], registry=self.registry,
+        )
         self.entries = Counter(
             "ingest_entries_written", "Files written, by feed and kind (new, updated).",
             ["feed", "kind"], registry=self.registry,
@@ -118,6 +132,7 @@ class Metrics:
         self.polls.labels(report.name, report.status).inc()
         if report.failed:
             self.failures.labels(report.name).inc()
+            self.failure_kinds.labels(report.kind.value if report.kind else "internal").inc()
         self.entries.labels(report.name, "new").inc(len(report.new))
         self.entries.labels(report.name, "updated").inc(len(report.updated))
         self.duration.observe(duration)

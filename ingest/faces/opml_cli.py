@@ -15,12 +15,29 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..core import config as config_mod
-from .cli import EXIT_FEED_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, _error, _load_config, _shown
-from ..shell.fetch import redact
+from ..app import settings
+from ..app.opml_import import (
+    ConfigBusy,
+    Decision,
+    ImportFailed,
+    apply,
+    plan,
+    summary_json,
+)
+from ..app.session import save_text
+from ..core.config import redact
 from ..core.opml import OpmlError, exportable, read_opml, write_opml
-from ..app.opml_import import ConfigBusy, Decision, ImportFailed, apply, plan, summary_json
-from ..shell.write import write_atomic
+from .common import (
+    EXIT_FEED_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_USAGE,
+    error,
+    load_config,
+    shown,
+)
+
+__all__ = ["command_export", "command_import", "command_opml"]
 
 
 def command_opml(args: argparse.Namespace) -> int:
@@ -30,23 +47,23 @@ def command_opml(args: argparse.Namespace) -> int:
 
 
 def command_import(args: argparse.Namespace) -> int:
-    cfg = _load_config(config_mod.resolve_path(args.config))
+    cfg = load_config(settings.resolve_path(args.config))
     source = "-" if args.file == "-" else str(args.file)
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
-        _error(f"cannot read {source}: {exc.strerror or exc}")
+        error(f"cannot read {source}: {exc.strerror or exc}")
         return EXIT_USAGE
     try:
         outlines = read_opml(data)
     except OpmlError as exc:
-        _error(f"{'standard input' if source == '-' else source}: {exc}; nothing was imported")
+        error(f"{'standard input' if source == '-' else source}: {exc}; nothing was imported")
         return EXIT_USAGE
     decisions = plan(cfg, outlines)
     try:
         written = apply(cfg, decisions, write=not args.dry_run)
     except ImportFailed as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_LOCKED if isinstance(exc, ConfigBusy) else EXIT_USAGE
     if args.json:
         for decision in decisions:
@@ -84,11 +101,11 @@ def _import_summary(decisions: list[Decision], config: Path, dry_run: bool) -> s
     new = counts["new"]
     feeds = f"{new} feed{'s' if new != 1 else ''}"
     if dry_run:
-        head = f"would add {feeds} to {_shown(config)} (dry run: nothing written)"
+        head = f"would add {feeds} to {shown(config)} (dry run: nothing written)"
     elif new:
-        head = f"added {feeds} to {_shown(config)}"
+        head = f"added {feeds} to {shown(config)}"
     else:
-        head = f"no new feeds; {_shown(config)} left as it was"
+        head = f"no new feeds; {shown(config)} left as it was"
     rest = [
         f"{counts['exists']} already configured",
         f"{counts['duplicate']} duplicate{'s' if counts['duplicate'] != 1 else ''} in the file",
@@ -98,26 +115,26 @@ def _import_summary(decisions: list[Decision], config: Path, dry_run: bool) -> s
 
 
 def command_export(args: argparse.Namespace) -> int:
-    cfg = _load_config(config_mod.resolve_path(args.config))
+    cfg = load_config(settings.resolve_path(args.config))
     feeds = []
     for feed in cfg.feeds:
         reason = exportable(feed)
         if reason:
-            _error(f"{feed.name}: not exported: {reason}")
+            error(f"{feed.name}: not exported: {reason}")
             continue
         if "@" in urlsplit(feed.url).netloc:
-            _error(f"{feed.name}: exported without the credentials in its URL")
+            error(f"{feed.name}: exported without the credentials in its URL")
         elif feed.auth or feed.headers:
-            _error(f"{feed.name}: exported without its auth and headers (OPML has no place for them)")
+            error(f"{feed.name}: exported without its auth and headers (OPML has no place for them)")
         feeds.append(feed)
     data = write_opml(feeds, title=f"ingest feeds from {cfg.path.name}")
     if args.output and args.output != "-":
         try:
-            write_atomic(args.output, data.decode("utf-8"))
+            save_text(args.output, data.decode("utf-8"))
         except OSError as exc:
-            _error(f"cannot write {args.output}: {exc.strerror or exc}")
+            error(f"cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_FEED_FAILED
-        print(f"wrote {len(feeds)} feed{'s' if len(feeds) != 1 else ''} to {_shown(args.output)}", file=sys.stderr)
+        print(f"wrote {len(feeds)} feed{'s' if len(feeds) != 1 else ''} to {shown(args.output)}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

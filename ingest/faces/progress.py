@@ -13,6 +13,9 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+__all__ = ["Progress", "wanted"]
+
+
 _ERASE = "\r\x1b[K"  # back to the start of the line, clear to its end
 
 

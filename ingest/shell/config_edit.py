@@ -29,6 +29,8 @@ import yaml
 from ..errors import IngestError
 from .write import fsync_dir
 
+__all__ = ["append_feeds", "ConfigChanged", "EditError", "NewFeed", "replace_config"]
+
 
 class EditError(IngestError):
     """The config cannot be edited as text: its ``feeds:`` is not a list."""

@@ -29,10 +29,16 @@ from urllib.request import getproxies, url2pathname
 import httpx
 
 from .. import __version__
-from ..core.config import BasicAuth, FeedConfig, strip_userinfo
+from ..core.config import BasicAuth, FeedConfig, redact, strip_userinfo
 from ..core.policy import REDIRECTS, Hop
+from ..core.records import FailureKind, FetchResult, Validators
 from .transport import make_transport
-from ..core.records import FetchResult, Validators
+
+__all__ = [
+    "ACCEPT", "ACCEPT_ENCODING", "Client", "credentials", "DRAIN_LIMIT", "fetch", "format_size",
+    "PROJECT_URL", "USER_AGENT",
+]
+
 
 PROJECT_URL = "https://github.com/ingest-feeds/ingest"
 USER_AGENT = f"ingest/{__version__} (+{PROJECT_URL}; feed to Markdown)"
@@ -120,11 +126,6 @@ def credentials(feed: FeedConfig) -> BasicAuth | None:
     return BasicAuth(unquote(parts.username), unquote(parts.password or ""))
 
 
-def redact(url: str) -> str:
-    """The URL without any user:password part, for messages and logs."""
-    return strip_userinfo(url, mark="***@")
-
-
 def format_size(size: int) -> str:
     for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if size >= factor:
@@ -139,16 +140,16 @@ def _read_file(url: str, max_size: int, base: Path | None = None) -> FetchResult
     if base is not None and not path.is_absolute():
         path = base / path
     if parts.netloc not in ("", "localhost"):
-        return FetchResult(url, url, error=f"file URL with a host ({parts.netloc}) is not supported")
+        return FetchResult(url, url, error=f"file URL with a host ({parts.netloc}) is not supported", kind=FailureKind.FILE)
     try:
         with path.open("rb") as handle:
             content = handle.read(max_size + 1)
     except FileNotFoundError:
-        return FetchResult(url, url, error=f"file not found: {path}")
+        return FetchResult(url, url, error=f"file not found: {path}", kind=FailureKind.FILE)
     except OSError as exc:
-        return FetchResult(url, url, error=f"cannot read {path}: {exc.strerror or exc}")
+        return FetchResult(url, url, error=f"cannot read {path}: {exc.strerror or exc}", kind=FailureKind.FILE)
     if len(content) > max_size:
-        return FetchResult(url, url, error=f"file is larger than the {format_size(max_size)} limit (max_size): {path}")
+        return FetchResult(url, url, error=f"file is larger than the {format_size(max_size)} limit (max_size): {path}", kind=FailureKind.FILE)
     return FetchResult(url, url, status=200, content=content)
 
 
@@ -182,23 +183,23 @@ async def _fetch_http(client: Client, feed: FeedConfig, url: str, validators: Va
         got = f", {format_size(progress.received)} received" if progress.received else ""
         return _failed(
             url, progress,
-            f"took longer than the {feed.deadline:g}s deadline (deadline){got}",
+            f"took longer than the {feed.deadline:g}s deadline (deadline){got}", FailureKind.DEADLINE,
         )
     except httpx.TimeoutException as exc:
         what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
-        return _failed(url, progress, f"timed out after {feed.timeout:g}s {what} (timeout)")
+        return _failed(url, progress, f"timed out after {feed.timeout:g}s {what} (timeout)", FailureKind.TIMEOUT)
     except httpx.DecodingError as exc:
-        return _failed(url, progress, f"cannot decode response body: {exc}")
+        return _failed(url, progress, f"cannot decode response body: {exc}", FailureKind.BAD_RESPONSE)
     except httpx.ConnectError as exc:
-        return _failed(url, progress, f"cannot connect: {_reason(exc)}")
+        return _failed(url, progress, f"cannot connect: {_reason(exc)}", FailureKind.CONNECT)
     except httpx.HTTPError as exc:
-        return _failed(url, progress, f"{type(exc).__name__}: {_reason(exc)}")
+        return _failed(url, progress, f"{type(exc).__name__}: {_reason(exc)}", FailureKind.BAD_RESPONSE)
     except (ValueError, httpx.InvalidURL) as exc:  # e.g. a redirect to a port out of range
-        return _failed(url, progress, f"invalid URL {progress.url}: {_reason(exc)}")
+        return _failed(url, progress, f"invalid URL {progress.url}: {_reason(exc)}", FailureKind.BAD_RESPONSE)
 
 
-def _failed(url: str, progress: _Progress, error: str) -> FetchResult:
-    return FetchResult(url, progress.url, status=progress.status, error=error, hops=tuple(progress.hops))
+def _failed(url: str, progress: _Progress, error: str, kind: FailureKind) -> FetchResult:
+    return FetchResult(url, progress.url, status=progress.status, error=error, hops=tuple(progress.hops), kind=kind)
 
 
 async def _follow(
@@ -220,18 +221,18 @@ async def _follow(
             location = response.headers.get("location")
             if response.status_code in REDIRECTS:
                 if not location:
-                    return _failed(url, progress, f"HTTP {response.status_code} redirect without a Location header")
+                    return _failed(url, progress, f"HTTP {response.status_code} redirect without a Location header", FailureKind.REDIRECT)
                 target = strip_userinfo(urljoin(progress.url, location.strip()))
                 if urlsplit(target).scheme.lower() not in ("http", "https"):
-                    return _failed(url, progress, f"redirect to a non-HTTP URL: {redact(target)}")
+                    return _failed(url, progress, f"redirect to a non-HTTP URL: {redact(target)}", FailureKind.REDIRECT)
                 progress.hops.append(Hop(response.status_code, progress.url, target))
                 chain = " -> ".join(redact(u) for u in [*visited, target])
                 if target in visited:
-                    return _failed(url, progress, f"redirect loop: {chain}")
+                    return _failed(url, progress, f"redirect loop: {chain}", FailureKind.REDIRECT)
                 if len(progress.hops) > feed.max_redirects:
                     return _failed(
                         url, progress,
-                        f"more than {feed.max_redirects} redirects (max_redirects): {chain}",
+                        f"more than {feed.max_redirects} redirects (max_redirects): {chain}", FailureKind.REDIRECT,
                     )
                 visited.append(target)
                 progress.url = target
@@ -258,16 +259,16 @@ async def _answer(
         reason = response.reason_phrase or ""
         return FetchResult(
             url, progress.url, status=status, headers=headers,
-            error=f"HTTP {status} {reason}".rstrip(), hops=hops,
+            error=f"HTTP {status} {reason}".rstrip(), hops=hops, kind=FailureKind.HTTP,
         )
     try:
         content = await _read_body(response, feed.max_size, progress)
     except _TooLarge:
         encoded = headers.get("content-encoding", "").strip().lower() not in ("", "identity")
         after = " after decompression" if encoded else ""
-        return _failed(url, progress, f"response is larger than the {format_size(feed.max_size)} limit{after} (max_size)")
+        return _failed(url, progress, f"response is larger than the {format_size(feed.max_size)} limit{after} (max_size)", FailureKind.TOO_LARGE)
     except _BadEncoding as exc:
-        return _failed(url, progress, str(exc))
+        return _failed(url, progress, str(exc), FailureKind.BAD_RESPONSE)
     return FetchResult(
         url, progress.url, status=status, content=content, headers=headers,
         validators=_validators(response, Validators()), hops=hops,

@@ -12,10 +12,14 @@ import asyncio
 import os
 import signal
 import subprocess
-from ..core.records import HookResult
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from ..core.records import HookResult
+
+__all__ = ["CHANGED_ENV", "OUTPUT_ENV", "REMOVED_ENV", "run_after", "run_after_async"]
+
 
 CHANGED_ENV = "INGEST_CHANGED_FILES"
 REMOVED_ENV = "INGEST_REMOVED_FILES"

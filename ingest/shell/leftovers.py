@@ -21,6 +21,9 @@ from ..core.config import Config
 from ..core.profiles import PROFILES
 from .write import remove_stale_temporaries
 
+__all__ = ["output_directories", "remove_leftovers"]
+
+
 log = logging.getLogger("ingest.leftovers")  # the name people see in log lines, whatever the module's place
 
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from ..core.config import FeedConfig
     from ..core.records import FetchResult
 
+__all__ = ["available_cores", "read_feed", "Readers", "source_hash"]
+
+
 log = logging.getLogger("ingest.reading")  # the name people see in log lines, whatever the module's place
 _WORKER_NICENESS = 10
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

@@ -4,6 +4,9 @@ SQLite in WAL mode, schema versioned with ``PRAGMA user_version`` so that
 later releases migrate an existing store in place. One process writes at a
 time: a lock file next to the database is held for the whole run, so two
 overlapping cron runs can neither duplicate files nor corrupt the store.
+
+It is longer than the other modules because it holds the whole schema
+history (``MIGRATIONS``) beside the queries that rely on it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..core.edits import content_hash
+from ..core.records import FeedState, Layout, StoredEntry, Validators
 from ..errors import StoreError, StoreLocked
-from ..core.records import Validators
-from ..core.records import FeedState, Layout, StoredEntry
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "content_hash", "utcnow"]
 

@@ -30,6 +30,9 @@ from typing import Any
 import httpcore
 import httpx
 
+__all__ = ["AsyncioBackend", "AsyncioTransport", "CONNECT_ATTEMPT_DELAY", "make_transport"]
+
+
 CONNECT_ATTEMPT_DELAY = 0.25  # seconds before trying a host's next address (happy eyeballs)
 
 

@@ -29,6 +29,12 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 
+__all__ = [
+    "flush", "Flusher", "fsync_dir", "is_temporary", "read_text", "remove_stale_temporaries", "same_bytes",
+    "StrPath", "write_atomic",
+]
+
+
 try:
     import fcntl
 except ImportError:  # not POSIX: temporary files are not locked, and leftovers are not removed

@@ -1,0 +1,67 @@
+"""What the faces ask of the shell, as use cases: open a config's store, tidy up, run the hook, poll.
+
+The faces (cli, daemon) never import the shell: they name what they want
+in the terms of a config, and this module picks the shell's parts for it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from ..core.config import Config, FeedConfig
+from ..core.records import FeedReport, HookResult
+from ..shell.fetch import Client
+from ..shell.hooks import run_after, run_after_async
+from ..shell.leftovers import remove_leftovers
+from ..shell.limits import RequestLimits
+from ..shell.store import Store
+from ..shell.write import Flusher, write_atomic
+from .run import poll_feed
+
+__all__ = ["Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text"]
+
+
+def open_store(path: Path, *, wait: bool, readonly: bool = False, lock: bool = True) -> Store:
+    """The store at ``path``; StoreLocked or StoreError (from ``ingest.errors``) when it cannot be used."""
+    return Store.open(path, wait=wait, readonly=readonly, lock=lock)
+
+
+def after_run(config: Config, changed: Sequence[Path], removed: Sequence[Path] = ()) -> HookResult | None:
+    """Run the config's ``after_run`` hook if files changed; None when there was nothing to do."""
+    return run_after(config.after_run, changed, output=config.output, cwd=config.path.parent, removed=removed)
+
+
+async def after_run_async(config: Config, changed: Sequence[Path], removed: Sequence[Path] = ()) -> HookResult | None:
+    """``after_run`` without blocking the event loop; cancelling it stops the hook's processes."""
+    return await run_after_async(
+        config.after_run, changed, output=config.output, cwd=config.path.parent, removed=removed
+    )
+
+
+def save_text(path: str | Path, text: str) -> None:
+    """Write a file the user asked for (an export) atomically: all of it or nothing."""
+    write_atomic(path, text)
+
+
+class Poller:
+    """Polls feeds one at a time or concurrently, sharing one HTTP client, the per-host limits and the disk flushes."""
+
+    def __init__(self, config: Config, store: Store, transport: httpx.AsyncBaseTransport | None = None):
+        self.config = config
+        self.store = store
+        self._client = Client(config.concurrency, transport)
+        self._host_limits = RequestLimits(None, config.host_concurrency)  # the daemon bounds whole polls
+        self._flusher = Flusher()  # concurrent polls' files are synced together
+
+    async def poll(self, config: Config, feed: FeedConfig, rng: random.Random | None = None) -> FeedReport:
+        """Poll ``feed`` under ``config`` (the daemon's current one, which a reload may have replaced)."""
+        return await poll_feed(
+            config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

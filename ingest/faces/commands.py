@@ -1,0 +1,261 @@
+"""``ingest run``, ``rebuild``, ``prune`` and ``edits``: the commands that write or inspect the output."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from ..app import settings
+from ..app.rebuild import RebuildReport, edited_files, rebuild
+from ..app.run import run_feeds
+from ..app.selection import Changes, apply_keep, refilter_all
+from ..app.session import after_run, remove_leftovers
+from ..core import config as config_mod
+from ..core.records import FeedReport
+from . import jsonout as records
+from .common import (
+    EXIT_FEED_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    check_paths,
+    error,
+    load_config,
+    open_store_or_exit,
+    output_errors,
+    select_feeds,
+    shown,
+    utcnow,
+    with_hook,
+)
+from .progress import Progress, wanted
+from .report import describe
+
+__all__ = ["command_edits", "command_prune", "command_rebuild", "command_run", "rebuild_summary", "summary"]
+
+
+def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    cfg = load_config(settings.resolve_path(args.config))
+    feeds = select_feeds(cfg, args.feed)
+    if not feeds:
+        error(f"no enabled feeds in {cfg.path}")
+        return EXIT_USAGE
+    check_paths(cfg, create=not args.dry_run)
+    store = open_store_or_exit(cfg.store, wait=args.wait, readonly=args.dry_run)
+    width = max(len(f.name) for f in feeds)
+    progress = Progress(sys.stdout, len(feeds), enabled=not args.json and wanted(sys.stdout))
+    printer = _LinePrinter(width, cfg.output, args.dry_run, progress, args.json)
+    if not args.dry_run:
+        remove_leftovers(cfg)
+    progress.start()
+    try:
+        with store, output_errors(cfg):
+            reports = asyncio.run(
+                run_feeds(cfg, feeds, store, dry_run=args.dry_run, force=args.force, transport=transport, on_feed=printer)
+            )
+    finally:
+        progress.close()
+    if not args.json:
+        print(summary(reports, cfg.output, args.dry_run), flush=True)
+    code = EXIT_FEED_FAILED if any(r.failing for r in reports) else EXIT_OK
+    hook = None
+    if not args.dry_run:
+        changed = [Path(path) for r in reports for path in (*r.new, *r.updated)]
+        removed = [cfg.output / name for r in reports for name in (*r.removed, *r.pruned)]
+        hook = after_run(cfg, changed, removed)
+        code = with_hook(code, hook)
+    if args.json:
+        records.emit(records.run_summary(reports, cfg.output, dry_run=args.dry_run, exit_code=code, hook=hook))
+    return code
+
+
+def command_rebuild(args: argparse.Namespace) -> int:
+    cfg = load_config(settings.resolve_path(args.config))
+    if not cfg.store.exists():
+        error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
+        return EXIT_USAGE
+    check_paths(cfg)
+    store = open_store_or_exit(cfg.store, wait=args.wait)
+    if not args.dry_run:
+        remove_leftovers(cfg)
+    with store, output_errors(cfg):
+        report = rebuild(cfg, store, dry_run=args.dry_run)
+        by_feed = refilter_all(cfg, store, dry_run=args.dry_run)
+    written = [cfg.output / name for _feed, change in by_feed for name in change.written]
+    removed = [cfg.output / name for _feed, change in by_feed for name in change.removed]
+    if args.json:
+        for feed, change in by_feed:
+            records.emit({
+                "type": "feed", "command": "rebuild", "name": feed, "written": change.written,
+                "removed": change.removed, "held_edits": change.held,
+            })
+    else:
+        print(rebuild_summary(report, cfg, args.dry_run, len(written), len(removed)), flush=True)
+    hook = None
+    if not args.dry_run:
+        hook = after_run(cfg, report.changed + written, report.removed + removed)
+    code = with_hook(EXIT_OK, hook)
+    if args.json:
+        out = cfg.output
+        records.emit({
+            "type": "summary", "command": "rebuild", "rewritten": records.names(report.rewritten, out),
+            "moved": records.names(report.moved, out), "unchanged": report.unchanged,
+            "kept_deleted": report.kept_deleted, "kept_edits": records.names(report.kept, out),
+            "merged_edits": records.names(report.merged, out), "without_data": report.without_data,
+            "written": len(written), "removed": len(removed), "output": str(out.resolve()),
+            "profile": cfg.profile, "body": cfg.body, "dry_run": args.dry_run, "exit_code": code,
+            "hook": records.hook_record(hook),
+        })
+    return code
+
+
+def command_prune(args: argparse.Namespace) -> int:
+    """Remove old entries' files, keeping tombstones; safe beside a running daemon.
+
+    Like ``reset`` it does not take the store's lock: each entry is marked
+    in a short transaction before its file is removed, and only entries in
+    state ``written`` are, so a daemon that claims an entry first keeps it
+    and one that comes later finds it pruned and never writes it again.
+    """
+    cfg = load_config(settings.resolve_path(args.config))
+    feeds = select_feeds(cfg, args.feed) if args.feed else cfg.feeds
+    if args.older_than is None and not any(feed.keep for feed in feeds):
+        error("nothing to prune by: give --older-than DURATION, or set 'keep:' for the feeds")
+        return EXIT_USAGE
+    results: dict[int, Changes] = {}
+    names: dict[int, str] = {}
+    if cfg.store.exists():
+        store = open_store_or_exit(cfg.store, wait=False, readonly=args.dry_run, lock=False)
+        now = utcnow()
+        with store:
+            names = store.feed_names()
+            for feed in feeds if args.feed or args.older_than is None else [None]:
+                state = store.find_feed(feed.url) if feed is not None else None
+                if feed is not None and state is None:
+                    continue
+                keep = feed.keep if feed is not None and args.older_than is None else None
+                if args.older_than is None and keep is None:
+                    continue
+                age = timedelta(seconds=args.older_than) if args.older_than is not None else (
+                    timedelta(days=keep.days) if keep and keep.days is not None else None
+                )
+                results.update(apply_keep(
+                    store, str(cfg.output), state.id if state else None, now, max_age=age,
+                    max_files=keep.max_files if keep else None, dry_run=args.dry_run,
+                ))
+    verb = "would remove" if args.dry_run else "removed"
+    for feed_id, change in sorted(results.items(), key=lambda item: names.get(item[0], "")):
+        name = names.get(feed_id, str(feed_id))
+        if args.json:
+            records.emit({"type": "feed", "command": "prune", "name": name, "removed": change.removed,
+                          "held_edits": change.held})
+            continue
+        held = f"; {len(change.held)} edited by you, left in place: {', '.join(change.held)}" if change.held else ""
+        print(f"{name}  {verb} {len(change.removed)} file{'s' if len(change.removed) != 1 else ''}{held}")
+        for path in change.removed:
+            print(f"  {verb} {shown(cfg.output / path)}")
+    removed = [cfg.output / path for change in results.values() for path in change.removed]
+    held = sum(len(change.held) for change in results.values())
+    hook = None if args.dry_run else after_run(cfg, [], removed)
+    code = with_hook(EXIT_OK, hook)
+    if args.json:
+        records.emit({"type": "summary", "command": "prune", "removed": len(removed), "held_edits": held,
+                      "output": str(cfg.output.resolve()), "dry_run": args.dry_run, "exit_code": code,
+                      "hook": records.hook_record(hook)})
+    else:
+        kept = f"; {held} edited file{'s' if held != 1 else ''} left in place" if held else ""
+        plural = "s" if len(removed) != 1 else ""
+        print(f"{verb} {len(removed)} file{plural} in {shown(cfg.output)}{kept}; their entries are not written again")
+    return code
+
+
+def command_edits(args: argparse.Namespace) -> int:
+    """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
+    cfg = load_config(settings.resolve_path(args.config))
+    if not cfg.store.exists():
+        print(f"no file written yet: no store at {cfg.store}")
+        return EXIT_OK
+    with open_store_or_exit(cfg.store, wait=False, readonly=True) as store:
+        found = edited_files(cfg.output, store.entries())
+    behind = 0
+    for entry, upstream_changed in found:
+        behind += upstream_changed
+        print(f"{shown(cfg.output / entry.path)}  edited{'; changed upstream since' if upstream_changed else ''}")
+    if not found:
+        print(f"no file in {shown(cfg.output)} was edited by hand")
+    else:
+        files = f"{len(found)} file{'s' if len(found) != 1 else ''}"
+        since = f"; {behind} changed upstream since (their feeds' 'edits:' setting says what 'ingest rebuild' does)"
+        print(f"{files} edited by hand in {shown(cfg.output)}{since if behind else ''}")
+    return EXIT_OK
+
+
+def rebuild_summary(
+    report: RebuildReport, cfg: config_mod.Config, dry_run: bool, written: int = 0, removed: int = 0
+) -> str:
+    verb = "would rewrite" if dry_run else "rewrote"
+    parts = [
+        f"{verb} {len(report.rewritten)} file{'s' if len(report.rewritten) != 1 else ''}",
+        f"{'would rename' if dry_run else 'renamed'} {len(report.moved)}",
+        f"{report.unchanged} unchanged",
+    ]
+    if report.kept_deleted:
+        parts.append(f"{report.kept_deleted} deleted by you (left deleted)")
+    if report.merged:
+        parts.append(f"{len(report.merged)} merged with your edits: {', '.join(map(shown, report.merged))}")
+    if report.kept:
+        parts.append(f"{len(report.kept)} kept your edits: {', '.join(map(shown, report.kept))}")
+    if written or removed:
+        parts.append(f"{'would write' if dry_run else 'wrote'} {written} and {'would remove' if dry_run else 'removed'}"
+                     f" {removed} as the filters now say")
+    if report.without_data:
+        parts.append(
+            f"{report.without_data} left as they were (written by an older ingest that kept no entry data)"
+        )
+    return f"{', '.join(parts)} in {shown(cfg.output)} (profile {cfg.profile}, body {cfg.body})"
+
+
+class _LinePrinter:
+    """One line per feed, printed as soon as the feed is done, as progress."""
+
+    def __init__(self, width: int, output: Path, dry_run: bool, progress: Progress, as_json: bool = False):
+        self.width = width
+        self.output = output
+        self.dry_run = dry_run
+        self.progress = progress
+        self.as_json = as_json
+
+    def __call__(self, report: FeedReport) -> None:
+        if self.as_json:
+            records.emit(records.feed_record(report, self.output))
+            return
+        self.progress.line(f"{report.name:<{self.width}}  {describe(report)}")
+        if self.dry_run:
+            for path in report.new:
+                self.progress.line(f"  would write {shown(path)}")
+            for path in report.updated:
+                self.progress.line(f"  would update {shown(path)}")
+        self.progress.advance(report.failed)
+
+
+def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
+    failed = sum(r.failed for r in reports)
+    deferred = sum(r.status == "deferred" for r in reports)
+    retired = sum(r.status == "retired" for r in reports)
+    new = sum(len(r.new) for r in reports)
+    updated = sum(len(r.updated) for r in reports)
+    ok = len(reports) - failed - deferred - retired
+    feeds = f"{len(reports)} feed{'s' if len(reports) != 1 else ''}: {ok} ok, {failed} failed"
+    if deferred:
+        feeds += f", {deferred} deferred"
+    if retired:
+        feeds += f", {retired} retired"
+    failing = sum(r.failing for r in reports)
+    if failing:
+        feeds += f"; {failing} still failing"
+    verb = "would write" if dry_run else "wrote"
+    return f"{feeds}; {verb} {new} new and {updated} updated file{'s' if new + updated != 1 else ''} in {shown(output)}"

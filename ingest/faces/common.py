@@ -1,0 +1,119 @@
+"""What every command shares: exit codes, the one way to report an error, loading the config and the store."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..app import settings
+from ..app.rebuild import LayoutChanged
+from ..app.session import open_store
+from ..core import config as config_mod
+from ..core.records import HookResult
+from ..errors import StoreError, StoreLocked
+
+__all__ = [
+    "check_paths", "error", "Exit", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
+    "EXIT_USAGE", "load_config", "open_store_or_exit", "output_errors", "select_feeds", "shown", "utcnow",
+    "with_hook",
+]
+
+
+EXIT_OK = 0
+
+
+EXIT_FEED_FAILED = 1
+
+
+EXIT_USAGE = 2
+
+
+EXIT_HOOK_FAILED = 3
+
+
+EXIT_LOCKED = 75  # EX_TEMPFAIL
+
+
+class Exit(Exception):
+    """Stop the command with this exit code; the message was already printed."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def load_config(path: Path) -> config_mod.Config:
+    try:
+        return settings.load(path)
+    except config_mod.ConfigError as exc:
+        error(f"config error: {exc}")
+        raise Exit(EXIT_USAGE) from None
+
+
+def check_paths(cfg: config_mod.Config, *, create: bool = True) -> None:
+    try:
+        settings.check_paths(cfg, create=create)
+    except config_mod.ConfigError as exc:
+        error(f"config error: {exc}")
+        raise Exit(EXIT_USAGE) from None
+
+
+def select_feeds(cfg: config_mod.Config, names: list[str] | None) -> tuple[config_mod.FeedConfig, ...]:
+    try:
+        return cfg.select(names)
+    except config_mod.ConfigError as exc:
+        error(f"config error: {exc}")
+        raise Exit(EXIT_USAGE) from None
+
+
+@contextlib.contextmanager
+def output_errors(cfg: config_mod.Config) -> Iterator[None]:
+    """An output layout the config no longer matches (exit 2), or an output that cannot be written (exit 1)."""
+    try:
+        yield
+    except LayoutChanged as exc:
+        error(f"config error: {cfg.path}: {exc}")
+        raise Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        error(f"cannot write output: {exc}")
+        raise Exit(EXIT_FEED_FAILED) from None
+
+
+def open_store_or_exit(path: Path, *, wait: bool, readonly: bool = False, lock: bool = True):
+    try:
+        return open_store(path, wait=wait, readonly=readonly, lock=lock)
+    except StoreLocked as exc:
+        error(str(exc))
+        raise Exit(EXIT_LOCKED) from None
+    except StoreError as exc:
+        error(f"store error: {exc}")
+        raise Exit(EXIT_USAGE) from None
+
+
+def with_hook(code: int, hook: HookResult | None) -> int:
+    """A failed hook is reported; the ingest stands. A feed failure outranks it."""
+    if hook is None:
+        return code
+    if not hook.ok:
+        error(hook.describe())
+        return code if code != EXIT_OK else EXIT_HOOK_FAILED
+    return code
+
+
+def shown(path: Path | str) -> str:
+    """Relative to the working directory when under it (and it is not /), else absolute."""
+    path, here = Path(path).resolve(), Path.cwd()
+    if here != Path(here.anchor) and path.is_relative_to(here):
+        return str(path.relative_to(here)) or "."
+    return str(path)
+
+
+def error(message: str) -> None:
+    print(f"ingest: {message}", file=sys.stderr)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
