@@ -12,7 +12,7 @@ import yaml
 from conftest import FeedServer, item, rss, run_cli, snapshot, write_config
 from ingest.core.normalize import article_from_json
 from ingest.core.render import render
-from ingest.shell.store import content_hash
+from ingest.core.edits import content_hash
 
 
 def article_html(n: int, paragraphs: int = 2000) -> str:

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..core.config import Config
-from ..core.edits import DEFAULT_EDITS, Resolution, is_edited, resolve
+from ..core.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
 from ..core.normalize import article_from_json
 from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..core.records import Layout, StoredEntry
 from ..core.render import base_text, render
 from ..errors import IngestError
-from ..shell.store import Store, content_hash, utcnow
+from ..shell.store import Store, utcnow
 from ..shell.write import read_text, same_bytes, write_atomic
 
 __all__ = [

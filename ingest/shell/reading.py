@@ -58,12 +58,12 @@ def read_feed(
     (``reuse``), over the whole document; their hashes are salted apart, so
     an entry never counts as known under an identity it no longer has.
     """
+    from ..core.edits import content_hash
     from ..core.normalize import article_to_json, normalize
     from ..core.parse import ParseError, parse
     from ..core.profiles import PROFILES
     from ..core.render import render
     from ..core.reuse import find_reused
-    from .store import content_hash
 
     try:
         parsed = parse(result)

@@ -21,11 +21,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..core.edits import content_hash
 from ..core.records import FeedState, Layout, StoredEntry, Validators
 from ..errors import StoreError, StoreLocked
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "content_hash", "utcnow"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "utcnow"]
 
 # Each entry upgrades the schema by one version; never edit a released one.
 MIGRATIONS: list[str] = [
