@@ -83,7 +83,8 @@ class Model:
             self.seen, self.claimed = frozenset(), frozenset()
         decision = decide_entries(items, self.facts(items), Settings(config, feed_id, PROFILE, BODY, NOW),
                                   self.seen, self.claimed)
-        self.seen, self.claimed = decision.seen, decision.claimed
+        self.seen |= decision.seen
+        self.claimed |= decision.claimed
         for intent in decision.intents:
             if isinstance(intent, Write):
                 old = self.entries.get(intent.identity)

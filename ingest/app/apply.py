@@ -62,8 +62,10 @@ class Applier:
     body: str
     flusher: Flusher
     dry_run: bool = False
-    seen: frozenset[str] = frozenset()  # identities decided in this run: a second feed's copy is skipped
-    claimed: frozenset[str] = frozenset()  # slugs and names given out in this run
+    seen: set[str] = field(default_factory=set)  # identities decided in this run: a second feed's copy is skipped
+    # Slugs and names given out by a dry run, which claims nothing in the store
+    # (a real run's claims are in the store, where the next feed looks them up).
+    claimed: set[str] = field(default_factory=set)
     made_dirs: set[str] = field(default_factory=set)
 
     async def apply(
@@ -131,7 +133,9 @@ class Applier:
             prepared = [item for item in prepared if item.article.identity not in unreadable]
         settings = Settings(feed, feed_id, self.profile, self.body, now)
         decision = decide_entries(prepared, facts, settings, self.seen, self.claimed)
-        self.seen, self.claimed = decision.seen, decision.claimed
+        self.seen |= decision.seen
+        if self.dry_run:
+            self.claimed |= decision.claimed
         planned: list[tuple[Write, str, list[str]]] = []
         for item, intent in zip(prepared, decision.intents):
             if isinstance(intent, Broken):

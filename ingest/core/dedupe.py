@@ -112,7 +112,7 @@ OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
 
 @dataclass(frozen=True)
 class Decision:
-    """One intent per entry, in the batch's order, and the identities and names the batch took."""
+    """One intent per entry, in the batch's order, and the identities and names this batch took."""
 
     intents: list[Intent]
     seen: frozenset[str]
@@ -180,28 +180,30 @@ def decide_entries(
     put there holds (a file with exactly the bytes ingest would write is
     ingest's own, left by an interrupted run, and is adopted).
     """
-    decider = _Decider(facts, settings, set(seen), set(claimed))
+    decider = _Decider(facts, settings, seen, claimed)
     intents: list[Intent] = []
     for prepared in entries:
         try:
             intents.append(decider.decide(prepared))
         except Exception as exc:  # one odd entry must not cost the others
             intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
-    return Decision(intents, frozenset(decider.seen), frozenset(decider.claimed))
+    return Decision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now))
 
 
 @dataclass
 class _Decider:
     facts: Facts
     settings: Settings
-    seen: set[str]
-    claimed: set[str]
+    seen: AbstractSet[str]  # earlier batches' (read only: a run's sets are large, and not copied)
+    claimed: AbstractSet[str]
+    seen_now: set[str] = field(default_factory=set)  # this batch's
+    claimed_now: set[str] = field(default_factory=set)
 
     def decide(self, prepared: Prepared) -> Intent:
         article = prepared.article
-        if article.identity in self.seen:
+        if article.identity in self.seen or article.identity in self.seen_now:
             return Skip(article.identity)
-        self.seen.add(article.identity)
+        self.seen_now.add(article.identity)
         feed, feed_id = self.settings.feed, self.settings.feed_id
         stored = self.facts.stored.get(article.identity)
         article = dated(article, stored, self.settings.now)
@@ -270,7 +272,7 @@ class _Decider:
         """
         taken, files = self.facts.taken, self.facts.files
         for slug, name in candidates(article, self.settings.profile):
-            if slug in self.claimed or name in self.claimed or slug in taken or name in taken:
+            if slug in taken or name in taken or self._claimed(slug) or self._claimed(name):
                 continue
             if name not in files:
                 break  # the shell looked no further: every name it did look up is taken
@@ -278,6 +280,9 @@ class _Decider:
             text = self._render(candidate, prepared)
             if files[name] is not None and files[name] != text:
                 continue
-            self.claimed.update((slug, name))
+            self.claimed_now.update((slug, name))
             return candidate, name, text
         raise RuntimeError(f"no free file name for {article.slug!r}")
+
+    def _claimed(self, key: str) -> bool:
+        return key in self.claimed_now or key in self.claimed
