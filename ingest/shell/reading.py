@@ -114,6 +114,9 @@ def read_feed(
     except ParseError as exc:
         return ReadFeed(error=str(exc))
     parsed = subset.parsed
+    if subset.unchanged:
+        log.debug("%s: parsed %d of %d items, the others are unchanged", feed.name,
+                  len(parsed.entries), len(parsed.entries) + len(subset.unchanged))
     slots: dict[int, Prepared | Unchanged | EntryFailure] = {
         position: Unchanged(source) for position, (source, _token) in subset.unchanged.items()
     }
