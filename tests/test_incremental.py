@@ -118,6 +118,19 @@ def test_the_context_follows_the_markup_before_the_items_not_its_text() -> None:
     assert first and second and based and as_text
     assert first.context == second.context
     assert len({first.context, based.context, as_text.context}) == 3
+    # attributes of other header elements are the feed's own fields; a namespace declared there is not
+    paged = [
+        split_items(rss([item(1)]).replace("<channel>", f'<channel><cloud port="{n}"/>').encode(), RSS_TYPE)
+        for n in (1, 2)
+    ]
+    declared = split_items(
+        rss([item(1)]).replace("<channel>", '<channel><a:link xmlns:a="http://www.w3.org/2005/Atom"/>').encode(),
+        RSS_TYPE,
+    )
+    assert paged[0] and paged[1] and declared
+    assert paged[0].context == paged[1].context == first.context != declared.context
+    leaf_base = rss([item(1)]).replace("<channel>", '<channel><cloud xml:base="https://x.example/"/>')
+    assert split_items(leaf_base.encode(), RSS_TYPE) is None
 
 
 # --- reading -----------------------------------------------------------------

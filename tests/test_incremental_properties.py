@@ -42,8 +42,9 @@ edits = st.one_of(
     st.tuples(st.just("edit"), st.integers(0, 7), st.integers(0, 2)),
     st.tuples(st.just("quirk"), st.integers(0, 7), st.sampled_from(QUIRKS)),
     st.tuples(st.just("move"), st.integers(0, 7)),
-    st.tuples(st.just("header"), st.sampled_from((None, "base", "lang", "dc"))),
-    st.tuples(st.just("same"),),  # only the header's text changes
+    st.tuples(st.just("header"), st.sampled_from((None, "base", "lang", "dc", "ns-leaf", "base-leaf", "lang-leaf"))),
+    st.tuples(st.just("same"),),  # only the header's text and attributes change
+    st.tuples(st.just("add"), stories.map(lambda story: {**story, "quirk": None})),  # the common case, more often
 )
 feeds = st.fixed_dictionaries({
     "format": st.sampled_from(("rss", "atom")),
@@ -54,7 +55,7 @@ feeds = st.fixed_dictionaries({
 _paths = itertools.count()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(feeds)
 def test_reading_only_changed_items_writes_what_a_full_read_writes(server, tmp_path_factory, feed: dict) -> None:
     path = f"/feed-{next(_paths)}.xml"
@@ -95,20 +96,28 @@ def _document(kind: str, items: list[dict], header: str | None, number: int) -> 
     render = _rss_item if kind == "rss" else _atom_entry
     body = "\n".join(render(story) for story in items)
     root = {
-        None: "", "base": ' xml:base="https://example.com/base/"', "lang": ' xml:lang="de"',
+        "base": ' xml:base="https://example.com/base/"', "lang": ' xml:lang="de"',
         "dc": ' xmlns:dc="http://purl.org/dc/elements/1.1/"',
-    }[header]
+    }.get(header or "", "")
+    leaf = {
+        "ns-leaf": '<dc:rights xmlns:dc="http://purl.org/dc/elements/1.1/">r</dc:rights>',
+        "base-leaf": '<rights xml:base="https://example.com/rights/">r</rights>',
+        "lang-leaf": '<rights xml:lang="it">r</rights>',
+    }.get(header or "", "")
+    # every edition changes an attribute in the header, as paging links and generator versions do
     if kind == "rss":
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"{root}><channel>'
             f"<title>Edition {number}</title><link>https://example.com/</link><description>d</description>"
-            f"<lastBuildDate>Tue, 0{number + 1} Jan 2026 10:00:00 +0000</lastBuildDate>\n{body}\n</channel></rss>"
+            f'<cloud domain="example.com" port="{number + 80}" path="/rpc" registerProcedure="p" protocol="xml-rpc"/>'
+            f"<lastBuildDate>Tue, 0{number + 1} Jan 2026 10:00:00 +0000</lastBuildDate>{leaf}\n{body}\n</channel></rss>"
         ).encode()
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f'<feed xmlns="http://www.w3.org/2005/Atom"{root}><title>Edition {number}</title><id>urn:feed</id>'
-        f'<updated>2026-01-0{number + 1}T10:00:00Z</updated>\n{body}\n</feed>'
+        f'<link rel="next" href="https://example.com/?page={number}"/>'
+        f'<updated>2026-01-0{number + 1}T10:00:00Z</updated>{leaf}\n{body}\n</feed>'
     ).encode()
 
 

@@ -25,14 +25,16 @@ import hashlib
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import feedparser
 
-from ..shell.fetch import FetchResult
 from .itemsplit import split_items
 from .normalize import entry_id
 from .parse import ParsedFeed, check_entities, document, parse, parse_subset, parser_headers
+
+if TYPE_CHECKING:
+    from ..shell.fetch import FetchResult
 
 # What else shapes feedparser's reading of the same bytes.
 _READER = f"feedparser {feedparser.__version__}; python {sys.version}".encode()

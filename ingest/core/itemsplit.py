@@ -13,8 +13,9 @@ same state. feedparser's state when an item begins depends on the markup
 before it (namespace declarations, which it tracks for the whole document,
 ``xml:base``, ``xml:lang``, the root element's version) and on the HTTP
 headers, never on the text of the header's elements. So ``context`` holds
-the prolog, every start tag before the first item and the two headers
-feedparser reads; an item's key is its bytes with that context.
+the prolog, the start tags of the items' ancestors and of header elements
+that declare namespaces, and the two headers feedparser reads; an item's
+key is its bytes with that context.
 ``split_items`` gives up (returns None) whenever the shape is not one it can
 vouch for, and the caller then parses the whole document:
 
@@ -31,7 +32,8 @@ vouch for, and the caller then parses the whole document:
   namespace of Atom's ``type="xhtml"`` content, which feedparser records
   under its own name only, are allowed), or an ``xml:base`` when no
   ancestor of the items has an absolute one (feedparser would then carry
-  it over into the next items).
+  it over into the next items), or an ``xml:base`` in the header other
+  than on the items' ancestors.
 """
 
 from __future__ import annotations
@@ -149,7 +151,6 @@ class _Scanner:
         self.header_decls: set[tuple[str | None, str]] = set()
         self.declared: list[tuple[str | None, str]] = []  # by the element about to start
         self.absolute_base = False  # an ancestor of the items has an absolute xml:base
-        self.vetoed = False
 
     def run(self) -> bool:
         parser = self.parser
@@ -161,7 +162,7 @@ class _Scanner:
             parser.Parse(self.content, True)
         except (expat.ExpatError, _Veto):
             return False
-        return not self.vetoed and not self.in_item
+        return not self.in_item
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         path = self.path
@@ -179,15 +180,34 @@ class _Scanner:
         if self.in_item:
             self._check_item_element(attributes)
         elif not self.spans:
+            self._header_element(name, attributes)
+        self.declared.clear()
+        path.append(name)
+
+    def _header_element(self, name: str, attributes: dict[str, str]) -> None:
+        """Keep in the context what of the header's markup can shape how the items are read.
+
+        That is the start tags of the items' ancestors (the root's version,
+        ``xml:base`` and ``xml:lang`` for all that is below them), and those
+        that declare a namespace (feedparser's record of namespaces holds for
+        the rest of the document). Other start tags and all text only shape
+        the feed's own fields, so a header whose date or links change every
+        poll keeps the items' keys. An ``xml:base`` elsewhere in the header
+        could linger into the items in ways that depend on the nesting:
+        such a document is read whole.
+        """
+        ancestor = (*self.path, name) == self.holder[:len(self.path) + 1]
+        names = [key.rpartition(_SEP)[2].lower() for key in attributes]
+        if "base" in names:
+            if not ancestor:
+                raise _Veto()
+            for key, value in attributes.items():
+                if key.rpartition(_SEP)[2].lower() == "base" and _ABSOLUTE.match(value):
+                    self.absolute_base = True
+        if ancestor or self.declared or "lang" in names:
             self.header_decls.update(self.declared)
             begin = self.parser.CurrentByteIndex
             self.header_tags.append(self.content[begin:_tag_end(self.content, begin)])
-            if tuple(path) == self.holder[:depth]:  # the root, or the element that holds the items
-                for key, value in attributes.items():
-                    if key.rpartition(_SEP)[2].lower() == "base" and _ABSOLUTE.match(value):
-                        self.absolute_base = True
-        self.declared.clear()
-        path.append(name)
 
     def _check_item_element(self, attributes: dict[str, str]) -> None:
         """Veto what an element inside an item could carry over into the items after it."""
