@@ -65,6 +65,19 @@ def test_item_tags_in_comments_and_cdata_are_not_items() -> None:
     assert split.item(2).startswith(b"<item><title>Story number 3")
 
 
+UNDECLARED_CAFE = (
+    rss([item(1, title="Café")]).replace('<?xml version="1.0" encoding="UTF-8"?>\n', "").replace("<channel>", "<channel>\n")
+)
+
+
+def test_utf_8_is_read_apart_however_it_is_told() -> None:
+    for headers in ({"content-type": "application/rss+xml"}, {"content-type": "text/xml; charset=UTF-8"}, {}):
+        assert split_items(UNDECLARED_CAFE.encode(), headers) is not None
+    declared = rss([item(1, title="Café")]).encode()
+    assert split_items(declared, {"content-type": "text/xml"}) is not None
+    assert split_items(rss([item(1)]).encode(), {"content-type": "text/xml"}) is not None  # ASCII
+
+
 @pytest.mark.parametrize(
     ("document", "headers"),
     [
@@ -72,8 +85,8 @@ def test_item_tags_in_comments_and_cdata_are_not_items() -> None:
         pytest.param(rss([item(1)]), {"content-type": "application/rss+xml; charset=windows-1252"}, id="charset"),
         pytest.param(rss([item(1, title="Café")]).encode("utf-8").replace("Caf\u00e9".encode(), b"Caf\xe9"),
                      RSS_TYPE, id="not-utf-8"),
-        pytest.param(rss([item(1, title="Café")]).replace('<?xml version="1.0" encoding="UTF-8"?>', ""),
-                     {"content-type": "text/xml"}, id="text-xml-non-ascii-undeclared"),
+        pytest.param(UNDECLARED_CAFE, {"content-type": "text/xml"}, id="text-xml-non-ascii-undeclared"),
+        pytest.param(rss([item(1)]).replace("\n", ""), RSS_TYPE, id="first-line-reaches-the-items"),
         pytest.param(rss([item(1)]).encode("utf-16"), RSS_TYPE, id="utf-16"),
         pytest.param(rss([item(1)]).replace("\n<rss", '\n<!DOCTYPE rss [<!ENTITY a "b">]>\n<rss'), RSS_TYPE,
                      id="doctype"),

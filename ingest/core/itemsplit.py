@@ -26,7 +26,10 @@ vouch for, and the caller then parses the whole document:
 - an encoding in which the subset could decode otherwise than the whole:
   anything but UTF-8 (US-ASCII being part of it), a UTF-16 or UTF-32 mark,
   bytes that are not valid UTF-8, or non-ASCII text served as ``text/*``
-  without a charset and without an XML declaration saying UTF-8;
+  without a charset and without an XML declaration saying UTF-8; and a
+  document whose first line reaches into the items (feedparser looks for
+  the declared encoding on the first line, which must be the same in the
+  subset);
 - inside an item, a namespace declaration that could change how later
   items are read (only one the header already made, or the XHTML default
   namespace of Atom's ``type="xhtml"`` content, which feedparser records
@@ -55,7 +58,9 @@ _SHAPES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     f"{RDF}{_SEP}RDF": ((f"{RDF}{_SEP}RDF",), frozenset({f"{RSS_10}{_SEP}item", f"{RSS_090}{_SEP}item"})),
     f"{ATOM}{_SEP}feed": ((f"{ATOM}{_SEP}feed",), frozenset({f"{ATOM}{_SEP}entry"})),
 }
-_XML_DECL_ENCODING = re.compile(rb"""\A(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
+# The encoding a document declares, found as feedparser finds it: on the first line only, the last
+# ``encoding=`` of it, whatever the processing instruction (this is its pattern).
+_DECLARED_ENCODING = re.compile(rb"""^<\?.*encoding=['"](.*?)['"].*\?>""")
 _ABSOLUTE = re.compile(r"\A\s*https?://\S")
 _UTF8 = ("utf-8", "utf8")
 
@@ -93,6 +98,8 @@ def split_items(content: bytes, headers: Mapping[str, str]) -> ItemSplit | None:
     if not scanner.run() or not scanner.spans:
         return None
     spans = tuple(scanner.spans)
+    if b"\n" not in content[:spans[0][0]]:
+        return None  # feedparser reads the encoding off the first line: it must be the header's in any subset
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if content[end:start].strip(b" \t\r\n"):
             return None  # something between two items: not a run of items
@@ -118,8 +125,8 @@ def _encoding_sound(content: bytes, headers: Mapping[str, str]) -> bool:
             charset = value.strip().strip("\"'").lower()
     if charset and charset not in _UTF8:
         return False
-    match = _XML_DECL_ENCODING.match(content)
-    declared = match.group(1).decode("ascii", "replace").strip().lower() if match else ""
+    match = _DECLARED_ENCODING.match(content.removeprefix(b"\xef\xbb\xbf"))
+    declared = match.group(1).decode("ascii", "replace").lower() if match else ""
     if declared and declared not in _UTF8:
         return False
     try:
