@@ -26,7 +26,7 @@ from conftest import write_config
 from ingest.faces.cli import main
 
 # Most items are plain; each quirk is rare, as in real feeds, so that most editions can be read apart.
-QUIRKS = (None,) * 24 + (
+QUIRKS = (None,) * 40 + (
     "shared-id", "no-id", "cdata-item", "comment-item", "xml-base", "ns-new", "ns-dc", "nbsp", "unicode", "lang",
     "xhtml",
 )
@@ -47,12 +47,14 @@ edits = st.one_of(
     st.tuples(st.just("add"), stories.map(lambda story: {**story, "quirk": None})),  # the common case, more often
 )
 feeds = st.fixed_dictionaries({
-    "format": st.sampled_from(("rss", "atom")),
+    "format": st.sampled_from(("rss", "atom", "rdf")),
     "content_type": st.sampled_from(CONTENT_TYPES),
     "first": st.lists(stories, min_size=1, max_size=6),
     "editions": st.lists(st.lists(edits, min_size=1, max_size=3), min_size=1, max_size=3),
 })
 _paths = itertools.count()
+DC = ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -62,7 +64,9 @@ def test_reading_only_changed_items_writes_what_a_full_read_writes(server, tmp_p
     url = server.url(path)
     site, reference = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("reference")
     configs = [write_config(directory, [{"url": url, "name": "feed"}]) for directory in (site, reference)]
-    items, header = list(feed["first"]), None
+    items, header = [], None
+    for story in reversed(feed["first"]):
+        items.insert(0, _fresh(story, items))
     for number, changes in enumerate([[]] + feed["editions"]):
         for change in changes:
             items, header = _apply(change, items, header)
@@ -78,7 +82,7 @@ def _apply(change: tuple, items: list[dict], header: str | None) -> tuple[list[d
     items = [dict(story) for story in items]
     kind = change[0]
     if kind == "add":
-        items.insert(0, dict(change[1]))
+        items.insert(0, _fresh(change[1], items))
     elif kind == "drop" and items:
         items.pop(change[1] % len(items))
     elif kind == "edit" and items:
@@ -92,8 +96,17 @@ def _apply(change: tuple, items: list[dict], header: str | None) -> tuple[list[d
     return items, header
 
 
+def _fresh(story: dict, items: list[dict]) -> dict:
+    """``story`` with a key no other item has: ids are shared only on purpose (the shared-id quirk)."""
+    taken = {item["key"] for item in items}
+    key = story["key"]
+    while key in taken:
+        key += 10
+    return {**story, "key": key}
+
+
 def _document(kind: str, items: list[dict], header: str | None, number: int) -> bytes:
-    render = _rss_item if kind == "rss" else _atom_entry
+    render = {"rss": _rss_item, "atom": _atom_entry, "rdf": _rdf_item}[kind]
     body = "\n".join(render(story) for story in items)
     root = {
         "base": ' xml:base="https://example.com/base/"', "lang": ' xml:lang="de"',
@@ -112,6 +125,15 @@ def _document(kind: str, items: list[dict], header: str | None, number: int) -> 
             f"<title>Edition {number}</title><link>https://example.com/</link><description>d</description>"
             f'<cloud domain="example.com" port="{number + 80}" path="/rpc" registerProcedure="p" protocol="xml-rpc"/>'
             f"<lastBuildDate>Tue, 0{number + 1} Jan 2026 10:00:00 +0000</lastBuildDate>{leaf}\n{body}\n</channel></rss>"
+        ).encode()
+    if kind == "rdf":  # RSS 1.0: the channel lists its items, so the header changes with them
+        listed = "".join(f'<rdf:li rdf:resource="https://example.com/{story["key"]}"/>' for story in items)
+        return (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"'
+            f'{"" if header == "dc" else DC}{root}><channel rdf:about="https://example.com/"><title>Edition {number}</title>'
+            f"<link>https://example.com/</link><description>d</description><items><rdf:Seq>{listed}</rdf:Seq></items>"
+            f"</channel>{leaf}\n{body}\n</rdf:RDF>"
         ).encode()
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -148,6 +170,25 @@ def _rss_item(story: dict) -> str:
     return (
         f"<item{lang}><title>{title}</title><link>https://example.com/{key}</link>{guid}"
         f"<pubDate>Mon, 0{key % 9 + 1} Feb 2026 08:00:00 +0000</pubDate>"
+        f"<description>{_escape(body)}</description>{extra}</item>"
+    )
+
+
+def _rdf_item(story: dict) -> str:
+    quirk, key = story["quirk"], story["key"]
+    title, body = _text(story)
+    about = "" if quirk == "no-id" else f' rdf:about="https://example.com/{"same" if quirk == "shared-id" else key}"'
+    extra = {
+        "cdata-item": "<dc:subject><![CDATA[</item><item><title>not an item</title>]]></dc:subject>",
+        "comment-item": "<!-- </item><item><title>nor this</title> -->",
+        "xml-base": f'<dc:source xml:base="https://other.example/{key}/">c</dc:source>',
+        "ns-new": f'<x:extra xmlns:x="https://ns.example/x">{key}</x:extra>',
+        "ns-dc": '<dc:creator xmlns:dc="http://purl.org/dc/elements/1.1/">Ann</dc:creator>',
+    }.get(quirk or "", "")
+    lang = ' xml:lang="fr"' if quirk == "lang" else ""
+    return (
+        f"<item{about}{lang}><title>{title}</title><link>https://example.com/{key}</link>"
+        f"<dc:date>2026-02-0{key % 9 + 1}T08:00:00Z</dc:date>"
         f"<description>{_escape(body)}</description>{extra}</item>"
     )
 
