@@ -57,7 +57,7 @@ DC = ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
 
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(feeds)
 def test_reading_only_changed_items_writes_what_a_full_read_writes(server, tmp_path_factory, feed: dict) -> None:
     path = f"/feed-{next(_paths)}.xml"
