@@ -223,7 +223,10 @@ class _Run:
                 if key is not None and not (state is not None and state.body_hash == key):
                     salt = f"{settings} {result.final_url} {feed_id}"
                     known = state.entry_sources if state is not None else frozenset()
-                    read = await readers.read(result, feed, str(feed_id), self.profile.name, self.body, salt, known)
+                    items = state.item_tokens if state is not None else frozenset()
+                    read = await readers.read(
+                        result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
+                    )
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
             log.exception("unexpected error polling %s", feed.name)
             report = FeedReport(feed.name, feed.url)
@@ -265,6 +268,7 @@ class _Run:
                     feed_id, result.validators, now,
                     not_before=policy.cache_hint(result.headers, ttl, now), body_hash=body_hash, ttl_minutes=ttl,
                     entry_sources=sources if read is not None else None,
+                    item_tokens=[read.items[s] for s in sources if s in read.items] if read is not None else None,
                 )
                 self._redirects(feed_id, result, state, report)
         except _WriteFailed as exc:

@@ -82,8 +82,8 @@ def parse(result: FetchResult) -> ParsedFeed:
     entry came through; an entry the document ends inside (a truncated
     transfer) is left out rather than written half (see ``recover``).
     """
-    headers = {k: v for k, v in result.headers.items() if k in ("content-type", "content-language")}
-    content = result.content.lstrip(b" \t\r\n")
+    headers = parser_headers(result)
+    content = document(result)
     if not content:
         raise ParseError(f"empty response{_described(result)}")
     from . import jsonfeed  # here: most runs read no JSON
@@ -92,7 +92,7 @@ def parse(result: FetchResult) -> ParsedFeed:
         return jsonfeed.parse_json(content, _described(result))
     prolog_sound = check_entities(content)
     try:
-        data = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+        data = _feedparser(content, headers)
     except Exception as exc:  # feedparser's lenient parser can trip on odd input (lone surrogates...)
         raise ParseError(f"cannot parse the feed: {type(exc).__name__}: {exc}") from None
     exception = data.get("bozo_exception")
@@ -116,6 +116,39 @@ def parse(result: FetchResult) -> ParsedFeed:
         raise ParseError(_not_a_feed(result))
     feed = data.get("feed", {})
     return ParsedFeed(entries=entries, ttl=parse_ttl(feed.get("ttl")), warning=warning)
+
+
+def parse_subset(result: FetchResult, subset: bytes) -> ParsedFeed | None:
+    """Entries of ``subset``, a document made of part of ``result``'s items (see ``itemsplit``).
+
+    None unless feedparser reads it strictly, as a sound whole document is
+    read: nothing recovered, nothing forgiven but what ``parse`` forgives
+    silently. The caller has run the checks of ``parse`` on the whole
+    document first.
+    """
+    try:
+        data = _feedparser(subset, parser_headers(result))
+    except Exception:  # the whole document is read instead, and reports the problem
+        return None
+    if data.get("bozo") and not isinstance(data.get("bozo_exception"), _HARMLESS):
+        return None
+    if not data.get("version"):
+        return None
+    return ParsedFeed(entries=list(data.entries), ttl=parse_ttl(data.get("feed", {}).get("ttl")))
+
+
+def parser_headers(result: FetchResult) -> dict[str, str]:
+    """The response headers feedparser is given: those that decide the encoding and the language."""
+    return {k: v for k, v in result.headers.items() if k in ("content-type", "content-language")}
+
+
+def document(result: FetchResult) -> bytes:
+    """The bytes ``parse`` reads: the body less blank lines before the XML declaration."""
+    return result.content.lstrip(b" \t\r\n")
+
+
+def _feedparser(content: bytes, headers: dict[str, str]) -> Any:
+    return feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
 
 
 def _only_undefined_entities(exception: Any) -> bool:

@@ -149,6 +149,7 @@ class FeedState:
     retired_at: datetime | None = None
     retired_reason: str | None = None
     entry_sources: frozenset[str] = frozenset()
+    item_tokens: frozenset[str] = frozenset()  # see ``core.incremental``
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
     request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
 
@@ -270,6 +271,7 @@ class ReadFeed:
     ttl: float | None = None  # RSS <ttl>, minutes
     warning: str | None = None  # something forgiven, for the run's report
     error: str | None = None  # the bytes are not a feed we can trust
+    items: dict[str, str] = field(default_factory=dict)  # source hash -> token, to remember the items by
 
 
 # --- intents: what the dedupe decision asks the shell to do with one entry ----

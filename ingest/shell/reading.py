@@ -45,51 +45,66 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 def read_feed(
     result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
-    salt: str = "", known: frozenset[str] = frozenset(),
+    salt: str = "", known: frozenset[str] = frozenset(), items: frozenset[str] = frozenset(),
 ) -> ReadFeed:
     """Parse, normalize and render every entry of ``result``: the part of a run that needs a CPU.
 
     An entry whose source hash is in ``known`` (the entries of the feed's
     last processed body) is only hashed: when one item is added to a feed,
-    the other items cost a hash, not a sanitizer pass and a render. ``salt``
-    holds everything besides the entry that shapes its file (the run's
-    settings, the feed's address and scope), so a change there misses.
-    Entries that share an id with different entries are told apart first
-    (``reuse``), over the whole document; their hashes are salted apart, so
-    an entry never counts as known under an identity it no longer has.
+    the other items cost a hash, not a sanitizer pass and a render. Better
+    still, an item remembered in ``items`` (see ``incremental``) with its very
+    bytes is not even parsed. ``salt`` holds everything besides the entry that
+    shapes its file (the run's settings, the feed's address and scope), so a
+    change there misses. Entries that share an id with different entries are
+    told apart first (``reuse``), over the whole document; their hashes are
+    salted apart, so an entry never counts as known under an identity it no
+    longer has.
     """
     from ..core.edits import content_hash
+    from ..core.incremental import read_items
     from ..core.normalize import article_to_json, normalize
-    from ..core.parse import ParseError, parse
+    from ..core.parse import ParseError
     from ..core.profiles import PROFILES
     from ..core.render import render
     from ..core.reuse import find_reused
 
     try:
-        parsed = parse(result)
+        subset = read_items(result, salt, items, known)
     except ParseError as exc:
         return ReadFeed(error=str(exc))
-    entries: list[Prepared | Unchanged | EntryFailure] = []
+    parsed = subset.parsed
+    if subset.unchanged:
+        log.debug("%s: parsed %d of %d items, the others are unchanged", feed.name,
+                  len(parsed.entries), len(parsed.entries) + len(subset.unchanged))
+    slots: dict[int, Prepared | Unchanged | EntryFailure] = {
+        position: Unchanged(source) for position, (source, _token) in subset.unchanged.items()
+    }
+    tokens = {source: token for source, token in subset.unchanged.values()}
     try:
         reused, note = find_reused(parsed.entries, result.final_url, scope)
     except Exception:  # an odd entry: it fails on its own below, and no id counts as reused
         log.debug("telling apart entries that share an id failed", exc_info=True)
         reused, note = {}, None
-    for index, entry in enumerate(parsed.entries, 1):
-        reuse = reused.get(index - 1)
+    for number, entry in enumerate(parsed.entries):
+        position = subset.positions[number]
+        reuse = reused.get(number)
         try:
             source = source_hash(entry, salt if reuse is None else f"{salt} id-reused")
+            token = subset.token(position, entry, source) if reuse is None else None
+            if token is not None:
+                tokens[source] = token
             if source in known:
-                entries.append(Unchanged(source))
+                slots[position] = Unchanged(source)
                 continue
             article = normalize(entry, feed, result.final_url, scope=scope, id_reused=reuse is not None)
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
-            entries.append(Prepared(article, text, digest, article_to_json(article), source, reuse))
+            slots[position] = Prepared(article, text, digest, article_to_json(article), source, reuse)
         except Exception as exc:  # one odd entry must not cost the others
-            entries.append(EntryFailure(index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            slots[position] = EntryFailure(position + 1, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     warning = "; ".join(w for w in (parsed.warning, note) if w) or None
-    return ReadFeed(entries, ttl=parsed.ttl, warning=warning)
+    entries = [slots[position] for position in sorted(slots)]
+    return ReadFeed(entries, ttl=parsed.ttl, warning=warning, items=tokens)
 
 
 def source_hash(entry: Any, salt: str) -> str:
@@ -140,9 +155,9 @@ class Readers:
 
     async def read(
         self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
-        salt: str = "", known: frozenset[str] = frozenset(),
+        salt: str = "", known: frozenset[str] = frozenset(), items: frozenset[str] = frozenset(),
     ) -> ReadFeed:
-        args = (result, feed, scope, profile, body, salt, known)
+        args = (result, feed, scope, profile, body, salt, known, items)
         if self._pool is not None:
             loop = asyncio.get_running_loop()
             try:

@@ -110,6 +110,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE entries ADD COLUMN hidden TEXT;
     ALTER TABLE feeds ADD COLUMN filter_key TEXT;
     """,
+    # A token for each item of the feed's last processed body (its bytes'
+    # hash, its id's hash, its source hash; space-separated), so a changed
+    # body parses only its changed items (see ``core.incremental``).
+    """
+    ALTER TABLE feeds ADD COLUMN item_tokens TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -228,7 +234,7 @@ class Store:
         row = self._db.execute(
             "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
             " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
-            " entry_sources, etag, last_modified, request_key FROM feeds WHERE id = ?",
+            " entry_sources, etag, last_modified, request_key, item_tokens FROM feeds WHERE id = ?",
             (feed_id,),
         ).fetchone()
         if row is None:
@@ -239,6 +245,7 @@ class Store:
             body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
             retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
             validators=Validators(row[16], row[17]), request_key=row[18],
+            item_tokens=frozenset((row[19] or "").split()),
         )
 
     def find_feed(self, url: str) -> FeedState | None:
@@ -256,22 +263,24 @@ class Store:
         body_hash: str | None = None,
         ttl_minutes: float | None = None,
         entry_sources: Iterable[str] | None = None,
+        item_tokens: Iterable[str] | None = None,
     ) -> None:
         """A good poll: new validators, errors and backoff cleared, the server's hint kept.
 
-        ``body_hash``, ``ttl_minutes`` and ``entry_sources`` are only
-        replaced when given (a 304 or an unchanged body leaves the last ones
-        in place).
+        ``body_hash``, ``ttl_minutes``, ``entry_sources`` and ``item_tokens``
+        are only replaced when given (a 304 or an unchanged body leaves the
+        last ones in place).
         """
         sources = " ".join(entry_sources) if entry_sources is not None else None
+        tokens = " ".join(item_tokens) if item_tokens is not None else None
         with self._tx():
             self._db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
                 " last_error = NULL, error_count = 0, not_before = ?,"
                 " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
-                " entry_sources = COALESCE(?, entry_sources) WHERE id = ?",
+                " entry_sources = COALESCE(?, entry_sources), item_tokens = COALESCE(?, item_tokens) WHERE id = ?",
                 (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
-                 _iso(not_before), body_hash, ttl_minutes, sources, feed_id),
+                 _iso(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
             )
 
     def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:

@@ -1,0 +1,127 @@
+"""Parse only the new and changed items of a changed feed, with the outcome of parsing it whole.
+
+Each item the feed's last processed body held is remembered by a token:
+its key (a hash of the item's bytes, of everything besides them that shapes
+how feedparser reads them, ``ItemSplit.context``, and of the salt that
+shapes its file), a hash of its id, and the source hash feedparser's
+reading of it gave. On the next changed body, an item whose key is
+remembered, and whose source hash is among the feed's known entries, is
+exactly the entry a whole parse would skip as known; only the other items
+go through feedparser, in a document of the feed's header, those items and
+its trailer (see ``itemsplit`` for when that document is read exactly as the
+whole one would be, and when the whole one is read instead).
+
+One more thing depends on the other items: entries that share an id with
+different entries are told apart over the whole document (``reuse``), and
+their source hashes salted apart. So the shortcut is taken only when no
+two items of the document share an id; otherwise the whole document is
+read, as is one whose subset feedparser does not read strictly, or whose
+items feedparser counts otherwise than the scanner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import feedparser
+
+from .itemsplit import split_items
+from .normalize import entry_id
+from .parse import ParsedFeed, check_entities, document, parse, parse_subset, parser_headers
+
+if TYPE_CHECKING:
+    from .records import FetchResult
+
+__all__ = ["ItemRead", "read_items"]
+
+
+# What else shapes feedparser's reading of the same bytes.
+_READER = f"feedparser {feedparser.__version__}; python {sys.version}".encode()
+
+
+@dataclass(frozen=True)
+class ItemRead:
+    """The entries of a feed to read, and what is known of the others.
+
+    ``parsed.entries[n]`` is the item at position ``positions[n]`` (0-based,
+    in document order); ``unchanged`` maps the position of each item skipped
+    to its source hash and its token. ``keys`` holds every item's key, or is
+    None when no token can be made for this document.
+    """
+
+    parsed: ParsedFeed
+    positions: tuple[int, ...]
+    unchanged: dict[int, tuple[str, str]] = field(default_factory=dict)
+    keys: tuple[str, ...] | None = None
+
+    def token(self, position: int, entry: Any, source: str) -> str | None:
+        """How to remember the item at ``position``, read as ``entry`` with source hash ``source``."""
+        if self.keys is None:
+            return None
+        return f"{self.keys[position]}:{_id_hash(entry)}:{source}"
+
+
+def read_items(result: FetchResult, salt: str, tokens: Iterable[str], known: frozenset[str]) -> ItemRead:
+    """The entries of ``result`` that need reading; raises ``ParseError`` as ``parse`` does.
+
+    ``tokens`` are those of the feed's last processed body (see
+    ``ItemRead.token``), ``known`` its entries' source hashes, ``salt``
+    what ``source_hash`` is salted with for entries whose id is not reused.
+    """
+    content = document(result)
+    split = None
+    if content and not _maybe_json(content, result):
+        if check_entities(content):  # the refusals of hostile XML come first, as in ``parse``
+            split = split_items(content, parser_headers(result))
+    if split is None:
+        parsed = parse(result)
+        return ItemRead(parsed, tuple(range(len(parsed.entries))))
+    count = len(split.spans)
+    prefix = hashlib.sha256(_READER + b"\0" + salt.encode("utf-8", "surrogatepass") + b"\0" + split.context)
+    keys = []
+    for index in range(count):
+        digest = prefix.copy()
+        digest.update(split.item(index))
+        keys.append(digest.hexdigest()[:32])
+    remembered = {}
+    for token in tokens:
+        key, _, rest = token.partition(":")
+        remembered[key] = token, rest
+    unchanged: dict[int, tuple[str, str]] = {}
+    ids: list[str] = []
+    for index, key in enumerate(keys):
+        found = remembered.get(key)
+        if found is None:
+            continue
+        token, rest = found
+        id_hash, _, source = rest.partition(":")
+        if source in known:
+            unchanged[index] = (source, token)
+            ids.append(id_hash)
+    if unchanged:
+        changed = [index for index in range(count) if index not in unchanged]
+        parsed = parse_subset(result, split.document(changed))
+        if parsed is not None and len(parsed.entries) == len(changed):
+            ids += [_id_hash(entry) for entry in parsed.entries]
+            named = [value for value in ids if value != "-"]
+            if len(named) == len(set(named)):
+                return ItemRead(parsed, tuple(changed), unchanged, tuple(keys))
+    parsed = parse(result)
+    sound = parsed.warning is None and len(parsed.entries) == count
+    return ItemRead(parsed, tuple(range(len(parsed.entries))), keys=tuple(keys) if sound else None)
+
+
+def _maybe_json(content: bytes, result: FetchResult) -> bool:
+    from .jsonfeed import looks_like_json
+
+    return looks_like_json(content, parser_headers(result).get("content-type", ""))
+
+
+def _id_hash(entry: Any) -> str:
+    """A short hash of the entry's id as the feed wrote it; '-' for none (such entries never share one)."""
+    raw = entry_id(entry)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16] if raw else "-"
