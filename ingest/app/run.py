@@ -41,6 +41,7 @@ from ..shell.reading import EntryFailure, Prepared, Readers, ReadFeed, Unchanged
 from .rebuild import LayoutChanged, base_text, check_layout
 from ..core.render import render
 from ..core.reuse import adopt_earlier_files
+from .images import Images
 from .selection import admits, judged, keep_feed, refilter, withdraw
 from ..shell.store import Action, FeedState, Store, StoredEntry, content_hash, decide, utcnow
 from ..shell.write import flush, read_text, same_bytes, write_atomic
@@ -84,6 +85,7 @@ class FeedReport:
     removed: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
 
     @property
     def failed(self) -> bool:
@@ -91,8 +93,9 @@ class FeedReport:
 
     @property
     def failing(self) -> bool:
-        """Failed in this run, or not asked while it backs off after failures: what a cron job must hear of."""
-        return self.failed or self.backing_off
+        """Failed in this run, not asked while it backs off after failures, or images not downloaded:
+        what a cron job must hear of."""
+        return self.failed or self.backing_off or bool(self.images_failed)
 
 
 async def run_feeds(
@@ -337,6 +340,7 @@ class _Run:
         self.claimed: set[str] = set()  # slugs given out in a dry run, which claims nothing in the store
         self.seen: set[str] = set()
         self.made_dirs: set[str] = set()
+        self.images = Images(store, self._output_dir, profile, body, dry_run=dry_run, rng=rng)
 
     @classmethod
     def prepare(
@@ -362,6 +366,7 @@ class _Run:
         feed_id = self.store.feed_id(feed.url, feed.name)
         before = refilter(self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow())
         report = await self._poll(feed, client, limits, readers, force=force)
+        await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)  # images to try again
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
         report.removed += before.removed
@@ -400,6 +405,11 @@ class _Run:
                     salt = f"{settings} {result.final_url} {feed_id}"
                     known = state.entry_sources if state is not None else frozenset()
                     read = await readers.read(result, feed, str(feed_id), self.profile.name, self.body, salt, known)
+                if read is not None and read.error is None:  # entry images, fetched while no feed is being applied
+                    articles = [item.article for item in read.entries if isinstance(item, Prepared)]
+                    await self.images.prefetch(
+                        feed, feed_id, result.final_url, articles, client, limits, utcnow(), force=force
+                    )
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
             log.exception("unexpected error polling %s", feed.name)
             report = FeedReport(feed.name, feed.url)
@@ -553,7 +563,7 @@ class _Run:
                 written.append(plan)
         if written:
             try:
-                await self.flusher.flush([plan.path for plan in written])
+                await self.flusher.flush([plan.path for plan in written] + self.images.take_written())
             except OSError as exc:  # the claims stay pending: the next run writes these files again
                 errors.append(_cannot_write(exc))
                 return errors
@@ -633,7 +643,7 @@ class _Run:
         if article.date is None:
             article = replace(article, date=first_seen.date(), published=first_seen)
         if judged(stored, feed_id) and not admits(feed, article):
-            self._hold_back(prepared, article, stored, feed_id, now, report)
+            self._hold_back(prepared, article, stored, feed_id, now, report, feed.images)
             return None
         revived = stored is not None and stored.hidden == "filtered"  # the entry changed and the rules now admit it
         if stored is not None:
@@ -641,7 +651,10 @@ class _Run:
             name = stored.path
             text = self._render(article, prepared)
         else:
-            article, name, text = self._name_new(article, prepared)
+            article, name, text = self._name_new(article, prepared, feed.images)
+        placed = self.images.place(feed.images, feed_id, article, text, now, stored)  # images: download
+        report.images_failed += placed.failures
+        text = placed.text
         digest = prepared.digest if text is prepared.text else content_hash(text)
         action = decide(stored, feed_id, digest)
         if revived and stored is not None:
@@ -664,7 +677,8 @@ class _Run:
         if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
             outcome = resolve(feed.edits, current, stored.ours, text, lambda: base_text(stored, self.profile, self.body))
             if outcome.resolution is Resolution.DELETED:
-                # The user deleted the file: remember that, and never bring it back.
+                # The user deleted the file: remember that, and never bring it back, nor its images.
+                self.images.forget(article.identity)
                 if not self.dry_run:
                     self.store.save_entry(
                         article.identity, feed_id, name, digest, "deleted", now, slug=article.slug, article=data
@@ -690,13 +704,13 @@ class _Run:
 
     def _hold_back(
         self, prepared: Prepared, article: Article, stored: StoredEntry | None, feed_id: int, now: datetime,
-        report: FeedReport,
+        report: FeedReport, images: str = "keep",
     ) -> None:
         """An entry the feed's rules keep out: recorded with a name, or its earlier file withdrawn."""
         report.filtered += 1
         if stored is None or stored.state == "deleted":
             if stored is None:
-                article, name, text = self._name_new(article, prepared)
+                article, name, text = self._name_new(article, prepared, images)
             else:
                 article, name = replace(article, slug=stored.given_slug), stored.path
                 text = self._render(article, prepared)
@@ -720,7 +734,7 @@ class _Run:
     def _json(self, article: Article, prepared: Prepared) -> str:
         return prepared.data if article == prepared.article else article_to_json(article)
 
-    def _name_new(self, article: Article, prepared: Prepared) -> tuple[Article, str, str]:
+    def _name_new(self, article: Article, prepared: Prepared, images: str = "keep") -> tuple[Article, str, str]:
         """Give a new entry a slug and a file name no other entry or user file has.
 
         The first entry with a slug gets it plain; another entry with the same
@@ -732,7 +746,7 @@ class _Run:
         is adopted.
         """
         for slug in slug_candidates(article.slug, article.identity):
-            name = self.profile.path_for(slug, article.date)
+            name = self.profile.path_for(slug, article.date, images)
             if slug in self.claimed or self.store.name_taken(slug, name):
                 continue
             candidate = article if slug == article.slug else replace(article, slug=slug)

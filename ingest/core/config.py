@@ -104,6 +104,8 @@ class FeedConfig:
     include: tuple[str, ...] = ()  # filter rules (see ``filters``)
     exclude: tuple[str, ...] = ()
     keep: Keep | None = None  # retention after each run (see ``retention``)
+    images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
+    image_max_size: int = 10 * 1024 * 1024
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -164,8 +166,9 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep",
+    "include", "exclude", "keep", "images", "image_max_size",
 }
+IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -473,11 +476,14 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
                 out[key] = parse_duration(reader.value(entries[key][1]))
             except ValueError as exc:
                 raise reader.fail(entries, key, prefix, str(exc)) from None
-    if "max_size" in entries:
-        try:
-            out["max_size"] = parse_size(reader.value(entries["max_size"][1]))
-        except ValueError as exc:
-            raise reader.fail(entries, "max_size", prefix, str(exc)) from None
+    for key in ("max_size", "image_max_size"):
+        if key in entries:
+            try:
+                out[key] = parse_size(reader.value(entries[key][1]))
+            except ValueError as exc:
+                raise reader.fail(entries, key, prefix, str(exc)) from None
+    if "images" in entries:
+        out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, "keep")
     if "edits" in entries:
         out["edits"] = reader.choice(entries, "edits", prefix, EDIT_MODES, DEFAULT_EDITS)
     if "max_redirects" in entries:
