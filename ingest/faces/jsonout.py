@@ -61,6 +61,8 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "error": report.error,
         "until": iso(report.until),
         "notes": list(report.notes),
+        # entry images not downloaded (``images: download``), present only when there are any
+        **({"images_failed": list(report.images_failed)} if report.images_failed else {}),
     }
 
 
