@@ -266,3 +266,39 @@ def test_markdown_bodies_point_at_the_local_copies(tmp_path: Path, server: FeedS
     assert run_cli("--config", config, "run").returncode == 0
     _front, body = post_text(tmp_path / "posts" / "harbour-pictures" / "index.md")
     assert "![boat](boat-" in body and server.url("/img/boat.png") not in body
+
+
+def test_images_are_fetched_concurrently_within_the_per_host_limit(tmp_path: Path, hosts: list[FeedServer]) -> None:
+    feed_host, image_host = hosts[0], hosts[1]
+    for n in range(6):
+        data = png(shade=n)
+        image_host.route(
+            f"/img/{n}.png", lambda _r, data=data: Response(200, data, {"Content-Type": "image/png"}, delay=0.3)
+        )
+    body = "".join(f'<img src="{image_host.url(f"/img/{n}.png")}">' for n in range(6))
+    feed_host.feed("/feed.xml", rss([item(1, title="Six pictures", content=f"<p>{body}</p>")]))
+    config = write_config(
+        tmp_path, [{"url": feed_host.url("/feed.xml"), "images": "download"}], host_concurrency=2, concurrency=8
+    )
+    done = run_cli("--config", config, "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert image_host.max_in_flight_total == 2  # in parallel, and never more than the host's share
+    assert len(image_files(tmp_path / "posts")) == 6
+
+
+def test_the_daemon_stores_images_and_stores_a_failed_one_once_it_is_due(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:
+    server.static("/img/lead.jpg", 200, JPEG, "image/jpeg")
+    publish(server, '<p><img src="/img/late.png"></p>')
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "images": "download", "interval": "0.5s"}])
+    daemon = start_daemon(config)
+    [first] = daemon.wait_event("poll", count=1)
+    assert "1 image not downloaded" in first["message"], daemon.log()
+    post = tmp_path / "posts" / "harbour-pictures" / "index.md"
+    assert 'src="lead-' not in post.read_text() and "image: 'lead-" in post.read_text()
+    server.static("/img/late.png", 200, png(), "image/png")
+    with sqlite3.connect(tmp_path / "state" / "ingest.sqlite3") as db:  # its backoff runs out
+        db.execute("UPDATE images SET next_try = '2000-01-01T00:00:00+00:00' WHERE state = 'failed'")
+    daemon.wait_for(lambda: 'src="late-' in post.read_text(), what="the late image stored")
+    assert len(image_files(tmp_path / "posts")) == 2
