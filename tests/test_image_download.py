@@ -302,3 +302,28 @@ def test_the_daemon_stores_images_and_stores_a_failed_one_once_it_is_due(
         db.execute("UPDATE images SET next_try = '2000-01-01T00:00:00+00:00' WHERE state = 'failed'")
     daemon.wait_for(lambda: 'src="late-' in post.read_text(), what="the late image stored")
     assert len(image_files(tmp_path / "posts")) == 2
+
+
+def test_an_image_replaced_upstream_replaces_the_stored_file(tmp_path: Path, server: FeedServer) -> None:
+    server.static("/img/lead.jpg", 200, JPEG, "image/jpeg")
+    server.feed("/img/chart.png", png(shade=1), content_type="image/png")  # with an ETag, as a CDN serves it
+    publish(server, '<p>Chart <img src="/img/chart.png"></p>')
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "images": "download"}])
+    assert run_cli("--config", config, "run").returncode == 0
+    bundle = tmp_path / "posts" / "harbour-pictures"
+    first = sorted(p.name for p in bundle.iterdir())
+
+    publish(server, '<p>Chart, corrected <img src="/img/chart.png"></p>')  # the entry changes: its images are asked again
+    assert run_cli("--config", config, "run").returncode == 0
+    asked = server.requests_to("/img/chart.png")
+    assert len(asked) == 2 and asked[1].headers.get("if-none-match")  # conditional: 304, the file stays
+    assert sorted(p.name for p in bundle.iterdir()) == first
+
+    server.feed("/img/chart.png", png(shade=2), content_type="image/png")
+    publish(server, '<p>Chart, corrected twice <img src="/img/chart.png"></p>')
+    assert run_cli("--config", config, "run").returncode == 0
+    names = sorted(p.name for p in bundle.iterdir())
+    charts = [n for n in names if n.startswith("chart-")]
+    assert len(charts) == 1 and charts[0] not in first and (bundle / charts[0]).read_bytes() == png(shade=2)
+    _front, body = post_text(bundle / "index.md")
+    assert f'src="{charts[0]}"' in body

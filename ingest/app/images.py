@@ -161,7 +161,8 @@ class Images:
                     write_image(full, got.data)
                     self._written.append(full)
                 refs[url] = reference(self.profile, article.slug, posixpath.basename(path))
-                saves.append(ImageRecord(identity, url, "stored", path, got.validators.etag, got.validators.last_modified))
+                etag, modified = got.validators.etag, got.validators.last_modified
+                saves.append(ImageRecord(identity, url, "stored", path, etag, modified))
             elif record is not None and record.state == "stored" and self._on_disk(record, folder):
                 refs[url] = reference(self.profile, article.slug, posixpath.basename(record.path or ""))
                 if got is not None and got.not_modified:
@@ -175,13 +176,16 @@ class Images:
                 saves.append(ImageRecord(identity, url, "failed", error=None, failures=0, next_try=None))
         if not self.dry_run:
             gone = [url for url in records if url not in urls]
-            kept = {s.path for s in saves if s.path} | {records[u].path for u in refs if records.get(u)}
-            unused = [records[u].path for u in gone if records[u].path and records[u].path not in kept]
+            # files no record points at any more: images the entry dropped, or replaced under the same URL
+            updated = {s.url: s.path for s in saves}
+            now_used = {updated.get(url, record.path) for url, record in records.items() if url in urls}
+            now_used |= set(updated.values())
+            unused = {r.path for r in records.values() if r.path and r.path not in now_used}
             if gone:
                 self.store.drop_images(identity, gone)
-                remove_images(self.output, [p for p in unused if p])
             if saves:
                 self.store.save_images(saves)
+            remove_images(self.output, sorted(p for p in unused if p))
         if not refs:
             return Outcome(text, failures)
         return Outcome(render(localize(article, refs), self.profile, self.body), failures)

@@ -128,7 +128,8 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     report = RebuildReport()
     plans = []
     settings = image_modes(config, store)  # each feed's images setting: (the files', the config's)
-    images = Images(store, os.fspath(output), profile, config.body, dry_run=dry_run)
+    looking = Images(store, os.fspath(output), profile, config.body, dry_run=True)
+    stored_images = []
     for entry in store.entries():
         if entry.article is None:
             report.without_data += 1
@@ -137,13 +138,20 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         was, mode = settings.get(entry.feed_id, ("keep", "keep"))
         target = profile.path_for(article.slug, article.date, mode) if renames or was != mode else entry.path
         text = render(article, profile, config.body)
-        if mode == "download":  # local copies where stored, the rest fetched by the next run
-            if not dry_run:
-                relocate(store, os.fspath(output), profile, entry.identity, article.slug)
-                queue_images(store, article)
-            text = images.place(mode, entry.feed_id, article, text, utcnow(), entry).text
+        if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
+            text = looking.place(mode, entry.feed_id, article, text, utcnow(), entry).text
+            stored_images.append((len(plans), article))
         plans.append((entry, target, text))
     _refuse_conflicts(output, plans)
+    if not dry_run:  # images: into the folders the profile names, then the texts that point at them
+        images = Images(store, os.fspath(output), profile, config.body)
+        for index, article in stored_images:
+            entry, target, text = plans[index]
+            relocate(store, os.fspath(output), profile, entry.identity, article.slug)
+            queue_images(store, article)
+            remote = render(article, profile, config.body)
+            text = images.place("download", entry.feed_id, article, remote, utcnow(), entry).text
+            plans[index] = (entry, target, text)
 
     now = utcnow()
     modes = _edit_modes(config, store)
