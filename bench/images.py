@@ -7,13 +7,17 @@ server on 127.0.0.1, each entry with a lead image and two body images
 (real PNGs of about 20 KB, each different), and runs ``ingest run`` as a
 whole process from fresh state: ``cold`` (every entry new) then ``warm``
 (every feed answers 304), with ``images: keep`` and with ``images:
-download``. Prints the medians and the ratios; asserts nothing about time,
+download``, and a floor: the same images fetched alone by one
+``httpx.Client`` from four threads (the server is Python's threaded
+``http.server``, which is slow: the floor says how much of a run is the
+server's). Prints the medians and the ratios; asserts nothing about time,
 only that every image was stored.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import shutil
 import statistics
 import struct
@@ -27,6 +31,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +121,16 @@ def timed_run(config: Path) -> float:
     return elapsed
 
 
+def floor(files: dict[str, bytes], base: str) -> float:
+    """Seconds to fetch every image alone, four at a time over keep-alive connections."""
+    urls = [base + path for path in files if path.endswith(".png")]
+    started = time.perf_counter()
+    with httpx.Client(limits=httpx.Limits(max_connections=4)) as client:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda url: client.get(url).content, urls))
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--feeds", type=int, default=20)
@@ -131,6 +146,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-images-"))
     try:
         for _rep in range(args.reps):
+            results.setdefault(("floor", "images"), []).append(floor(files, base))
             for mode in ("keep", "download"):
                 state = work / mode
                 shutil.rmtree(state, ignore_errors=True)
@@ -155,6 +171,10 @@ def main() -> None:
     for phase in ("cold", "warm"):
         keep, download = (statistics.median(results[(m, phase)]) for m in ("keep", "download"))
         print(f"{phase:5}  keep {keep:6.2f} s   download {download:6.2f} s   ratio {download / keep:5.2f}")
+    alone = statistics.median(results[("floor", "images")])
+    cold = statistics.median(results[("download", "cold")]) - statistics.median(results[("keep", "cold")])
+    print(f"the images alone (floor): {alone:.2f} s; what download adds to a cold run: {cold:.2f} s "
+          f"({cold / alone:.2f} x the floor)")
 
 
 if __name__ == "__main__":

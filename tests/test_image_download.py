@@ -327,3 +327,47 @@ def test_an_image_replaced_upstream_replaces_the_stored_file(tmp_path: Path, ser
     assert len(charts) == 1 and charts[0] not in first and (bundle / charts[0]).read_bytes() == png(shade=2)
     _front, body = post_text(bundle / "index.md")
     assert f'src="{charts[0]}"' in body
+
+
+def test_a_dry_run_fetches_no_image_and_a_post_you_edited_keeps_your_text(tmp_path: Path, server: FeedServer) -> None:
+    server.static("/img/lead.jpg", 200, JPEG, "image/jpeg")
+    publish(server, '<p><img src="/img/late.png"></p>')
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "images": "download"}])
+    dry = run_cli("--config", config, "run", "--dry-run")
+    assert dry.returncode == 0 and "harbour-pictures/index.md" in dry.stdout, dry.stdout + dry.stderr
+    assert server.requests_to("/img/lead.jpg") == [] and not (tmp_path / "posts" / "harbour-pictures").exists()
+
+    assert run_cli("--config", config, "run").returncode == 1  # late.png: 404
+    post = tmp_path / "posts" / "harbour-pictures" / "index.md"
+    edited = post.read_text().replace("draft: false", "draft: false\nmy_note: 'keep me'")
+    post.write_text(edited)
+    server.static("/img/late.png", 200, png(), "image/png")
+    done = run_cli("--config", config, "run", "--force")
+    assert done.returncode == 0 and "0 updated" in done.stdout, done.stdout + done.stderr
+    assert post.read_text() == edited  # your text stays; the image is stored for when you take it back
+    assert len(image_files(tmp_path / "posts")) == 2
+
+
+def test_the_guard_sees_every_redirect_hop(hosts: list[FeedServer]) -> None:
+    import asyncio
+
+    from ingest.core.config import FeedConfig
+    from ingest.shell.fetch import Client, Refused, Validators, fetch
+
+    first, second = hosts[0], hosts[1]
+    first.route("/img/a.png", lambda _r: Response(302, b"", {"Location": second.url("/img/b.png")}))
+    second.static("/img/b.png", 200, png(), "image/png")
+    seen: list[str] = []
+
+    async def guard(url: str) -> None:
+        seen.append(url)
+        if url.startswith(second.url("/")):
+            raise Refused(f"refused: {url}")
+
+    async def go():
+        async with Client(2) as client:
+            return await fetch(client, FeedConfig(first.url("/img/a.png"), "x"), Validators(), guard=guard)
+
+    result = asyncio.run(go())
+    assert seen == [first.url("/img/a.png"), second.url("/img/b.png")]
+    assert result.error == f"refused: {second.url('/img/b.png')}" and second.requests == []
