@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import ipaddress
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.core.images import (
-    UnsafeSvg, dimensions, file_name, is_pixel, localize, sanitize_svg, sniff, wanted,
+    UnsafeSvg, dimensions, file_name, is_pixel, is_public, localize, sanitize_svg, sniff, wanted,
 )
 from ingest.core.normalize import Article
 from ingest.core.profiles import PROFILES
@@ -117,3 +119,17 @@ def test_bundle_names_only_with_download() -> None:
     day = date(2026, 1, 7)
     assert hugo.path_for("s", day) == "s.md" and hugo.path_for("s", day, "download") == "s/index.md"
     assert jekyll.path_for("s", day, "download") == jekyll.path_for("s", day) == "_posts/2026-01-07-s.md"
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True), ("2606:4700::1111", True), ("::ffff:8.8.8.8", True),
+        ("127.0.0.1", False), ("10.1.2.3", False), ("192.168.0.1", False), ("172.16.0.1", False),
+        ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
+        ("::1", False), ("fe80::1", False), ("fd00::1", False), ("::ffff:127.0.0.1", False),
+        ("64:ff9b::7f00:1", False), ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::808:808", True),
+    ],
+)
+def test_which_addresses_images_may_come_from(address: str, public: bool) -> None:
+    assert is_public(ipaddress.ip_address(address)) is public

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import ipaddress
 import re
 import struct
 import unicodedata
@@ -24,9 +25,6 @@ from xml.etree import ElementTree
 
 from .normalize import Article
 from .profiles import Profile
-
-IMAGE_MODES = ("keep", "download")
-DEFAULT_IMAGE_MAX_SIZE = 10 * 1024 * 1024
 
 # The kinds of image stored, by the extension their files get.
 KINDS = ("png", "jpg", "gif", "webp", "avif", "svg")
@@ -266,3 +264,20 @@ def image_dir(profile: Profile, slug: str) -> str:
 def reference(profile: Profile, slug: str, name: str) -> str:
     """What the post's front matter and body say to reach its image ``name``."""
     return profile.image_ref.format(slug=slug, name=name)
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is on the public internet: not private, loopback, link-local, reserved, shared.
+
+    An IPv6 address that carries an IPv4 one (mapped ``::ffff:a.b.c.d``, or
+    NAT64 ``64:ff9b::a.b.c.d``) is judged by the IPv4 address it leads to.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if address in _NAT64:
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return address.is_global and not address.is_multicast

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..core.config import FeedConfig
-from ..core.images import UnsafeSvg, is_pixel, sanitize_svg, sniff
+from ..core.images import UnsafeSvg, is_pixel, is_public, sanitize_svg, sniff
 from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
 from .write import write_atomic
 
@@ -70,7 +70,7 @@ async def public_only(url: str) -> None:
             raise Refused(f"cannot resolve {host}: {exc.strerror or exc}") from None
         addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     for address in addresses:
-        if not address.is_global:
+        if not is_public(address):
             raise Refused(
                 f"refused: {host} is a private, loopback or link-local address ({address}); "
                 "images come only from public addresses unless the feed itself is served from such an address"
