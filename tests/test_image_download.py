@@ -371,3 +371,14 @@ def test_the_guard_sees_every_redirect_hop(hosts: list[FeedServer]) -> None:
     result = asyncio.run(go())
     assert seen == [first.url("/img/a.png"), second.url("/img/b.png")]
     assert result.error == f"refused: {second.url('/img/b.png')}" and second.requests == []
+
+
+def test_a_bad_images_setting_is_a_config_error_naming_its_line(tmp_path: Path, server: FeedServer) -> None:
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml")}], defaults={"images": "sometimes"})
+    done = run_cli("--config", config, "run")
+    assert done.returncode == 2
+    assert "defaults.images: 'sometimes' is not one of: keep, download" in done.stderr, done.stderr
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "image_max_size": "lots"}])
+    done = run_cli("--config", config, "run")
+    assert done.returncode == 2 and "feeds[0].image_max_size" in done.stderr, done.stderr
+    assert server.requests == []
