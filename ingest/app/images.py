@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..core import policy
 from ..core.config import Config, FeedConfig
@@ -37,6 +37,9 @@ from ..shell.fetch import Client, Validators
 from ..shell.images import Fetched, fetch_image, move_image, remove_images, served_privately, write_image
 from ..shell.store import Store, StoredEntry, content_hash
 from ..shell.write import flush, read_text, write_atomic
+
+if TYPE_CHECKING:  # run.py uses this module; these are only its types
+    from .run import FeedReport, RequestLimits
 
 log = logging.getLogger("ingest.images")
 
@@ -72,7 +75,7 @@ class Images:
 
     async def prefetch(
         self, feed: FeedConfig, feed_id: int, served_from: str, articles: Iterable[Article],
-        client: Client, limits: Any, now: datetime, *, force: bool = False,
+        client: Client, limits: RequestLimits, now: datetime, *, force: bool = False,
     ) -> None:
         """Fetch the images of the entries about to be applied that are not stored yet (or to ask again).
 
@@ -104,7 +107,7 @@ class Images:
         await self._fetch_all(feed, served_from, jobs, client, limits)
 
     async def _fetch_all(
-        self, feed: FeedConfig, served_from: str, jobs: list[tuple[str, str, Validators]], client: Client, limits: Any,
+        self, feed: FeedConfig, served_from: str, jobs: list[tuple[str, str, Validators]], client: Client, limits: RequestLimits,
     ) -> None:
         if not jobs:
             return
@@ -202,7 +205,7 @@ class Images:
         return written
 
     async def after_poll(
-        self, feed: FeedConfig, feed_id: int, client: Client, limits: Any, report: Any, now: datetime,
+        self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits, report: FeedReport, now: datetime,
         *, force: bool = False,
     ) -> None:
         """Try the feed's failed images whose time has come, then say on the feed's line what failed.
@@ -256,7 +259,7 @@ class Images:
     # --- trying again -------------------------------------------------------------
 
     async def retry(
-        self, feed: FeedConfig, feed_id: int, served_from: str, client: Client, limits: Any, now: datetime,
+        self, feed: FeedConfig, feed_id: int, served_from: str, client: Client, limits: RequestLimits, now: datetime,
         *, force: bool = False,
     ) -> tuple[list[str], list[str]]:
         """Fetch the images whose time has come and rewrite their posts in place; (files rewritten, failures).
