@@ -382,3 +382,18 @@ def test_a_bad_images_setting_is_a_config_error_naming_its_line(tmp_path: Path, 
     done = run_cli("--config", config, "run")
     assert done.returncode == 2 and "feeds[0].image_max_size" in done.stderr, done.stderr
     assert server.requests == []
+
+
+def test_a_large_image_waits_on_disk_and_leaves_no_temporary_file(tmp_path: Path, server: FeedServer) -> None:
+    big = png(600, 600) + b"\x00" * (3 * 1024 * 1024)  # trailing bytes after IEND: still a PNG to a browser
+    server.static("/img/lead.jpg", 200, JPEG, "image/jpeg")
+    server.static("/img/big.png", 200, big, "image/png")
+    publish(server, '<p><img src="/img/big.png"></p>')
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "images": "download"}])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = run_cli("--config", config, "run", env={"TMPDIR": str(scratch)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    [stored] = [p for p in (tmp_path / "posts" / "harbour-pictures").iterdir() if p.name.startswith("big-")]
+    assert stored.read_bytes() == big
+    assert list(scratch.iterdir()) == []

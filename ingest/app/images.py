@@ -21,6 +21,9 @@ import os
 import posixpath
 import random
 import re
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -29,12 +32,15 @@ from typing import TYPE_CHECKING
 from ..core import policy
 from ..core.config import Config, FeedConfig
 from ..core.edits import is_edited
-from ..core.images import ImageRecord, digest, file_name, image_dir, localize, reference, wanted
+from ..core.images import ImageRecord, file_name, image_dir, localize, reference, wanted
 from ..core.normalize import Article, article_from_json
 from ..core.profiles import Profile
 from ..core.render import render
 from ..shell.fetch import Client, Validators
-from ..shell.images import Fetched, fetch_image, move_image, remove_images, served_privately, write_image
+from ..shell.images import (
+    Fetched, drop_spool, fetch_image, image_bytes, move_image, remove_images, same_image, served_privately, spool,
+    write_image,
+)
 from ..shell.store import Store, StoredEntry, content_hash
 from ..shell.write import flush, read_text, write_atomic
 
@@ -44,6 +50,9 @@ if TYPE_CHECKING:  # run.py uses this module; these are only its types
 log = logging.getLogger("ingest.images")
 
 _HASHED = re.compile(r"-([0-9a-f]{10})\.[a-z]+$")  # the bytes' hash in a stored image's name
+# Fetched images larger than this wait for their post in a temporary file rather than in memory,
+# so a first poll of a feed full of large images holds at most one of them in memory at a time.
+SPOOL_OVER = 512 * 1024
 
 
 @dataclass
@@ -67,7 +76,8 @@ class Images:
         self.body = body
         self.dry_run = dry_run
         self.rng = rng or random.Random()
-        self._fetched: dict[tuple[str, str], Fetched] = {}
+        self._fetched: dict[tuple[int, str, str], Fetched] = {}  # by feed, entry and URL
+        self._spool: str | None = None
         self._written: list[str] = []  # image files written and not flushed yet
         self._modes: set[int] = set()  # feeds whose images setting is recorded in this run
 
@@ -104,10 +114,11 @@ class Images:
                 if record is not None and record.state == "stored" and self._on_disk(record):
                     validators = Validators(record.etag, record.last_modified)
                 jobs.append((article.identity, url, validators))
-        await self._fetch_all(feed, served_from, jobs, client, limits)
+        await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
 
     async def _fetch_all(
-        self, feed: FeedConfig, served_from: str, jobs: list[tuple[str, str, Validators]], client: Client, limits: RequestLimits,
+        self, feed: FeedConfig, feed_id: int, served_from: str, jobs: list[tuple[str, str, Validators]],
+        client: Client, limits: RequestLimits,
     ) -> None:
         if not jobs:
             return
@@ -115,7 +126,10 @@ class Images:
 
         async def one(identity: str, url: str, validators: Validators) -> None:
             async with limits.slot(url):
-                self._fetched[(identity, url)] = await fetch_image(client, feed, url, validators, private_ok=private_ok)
+                got = await fetch_image(client, feed, url, validators, private_ok=private_ok)
+            if len(got.data) > SPOOL_OVER:
+                got = await asyncio.to_thread(spool, got, self._spool_dir())
+            self._fetched[(feed_id, identity, url)] = got
 
         await asyncio.gather(*(one(*job) for job in jobs))
 
@@ -149,20 +163,21 @@ class Images:
         failures: list[str] = []
         for url in urls:
             record = records.get(url)
-            got = self._fetched.pop((identity, url), None)
+            got = self._fetched.pop((feed_id, identity, url), None)
             if got is not None and got.error is None and not got.not_modified:
                 if got.pixel:
                     saves.append(ImageRecord(identity, url, "skipped"))
                     continue
-                short = digest(got.data)[:10]
+                short = got.sha[:10]
                 path = by_hash.get(short)
                 if path is None or posixpath.dirname(path) != folder:
-                    path = posixpath.join(folder, file_name(url, got.data, got.kind))
+                    path = posixpath.join(folder, file_name(url, got.sha, got.kind))
                 by_hash[short] = path
-                if not self.dry_run and not self._same_file(path, got.data):
-                    full = os.path.join(self.output, path)
-                    write_image(full, got.data)
+                full = os.path.join(self.output, path)
+                if not self.dry_run and not same_image(full, got):
+                    write_image(full, image_bytes(got))
                     self._written.append(full)
+                drop_spool(got)
                 refs[url] = reference(self.profile, article.slug, posixpath.basename(path))
                 etag, modified = got.validators.etag, got.validators.last_modified
                 saves.append(ImageRecord(identity, url, "stored", path, etag, modified))
@@ -229,6 +244,7 @@ class Images:
             else:
                 report.updated += [path for path in rewritten if path not in report.updated]
                 report.images_failed += failures
+        self._drop_fetched(feed_id)
         if report.images_failed:
             count = len(report.images_failed)
             more = f" (and {count - 1} more)" if count > 1 else ""
@@ -249,12 +265,17 @@ class Images:
             return False
         return os.path.isfile(os.path.join(self.output, record.path))
 
-    def _same_file(self, path: str, data: bytes) -> bool:
-        try:
-            with open(os.path.join(self.output, path), "rb") as handle:
-                return handle.read(len(data) + 1) == data
-        except OSError:
-            return False
+    def _spool_dir(self) -> str:
+        """A temporary folder for large images between fetch and write, removed with this object."""
+        if self._spool is None:
+            self._spool = tempfile.mkdtemp(prefix="ingest-images-")
+            weakref.finalize(self, shutil.rmtree, self._spool, True)
+        return self._spool
+
+    def _drop_fetched(self, feed_id: int) -> None:
+        """Forget what was fetched for a feed's entries that were not placed (skipped, failed to apply)."""
+        for key in [key for key in self._fetched if key[0] == feed_id]:
+            drop_spool(self._fetched.pop(key))
 
     # --- trying again -------------------------------------------------------------
 
@@ -285,7 +306,7 @@ class Images:
             article = replace(article_from_json(entry.article), slug=entry.given_slug)
             articles.append((entry, article))
             jobs += [(identity, r.url, Validators()) for r in records.get(identity, []) if r.due(due)]
-        await self._fetch_all(feed, served_from, jobs, client, limits)
+        await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
         rewritten: list[str] = []
         failures: list[str] = []
         for entry, article in articles:

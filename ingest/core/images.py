@@ -236,20 +236,20 @@ def _clean(element: ElementTree.Element) -> None:
             _clean(child)
 
 
-def file_name(url: str, data: bytes, kind: str) -> str:
+def file_name(url: str, sha: str, kind: str) -> str:
     """A stable, safe file name for an image: a readable stem from the URL, then a hash of the bytes.
 
     Only ASCII letters, digits and ``-`` come from the URL, so no name can
     leave the post's folder (``../``), hide (a leading dot) or be taken for
-    a page; the hash makes two different images never share a name and the
-    same bytes always get the same one.
+    a page; the hash of the bytes (``sha``, hex SHA-256) makes two different
+    images never share a name and the same bytes always get the same one.
     """
     path = unquote(urlsplit(url).path)
     last = path.rstrip("/").rsplit("/", 1)[-1]
     stem = last.rsplit(".", 1)[0] if "." in last else last
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode().lower()
     stem = _WORD.sub("-", ascii_stem).strip("-")[:40].strip("-") or "image"
-    return f"{stem}-{digest(data)[:10]}.{kind}"
+    return f"{stem}-{sha[:10]}.{kind}"
 
 
 def digest(data: bytes) -> str:

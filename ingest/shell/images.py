@@ -15,15 +15,17 @@ Credentials and custom headers are sent only to the feed's own host.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import os
 import shutil
 import socket
+import tempfile
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..core.config import FeedConfig
-from ..core.images import UnsafeSvg, is_pixel, is_public, sanitize_svg, sniff
+from ..core.images import UnsafeSvg, digest, is_pixel, is_public, sanitize_svg, sniff
 from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
 from .write import write_atomic
 
@@ -33,8 +35,10 @@ class Fetched:
     """One image fetch: the bytes and their kind, not modified, a tracking pixel, or why it failed."""
 
     url: str
-    data: bytes = b""
+    data: bytes = b""  # empty once spooled
     kind: str = ""
+    sha: str = ""  # hex SHA-256 of the bytes
+    spool: str | None = None  # a file holding the bytes until they are placed (large images)
     validators: Validators = Validators()
     not_modified: bool = False
     pixel: bool = False
@@ -113,7 +117,40 @@ async def fetch_image(
             return Fetched(url, error=f"{exc} ({redact(result.final_url)})")
     if len(data) > feed.image_max_size:
         return Fetched(url, error=f"larger than the {format_size(feed.image_max_size)} limit (image_max_size)")
-    return Fetched(url, data=data, kind=kind, validators=result.validators, pixel=is_pixel(data, kind))
+    return Fetched(
+        url, data=data, kind=kind, sha=digest(data), validators=result.validators, pixel=is_pixel(data, kind)
+    )
+
+
+def spool(got: Fetched, directory: str) -> Fetched:
+    """The image with its bytes moved to a file in ``directory``: a feed's new images wait there, not in memory."""
+    fd, path = tempfile.mkstemp(dir=directory, suffix="." + got.kind)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(got.data)
+    return replace(got, data=b"", spool=path)
+
+
+def image_bytes(got: Fetched) -> bytes:
+    """The bytes of a fetched image, from memory or from its spool file."""
+    if got.spool is None:
+        return got.data
+    with open(got.spool, "rb") as handle:
+        return handle.read()
+
+
+def drop_spool(got: Fetched) -> None:
+    if got.spool is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(got.spool)
+
+
+def same_image(path: str, got: Fetched) -> bool:
+    """Whether ``path`` already holds exactly this image."""
+    try:
+        with open(path, "rb") as handle:
+            return digest(handle.read()) == got.sha
+    except OSError:
+        return False
 
 
 def write_image(path: str, data: bytes) -> None:
