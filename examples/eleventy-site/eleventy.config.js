@@ -14,6 +14,8 @@ module.exports = function (eleventyConfig) {
     }
     return groups;
   });
+  // images stored with the posts (`images: download` in feeds.yaml): copied beside each post's page
+  eleventyConfig.addPassthroughCopy("posts/**/*.{png,jpg,gif,webp,avif,svg}");
   // .gitignore keeps the ingested posts out of git, not out of the site
   eleventyConfig.setUseGitIgnore(false);
   // ingest's store and config are not part of the site

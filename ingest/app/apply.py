@@ -19,11 +19,15 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..core.config import FeedConfig
-from ..core.dedupe import OCCUPIED, Facts, Settings, candidates, dated, decide_entries
+from ..core.dedupe import (
+    OCCUPIED, Facts, Settings, admits, as_stored, candidates, dated, decide_entries, judged, rendered,
+)
+from ..core.edits import content_hash
+from ..core.normalize import article_from_json
 from ..core.profiles import Profile
 from ..core.records import (
     Broken,
@@ -43,6 +47,7 @@ from ..core.records import (
 from ..core.reuse import adopt_earlier_files
 from ..shell.store import Store
 from ..shell.write import Flusher, read_text, same_bytes, write_atomic
+from .images import Images
 from .selection import withdraw
 
 __all__ = ["Applier"]
@@ -67,6 +72,7 @@ class Applier:
     # (a real run's claims are in the store, where the next feed looks them up).
     claimed: set[str] = field(default_factory=set)
     made_dirs: set[str] = field(default_factory=set)
+    images: Images | None = None  # entry images stored with the posts (``images: download``)
 
     async def apply(
         self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,
@@ -100,7 +106,8 @@ class Applier:
                 written.append((intent, path, done))
         if written:
             try:
-                await self.flusher.flush([path for _intent, path, _done in written])
+                images = self.images.take_written() if self.images is not None else []
+                await self.flusher.flush([path for _intent, path, _done in written] + images)
             except OSError as exc:  # the claims stay pending: the next run writes these files again
                 errors.append(cannot_write(exc))
                 return errors
@@ -127,10 +134,12 @@ class Applier:
                 report.notes.append(f"entry {item.index} skipped: {item.error}")
             else:
                 prepared.append(item)
-        facts, unreadable = self._facts(prepared, stored, now)
+        facts, unreadable = self._facts(prepared, stored, now, feed.images)
         if unreadable:  # an entry whose file cannot be read is not decided; the others go on
             errors += unreadable.values()
             prepared = [item for item in prepared if item.article.identity not in unreadable]
+        if feed.images == "download" and self.images is not None:
+            facts = replace(facts, placed=self._place_stored(feed, feed_id, prepared, stored, now, report))
         settings = Settings(feed, feed_id, self.profile, self.body, now)
         decision = decide_entries(prepared, facts, settings, self.seen, self.claimed)
         self.seen |= decision.seen
@@ -144,14 +153,45 @@ class Applier:
                 report.notes.append(f"entry {intent.label} skipped: {type(error).__name__}: {error}")
                 continue
             sources.append(item.source)
+            if isinstance(intent, Write) and intent.first and item.article.identity not in stored:
+                intent = self._place_new(intent, feed, feed_id, now, report)
             write = self._record(intent, feed, feed_id, now, report)
             if write is not None:
                 path = os.path.join(self.output, write.name)
                 planned.append((write, path, report.new if write.first else report.updated))
         return planned
 
+    def _place_stored(
+        self, feed: FeedConfig, feed_id: int, entries: Iterable[Prepared], stored: dict[str, StoredEntry],
+        now: datetime, report: FeedReport,
+    ) -> dict[str, str]:
+        """Stored entries' texts with their images made local, for the decision to compare and write."""
+        assert self.images is not None
+        placed: dict[str, str] = {}
+        for item in entries:
+            entry = stored.get(item.article.identity)
+            if entry is None or (judged(entry, feed_id) and not admits(feed, dated(item.article, entry, now))):
+                continue
+            article = as_stored(item, entry, now)
+            outcome = self.images.place(feed.images, feed_id, article, rendered(article, item, self.profile, self.body),
+                                        now, entry)
+            report.images_failed += outcome.failures
+            placed[article.identity] = outcome.text
+        return placed
+
+    def _place_new(self, intent: Write, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write:
+        """A new entry's text with its images made local, now that it has its name."""
+        if feed.images != "download" or self.images is None:
+            return intent
+        article = replace(article_from_json(intent.data), slug=intent.slug)
+        outcome = self.images.place(feed.images, feed_id, article, intent.text, now, None)
+        report.images_failed += outcome.failures
+        if outcome.text == intent.text:
+            return intent
+        return replace(intent, text=outcome.text, digest=content_hash(outcome.text))
+
     def _facts(
-        self, entries: Iterable[Prepared], stored: dict[str, StoredEntry], now: datetime
+        self, entries: Iterable[Prepared], stored: dict[str, StoredEntry], now: datetime, images: str = "keep",
     ) -> tuple[Facts, dict[str, str]]:
         """What the decision needs from the store and the output directory, and the entries whose file cannot be read."""
         files: dict[str, str | None] = {}
@@ -166,7 +206,7 @@ class Applier:
                     unreadable[entry.identity] = cannot_write(exc)
                 continue
             free = 0
-            for slug, name in candidates(dated(item.article, None, now), self.profile):
+            for slug, name in candidates(dated(item.article, None, now), self.profile, images):
                 if slug in self.claimed or name in self.claimed or self.store.name_taken(slug, name):
                     taken.update((slug, name))
                     continue
@@ -198,8 +238,10 @@ class Applier:
                 self.store.save_article(intent.identity, intent.data)
         elif isinstance(intent, Skip):
             report.skipped += 1
-        elif isinstance(intent, Forget):  # the owner deleted the file: never bring it back
+        elif isinstance(intent, Forget):  # the owner deleted the file: never bring it back, nor its images
             report.skipped += 1
+            if self.images is not None:
+                self.images.forget(intent.identity)
             if not self.dry_run:
                 self.store.save_entry(
                     intent.identity, feed_id, intent.name, intent.digest, "deleted", now, slug=intent.slug,

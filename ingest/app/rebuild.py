@@ -26,6 +26,7 @@ from ..core.records import Layout, StoredEntry
 from ..core.render import base_text, render
 from ..errors import IngestError
 from ..shell.store import Store, utcnow
+from .images import Images, forget_images, image_modes, images_changed, queue_images, relocate
 from ..shell.write import read_text, same_bytes, write_atomic
 
 __all__ = [
@@ -72,6 +73,7 @@ def check_layout(config: Config, store: Store, *, record: bool) -> None:
     if layout_dir(config, stored) == layout_dir(config, wanted) and same_format:
         if record and store.layout() != wanted:
             store.save_layout(wanted)
+        _check_images(config, store, record)
         return
     if layout_dir(config, stored) != layout_dir(config, wanted):
         old, new = layout_dir(config, stored), layout_dir(config, wanted)
@@ -88,6 +90,16 @@ def check_layout(config: Config, store: Store, *, record: bool) -> None:
         raise LayoutChanged(
             f"output {', '.join(changes)} since files were written; "
             "run 'ingest rebuild' to re-render the stored entries first"
+        )
+
+
+def _check_images(config: Config, store: Store, record: bool) -> None:
+    """A feed's ``images:`` setting decides its file names too: a change needs a rebuild (see ``images``)."""
+    changed = images_changed(config, store, record=record)
+    if changed:
+        raise LayoutChanged(
+            f"images {', '.join(changed)} since files were written; "
+            "run 'ingest rebuild' to store or drop the images and rename the files first"
         )
 
 
@@ -121,15 +133,31 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     renames = PROFILES[old.profile].path != profile.path
     report = RebuildReport()
     plans = []
+    settings = image_modes(config, store)  # each feed's images setting: (the files', the config's)
+    looking = Images(store, os.fspath(output), profile, config.body, dry_run=True)
+    stored_images = []
     for entry in store.entries():
         if entry.article is None:
             report.without_data += 1
             continue
         article = replace(article_from_json(entry.article), slug=entry.given_slug)
-        target = profile.path_for(article.slug, article.date) if renames else entry.path
+        was, mode = settings.get(entry.feed_id, ("keep", "keep"))
+        target = profile.path_for(article.slug, article.date, mode) if renames or was != mode else entry.path
         text = render(article, profile, config.body)
+        if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
+            text = looking.place(mode, entry.feed_id, article, text, utcnow(), entry).text
+            stored_images.append((len(plans), article))
         plans.append((entry, target, text))
     _refuse_conflicts(output, plans)
+    if not dry_run:  # images: into the folders the profile names, then the texts that point at them
+        images = Images(store, os.fspath(output), profile, config.body)
+        for index, article in stored_images:
+            entry, target, text = plans[index]
+            relocate(store, os.fspath(output), profile, entry.identity, article.slug)
+            queue_images(store, article)
+            remote = render(article, profile, config.body)
+            text = images.place("download", entry.feed_id, article, remote, utcnow(), entry).text
+            plans[index] = (entry, target, text)
 
     now = utcnow()
     modes = _edit_modes(config, store)
@@ -175,6 +203,14 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         report.moved.append(dest)
         report.removed.append(source)
     if not dry_run:
+        kept = {str(path) for path in report.kept}
+        dropped = [  # images: keep again: the posts point at the publisher's images, the copies go
+            entry.identity for entry, _target, _text in plans
+            if settings.get(entry.feed_id, ("keep", "keep"))[1] == "keep" and str(output / entry.path) not in kept
+        ]
+        forget_images(store, os.fspath(output), dropped)
+        for feed_id, (_was, mode) in settings.items():
+            store.save_images_mode(feed_id, mode)
         _prune_empty(output, [p.parent for p in report.removed])
         store.save_layout(wanted)
     return report

@@ -36,6 +36,7 @@ from ..core.records import (
     FeedReport,
     FeedState,
     FetchResult,
+    Prepared,
     ReadFeed,
     Validators,
 )
@@ -45,6 +46,7 @@ from ..shell.reading import Readers, available_cores
 from ..shell.store import Store, utcnow
 from ..shell.write import Flusher
 from .apply import Applier
+from .images import Images
 from .rebuild import LayoutChanged, check_layout
 from .selection import keep_feed, refilter
 
@@ -160,7 +162,8 @@ class _Run:
         self.rng = rng
         self.profile = profile
         self.body = body
-        self.applier = Applier(store, self._output_dir, profile, body, self.flusher, dry_run)
+        self.images = Images(store, self._output_dir, profile, body, dry_run=dry_run, rng=rng)
+        self.applier = Applier(store, self._output_dir, profile, body, self.flusher, dry_run, images=self.images)
 
     @classmethod
     def prepare(
@@ -186,6 +189,8 @@ class _Run:
         feed_id = self.store.feed_id(feed.url, feed.name)
         before = refilter(self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow())
         report = await self._poll(feed, client, limits, readers, force=force)
+        # entry images (images: download) whose time has come are tried again, whatever the feed said
+        await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
         report.removed += before.removed
@@ -226,6 +231,11 @@ class _Run:
                     items = state.item_tokens if state is not None else frozenset()
                     read = await readers.read(
                         result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
+                    )
+                if read is not None and read.error is None:  # entry images, fetched while no feed is being applied
+                    articles = [item.article for item in read.entries if isinstance(item, Prepared)]
+                    await self.images.prefetch(
+                        feed, feed_id, result.final_url, articles, client, limits, utcnow(), force=force
                     )
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
             log.exception("unexpected error polling %s", feed.name)

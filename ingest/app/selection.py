@@ -30,6 +30,7 @@ from ..core.records import StoredEntry
 from ..core.render import render
 from ..core.retention import Keep, expired
 from ..shell.store import Store, utcnow
+from .images import forget_images, queue_images
 from ..shell.write import read_text, write_atomic
 
 __all__ = ["apply_keep", "Changes", "keep_feed", "refilter", "refilter_all", "withdraw"]
@@ -87,6 +88,8 @@ def withdraw(
         except FileNotFoundError:
             continue
         changes.removed.append(entry.path)
+    # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
+    forget_images(store, output, [e.identity for e in gone] + [e.identity for e in removable if e.identity in marked])
     return changes
 
 
@@ -112,7 +115,7 @@ def refilter(
         article = article_from_json(entry.article)
         if admits(feed, article):
             if entry.state == "deleted":
-                _admit(store, output, profile, body, feed_id, entry, article, now, changes, dry_run)
+                _admit(store, output, profile, body, feed_id, entry, article, now, changes, dry_run, feed.images)
         elif entry.state == "written":
             excluded.append(entry)
     withdrawn = withdraw(store, output, excluded, FILTERED, now, dry_run=dry_run)
@@ -124,7 +127,7 @@ def refilter(
 
 def _admit(
     store: Store, output: str, profile: Profile, body: str, feed_id: int, entry: StoredEntry, article: Article,
-    now: datetime, changes: Changes, dry_run: bool,
+    now: datetime, changes: Changes, dry_run: bool, images: str = "keep",
 ) -> None:
     """Write a filtered entry the rules now admit; a file of someone else's at its name is left alone.
 
@@ -135,7 +138,7 @@ def _admit(
     text = render(article, profile, body)
     name = entry.path
     if article.date is not None:
-        wanted = profile.path_for(article.slug, article.date)
+        wanted = profile.path_for(article.slug, article.date, images)
         if wanted != name and not store.path_taken(wanted, entry.identity):
             name = wanted
     path = os.path.join(output, name)
@@ -151,6 +154,8 @@ def _admit(
         os.makedirs(directory, exist_ok=True)
     write_atomic(path, text)
     store.save_entry(entry.identity, feed_id, name, content_hash(text), "written", now)
+    if images == "download":  # written with the remote URLs; the poll's images step fetches and rewrites
+        queue_images(store, article)
 
 
 def apply_keep(

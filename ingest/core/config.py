@@ -25,7 +25,7 @@ from .retention import Keep
 
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
-    "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
+    "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
 ]
 
 
@@ -105,6 +105,8 @@ class FeedConfig:
     include: tuple[str, ...] = ()  # filter rules (see ``filters``)
     exclude: tuple[str, ...] = ()
     keep: Keep | None = None  # retention after each run (see ``retention``)
+    images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
+    image_max_size: int = 10 * 1024 * 1024
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -145,8 +147,9 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep",
+    "include", "exclude", "keep", "images", "image_max_size",
 }
+IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")

@@ -23,6 +23,7 @@ from .config import (
     FEED_KEYS,
     FEED_SETTINGS,
     HOOK_KEYS,
+    IMAGE_MODES,
     OUTPUT_KEYS,
     TAG_SOURCES,
     TOP_KEYS,
@@ -266,11 +267,14 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
                 out[key] = parse_duration(reader.value(entries[key][1]))
             except ValueError as exc:
                 raise reader.fail(entries, key, prefix, str(exc)) from None
-    if "max_size" in entries:
-        try:
-            out["max_size"] = parse_size(reader.value(entries["max_size"][1]))
-        except ValueError as exc:
-            raise reader.fail(entries, "max_size", prefix, str(exc)) from None
+    for key in ("max_size", "image_max_size"):
+        if key in entries:
+            try:
+                out[key] = parse_size(reader.value(entries[key][1]))
+            except ValueError as exc:
+                raise reader.fail(entries, key, prefix, str(exc)) from None
+    if "images" in entries:
+        out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, "keep")
     if "edits" in entries:
         out["edits"] = reader.choice(entries, "edits", prefix, EDIT_MODES, DEFAULT_EDITS)
     if "max_redirects" in entries:

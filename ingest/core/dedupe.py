@@ -37,7 +37,7 @@ from .records import (
 from .render import base_text, render
 
 __all__ = [
-    "FILTERED", "OCCUPIED", "PRUNED", "Action", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
+    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
     "decide", "decide_entries", "judged", "slug_candidates", "texts_of",
 ]
 
@@ -105,6 +105,9 @@ class Facts:
     stored: Mapping[str, StoredEntry]
     taken: AbstractSet[str] = frozenset()
     files: Mapping[str, str | None] = field(default_factory=dict)
+    # A stored entry's text with its images made local (``images: download``),
+    # by identity; the decision compares and writes it instead of the rendered text.
+    placed: Mapping[str, str] = field(default_factory=dict)
 
 
 OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
@@ -127,6 +130,18 @@ def dated(article: Article, stored: StoredEntry | None, now: datetime) -> Articl
     return replace(article, date=first_seen.date(), published=first_seen)
 
 
+def as_stored(prepared: Prepared, stored: StoredEntry, now: datetime) -> Article:
+    """A stored entry's article as its file is written: dated when first seen, under the slug it was given."""
+    return replace(dated(prepared.article, stored, now), slug=stored.given_slug)
+
+
+def rendered(article: Article, prepared: Prepared, profile: Profile, body: str) -> str:
+    """The file's text, as the worker rendered it unless the decision changed the Article."""
+    if prepared.text is not None and article == prepared.article:
+        return prepared.text
+    return render(article, profile, body)
+
+
 def slug_candidates(slug: str, identity: str) -> Iterator[str]:
     """Slugs to try for a new entry, best first.
 
@@ -144,10 +159,10 @@ def slug_candidates(slug: str, identity: str) -> Iterator[str]:
         yield f"{base}-{short}-{n}"
 
 
-def candidates(article: Article, profile: Profile) -> Iterator[tuple[str, str]]:
+def candidates(article: Article, profile: Profile, images: str = "keep") -> Iterator[tuple[str, str]]:
     """The (slug, file name) pairs a new entry may get, best first; the shell looks them up."""
     for slug in slug_candidates(article.slug, article.identity):
-        yield slug, profile.path_for(slug, article.date)
+        yield slug, profile.path_for(slug, article.date, images)
 
 
 def texts_of(article: Article) -> tuple[str, ...]:
@@ -213,7 +228,7 @@ class _Decider:
         if stored is not None:
             article = replace(article, slug=stored.given_slug)
             name = stored.path
-            text = self._render(article, prepared)
+            text = self.facts.placed.get(article.identity) or self._render(article, prepared)
         else:
             article, name, text = self._name_new(article, prepared)
         digest = prepared.digest if text is prepared.text else content_hash(text)
@@ -253,10 +268,7 @@ class _Decider:
         return HoldBack(article.identity, name, content_hash(text), article.slug, self._json(article, prepared))
 
     def _render(self, article: Article, prepared: Prepared) -> str:
-        """The file's text, as the worker rendered it unless the decision changed the Article."""
-        if prepared.text is not None and article == prepared.article:
-            return prepared.text
-        return render(article, self.settings.profile, self.settings.body)
+        return rendered(article, prepared, self.settings.profile, self.settings.body)
 
     def _json(self, article: Article, prepared: Prepared) -> str:
         return prepared.data if article == prepared.article else article_to_json(article)
@@ -271,7 +283,7 @@ class _Decider:
         change afterwards.
         """
         taken, files = self.facts.taken, self.facts.files
-        for slug, name in candidates(article, self.settings.profile):
+        for slug, name in candidates(article, self.settings.profile, self.settings.feed.images):
             if slug in taken or name in taken or self._claimed(slug) or self._claimed(name):
                 continue
             if name not in files:

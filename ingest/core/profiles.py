@@ -46,9 +46,16 @@ class Profile:
     path: str  # relative file name; {slug} and {date} (YYYY-MM-DD) are filled in
     fields: tuple[Field, ...]
     escape_shortcodes: bool = False  # Hugo reads {{< and {{% in content as shortcodes
+    # With ``images: download``: the file name when the post keeps its images
+    # beside it (a Hugo page bundle; '' keeps ``path``), the folder of a post's
+    # images within the output, and how the post refers to one of them.
+    bundle_path: str = ""
+    image_dir: str = "{slug}"
+    image_ref: str = "{name}"
 
-    def path_for(self, slug: str, day: date) -> str:
-        return self.path.format(slug=slug, date=day.isoformat())
+    def path_for(self, slug: str, day: date, images: str = "keep") -> str:
+        pattern = self.bundle_path if images == "download" and self.bundle_path else self.path
+        return pattern.format(slug=slug, date=day.isoformat())
 
 
 _BLANK = Field("", "blank")
@@ -71,6 +78,8 @@ HUGO = Profile(
         Field("draft", "bool", "draft"),
     ),
     escape_shortcodes=True,
+    # A leaf bundle: Hugo publishes the images beside the page, so the body's src is just the name.
+    bundle_path="{slug}/index.md",
 )
 
 # Jekyll only reads posts from _posts/ named YYYY-MM-DD-title; `published:
@@ -93,6 +102,9 @@ JEKYLL = Profile(
         Field("published", "not", "draft"),
         Field("render_with_liquid", "const", value="false"),
     ),
+    # Post URLs follow the permalink pattern, so images live in a static folder and are named from the site root.
+    image_dir="assets/ingest/{slug}",
+    image_ref="/assets/ingest/{slug}/{name}",
 )
 
 # Eleventy builds collections from `tags` (always a list here) and derives

@@ -202,6 +202,7 @@ class FeedReport:
     removed: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
 
     @property
     def failed(self) -> bool:
@@ -209,8 +210,9 @@ class FeedReport:
 
     @property
     def failing(self) -> bool:
-        """Failed in this run, or not asked while it backs off after failures: what a cron job must hear of."""
-        return self.failed or self.backing_off
+        """Failed in this run, not asked while it backs off after failures, or images not downloaded:
+        what a cron job must hear of."""
+        return self.failed or self.backing_off or bool(self.images_failed)
 
 
 @dataclass(frozen=True)

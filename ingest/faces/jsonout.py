@@ -63,6 +63,8 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "failure": report.kind.value if report.kind else None,
         "until": iso(report.until),
         "notes": list(report.notes),
+        # entry images not downloaded (``images: download``), present only when there are any
+        **({"images_failed": list(report.images_failed)} if report.images_failed else {}),
     }
 
 

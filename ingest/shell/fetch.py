@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -36,7 +37,7 @@ from .transport import make_transport
 
 __all__ = [
     "ACCEPT", "ACCEPT_ENCODING", "Client", "credentials", "DRAIN_LIMIT", "fetch", "format_size",
-    "PROJECT_URL", "USER_AGENT",
+    "Guard", "PROJECT_URL", "Refused", "USER_AGENT",
 ]
 
 
@@ -47,6 +48,14 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, applic
 ACCEPT_ENCODING = "gzip, deflate"
 
 log = logging.getLogger("ingest.fetch")  # the name people see in log lines, whatever the module's place
+
+
+class Refused(Exception):
+    """A guard's refusal of a request URL; its message says why."""
+
+
+# Called with every URL before it is requested (the first and each redirect's); raises ``Refused``.
+Guard = Callable[[str], Awaitable[None]]
 
 
 class Client:
@@ -104,15 +113,19 @@ class Client:
 
 
 async def fetch(
-    client: Client, feed: FeedConfig, validators: Validators, url: str | None = None
+    client: Client, feed: FeedConfig, validators: Validators, url: str | None = None, *, guard: Guard | None = None
 ) -> FetchResult:
-    """Fetch ``url`` (default: the feed's configured URL) under the feed's limits."""
+    """Fetch ``url`` (default: the feed's configured URL) under the feed's limits.
+
+    ``guard`` sees every URL before it is asked, redirects included, and may
+    refuse it (entry images: no private addresses).
+    """
     started = time.monotonic()
     url = url or feed.url
     if urlsplit(url).scheme.lower() == "file":
         result = await asyncio.to_thread(_read_file, url, feed.max_size, feed.base)
     else:
-        result = await _fetch_http(client, feed, url, validators)
+        result = await _fetch_http(client, feed, url, validators, guard)
     return replace(result, elapsed=time.monotonic() - started)
 
 
@@ -174,11 +187,15 @@ class _Progress:
     status: int | None = None
 
 
-async def _fetch_http(client: Client, feed: FeedConfig, url: str, validators: Validators) -> FetchResult:
+async def _fetch_http(
+    client: Client, feed: FeedConfig, url: str, validators: Validators, guard: Guard | None = None
+) -> FetchResult:
     progress = _Progress(strip_userinfo(url))
     try:
         async with asyncio.timeout(feed.deadline):
-            return await _follow(client, feed, url, validators, progress)
+            return await _follow(client, feed, url, validators, progress, guard)
+    except Refused as exc:
+        return _failed(url, progress, str(exc), FailureKind.CONNECT)
     except TimeoutError:
         got = f", {format_size(progress.received)} received" if progress.received else ""
         return _failed(
@@ -203,7 +220,8 @@ def _failed(url: str, progress: _Progress, error: str, kind: FailureKind) -> Fet
 
 
 async def _follow(
-    client: Client, feed: FeedConfig, url: str, validators: Validators, progress: _Progress
+    client: Client, feed: FeedConfig, url: str, validators: Validators, progress: _Progress,
+    guard: Guard | None = None,
 ) -> FetchResult:
     """Request ``url``, following redirects hop by hop within the feed's limit.
 
@@ -214,6 +232,8 @@ async def _follow(
     origin = urlsplit(progress.url)
     visited = [progress.url]
     while True:
+        if guard is not None:
+            await guard(progress.url)
         request = client.build_request(progress.url, _headers(feed, origin, progress.url, validators), feed.timeout)
         response = await client.send(request)
         try:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ..core.images import ImageRecord
 from ..core.records import FeedState, Layout, StoredEntry, Validators
 from ..errors import StoreError, StoreLocked
 
@@ -115,6 +116,24 @@ MIGRATIONS: list[str] = [
     # body parses only its changed items (see ``core.incremental``).
     """
     ALTER TABLE feeds ADD COLUMN item_tokens TEXT;
+    """,
+    # Entry images stored with their posts (``images: download``): which
+    # image belongs to which post, where its file is, and when a failed one
+    # is tried again; and the images setting each feed's files were written with.
+    """
+    CREATE TABLE images (
+        identity TEXT NOT NULL,
+        url TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('stored', 'failed', 'skipped')),
+        path TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT,
+        PRIMARY KEY (identity, url)
+    );
+    ALTER TABLE feeds ADD COLUMN images TEXT;
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -559,6 +578,79 @@ class Store:
 
     def count_entries(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+    # --- entry images (``images: download``) ----------------------------------
+
+    def image_records(self, identities: Iterable[str]) -> dict[str, list[ImageRecord]]:
+        """The image records of each of ``identities`` that has any."""
+        found: dict[str, list[ImageRecord]] = {}
+        wanted = list(identities)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._db.execute(
+                "SELECT identity, url, state, path, etag, last_modified, error, failures, next_try FROM images"
+                f" WHERE identity IN ({','.join('?' * len(chunk))}) ORDER BY rowid", chunk,
+            ).fetchall()
+            for row in rows:
+                found.setdefault(row[0], []).append(ImageRecord(*row[:8], next_try=_when(row[8])))
+        return found
+
+    def save_images(self, records: Iterable[ImageRecord]) -> None:
+        """Insert or replace image records."""
+        with self._tx():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO images (identity, url, state, path, etag, last_modified, error, failures,"
+                " next_try) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((r.identity, r.url, r.state, r.path, r.etag, r.last_modified, r.error, r.failures, _iso(r.next_try))
+                 for r in records),
+            )
+
+    def drop_images(self, identity: str, urls: Iterable[str] | None = None) -> None:
+        """Forget an entry's images (all of them, or those of ``urls``)."""
+        with self._tx():
+            if urls is None:
+                self._db.execute("DELETE FROM images WHERE identity = ?", (identity,))
+            else:
+                self._db.executemany(
+                    "DELETE FROM images WHERE identity = ? AND url = ?", ((identity, url) for url in urls)
+                )
+
+    def images_due(self, feed_id: int, now: datetime) -> list[str]:
+        """Written entries of the feed with an image to try (again) by ``now``."""
+        rows = self._db.execute(
+            "SELECT DISTINCT e.identity FROM images i JOIN entries e ON e.identity = i.identity"
+            " WHERE e.feed_id = ? AND e.state = 'written' AND i.state = 'failed'"
+            " AND (i.next_try IS NULL OR i.next_try <= ?) ORDER BY e.first_seen, e.identity",
+            (feed_id, now.isoformat()),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def images_mode(self, feed_id: int) -> str | None:
+        """The images setting the feed's files were written with (None: never recorded, so 'keep')."""
+        row = self._db.execute("SELECT images FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return row[0] if row else None
+
+    def posts_with_images(self, feed_id: int) -> list[tuple[str, str]]:
+        """(identity, file) of the feed's written entries that have image records."""
+        return self._db.execute(
+            "SELECT e.identity, e.path FROM entries e WHERE e.feed_id = ? AND e.state = 'written'"
+            " AND EXISTS (SELECT 1 FROM images i WHERE i.identity = e.identity)", (feed_id,),
+        ).fetchall()
+
+    def images_modes(self) -> dict[str, tuple[int, str | None]]:
+        """Every feed's id and recorded images setting, by its URL (and the URL it moved to)."""
+        found: dict[str, tuple[int, str | None]] = {}
+        for feed_id, url, moved_to, mode in self._db.execute("SELECT id, url, moved_to, images FROM feeds"):
+            found[url] = (feed_id, mode)
+            if moved_to:
+                found.setdefault(moved_to, (feed_id, mode))
+        return found
+
+    def save_images_mode(self, feed_id: int, mode: str) -> None:
+        with self._tx():
+            self._db.execute("UPDATE feeds SET images = ? WHERE id = ?", (mode, feed_id))
+
+    # --- end of entry images ----------------------------------------------------
 
     def batch(self) -> _Transaction | contextlib.nullcontext[None]:
         """One transaction around many changes; the single-change methods join it."""

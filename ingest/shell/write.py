@@ -47,13 +47,14 @@ StrPath = str | os.PathLike[str]
 _temp_names = itertools.count()
 
 
-def write_atomic(path: StrPath, text: str, *, sync: bool = True) -> None:
+def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None:
     """Replace ``path`` with ``text`` in one step.
 
     ``sync=False`` leaves durability to the caller, who writes a batch of
     files and then calls ``flush`` on them once.
     """
-    data = text.encode("utf-8", "surrogateescape")  # an owner's file that is not UTF-8 goes back as it was
+    # an owner's file that is not UTF-8 goes back as it was; bytes (an image) are written as they are
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
     path = os.fspath(path)
     directory, name = os.path.split(path)
     fd, tmp = _create_temp(directory, name)

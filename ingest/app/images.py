@@ -1,0 +1,400 @@
+"""Entry images stored with their posts (``images: download``): the step between rendering and writing.
+
+A run hands each entry's file here just before it is written: the images
+it refers to were fetched meanwhile (``prefetch``, concurrently, with the
+run's limits), so this step only decides. It stores each image under a
+stable name in the post's image folder, records which image belongs to
+which post, and returns the text with every reference that could be
+stored pointing at the local copy. An image that could not be fetched
+never holds its post back: the reference stays the publisher's URL, the
+feed's line counts the failure, and ``retry`` (after every poll) tries it
+again with backoff and rewrites the file in place once it succeeds. The
+text the store records for a post is the rewritten one, so a poll that
+finds nothing new finds the same text and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import posixpath
+import random
+import re
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..core import policy
+from ..core.config import Config, FeedConfig
+from ..core.edits import content_hash, is_edited
+from ..core.images import ImageRecord, file_name, image_dir, localize, reference, wanted
+from ..core.normalize import Article, article_from_json
+from ..core.profiles import Profile
+from ..core.render import render
+from ..core.records import FeedReport, StoredEntry, Validators
+from ..shell.fetch import Client
+from ..shell.images import (
+    Fetched, drop_spool, fetch_image, image_bytes, move_image, remove_images, same_image, served_privately, spool,
+    write_image,
+)
+from ..shell.store import Store
+from ..shell.write import flush, read_text, write_atomic
+
+if TYPE_CHECKING:
+    from ..shell.limits import RequestLimits
+
+__all__ = [
+    "forget_images", "image_modes", "Images", "images_changed", "Outcome", "queue_images", "relocate",
+    "SPOOL_OVER",
+]
+
+
+log = logging.getLogger("ingest.images")
+
+_HASHED = re.compile(r"-([0-9a-f]{10})\.[a-z]+$")  # the bytes' hash in a stored image's name
+# Fetched images larger than this wait for their post in a temporary file rather than in memory,
+# so a first poll of a feed full of large images holds at most one of them in memory at a time.
+SPOOL_OVER = 512 * 1024
+
+
+@dataclass
+class Outcome:
+    """What the step did to one file: its text, and the image failures to report."""
+
+    text: str
+    failures: list[str] = field(default_factory=list)
+
+
+class Images:
+    """The images of one run (or one daemon poll): fetched ahead, then placed as files are written."""
+
+    def __init__(
+        self, store: Store, output: str, profile: Profile, body: str, *, dry_run: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.output = output
+        self.profile = profile
+        self.body = body
+        self.dry_run = dry_run
+        self.rng = rng or random.Random()
+        self._fetched: dict[tuple[int, str, str], Fetched] = {}  # by feed, entry and URL
+        self._spool: str | None = None
+        self._written: list[str] = []  # image files written and not flushed yet
+        self._modes: set[int] = set()  # feeds whose images setting is recorded in this run
+
+    # --- fetching -------------------------------------------------------------
+
+    async def prefetch(
+        self, feed: FeedConfig, feed_id: int, served_from: str, articles: Iterable[Article],
+        client: Client, limits: RequestLimits, now: datetime, *, force: bool = False,
+    ) -> None:
+        """Fetch the images of the entries about to be applied that are not stored yet (or to ask again).
+
+        An image already stored is asked again with its validators (the
+        entry changed, so the publisher may have replaced it); one that
+        failed waits for its backoff (unless ``force``, as ``run --force``
+        asks deferred feeds); tracking pixels are never asked again.
+        """
+        if feed.images != "download" or self.dry_run:
+            return
+        articles = list(articles)
+        stored = self.store.stored_entries(a.identity for a in articles)
+        records = self.store.image_records(a.identity for a in articles)
+        jobs = []
+        for article in articles:
+            entry = stored.get(article.identity)
+            if entry is not None and (entry.feed_id != feed_id or (entry.state == "deleted" and entry.hidden is None)):
+                continue
+            known = {r.url: r for r in records.get(article.identity, [])}
+            for url in wanted(article):
+                record = known.get(url)
+                waiting = record is not None and record.state == "failed" and not (force or record.due(now))
+                if record is not None and record.state == "skipped" or waiting:
+                    continue
+                validators = Validators()
+                if record is not None and record.state == "stored" and self._on_disk(record):
+                    validators = Validators(record.etag, record.last_modified)
+                jobs.append((article.identity, url, validators))
+        await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
+
+    async def _fetch_all(
+        self, feed: FeedConfig, feed_id: int, served_from: str, jobs: list[tuple[str, str, Validators]],
+        client: Client, limits: RequestLimits,
+    ) -> None:
+        if not jobs:
+            return
+        private_ok = await served_privately(served_from)
+
+        async def one(identity: str, url: str, validators: Validators) -> None:
+            async with limits.slot(url):
+                got = await fetch_image(client, feed, url, validators, private_ok=private_ok)
+            if len(got.data) > SPOOL_OVER:
+                got = await asyncio.to_thread(spool, got, self._spool_dir())
+            self._fetched[(feed_id, identity, url)] = got
+
+        await asyncio.gather(*(one(*job) for job in jobs))
+
+    # --- placing ----------------------------------------------------------------
+
+    def place(
+        self, mode: str, feed_id: int, article: Article, text: str, now: datetime,
+        stored: StoredEntry | None = None,
+    ) -> Outcome:
+        """The file's text with its images local where they could be stored; records and image files follow.
+
+        ``article`` carries the post's final slug; ``mode`` is its feed's
+        ``images:`` setting. With ``keep``, or for an entry another feed
+        owns, the text is returned as it is.
+        """
+        if mode != "download":
+            return Outcome(text)
+        if stored is not None and (stored.feed_id != feed_id or (stored.state == "deleted" and stored.hidden is None)):
+            return Outcome(text)
+        if not self.dry_run and feed_id not in self._modes:
+            if self.store.images_mode(feed_id) != mode:
+                self.store.save_images_mode(feed_id, mode)
+            self._modes.add(feed_id)
+        identity = article.identity
+        records = {r.url: r for r in self.store.image_records([identity]).get(identity, [])}
+        folder = image_dir(self.profile, article.slug)
+        urls = wanted(article)
+        by_hash = {m.group(1): r.path for r in records.values() if r.path and (m := _HASHED.search(r.path))}
+        refs: dict[str, str] = {}
+        saves: list[ImageRecord] = []
+        failures: list[str] = []
+        for url in urls:
+            record = records.get(url)
+            got = self._fetched.pop((feed_id, identity, url), None)
+            if got is not None and got.error is None and not got.not_modified:
+                if got.pixel:
+                    saves.append(ImageRecord(identity, url, "skipped"))
+                    continue
+                short = got.sha[:10]
+                path = by_hash.get(short)
+                if path is None or posixpath.dirname(path) != folder:
+                    path = posixpath.join(folder, file_name(url, got.sha, got.kind))
+                by_hash[short] = path
+                full = os.path.join(self.output, path)
+                if not self.dry_run and not same_image(full, got):
+                    write_image(full, image_bytes(got))
+                    self._written.append(full)
+                drop_spool(got)
+                refs[url] = reference(self.profile, article.slug, posixpath.basename(path))
+                etag, modified = got.validators.etag, got.validators.last_modified
+                saves.append(ImageRecord(identity, url, "stored", path, etag, modified))
+            elif record is not None and record.state == "stored" and self._on_disk(record, folder):
+                refs[url] = reference(self.profile, article.slug, posixpath.basename(record.path or ""))
+                if got is not None and got.not_modified:
+                    saves.append(replace(record, etag=got.validators.etag, last_modified=got.validators.last_modified))
+            elif got is not None and got.error is not None:
+                failures.append(f"{url}: {got.error}")
+                count = (record.failures if record is not None and record.state == "failed" else 0) + 1
+                retry = policy.backoff(count, now, self.rng)
+                saves.append(ImageRecord(identity, url, "failed", error=got.error, failures=count, next_try=retry))
+            elif record is None or record.state == "stored":  # never tried, or its file is gone: to fetch
+                saves.append(ImageRecord(identity, url, "failed", error=None, failures=0, next_try=None))
+        if not self.dry_run:
+            gone = [url for url in records if url not in urls]
+            # files no record points at any more: images the entry dropped, or replaced under the same URL
+            updated = {s.url: s.path for s in saves}
+            now_used = {updated.get(url, record.path) for url, record in records.items() if url in urls}
+            now_used |= set(updated.values())
+            unused = {r.path for r in records.values() if r.path and r.path not in now_used}
+            if gone:
+                self.store.drop_images(identity, gone)
+            if saves:
+                self.store.save_images(saves)
+            remove_images(self.output, sorted(p for p in unused if p))
+        if not refs:
+            return Outcome(text, failures)
+        return Outcome(render(localize(article, refs), self.profile, self.body), failures)
+
+    def forget(self, identity: str) -> None:
+        """A post that is gone (deleted by its owner, filtered, pruned) takes its images along."""
+        if self.dry_run:
+            return
+        forget_images(self.store, self.output, [identity])
+
+    def take_written(self) -> list[str]:
+        """The image files written since the last call, for the run to flush with its posts."""
+        written, self._written = self._written, []
+        return written
+
+    async def after_poll(
+        self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits, report: FeedReport, now: datetime,
+        *, force: bool = False,
+    ) -> None:
+        """Try the feed's failed images whose time has come, then say on the feed's line what failed.
+
+        Files rewritten with their local images count as updated; a failure
+        here is the images' own and never fails the feed.
+        """
+        if feed.images == "download" and not self.dry_run and report.status != "retired":
+            try:
+                # a post its owner deleted takes its images along at once, not when its entry next changes
+                gone = [identity for identity, path in self.store.posts_with_images(feed_id)
+                        if not os.path.exists(os.path.join(self.output, path))]
+                forget_images(self.store, self.output, gone)
+                rewritten, failures = await self.retry(feed, feed_id, feed.url, client, limits, now, force=force)
+            except OSError as exc:
+                where = f" {exc.filename}" if exc.filename else ""
+                report.images_failed.append(f"cannot write{where}: {exc.strerror or exc}")
+            except Exception as exc:  # a bug in the images step must not cost the feed its poll
+                log.exception("images of %s", feed.name)
+                report.images_failed.append(f"internal error: {type(exc).__name__}: {exc}")
+            else:
+                report.updated += [path for path in rewritten if path not in report.updated]
+                report.images_failed += failures
+        self._drop_fetched(feed_id)
+        if report.images_failed:
+            count = len(report.images_failed)
+            more = f" (and {count - 1} more)" if count > 1 else ""
+            plural = "s" if count != 1 else ""
+            report.notes.append(
+                f"{count} image{plural} not downloaded, kept at their remote URL until a later poll: "
+                f"{report.images_failed[0]}{more}"
+            )
+
+    async def flush(self) -> None:
+        """Make the image files written so far durable."""
+        written, self._written = self._written, []
+        if written:
+            await asyncio.to_thread(flush, written)
+
+    def _on_disk(self, record: ImageRecord, folder: str | None = None) -> bool:
+        if not record.path or (folder is not None and posixpath.dirname(record.path) != folder):
+            return False
+        return os.path.isfile(os.path.join(self.output, record.path))
+
+    def _spool_dir(self) -> str:
+        """A temporary folder for large images between fetch and write, removed with this object."""
+        if self._spool is None:
+            self._spool = tempfile.mkdtemp(prefix="ingest-images-")
+            weakref.finalize(self, shutil.rmtree, self._spool, True)
+        return self._spool
+
+    def _drop_fetched(self, feed_id: int) -> None:
+        """Forget what was fetched for a feed's entries that were not placed (skipped, failed to apply)."""
+        for key in [key for key in self._fetched if key[0] == feed_id]:
+            drop_spool(self._fetched.pop(key))
+
+    # --- trying again -------------------------------------------------------------
+
+    async def retry(
+        self, feed: FeedConfig, feed_id: int, served_from: str, client: Client, limits: RequestLimits, now: datetime,
+        *, force: bool = False,
+    ) -> tuple[list[str], list[str]]:
+        """Fetch the images whose time has come and rewrite their posts in place; (files rewritten, failures).
+
+        A post its owner edited keeps its text (its images are still
+        stored, for a later rewrite); a post that is gone is left to the
+        run, which records it as deleted.
+        """
+        if feed.images != "download" or self.dry_run:
+            return [], []
+        due = datetime.max.replace(tzinfo=now.tzinfo) if force else now  # --force: every failed image, now
+        identities = self.store.images_due(feed_id, due)
+        if not identities:
+            return [], []
+        entries = self.store.stored_entries(identities)
+        records = self.store.image_records(identities)
+        articles = []
+        jobs = []
+        for identity in identities:
+            entry = entries.get(identity)
+            if entry is None or entry.article is None:
+                continue
+            article = replace(article_from_json(entry.article), slug=entry.given_slug)
+            articles.append((entry, article))
+            jobs += [(identity, r.url, Validators()) for r in records.get(identity, []) if r.due(due)]
+        await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
+        rewritten: list[str] = []
+        failures: list[str] = []
+        for entry, article in articles:
+            path = os.path.join(self.output, entry.path)
+            current = read_text(path)
+            if current is None:  # deleted by its owner: the run records that when the entry comes up
+                continue
+            outcome = self.place(feed.images, feed_id, article, render(article, self.profile, self.body), now, entry)
+            failures += outcome.failures
+            if is_edited(current, entry.ours) or current == outcome.text:
+                continue
+            write_atomic(path, outcome.text, sync=False)
+            self._written.append(path)
+            self.store.save_entry(entry.identity, feed_id, entry.path, content_hash(outcome.text), "written", now)
+            rewritten.append(path)
+        await self.flush()
+        return rewritten, failures
+
+
+def relocate(store: Store, output: str, profile: Profile, identity: str, slug: str) -> None:
+    """Move a post's stored images into the folder the profile names (after a profile change)."""
+    folder = image_dir(profile, slug)
+    moved = []
+    for record in store.image_records([identity]).get(identity, []):
+        if record.state != "stored" or not record.path or posixpath.dirname(record.path) == folder:
+            continue
+        new = posixpath.join(folder, posixpath.basename(record.path))
+        if move_image(output, record.path, new):
+            moved.append(replace(record, path=new))
+    if moved:
+        store.save_images(moved)
+
+
+def queue_images(store: Store, article: Article) -> None:
+    """Mark the images of a post written with remote URLs as to fetch, so the next poll stores them."""
+    known = {r.url for r in store.image_records([article.identity]).get(article.identity, [])}
+    store.save_images(
+        ImageRecord(article.identity, url, "failed") for url in wanted(article) if url not in known
+    )
+
+
+def forget_images(store: Store, output: str, identities: Iterable[str]) -> None:
+    """Remove the image files of posts and forget their records."""
+    identities = list(identities)
+    found = store.image_records(identities)
+    for identity, records in found.items():
+        remove_images(output, [r.path for r in records if r.path])
+        store.drop_images(identity)
+
+
+def image_modes(config: Config, store: Store) -> dict[int, tuple[str, str]]:
+    """Each stored feed's images setting: (the one its files were written with, the configured one).
+
+    A feed no longer configured keeps its files as they are.
+    """
+    configured = {feed.url: feed.images for feed in config.feeds}
+    modes = {}
+    for url, (feed_id, mode) in store.images_modes().items():
+        was = mode or "keep"
+        modes[feed_id] = (was, configured.get(url, modes.get(feed_id, (was, was))[1]))
+    return modes
+
+
+def images_changed(config: Config, store: Store, *, record: bool) -> list[str]:
+    """The feeds whose ``images:`` setting changed since their files were written (``feed old -> new``).
+
+    Their posts would otherwise be named and written two ways in one folder
+    (a Hugo page bundle beside a plain file); ``ingest rebuild`` moves them.
+    A feed with no written file just takes the new setting (``record``).
+    """
+    recorded = store.images_modes()
+    changed = []
+    for feed in config.feeds:
+        state = recorded.get(feed.url)
+        if state is None:
+            continue
+        feed_id, mode = state
+        if (mode or "keep") == feed.images:
+            continue
+        if any(e.state == "written" for e in store.feed_entries(feed_id)):
+            changed.append(f"{feed.name} {mode or 'keep'} -> {feed.images}")
+        elif record:
+            store.save_images_mode(feed_id, feed.images)
+    return changed
