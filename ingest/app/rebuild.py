@@ -24,7 +24,7 @@ from ..errors import IngestError
 from ..core.normalize import article_from_json
 from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
 from ..core.render import render
-from ..shell.store import Store, content_hash, utcnow
+from ..shell.store import StoreAPI as Store, content_hash, utcnow
 from ..core.records import Layout, StoredEntry
 from ..shell.write import read_text, same_bytes, write_atomic
 

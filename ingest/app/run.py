@@ -43,7 +43,7 @@ from ..core.render import render
 from ..core.reuse import adopt_earlier_files
 from .selection import admits, judged, keep_feed, refilter, withdraw
 from ..core.dedupe import Action, decide
-from ..shell.store import Store, content_hash, utcnow
+from ..shell.store import StoreAPI as Store, content_hash, utcnow
 from ..core.records import FeedState, StoredEntry
 from ..shell.write import flush, read_text, same_bytes, write_atomic
 from ..core.records import FeedReport

@@ -27,7 +27,7 @@ from ..core.normalize import Article, article_from_json, plain_text
 from ..core.profiles import Profile
 from ..core.render import render
 from ..core.retention import Keep, expired
-from ..shell.store import Store
+from ..shell.store import StoreAPI as Store
 from ..core.records import StoredEntry
 from ..shell.write import read_text, write_atomic
 

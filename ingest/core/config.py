@@ -25,6 +25,7 @@ from .filters import RuleError, check_rule
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from .retention import Keep, parse_keep
+from .storeurl import is_postgres, redact
 
 DEFAULT_CONFIG = Path("config/feeds.yaml")
 CONFIG_ENV = "INGEST_CONFIG"
@@ -124,6 +125,15 @@ class Config:
     body: str = DEFAULT_BODY
     after_run: str | tuple[str, ...] | None = None  # a shell command, or an argv list
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # where 'output' and 'store' are set
+    # ``store: postgresql://...``: the database URL; ``store`` is then the
+    # config's directory (plus a name never created), the anchor that the
+    # recorded output layout is relative to, as a SQLite file's directory is.
+    store_url: str | None = None
+
+    @property
+    def store_location(self) -> str:
+        """The store as a message shows it: the SQLite path, or the PostgreSQL URL without its password."""
+        return redact(self.store_url) if self.store_url else str(self.store)
 
     def check_paths(self, *, create: bool) -> None:
         """Refuse an ``output`` or ``store`` that cannot be a directory or a database, as a config error.
@@ -133,14 +143,14 @@ class Config:
         is reported the same way: file, line and key. ``create`` makes the
         directories (a dry run only checks).
         """
-        for key, directory, what in (
-            ("output", self.output, "the output directory"),
-            ("store", self.store.parent, "the store's directory"),
-        ):
+        checks = [("output", self.output, "the output directory")]
+        if self.store_url is None:
+            checks.append(("store", self.store.parent, "the store's directory"))
+        for key, directory, what in checks:
             problem = _directory_problem(directory, create)
             if problem:
                 raise ConfigError(self.path, self.lines.get(key), key, f"cannot use {directory} as {what}: {problem}")
-        if self.store.is_dir():
+        if self.store_url is None and self.store.is_dir():
             raise ConfigError(
                 self.path, self.lines.get("store"), "store", f"{self.store} is a directory; 'store' names a database file"
             )
@@ -212,7 +222,9 @@ def parse(text: str, path: Path) -> Config:
     base = path.parent
     output, profile, body = _output(reader, top)
     output = base / output
-    store = base / reader.string(top, "store", "", default="data/ingest.sqlite3")
+    store_text = reader.string(top, "store", "", default="data/ingest.sqlite3")
+    store_url = store_text if is_postgres(store_text) else None
+    store = base / ("ingest.postgresql" if store_url else store_text)
     concurrency = reader.integer(top, "concurrency", "", default=4, minimum=1)
     host_concurrency = reader.integer(top, "host_concurrency", "", default=2, minimum=1)
     after_run = _hooks(reader, top)
@@ -259,7 +271,7 @@ def parse(text: str, path: Path) -> Config:
     return Config(
         path=path, output=output, store=store, feeds=tuple(feeds),
         concurrency=concurrency, host_concurrency=host_concurrency,
-        profile=profile, body=body, after_run=after_run, lines=lines,
+        profile=profile, body=body, after_run=after_run, lines=lines, store_url=store_url,
     )
 
 

@@ -38,7 +38,7 @@ from ..core.records import FeedReport
 from ..core.profiles import PROFILES
 from ..app.selection import Changes, apply_keep, refilter
 from ..errors import StoreError, StoreLocked
-from ..shell.store import Store, utcnow
+from ..shell.store import StoreAPI as Store, open_store, utcnow
 from ..core.records import FeedState
 
 EXIT_OK = 0
@@ -237,9 +237,16 @@ def _output_errors(cfg: config_mod.Config) -> Iterator[None]:
         raise _Exit(EXIT_FEED_FAILED) from None
 
 
-def _open_store(path: Path, *, wait: bool, readonly: bool = False, lock: bool = True) -> Store:
+def _has_store(cfg: config_mod.Config) -> bool:
+    """Whether the store exists yet (a PostgreSQL database always does: ingest's tables are made on first use)."""
+    return cfg.store_url is not None or cfg.store.exists()
+
+
+def _open_store(
+    cfg: config_mod.Config, *, wait: bool, readonly: bool = False, lock: bool = True, shared: bool = False
+) -> Store:
     try:
-        return Store.open(path, wait=wait, readonly=readonly, lock=lock)
+        return open_store(cfg.store_url or cfg.store, wait=wait, readonly=readonly, lock=lock, shared=shared)
     except StoreLocked as exc:
         _error(str(exc))
         raise _Exit(EXIT_LOCKED) from None
@@ -258,7 +265,7 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
     _check_paths(cfg)
-    store = _open_store(cfg.store, wait=args.wait)
+    store = _open_store(cfg, wait=args.wait)
     from .daemon import Daemon, Options  # APScheduler and the metrics stay out of one-shot runs
 
     options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
@@ -296,7 +303,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
     _check_paths(cfg, create=not args.dry_run)
-    store = _open_store(cfg.store, wait=args.wait, readonly=args.dry_run)
+    store = _open_store(cfg, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
     progress = Progress(sys.stdout, len(feeds), enabled=not args.json and wanted(sys.stdout))
     printer = _LinePrinter(width, cfg.output, args.dry_run, progress, args.json)
@@ -326,11 +333,11 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
 
 def command_rebuild(args: argparse.Namespace) -> int:
     cfg = _load_config(config_mod.resolve_path(args.config))
-    if not cfg.store.exists():
-        _error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
+    if not _has_store(cfg):
+        _error(f"nothing to rebuild: no store at {cfg.store_location} (run 'ingest run' first)")
         return EXIT_USAGE
     _check_paths(cfg)
-    store = _open_store(cfg.store, wait=args.wait)
+    store = _open_store(cfg, wait=args.wait)
     if not args.dry_run:
         remove_leftovers(cfg)
     with store, _output_errors(cfg):
@@ -395,8 +402,8 @@ def command_prune(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     results: dict[int, Changes] = {}
     names: dict[int, str] = {}
-    if cfg.store.exists():
-        store = _open_store(cfg.store, wait=False, readonly=args.dry_run, lock=False)
+    if _has_store(cfg):
+        store = _open_store(cfg, wait=False, readonly=args.dry_run, lock=False)
         now = utcnow()
         with store:
             names = store.feed_names()
@@ -443,10 +450,10 @@ def command_prune(args: argparse.Namespace) -> int:
 def command_edits(args: argparse.Namespace) -> int:
     """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
     cfg = _load_config(config_mod.resolve_path(args.config))
-    if not cfg.store.exists():
-        print(f"no file written yet: no store at {cfg.store}")
+    if not _has_store(cfg):
+        print(f"no file written yet: no store at {cfg.store_location}")
         return EXIT_OK
-    with _open_store(cfg.store, wait=False, readonly=True) as store:
+    with _open_store(cfg, wait=False, readonly=True) as store:
         found = edited_files(cfg.output, store.entries())
     behind = 0
     for entry, upstream_changed in found:
@@ -541,9 +548,9 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
 def command_feeds(args: argparse.Namespace) -> int:
     """The state of every configured feed, read without taking the lock (safe beside a running daemon)."""
     cfg = _load_config(config_mod.resolve_path(args.config))
-    if not cfg.store.exists():
-        _error(f"no store at {cfg.store} yet: no feed has been polled")
-    store = _open_store(cfg.store, wait=False, readonly=True)
+    if not _has_store(cfg):
+        _error(f"no store at {cfg.store_location} yet: no feed has been polled")
+    store = _open_store(cfg, wait=False, readonly=True)
     now = utcnow()
     rows = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
     details: list[list[str]] = []
@@ -626,12 +633,12 @@ def _feed_details(feed: config_mod.FeedConfig, state: FeedState | None) -> list[
 def command_reset(args: argparse.Namespace) -> int:
     cfg = _load_config(config_mod.resolve_path(args.config))
     feeds = _select(cfg, args.names)
-    if not cfg.store.exists():
-        _error(f"nothing to reset: no store at {cfg.store} (no feed was polled yet)")
+    if not _has_store(cfg):
+        _error(f"nothing to reset: no store at {cfg.store_location} (no feed was polled yet)")
         return EXIT_USAGE
     # A reset is one short write: SQLite orders it with a running daemon's, which reads
     # the feed's state afresh before each poll, so it does not wait for the store's lock.
-    store = _open_store(cfg.store, wait=False, lock=False)
+    store = _open_store(cfg, wait=False, lock=False)
     with store:
         for feed in feeds:
             state = store.find_feed(feed.url)

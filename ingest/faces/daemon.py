@@ -37,7 +37,7 @@ from .observe import Metrics, StatusServer, event
 from ..shell.hooks import run_after_async
 from ..app.run import Flusher, RequestLimits, describe, poll_feed
 from ..core.records import FeedReport
-from ..shell.store import Store, utcnow
+from ..shell.store import StoreAPI as Store, utcnow
 
 log = logging.getLogger("ingest.daemon")  # the name people see in log lines, whatever the module's place
 
@@ -109,7 +109,7 @@ class Daemon:
         hooks = asyncio.create_task(self._run_hooks())
         event(
             "started", f"daemon started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
-            feeds=len(self._feeds), config=str(self.config.path), store=str(self.config.store),
+            feeds=len(self._feeds), config=str(self.config.path), store=self.config.store_location,
         )
         try:
             await self._stop.wait()
@@ -182,9 +182,9 @@ class Daemon:
             )
             return
         kept = []
-        if new.store.resolve() != self.config.store.resolve():
-            kept.append(f"store: {self.config.store}")
-            new = replace(new, store=self.config.store)
+        if (new.store.resolve(), new.store_url) != (self.config.store.resolve(), self.config.store_url):
+            kept.append(f"store: {self.config.store_location}")
+            new = replace(new, store=self.config.store, store_url=self.config.store_url)
         if new.concurrency != self.config.concurrency:
             kept.append(f"concurrency: {self.config.concurrency}")
             new = replace(new, concurrency=self.config.concurrency)
