@@ -22,7 +22,7 @@ from typing import Any
 __all__ = ["Claim", "PostgresLeases", "SingleNodeLeases"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Claim:
     """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any."""
 
