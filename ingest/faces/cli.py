@@ -115,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="on SIGTERM/SIGINT, how long polls in flight may take to finish (default 30s)",
     )
     daemon.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
+    daemon.add_argument(
+        "--node", metavar="NAME",
+        help="with a PostgreSQL store: this node's name in the cluster (default: host name and process id)",
+    )
+    daemon.add_argument(
+        "--lease", metavar="DURATION", type=_duration, default=60.0,
+        help="with a PostgreSQL store: how long a claim on a feed lasts unless renewed; a dead node's feeds"
+        " move to the others after this (default 60s)",
+    )
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
@@ -265,6 +274,11 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
         _error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
     _check_paths(cfg)
+    if cfg.store_url is not None:
+        return _cluster_node(cfg, config_path, args, transport)
+    if args.node is not None:
+        _error("--node names a node of a cluster, which needs a PostgreSQL store (store: postgresql://...)")
+        return EXIT_USAGE
     store = _open_store(cfg, wait=args.wait)
     from .daemon import Daemon, Options  # APScheduler and the metrics stay out of one-shot runs
 
@@ -272,6 +286,25 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     remove_leftovers(cfg)  # with the store's lock held, before any poll writes
     with store:
         return asyncio.run(Daemon(cfg, store, options, transport=transport).run())
+
+
+def _cluster_node(
+    cfg: config_mod.Config, config_path: Path, args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
+) -> int:
+    """``ingest daemon`` on a PostgreSQL store: one node among any number sharing the feeds (see cluster)."""
+    from .cluster import ClusterNode, NodeOptions, default_node
+
+    if args.lease < 1:
+        _error("--lease must be at least 1s")
+        return EXIT_USAGE
+    store = _open_store(cfg, wait=args.wait, shared=True)
+    options = NodeOptions(
+        config_path=config_path, node=args.node or default_node(), lease=args.lease, grace=args.grace,
+        listen=args.listen,
+    )
+    remove_leftovers(cfg)  # temporary files of a process that died; a living writer's are left alone
+    with store:
+        return asyncio.run(ClusterNode(cfg, store, options, transport=transport).run())
 
 
 def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
@@ -556,12 +589,18 @@ def command_feeds(args: argparse.Namespace) -> int:
     details: list[list[str]] = []
     states: dict[str, int] = {}
     with store:
+        holders = store.holders()  # a cluster's leases (PostgreSQL); none on SQLite
         for feed in cfg.feeds:
             state = store.find_feed(feed.url)
             rows.append(_feed_row(feed, state, now))
-            details.append(_feed_details(feed, state))
+            holder = holders.get(state.id) if state else None
+            details.append(_feed_details(feed, state) + ([_holder_line(holder)] if holder else []))
             if args.json:
-                records.emit(_feed_record(feed, state, rows[-1][1], now))
+                record = _feed_record(feed, state, rows[-1][1], now)
+                if cfg.store_url is not None:
+                    record["node"] = holder[0] if holder else None
+                    record["lease_until"] = records.iso(holder[1]) if holder and holder[1] else None
+                records.emit(record)
                 states[rows[-1][1]] = states.get(rows[-1][1], 0) + 1
     if args.json:
         records.emit({"type": "summary", "command": "feeds", "feeds": len(cfg.feeds), "states": states})
@@ -628,6 +667,11 @@ def _feed_details(feed: config_mod.FeedConfig, state: FeedState | None) -> list[
     if state.last_error:
         lines.append(f"last error: {state.last_error}")
     return lines
+
+
+def _holder_line(holder: tuple[str, datetime | None]) -> str:
+    node, until = holder
+    return f"node: {node} (lease until {when(until)})" if until else f"node: {node} (last poll; no lease held)"
 
 
 def command_reset(args: argparse.Namespace) -> int:
