@@ -57,12 +57,15 @@ class Cluster:
         if done.returncode:
             raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
-    def start(self) -> None:
+    def start(self, *, durable: bool = False) -> None:
+        """Initialise and start; ``durable`` keeps fsync on (benchmarks), the tests need no crash safety."""
         self._run(
             str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
             "--locale=C", "-E", "UTF8",
         )
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not durable:
+            options += " -c fsync=off"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
 
     def stop(self) -> None:
@@ -85,7 +88,7 @@ class Cluster:
         return self.url(name)
 
 
-def start_cluster() -> Cluster | str:
+def start_cluster(*, durable: bool = False) -> Cluster | str:
     """A running cluster, or why there is none."""
     bindir = _bindir()
     if bindir is None or not (bindir / "pg_ctl").exists():
@@ -97,7 +100,7 @@ def start_cluster() -> Cluster | str:
             return "there is no 'postgres' user to run PostgreSQL as"
     cluster = Cluster(bindir)
     try:
-        cluster.start()
+        cluster.start(durable=durable)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         cluster.stop()
         return f"PostgreSQL did not start: {exc}"

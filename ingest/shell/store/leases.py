@@ -10,6 +10,11 @@ On PostgreSQL the claim is one statement, ``SELECT ... FOR UPDATE SKIP
 LOCKED`` inside an ``UPDATE``, so two nodes claiming at the same moment
 never get the same feed and never wait for each other. On SQLite there is
 one node (the file lock says so), so a claim only reads what is due.
+
+The lease statements run on a connection of their own without waiting for
+the commit to reach disk (``synchronous_commit = off``): a claim, renewal or
+release lost to a database crash only means a feed is claimed, or polled,
+once more; entries and files keep the store's durable commits.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ class SingleNodeLeases:
 class PostgresLeases:
     """Leases recorded in the feeds table (``lease_node``, ``lease_until``), claimed with SKIP LOCKED."""
 
-    # ``_q`` (with ``raw=True``: psycopg's ``%s`` placeholders) comes from ``PostgresStore``.
+    # ``_lq`` (psycopg's ``%s`` placeholders, on the lease connection) comes from ``PostgresStore``.
 
     def claim_due(
         self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
@@ -77,7 +82,7 @@ class PostgresLeases:
         args: list[Any] = [moment, moment]
         if among is not None:
             args.append(list(among))
-        rows = self._q(
+        rows = self._lq(  # type: ignore[attr-defined]
             "WITH due AS (SELECT id, lease_node, lease_until FROM feeds"
             " WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= %s)"
             f" AND (lease_until IS NULL OR lease_until <= %s){only}"
@@ -85,25 +90,22 @@ class PostgresLeases:
             " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
             " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END",
             (*args, limit, node, until),
-            raw=True,
         ).fetchall()
         return [Claim(feed_id, taken) for feed_id, taken in sorted(rows)]
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
-        return self._q(
+        return self._lq(  # type: ignore[attr-defined]
             "UPDATE feeds SET lease_until = %s WHERE id = ANY(%s) AND lease_node = %s AND lease_until IS NOT NULL",
             (until, list(feed_ids), node),
-            raw=True,
         ).rowcount
 
     def release(self, node: str, feed_id: int, next_poll_at: datetime) -> None:
         """The poll is done: the feed is next due at ``next_poll_at``; the node stays named as its last holder."""
-        self._q(
+        self._lq(  # type: ignore[attr-defined]
             "UPDATE feeds SET next_poll_at = %s, lease_until = NULL WHERE id = %s AND lease_node = %s",
             (next_poll_at.isoformat(), feed_id, node),
-            raw=True,
         )
 
     def holders(self) -> dict[int, tuple[str, datetime | None]]:

@@ -97,6 +97,7 @@ class PostgresStore(PostgresLeases, SqlStore):
         self._conn = conn
         self.url = url
         self._sql: dict[str, str] = {}
+        self._lease_conn: Any = None  # opened on the first lease statement (see leases)
 
     @classmethod
     def open(
@@ -174,19 +175,34 @@ class PostgresStore(PostgresLeases, SqlStore):
         self._conn.execute("SET default_transaction_read_only = on")
 
     def close(self) -> None:
+        if self._lease_conn is not None:
+            self._lease_conn.close()
         self._conn.close()  # ends the session, and with it the advisory lock
+
+    def _lq(self, sql: str, args: Iterable[Any] = ()) -> Any:
+        """Run a lease statement (psycopg placeholders) on the lease connection, committed without a disk wait."""
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        if self._lease_conn is None:
+            import psycopg
+
+            try:
+                self._lease_conn = psycopg.connect(
+                    self.url, autocommit=True, application_name="ingest-leases", options="-c synchronous_commit=off"
+                )
+            except psycopg.Error as exc:
+                raise StoreError(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
+        return self._lease_conn.execute(sql, tuple(args))
 
     def __enter__(self) -> PostgresStore:
         return self
 
-    def _q(self, sql: str, args: Iterable[Any] = (), *, raw: bool = False) -> Any:
-        """Run a statement written with ``?`` placeholders (``raw``: already in psycopg's ``%s`` style)."""
-        if not raw:
-            converted = self._sql.get(sql)
-            if converted is None:
-                converted = self._sql[sql] = sql.replace("?", "%s")
-            sql = converted
-        return self._conn.execute(sql, tuple(args))
+    def _q(self, sql: str, args: Iterable[Any] = ()) -> Any:
+        """Run a statement written with ``?`` placeholders, as SQLite takes them."""
+        converted = self._sql.get(sql)
+        if converted is None:
+            converted = self._sql[sql] = sql.replace("?", "%s")
+        return self._conn.execute(converted, tuple(args))
 
     def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         with self._conn.cursor() as cur:

@@ -92,9 +92,11 @@ class SqlStore:
             return row[0]
         if self.readonly:  # a feed never seen before: every entry of it is new
             return self._unseen.setdefault(url, -1 - len(self._unseen))
-        with self._tx():
-            row = self._q("INSERT INTO feeds (url, name) VALUES (?, ?) RETURNING id", (url, name)).fetchone()
-        return int(row[0])
+        with self._tx():  # several nodes may meet a new feed at once: one row, whoever inserts it
+            row = self._q(
+                "INSERT INTO feeds (url, name) VALUES (?, ?) ON CONFLICT (url) DO NOTHING RETURNING id", (url, name)
+            ).fetchone()
+        return int(row[0]) if row is not None else self.feed_id(url, name)
 
     def _find(self, url: str) -> tuple[int, str] | None:
         return self._q(
