@@ -1,6 +1,6 @@
 """Simulate a cluster of ingest daemons against the real lease queries on PostgreSQL.
 
-    bench/cluster-sim [--feeds 500000] [--nodes 10] [--interval 1h] [--minutes 5] [--lease 60] [--url URL]
+    bench/cluster-sim [--feeds 500000] [--nodes 10] [--interval 1h] [--minutes 15] [--lease 60] [--url URL]
 
 No network and no feeds: a virtual clock advances one second per step, and
 each simulated node does what ``ingest daemon`` does on a PostgreSQL store,
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -149,12 +150,13 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=500_000)
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--interval", type=parse_duration, default=3600.0, help="each feed's poll interval")
-    parser.add_argument("--minutes", type=float, default=5.0, help="virtual minutes to simulate")
+    parser.add_argument("--minutes", type=float, default=15.0, help="virtual minutes to simulate")
     parser.add_argument("--lease", type=float, default=60.0, help="lease period, seconds")
     parser.add_argument("--capacity", type=int, default=64, help="polls in flight per node (2 x concurrency)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--url", help="a PostgreSQL database to use (default: a throwaway cluster)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the throwaway cluster on a kill, too
     cluster = None
     url = args.url
     if url is None:

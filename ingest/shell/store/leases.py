@@ -84,9 +84,11 @@ class PostgresLeases:
             args.append(list(among))
         rows = self._lq(  # type: ignore[attr-defined]
             "WITH due AS (SELECT id, lease_node, lease_until FROM feeds"
-            " WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= %s)"
+            # never planned ('') first, then by due time: a range of the feeds_due index,
+            # so a claim reads the due feeds only, however many are not due yet
+            " WHERE retired_at IS NULL AND coalesce(next_poll_at, '') <= %s"
             f" AND (lease_until IS NULL OR lease_until <= %s){only}"
-            " ORDER BY next_poll_at NULLS FIRST, id LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " ORDER BY coalesce(next_poll_at, ''), id LIMIT %s FOR UPDATE SKIP LOCKED)"
             " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
             " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END",
             (*args, limit, node, until),

@@ -58,7 +58,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX feeds_name ON feeds(name);
     CREATE INDEX feeds_moved_to ON feeds(moved_to);
-    CREATE INDEX feeds_due ON feeds(next_poll_at NULLS FIRST, id) WHERE retired_at IS NULL;
+    CREATE INDEX feeds_due ON feeds((coalesce(next_poll_at, '')), id) WHERE retired_at IS NULL;
     CREATE TABLE entries (
         identity TEXT COLLATE "C" PRIMARY KEY,
         feed_id BIGINT NOT NULL REFERENCES feeds(id),
@@ -187,8 +187,10 @@ class PostgresStore(PostgresLeases, SqlStore):
             import psycopg
 
             try:
+                # a claim's plan depends on its time: a generic prepared plan would sort every feed
                 self._lease_conn = psycopg.connect(
-                    self.url, autocommit=True, application_name="ingest-leases", options="-c synchronous_commit=off"
+                    self.url, autocommit=True, application_name="ingest-leases",
+                    options="-c synchronous_commit=off -c plan_cache_mode=force_custom_plan",
                 )
             except psycopg.Error as exc:
                 raise StoreError(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
