@@ -210,3 +210,19 @@ def test_only_due_and_configured_feeds_are_claimed(store_location: str) -> None:
         store.release("n", b, NOW + timedelta(minutes=2))
         due = store.claim_due("n", NOW + timedelta(minutes=3), 30, limit=10)
         assert [claim.feed_id for claim in due] == [a, b]
+
+
+def test_a_lost_connection_is_a_store_failure_a_run_reports(pg_url: str) -> None:
+    import psycopg
+
+    from ingest.errors import StoreFailed
+
+    with open_store(pg_url) as store:
+        feed_id = store.feed_id("http://a/", "a")
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(StoreFailed, match="127.0.0.1"):
+            store.feed_state(feed_id)

@@ -44,6 +44,7 @@ from ..core.reuse import adopt_earlier_files
 from .selection import admits, judged, keep_feed, refilter, withdraw
 from ..core.dedupe import Action, decide
 from ..shell.store import StoreAPI as Store, content_hash, utcnow
+from ..errors import StoreFailed
 from ..core.records import FeedState, StoredEntry
 from ..shell.write import flush, read_text, same_bytes, write_atomic
 from ..core.records import FeedReport
@@ -481,7 +482,7 @@ class _Run:
                         continue
                     try:
                         plan = self._decide(item, stored.get(item.article.identity), feed, feed_id, now, report)
-                    except sqlite3.Error:
+                    except (sqlite3.Error, StoreFailed):
                         raise
                     except OSError as exc:
                         errors.append(_cannot_write(exc))
@@ -494,7 +495,7 @@ class _Run:
                         sources.append(item.source)
                         if plan is not None:
                             planned.append(plan)
-        except sqlite3.Error as exc:  # nothing was claimed, so nothing is written; the next run tries again
+        except (sqlite3.Error, StoreFailed) as exc:  # nothing was claimed, so nothing is written; the next run tries again
             return [f"cannot record the feed's entries in the store: {exc}"]
         written: list[_Planned] = []
         for plan in planned:
@@ -518,7 +519,7 @@ class _Run:
                 return errors
             try:
                 self.store.confirm((plan.identity for plan in written), now)
-            except sqlite3.Error as exc:  # the files stand; the next run confirms them
+            except (sqlite3.Error, StoreFailed) as exc:  # the files stand; the next run confirms them
                 errors.append(f"cannot record the written files in the store: {exc}")
         return errors
 
@@ -557,7 +558,7 @@ class _Run:
         if not self.dry_run:
             try:
                 self.store.record_failure(feed_id, error, now, not_before=report.until)
-            except sqlite3.Error as exc:  # a full disk can refuse the store too; the report still says why
+            except (sqlite3.Error, StoreFailed) as exc:  # a full disk can refuse the store too; the report still says why
                 report.notes.append(f"the failure could not be recorded in the store: {exc}")
 
     def _redirects(self, feed_id: int, result: FetchResult, state: FeedState | None, report: FeedReport) -> None:

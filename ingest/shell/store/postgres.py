@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import psycopg  # this module is imported only for a PostgreSQL store
+
 from ...core.storeurl import redact
-from ...errors import StoreError, StoreLocked
+from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
 
@@ -108,8 +110,6 @@ class PostgresStore(PostgresLeases, SqlStore):
         ``readonly`` creates nothing: a database without ingest's tables is
         given empty temporary ones, so a dry run sees an empty store.
         """
-        import psycopg  # only PostgreSQL users pay for the import
-
         shown = redact(url)
         try:
             conn = psycopg.connect(url, autocommit=True, application_name="ingest")
@@ -184,8 +184,6 @@ class PostgresStore(PostgresLeases, SqlStore):
         if self.readonly:
             raise StoreError("the store is open read-only")
         if self._lease_conn is None:
-            import psycopg
-
             try:
                 # a claim's plan depends on its time: a generic prepared plan would sort every feed
                 self._lease_conn = psycopg.connect(
@@ -194,7 +192,10 @@ class PostgresStore(PostgresLeases, SqlStore):
                 )
             except psycopg.Error as exc:
                 raise StoreError(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
-        return self._lease_conn.execute(sql, tuple(args))
+        try:
+            return self._lease_conn.execute(sql, tuple(args))
+        except psycopg.Error as exc:
+            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -204,11 +205,17 @@ class PostgresStore(PostgresLeases, SqlStore):
         converted = self._sql.get(sql)
         if converted is None:
             converted = self._sql[sql] = sql.replace("?", "%s")
-        return self._conn.execute(converted, tuple(args))
+        try:
+            return self._conn.execute(converted, tuple(args))
+        except psycopg.Error as exc:
+            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
 
     def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        with self._conn.cursor() as cur:
-            cur.executemany(sql.replace("?", "%s"), [tuple(row) for row in rows])
+        try:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), [tuple(row) for row in rows])
+        except psycopg.Error as exc:
+            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
 
     def _in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
