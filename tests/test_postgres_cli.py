@@ -76,3 +76,25 @@ def test_a_password_in_the_store_url_is_never_printed(tmp_path: Path, server: Fe
         assert "hunter2" not in done.stdout + done.stderr
         assert "nobody:***@127.0.0.1" in done.stderr, done.stderr
     assert not (tmp_path / "posts").exists() or not any((tmp_path / "posts").iterdir())
+
+
+def test_edits_prune_and_reset_on_both_backends(tmp_path: Path, server: FeedServer, store_location: str) -> None:
+    old = [item(n, pubDate="Tue, 02 Jan 2018 10:00:00 +0000") for n in range(1, 3)]
+    server.feed("/a.xml", rss([*old, item(3, pubDate="Tue, 02 Jan 2035 10:00:00 +0000")]))
+    config = write_config(tmp_path, [{"url": server.url("/a.xml"), "name": "a"}], store=store_location)
+    assert run_cli("--config", config, "run").returncode == 0
+    posts = tmp_path / "posts"
+    edited = posts / "story-number-3-about-things.md"
+    edited.write_text(edited.read_text() + "\nMy note.\n")
+
+    edits = run_cli("--config", config, "edits")
+    assert edits.returncode == 0 and "story-number-3-about-things.md" in edits.stdout, edits.stdout + edits.stderr
+
+    pruned = run_cli("--config", config, "prune", "--older-than", "365d")
+    assert pruned.returncode == 0, pruned.stderr
+    assert sorted(p.name for p in posts.iterdir()) == ["story-number-3-about-things.md"]
+    again = run_cli("--config", config, "run")  # pruned entries stay gone
+    assert again.returncode == 0 and sorted(p.name for p in posts.iterdir()) == ["story-number-3-about-things.md"]
+
+    reset = run_cli("--config", config, "reset", "a")
+    assert reset.returncode == 0, reset.stderr
