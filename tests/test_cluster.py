@@ -49,7 +49,7 @@ def test_two_nodes_share_the_feeds_and_survive_one_killed(
         tmp_path, feeds, store=pg_url,
         hooks={"after_run": 'printf "%s\\n--\\n" "$INGEST_CHANGED_FILES" >> hooks.log'},
     )
-    lease = ["--lease", "2s"]
+    lease = ["--lease", "3s"]  # longer than the interval: a takeover comes an interval after the abandoned poll
     one = DaemonProcess(config, "--node", "one", *lease)
     two = DaemonProcess(config, "--node", "two", *lease)
     try:
@@ -86,11 +86,11 @@ def test_two_nodes_share_the_feeds_and_survive_one_killed(
         two.kill()
 
     assert held and polled_by_one  # node one did work, and some of it was taken over
-    # never two polls of one feed within an interval (a small margin: a claim precedes its request)
+    # never two polls of one feed within an interval (a small margin: the nodes' clock is not the server's)
     for n in range(FEEDS):
         times = [r.time for r in server.requests_to(f"/f{n}.xml")]
-        assert times, f"f{n} never polled"
-        assert most_in_any_window(times, INTERVAL - 0.25) == 1, (n, [round(t - times[0], 2) for t in times])
+        assert len(times) >= 2, f"f{n} polled {len(times)} times"
+        assert most_in_any_window(times, INTERVAL - 0.1) == 1, (n, [round(t - times[0], 2) for t in times])
 
     # the output equals one single-node run's: every entry exactly once
     single = tmp_path / "single"
