@@ -151,3 +151,26 @@ def test_node_names_need_a_postgresql_store(tmp_path: Path, server: FeedServer) 
     config = write_config(tmp_path, [server.url("/a.xml")])
     done = run_cli("--config", config, "daemon", "--node", "x")
     assert done.returncode == 2 and "PostgreSQL" in done.stderr
+
+
+def test_a_poll_longer_than_the_lease_keeps_its_lease(tmp_path: Path, server: FeedServer, pg_url: str) -> None:
+    body = rss([item(1)]).encode()
+    server.route("/slow.xml", lambda request: Response(200, body, {"Content-Type": "application/rss+xml"}, delay=3.5))
+    feeds = [{"url": server.url("/slow.xml"), "name": "slow", "interval": "1h", "deadline": "30s", "timeout": "30s"}]
+    config = write_config(tmp_path, feeds, store=pg_url)
+    one = DaemonProcess(config, "--node", "one", "--lease", "1s")
+    two = DaemonProcess(config, "--node", "two", "--lease", "1s")
+    try:
+        one.wait_event("started", timeout=20)
+        two.wait_event("started", timeout=20)
+        polls = lambda: one.events("poll") + two.events("poll")  # noqa: E731
+        one.wait_for(polls, timeout=30, what="the slow poll")
+        time.sleep(1.5)  # time for a wrong second claim to show
+        for node in (one, two):
+            node.send(signal.SIGTERM)
+            assert node.wait(30) == 0
+    finally:
+        one.kill()
+        two.kill()
+    assert len(server.requests_to("/slow.xml")) == 1  # renewed three times over, never taken over
+    assert not one.events("takeover") and not two.events("takeover")
