@@ -28,6 +28,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -205,7 +206,7 @@ class ClusterNode:
             self._hook_removed.update(dict.fromkeys(removed))
             self._hook_wanted.set()
 
-    def _next(self, feed_id: int, feed: FeedConfig, report: FeedReport):  # -> datetime
+    def _next(self, feed_id: int, feed: FeedConfig, report: FeedReport) -> datetime:
         """The feed's next due time, by the same rules as the single daemon's."""
         now = utcnow()
         state = self.store.feed_state(feed_id)
