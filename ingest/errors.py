@@ -9,7 +9,7 @@ which derives from none of them, still surface.
 
 from __future__ import annotations
 
-__all__ = ["IngestError", "StoreError", "StoreLocked"]
+__all__ = ["IngestError", "StoreError", "StoreFailed", "StoreLocked"]
 
 
 class IngestError(Exception):
@@ -22,3 +22,11 @@ class StoreError(IngestError):
 
 class StoreLocked(StoreError):
     """Another ingest process holds the store."""
+
+
+class StoreFailed(StoreError):
+    """A statement failed on a shared (PostgreSQL) store: the connection, a conflict with another node, a full disk.
+
+    The SQLite store raises ``sqlite3.Error`` for the same cases; a run
+    treats both alike: the feed's poll fails and the next one tries again.
+    """

@@ -458,3 +458,33 @@ def start_daemon() -> Iterator[Callable[..., DaemonProcess]]:
     yield start
     for daemon in started:
         daemon.kill()
+
+
+# --- PostgreSQL -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the session (see pgcluster), or why there is none."""
+    from pgcluster import Cluster, start_cluster
+
+    cluster = start_cluster()
+    yield cluster
+    if isinstance(cluster, Cluster):
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_cluster: Any) -> str:
+    """The URL of a fresh database in the session's cluster (the test skips without PostgreSQL)."""
+    from pgcluster import require
+
+    return require(postgres_cluster).new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives, once per backend: a SQLite path under tmp_path, or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state" / "ingest.sqlite3")
+    return request.getfixturevalue("pg_url")

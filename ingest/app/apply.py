@@ -45,7 +45,8 @@ from ..core.records import (
     Write,
 )
 from ..core.reuse import adopt_earlier_files
-from ..shell.store import Store
+from ..errors import StoreFailed
+from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, read_text, same_bytes, write_atomic
 from .images import Images
 from .selection import withdraw
@@ -88,7 +89,7 @@ class Applier:
         try:
             with self.store.batch():
                 planned = self._decide_and_claim(feed, feed_id, entries, now, report, sources, errors)
-        except sqlite3.Error as exc:  # nothing was claimed, so nothing is written; the next run tries again
+        except (sqlite3.Error, StoreFailed) as exc:  # nothing was claimed, so nothing is written; the next run tries again
             return [f"cannot record the feed's entries in the store: {exc}"]
         written: list[tuple[Write, str, list[str]]] = []
         for intent, path, done in planned:
@@ -113,7 +114,7 @@ class Applier:
                 return errors
             try:
                 self.store.confirm((intent.identity for intent, _path, _done in written), now)
-            except sqlite3.Error as exc:  # the files stand; the next run confirms them
+            except (sqlite3.Error, StoreFailed) as exc:  # the files stand; the next run confirms them
                 errors.append(f"cannot record the written files in the store: {exc}")
         return errors
 

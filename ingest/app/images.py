@@ -42,7 +42,7 @@ from ..shell.images import (
     Fetched, drop_spool, fetch_image, image_bytes, move_image, remove_images, same_image, served_privately, spool,
     write_image,
 )
-from ..shell.store import Store
+from ..shell.store import StoreAPI as Store
 from ..shell.write import flush, read_text, write_atomic
 
 if TYPE_CHECKING:

@@ -25,7 +25,8 @@ from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..core.records import Layout, StoredEntry
 from ..core.render import base_text, render
 from ..errors import IngestError
-from ..shell.store import Store, utcnow
+from ..shell.store import StoreAPI as Store
+from ..shell.store import utcnow
 from .images import Images, forget_images, image_modes, images_changed, queue_images, relocate
 from ..shell.write import read_text, same_bytes, write_atomic
 

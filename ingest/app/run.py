@@ -31,6 +31,7 @@ from ..core import policy
 from ..core.config import Config, FeedConfig, redact
 from ..core.excerpt import SUMMARY_LENGTH
 from ..core.profiles import PROFILES, Profile
+from ..errors import StoreFailed
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -43,7 +44,8 @@ from ..core.records import (
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
 from ..shell.reading import Readers, available_cores
-from ..shell.store import Store, utcnow
+from ..shell.store import StoreAPI as Store
+from ..shell.store import utcnow
 from ..shell.write import Flusher
 from .apply import Applier
 from .images import Images
@@ -364,7 +366,7 @@ class _Run:
         if not self.dry_run:
             try:
                 self.store.record_failure(feed_id, error, now, not_before=report.until)
-            except sqlite3.Error as exc:  # a full disk can refuse the store too; the report still says why
+            except (sqlite3.Error, StoreFailed) as exc:  # a full disk can refuse the store too; the report still says why
                 report.notes.append(f"the failure could not be recorded in the store: {exc}")
 
     def _redirects(self, feed_id: int, result: FetchResult, state: FeedState | None, report: FeedReport) -> None:

@@ -29,7 +29,8 @@ from ..core.profiles import PROFILES, Profile
 from ..core.records import StoredEntry
 from ..core.render import render
 from ..core.retention import Keep, expired
-from ..shell.store import Store, utcnow
+from ..shell.store import StoreAPI as Store
+from ..shell.store import utcnow
 from .images import forget_images, queue_images
 from ..shell.write import read_text, write_atomic
 

@@ -18,16 +18,22 @@ from ..shell.fetch import Client
 from ..shell.hooks import run_after, run_after_async
 from ..shell.leftovers import remove_leftovers
 from ..shell.limits import RequestLimits
-from ..shell.store import Store
+from ..shell.store import StoreAPI as Store
+from ..shell.store import open_store as open_any
 from ..shell.write import Flusher, write_atomic
 from .run import poll_feed
 
 __all__ = ["Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text"]
 
 
-def open_store(path: Path, *, wait: bool, readonly: bool = False, lock: bool = True) -> Store:
-    """The store at ``path``; StoreLocked or StoreError (from ``ingest.errors``) when it cannot be used."""
-    return Store.open(path, wait=wait, readonly=readonly, lock=lock)
+def open_store(
+    config: Config, *, wait: bool, readonly: bool = False, lock: bool = True, shared: bool = False
+) -> Store:
+    """The config's store (SQLite file or PostgreSQL); StoreLocked or StoreError (``ingest.errors``) when unusable.
+
+    ``shared``: as one node of a cluster (PostgreSQL only).
+    """
+    return open_any(config.store_url or config.store, wait=wait, readonly=readonly, lock=lock, shared=shared)
 
 
 def after_run(config: Config, changed: Sequence[Path], removed: Sequence[Path] = ()) -> HookResult | None:

@@ -38,14 +38,14 @@ def check_paths(config: Config, *, create: bool) -> None:
     is reported the same way: file, line and key. ``create`` makes the
     directories (a dry run only checks).
     """
-    for key, directory, what in (
-        ("output", config.output, "the output directory"),
-        ("store", config.store.parent, "the store's directory"),
-    ):
+    checks = [("output", config.output, "the output directory")]
+    if config.store_url is None:
+        checks.append(("store", config.store.parent, "the store's directory"))
+    for key, directory, what in checks:
         problem = _directory_problem(directory, create)
         if problem:
             raise ConfigError(config.path, config.lines.get(key), key, f"cannot use {directory} as {what}: {problem}")
-    if config.store.is_dir():
+    if config.store_url is None and config.store.is_dir():
         raise ConfigError(
             config.path, config.lines.get("store"), "store", f"{config.store} is a directory; 'store' names a database file"
         )

@@ -22,6 +22,7 @@ from .excerpt import SUMMARY_LENGTH
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 from .profiles import DEFAULT_BODY, DEFAULT_PROFILE
 from .retention import Keep
+from .storeurl import redact as redact_store
 
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
@@ -127,6 +128,15 @@ class Config:
     body: str = DEFAULT_BODY
     after_run: str | tuple[str, ...] | None = None  # a shell command, or an argv list
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # where 'output' and 'store' are set
+    # ``store: postgresql://...``: the database URL; ``store`` is then the
+    # config's directory (plus a name never created), the anchor that the
+    # recorded output layout is relative to, as a SQLite file's directory is.
+    store_url: str | None = None
+
+    @property
+    def store_location(self) -> str:
+        """The store as a message shows it: the SQLite path, or the PostgreSQL URL without its password."""
+        return redact_store(self.store_url) if self.store_url else str(self.store)
 
     def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
         """Enabled feeds, or exactly the named ones (enabled or not)."""

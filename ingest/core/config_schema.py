@@ -43,6 +43,7 @@ from .filters import RuleError, check_rule
 from .names import derive_names
 from .profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
 from .retention import parse_keep
+from .storeurl import is_postgres
 
 __all__ = ["parse"]
 
@@ -70,7 +71,9 @@ def parse(text: str, path: Path) -> Config:
     base = path.parent
     output, profile, body = _output(reader, top)
     output = base / output
-    store = base / reader.string(top, "store", "", default="data/ingest.sqlite3")
+    store_text = reader.string(top, "store", "", default="data/ingest.sqlite3")
+    store_url = store_text if is_postgres(store_text) else None
+    store = base / ("ingest.postgresql" if store_url else store_text)
     concurrency = reader.integer(top, "concurrency", "", default=4, minimum=1)
     host_concurrency = reader.integer(top, "host_concurrency", "", default=2, minimum=1)
     after_run = _hooks(reader, top)
@@ -117,7 +120,7 @@ def parse(text: str, path: Path) -> Config:
     return Config(
         path=path, output=output, store=store, feeds=tuple(feeds),
         concurrency=concurrency, host_concurrency=host_concurrency,
-        profile=profile, body=body, after_run=after_run, lines=lines,
+        profile=profile, body=body, after_run=after_run, lines=lines, store_url=store_url,
     )
 
 

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import signal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -107,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="on SIGTERM/SIGINT, how long polls in flight may take to finish (default 30s)",
     )
     daemon.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
+    daemon.add_argument(
+        "--node", metavar="NAME",
+        help="with a PostgreSQL store: this node's name in the cluster (default: host name and process id)",
+    )
+    daemon.add_argument(
+        "--lease", metavar="DURATION", type=_duration, default=60.0,
+        help="with a PostgreSQL store: how long a claim on a feed lasts unless renewed; a dead node's feeds"
+        " move to the others after this (default 60s)",
+    )
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
@@ -196,7 +206,12 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
         error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
     check_paths(cfg)
-    store = open_store_or_exit(cfg.store, wait=args.wait)
+    if cfg.store_url is not None:
+        return _cluster_node(cfg, config_path, args, transport)
+    if args.node is not None:
+        error("--node names a node of a cluster, which needs a PostgreSQL store (store: postgresql://...)")
+        return EXIT_USAGE
+    store = open_store_or_exit(cfg, wait=args.wait)
     from .daemon import (  # APScheduler and the metrics stay out of one-shot runs
         Daemon,
         Options,
@@ -206,6 +221,25 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     remove_leftovers(cfg)  # with the store's lock held, before any poll writes
     with store:
         return asyncio.run(Daemon(cfg, store, options, transport=transport).run())
+
+
+def _cluster_node(
+    cfg: config_mod.Config, config_path: Path, args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
+) -> int:
+    """``ingest daemon`` on a PostgreSQL store: one node among any number sharing the feeds (see cluster)."""
+    from .cluster import ClusterNode, NodeOptions, default_node
+
+    if args.lease < 1:
+        error("--lease must be at least 1s")
+        return EXIT_USAGE
+    store = open_store_or_exit(cfg, wait=args.wait, shared=True)
+    options = NodeOptions(
+        config_path=config_path, node=args.node or default_node(), lease=args.lease, grace=args.grace,
+        listen=args.listen,
+    )
+    remove_leftovers(cfg)  # temporary files of a process that died; a living writer's are left alone
+    with store:
+        return asyncio.run(ClusterNode(cfg, store, options, transport=transport).run())
 
 
 def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:

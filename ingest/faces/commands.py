@@ -25,6 +25,7 @@ from .common import (
     check_paths,
     error,
     load_config,
+    has_store,
     open_store_or_exit,
     output_errors,
     select_feeds,
@@ -45,7 +46,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
         error(f"no enabled feeds in {cfg.path}")
         return EXIT_USAGE
     check_paths(cfg, create=not args.dry_run)
-    store = open_store_or_exit(cfg.store, wait=args.wait, readonly=args.dry_run)
+    store = open_store_or_exit(cfg, wait=args.wait, readonly=args.dry_run)
     width = max(len(f.name) for f in feeds)
     progress = Progress(sys.stdout, len(feeds), enabled=not args.json and wanted(sys.stdout))
     printer = _LinePrinter(width, cfg.output, args.dry_run, progress, args.json)
@@ -75,11 +76,11 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
 
 def command_rebuild(args: argparse.Namespace) -> int:
     cfg = load_config(settings.resolve_path(args.config))
-    if not cfg.store.exists():
-        error(f"nothing to rebuild: no store at {cfg.store} (run 'ingest run' first)")
+    if not has_store(cfg):
+        error(f"nothing to rebuild: no store at {cfg.store_location} (run 'ingest run' first)")
         return EXIT_USAGE
     check_paths(cfg)
-    store = open_store_or_exit(cfg.store, wait=args.wait)
+    store = open_store_or_exit(cfg, wait=args.wait)
     if not args.dry_run:
         remove_leftovers(cfg)
     with store, output_errors(cfg):
@@ -128,8 +129,8 @@ def command_prune(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     results: dict[int, Changes] = {}
     names: dict[int, str] = {}
-    if cfg.store.exists():
-        store = open_store_or_exit(cfg.store, wait=False, readonly=args.dry_run, lock=False)
+    if has_store(cfg):
+        store = open_store_or_exit(cfg, wait=False, readonly=args.dry_run, lock=False)
         now = utcnow()
         with store:
             names = store.feed_names()
@@ -176,10 +177,10 @@ def command_prune(args: argparse.Namespace) -> int:
 def command_edits(args: argparse.Namespace) -> int:
     """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
     cfg = load_config(settings.resolve_path(args.config))
-    if not cfg.store.exists():
-        print(f"no file written yet: no store at {cfg.store}")
+    if not has_store(cfg):
+        print(f"no file written yet: no store at {cfg.store_location}")
         return EXIT_OK
-    with open_store_or_exit(cfg.store, wait=False, readonly=True) as store:
+    with open_store_or_exit(cfg, wait=False, readonly=True) as store:
         found = edited_files(cfg.output, store.entries())
     behind = 0
     for entry, upstream_changed in found:

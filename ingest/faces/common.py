@@ -17,7 +17,7 @@ from ..errors import StoreError, StoreLocked
 
 __all__ = [
     "check_paths", "error", "Exit", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
-    "EXIT_USAGE", "load_config", "open_store_or_exit", "output_errors", "select_feeds", "shown", "utcnow",
+    "EXIT_USAGE", "has_store", "load_config", "open_store_or_exit", "output_errors", "select_feeds", "shown", "utcnow",
     "with_hook",
 ]
 
@@ -82,9 +82,17 @@ def output_errors(cfg: config_mod.Config) -> Iterator[None]:
         raise Exit(EXIT_FEED_FAILED) from None
 
 
-def open_store_or_exit(path: Path, *, wait: bool, readonly: bool = False, lock: bool = True):
+def has_store(cfg: config_mod.Config) -> bool:
+    """Whether the store exists yet (a PostgreSQL database always does: ingest's tables are made on first use)."""
+    return cfg.store_url is not None or cfg.store.exists()
+
+
+def open_store_or_exit(
+    cfg: config_mod.Config, *, wait: bool, readonly: bool = False, lock: bool = True, shared: bool = False
+):
+    """The config's store, or the command ends: exit 75 when another process holds it, 2 when it cannot be used."""
     try:
-        return open_store(path, wait=wait, readonly=readonly, lock=lock)
+        return open_store(cfg, wait=wait, readonly=readonly, lock=lock, shared=shared)
     except StoreLocked as exc:
         error(str(exc))
         raise Exit(EXIT_LOCKED) from None

@@ -113,7 +113,7 @@ class Daemon:
         hooks = asyncio.create_task(self._run_hooks())
         event(
             "started", f"daemon started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
-            feeds=len(self._feeds), config=str(self.config.path), store=str(self.config.store),
+            feeds=len(self._feeds), config=str(self.config.path), store=self.config.store_location,
         )
         try:
             await self._stop.wait()
@@ -186,9 +186,9 @@ class Daemon:
             )
             return
         kept = []
-        if new.store.resolve() != self.config.store.resolve():
-            kept.append(f"store: {self.config.store}")
-            new = replace(new, store=self.config.store)
+        if (new.store.resolve(), new.store_url) != (self.config.store.resolve(), self.config.store_url):
+            kept.append(f"store: {self.config.store_location}")
+            new = replace(new, store=self.config.store, store_url=self.config.store_url)
         if new.concurrency != self.config.concurrency:
             kept.append(f"concurrency: {self.config.concurrency}")
             new = replace(new, concurrency=self.config.concurrency)

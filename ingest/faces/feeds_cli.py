@@ -15,6 +15,7 @@ from .common import (
     EXIT_USAGE,
     error,
     load_config,
+    has_store,
     open_store_or_exit,
     select_feeds,
     utcnow,
@@ -27,20 +28,26 @@ __all__ = ["command_feeds", "command_reset"]
 def command_feeds(args: argparse.Namespace) -> int:
     """The state of every configured feed, read without taking the lock (safe beside a running daemon)."""
     cfg = load_config(settings.resolve_path(args.config))
-    if not cfg.store.exists():
-        error(f"no store at {cfg.store} yet: no feed has been polled")
-    store = open_store_or_exit(cfg.store, wait=False, readonly=True)
+    if not has_store(cfg):
+        error(f"no store at {cfg.store_location} yet: no feed has been polled")
+    store = open_store_or_exit(cfg, wait=False, readonly=True)
     now = utcnow()
     rows = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
     details: list[list[str]] = []
     states: dict[str, int] = {}
     with store:
+        holders = store.holders()  # a cluster's leases (PostgreSQL); none on SQLite
         for feed in cfg.feeds:
             state = store.find_feed(feed.url)
             rows.append(_feed_row(feed, state, now))
-            details.append(_feed_details(feed, state))
+            holder = holders.get(state.id) if state else None
+            details.append(_feed_details(feed, state) + ([_holder_line(holder)] if holder else []))
             if args.json:
-                records.emit(_feed_record(feed, state, rows[-1][1], now))
+                record = _feed_record(feed, state, rows[-1][1], now)
+                if cfg.store_url is not None:
+                    record["node"] = holder[0] if holder else None
+                    record["lease_until"] = records.iso(holder[1]) if holder and holder[1] else None
+                records.emit(record)
                 states[rows[-1][1]] = states.get(rows[-1][1], 0) + 1
     if args.json:
         records.emit({"type": "summary", "command": "feeds", "feeds": len(cfg.feeds), "states": states})
@@ -109,15 +116,20 @@ def _feed_details(feed: config_mod.FeedConfig, state: FeedState | None) -> list[
     return lines
 
 
+def _holder_line(holder: tuple[str, datetime | None]) -> str:
+    node, until = holder
+    return f"node: {node} (lease until {when(until)})" if until else f"node: {node} (last poll; no lease held)"
+
+
 def command_reset(args: argparse.Namespace) -> int:
     cfg = load_config(settings.resolve_path(args.config))
     feeds = select_feeds(cfg, args.names)
-    if not cfg.store.exists():
-        error(f"nothing to reset: no store at {cfg.store} (no feed was polled yet)")
+    if not has_store(cfg):
+        error(f"nothing to reset: no store at {cfg.store_location} (no feed was polled yet)")
         return EXIT_USAGE
     # A reset is one short write: SQLite orders it with a running daemon's, which reads
     # the feed's state afresh before each poll, so it does not wait for the store's lock.
-    store = open_store_or_exit(cfg.store, wait=False, lock=False)
+    store = open_store_or_exit(cfg, wait=False, lock=False)
     with store:
         for feed in feeds:
             state = store.find_feed(feed.url)

@@ -144,6 +144,26 @@ class Metrics:
         return CONTENT_TYPE_LATEST, generate_latest(self.registry)
 
 
+class NodeMetrics:
+    """A cluster node's own figures, labelled with its id so a dashboard can add nodes up or compare them."""
+
+    def __init__(self, metrics: Metrics, node: str) -> None:
+        from prometheus_client import Counter, Gauge
+
+        self.node = node
+        self.polls = Counter(
+            "ingest_node_polls", "Polls this node finished.", ["node"], registry=metrics.registry
+        ).labels(node)
+        self.held = Gauge(
+            "ingest_node_leases_held", "Feeds this node holds a lease on now.", ["node"], registry=metrics.registry
+        ).labels(node)
+        self.takeovers = Counter(
+            "ingest_node_lease_takeovers",
+            "Feeds this node claimed after another node's lease on them expired unreleased.",
+            ["node"], registry=metrics.registry,
+        ).labels(node)
+
+
 # --- HTTP endpoint -----------------------------------------------------------
 
 

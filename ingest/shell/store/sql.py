@@ -1,210 +1,67 @@
-"""The dedupe store: which entries exist, where their files are, feed state.
+"""The store's queries, written once for both backends.
 
-SQLite in WAL mode, schema versioned with ``PRAGMA user_version`` so that
-later releases migrate an existing store in place. One process writes at a
-time: a lock file next to the database is held for the whole run, so two
-overlapping cron runs can neither duplicate files nor corrupt the store.
-
-It is longer than the other modules because it holds the whole schema
-history (``MIGRATIONS``) beside the queries that rely on it.
+SQLite and PostgreSQL share the schema's columns and these statements
+(``?`` placeholders, rewritten for PostgreSQL by its backend), so the two
+cannot drift apart: a backend only says how to connect, migrate, lock and
+run a statement. It is longer than the other modules because it is the one
+list of every query the application makes; splitting it by table would
+scatter statements that change together.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import os
-import sqlite3
-import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from typing import Any
 
-from ..core.images import ImageRecord
-from ..core.records import FeedState, Layout, StoredEntry, Validators
-from ..errors import StoreError, StoreLocked
+from ...core.images import ImageRecord
+from ...core.records import FeedState, Layout, StoredEntry, Validators
+from ...errors import StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store", "utcnow"]
 
-# Each entry upgrades the schema by one version; never edit a released one.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE feeds (
-        id INTEGER PRIMARY KEY,
-        url TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        etag TEXT,
-        last_modified TEXT,
-        last_polled_at TEXT,
-        last_success_at TEXT,
-        last_error TEXT,
-        error_count INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE entries (
-        identity TEXT PRIMARY KEY,
-        feed_id INTEGER NOT NULL REFERENCES feeds(id),
-        path TEXT NOT NULL UNIQUE,
-        content_hash TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('pending', 'written', 'deleted')),
-        first_seen TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX entries_feed ON entries(feed_id);
-    """,
-    # When a feed may next be asked (server hints, error backoff) and when
-    # the daemon plans to poll it: kept here so a restart resumes the plan.
-    """
-    ALTER TABLE feeds ADD COLUMN not_before TEXT;
-    ALTER TABLE feeds ADD COLUMN next_poll_at TEXT;
-    """,
-    # Politeness and safety: the last body's hash and <ttl> (a 200 with the
-    # same bytes is not parsed again), a permanent redirect waiting to be
-    # confirmed and the URL it moved the feed to, and a feed retired by 410.
-    """
-    ALTER TABLE feeds ADD COLUMN body_hash TEXT;
-    ALTER TABLE feeds ADD COLUMN ttl_minutes REAL;
-    ALTER TABLE feeds ADD COLUMN pending_redirect TEXT;
-    ALTER TABLE feeds ADD COLUMN moved_to TEXT;
-    ALTER TABLE feeds ADD COLUMN retired_at TEXT;
-    ALTER TABLE feeds ADD COLUMN retired_reason TEXT;
-    """,
-    # Each entry's normalized data (JSON), so `ingest rebuild` can render it
-    # again without the feed; its slug, unique whatever the file-name
-    # pattern; and the output layout the files on disk were written with.
-    """
-    ALTER TABLE entries ADD COLUMN slug TEXT;
-    ALTER TABLE entries ADD COLUMN article TEXT;
-    UPDATE entries SET slug = substr(path, 1, length(path) - 3) WHERE path LIKE '%.md';
-    CREATE UNIQUE INDEX entries_slug ON entries(slug);
-    CREATE TABLE output_layout (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        dir TEXT NOT NULL,
-        profile TEXT NOT NULL,
-        body TEXT NOT NULL
-    );
-    """,
-    # The source hash of every entry the feed's last processed body held
-    # (space-separated), so a changed body re-reads only its changed entries.
-    """
-    ALTER TABLE feeds ADD COLUMN entry_sources TEXT;
-    """,
-    # The hash of the text a file was last written from (its base), to tell
-    # a file the owner edited from one ingest may update; and, while an
-    # owner's edit keeps a file behind upstream, the article it was written
-    # from, for a later merge.
-    """
-    ALTER TABLE entries ADD COLUMN written_hash TEXT;
-    ALTER TABLE entries ADD COLUMN written_article TEXT;
-    UPDATE entries SET written_hash = content_hash WHERE state = 'written';
-    """,
-    # A hash of what the feed's last poll asked for (URL, headers,
-    # credentials): failures recorded for one request say nothing of another.
-    """
-    ALTER TABLE feeds ADD COLUMN request_key TEXT;
-    """,
-    # Why ingest itself keeps an entry's file away (state 'deleted'): 'filtered'
-    # by the feed's rules (written once the rules admit it) or 'pruned' by
-    # retention (never written again); NULL for the owner's own deletion. And
-    # a hash of the feed's filter rules, to judge stored entries again when they change.
-    """
-    ALTER TABLE entries ADD COLUMN hidden TEXT;
-    ALTER TABLE feeds ADD COLUMN filter_key TEXT;
-    """,
-    # A token for each item of the feed's last processed body (its bytes'
-    # hash, its id's hash, its source hash; space-separated), so a changed
-    # body parses only its changed items (see ``core.incremental``).
-    """
-    ALTER TABLE feeds ADD COLUMN item_tokens TEXT;
-    """,
-    # Entry images stored with their posts (``images: download``): which
-    # image belongs to which post, where its file is, and when a failed one
-    # is tried again; and the images setting each feed's files were written with.
-    """
-    CREATE TABLE images (
-        identity TEXT NOT NULL,
-        url TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('stored', 'failed', 'skipped')),
-        path TEXT,
-        etag TEXT,
-        last_modified TEXT,
-        error TEXT,
-        failures INTEGER NOT NULL DEFAULT 0,
-        next_try TEXT,
-        PRIMARY KEY (identity, url)
-    );
-    ALTER TABLE feeds ADD COLUMN images TEXT;
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
+__all__ = ["SqlStore", "utcnow"]
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Store:
-    def __init__(self, db: sqlite3.Connection, lock_fd: int | None, readonly: bool):
-        self._db = db
-        self._lock_fd = lock_fd
+class SqlStore:
+    """Every store operation the application uses, over a backend's connection."""
+
+    readonly: bool = False
+    _NULLS_LAST = ""  # PostgreSQL sorts NULLs first in DESC order; SQLite last
+    _PUBLISHED = "json_extract(article, '$.published')"  # an article's own time, from its JSON
+
+    def __init__(self, *, readonly: bool) -> None:
         self.readonly = readonly
         self._unseen: dict[str, int] = {}  # read-only stores: ids for feeds they do not hold
 
-    @classmethod
-    def open(cls, path: Path, *, wait: bool = False, readonly: bool = False, lock: bool = True) -> Store:
-        """Open (creating and migrating) the store, holding its lock.
+    # --- what a backend provides -------------------------------------------
 
-        ``readonly`` opens without the lock and without creating anything,
-        for dry runs; a missing store then looks empty.
-        """
-        if readonly:
-            return cls._open_readonly(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
-        lock_fd = _lock(path.with_name(path.name + ".lock"), wait) if lock else None
-        try:
-            db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            _migrate(db, path)
-        except sqlite3.DatabaseError as exc:
-            if lock_fd is not None:
-                os.close(lock_fd)
-            raise StoreError(f"{path}: {exc}") from None
-        return cls(db, lock_fd, readonly=False)
+    def _q(self, sql: str, args: Iterable[Any] = ()) -> Any:
+        """Run one statement; the result has ``fetchone``, ``fetchall`` and ``rowcount``."""
+        raise NotImplementedError
 
-    @classmethod
-    def _open_readonly(cls, path: Path) -> Store:
-        """The store as it is, never written: an older schema is migrated in a copy in memory."""
-        try:
-            memory = sqlite3.connect(":memory:", isolation_level=None)
-            if path.exists():
-                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-                if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-                    memory.close()
-                    return cls(db, None, readonly=True)
-                db.backup(memory)
-                db.close()
-            _migrate(memory, path)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: {exc}") from None
-        return cls(memory, None, readonly=True)
+    def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        raise NotImplementedError
+
+    def _in_transaction(self) -> bool:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        raise NotImplementedError
 
     @property
     def lock_fd(self) -> int | None:
-        """The descriptor holding the store's lock, which a forked process must close."""
-        return self._lock_fd
+        """The descriptor holding the store's lock, which a forked process must close (None: no such file)."""
+        return None
 
     def close(self) -> None:
-        self._db.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        raise NotImplementedError
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> SqlStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -222,12 +79,12 @@ class Store:
         """
         row = self._find(url)
         if row is None:
-            row = self._db.execute(
-                "SELECT id, name FROM feeds WHERE name = ? ORDER BY last_polled_at DESC LIMIT 1", (name,)
+            row = self._q(
+                f"SELECT id, name FROM feeds WHERE name = ? ORDER BY last_polled_at DESC{self._NULLS_LAST} LIMIT 1", (name,)
             ).fetchone()
             if row is not None and not self.readonly:
                 with self._tx():  # a new address: nothing learned at the old one applies
-                    self._db.execute(
+                    self._q(
                         "UPDATE feeds SET url = ?, moved_to = NULL, pending_redirect = NULL, etag = NULL,"
                         " last_modified = NULL, body_hash = NULL WHERE id = ?",
                         (url, row[0]),
@@ -235,22 +92,24 @@ class Store:
         if row is not None:
             if row[1] != name and not self.readonly:
                 with self._tx():
-                    self._db.execute("UPDATE feeds SET name = ? WHERE id = ?", (name, row[0]))
+                    self._q("UPDATE feeds SET name = ? WHERE id = ?", (name, row[0]))
             return row[0]
         if self.readonly:  # a feed never seen before: every entry of it is new
             return self._unseen.setdefault(url, -1 - len(self._unseen))
-        with self._tx():
-            cur = self._db.execute("INSERT INTO feeds (url, name) VALUES (?, ?)", (url, name))
-        return int(cur.lastrowid)
+        with self._tx():  # several nodes may meet a new feed at once: one row, whoever inserts it
+            row = self._q(
+                "INSERT INTO feeds (url, name) VALUES (?, ?) ON CONFLICT (url) DO NOTHING RETURNING id", (url, name)
+            ).fetchone()
+        return int(row[0]) if row is not None else self.feed_id(url, name)
 
     def _find(self, url: str) -> tuple[int, str] | None:
-        return self._db.execute(
+        return self._q(
             "SELECT id, name FROM feeds WHERE url = ? UNION ALL SELECT id, name FROM feeds WHERE moved_to = ? LIMIT 1",
             (url, url),
         ).fetchone()
 
     def feed_state(self, feed_id: int) -> FeedState | None:
-        row = self._db.execute(
+        row = self._q(
             "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
             " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
             " entry_sources, etag, last_modified, request_key, item_tokens FROM feeds WHERE id = ?",
@@ -293,7 +152,7 @@ class Store:
         sources = " ".join(entry_sources) if entry_sources is not None else None
         tokens = " ".join(item_tokens) if item_tokens is not None else None
         with self._tx():
-            self._db.execute(
+            self._q(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
                 " last_error = NULL, error_count = 0, not_before = ?,"
                 " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
@@ -305,7 +164,7 @@ class Store:
     def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:
         """A failed poll: one more error in a row, and when to try again (backoff)."""
         with self._tx():
-            self._db.execute(
+            self._q(
                 "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
                 " not_before = COALESCE(?, not_before) WHERE id = ?",
                 (now.isoformat(), error, _iso(not_before), feed_id),
@@ -314,7 +173,7 @@ class Store:
     def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> None:
         """The server asked us to wait (429/503 with Retry-After): not an error, no backoff step."""
         with self._tx():
-            self._db.execute(
+            self._q(
                 "UPDATE feeds SET last_polled_at = ?, last_error = ?, not_before = ? WHERE id = ?",
                 (now.isoformat(), reason, not_before.isoformat(), feed_id),
             )
@@ -322,7 +181,7 @@ class Store:
     def retire(self, feed_id: int, reason: str, now: datetime) -> None:
         """The feed is gone for good (410): no more polls until ``reset``."""
         with self._tx():
-            self._db.execute(
+            self._q(
                 "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
                 " retired_at = ?, retired_reason = ? WHERE id = ?",
                 (now.isoformat(), reason, now.isoformat(), reason, feed_id),
@@ -331,7 +190,7 @@ class Store:
     def reset(self, feed_id: int) -> None:
         """Forget errors, backoff, deferral and retirement: the next run asks at once."""
         with self._tx():
-            self._db.execute(
+            self._q(
                 "UPDATE feeds SET last_error = NULL, error_count = 0, not_before = NULL, retired_at = NULL,"
                 " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
                 (feed_id,),
@@ -340,22 +199,22 @@ class Store:
     def note_request(self, feed_id: int, key: str) -> None:
         """Remember what the feed's polls now ask for (its URL, headers and credentials, hashed)."""
         with self._tx():
-            self._db.execute("UPDATE feeds SET request_key = ? WHERE id = ?", (key, feed_id))
+            self._q("UPDATE feeds SET request_key = ? WHERE id = ?", (key, feed_id))
 
     def note_redirect(self, feed_id: int, *, pending: str | None, moved_to: str | None) -> None:
         """Remember a permanent redirect to confirm next time, or the confirmed new address."""
         with self._tx():
             if moved_to is not None:
-                self._db.execute(
+                self._q(
                     "UPDATE feeds SET moved_to = ?, pending_redirect = NULL WHERE id = ?", (moved_to, feed_id)
                 )
             else:
-                self._db.execute("UPDATE feeds SET pending_redirect = ? WHERE id = ?", (pending, feed_id))
+                self._q("UPDATE feeds SET pending_redirect = ? WHERE id = ?", (pending, feed_id))
 
     def plan_poll(self, feed_id: int, when: datetime) -> None:
         """Remember when the daemon means to poll a feed, so a restart keeps the plan."""
         with self._tx():
-            self._db.execute("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (when.isoformat(), feed_id))
+            self._q("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (when.isoformat(), feed_id))
 
     def publishing_history(self, feed_id: int, now: datetime, horizon: float) -> tuple[int, float]:
         """Entries first seen in the recent window, and that window's length in seconds.
@@ -364,13 +223,13 @@ class Store:
         the time since its first poll; the backlog found by that first poll
         is not counted, since it says nothing about how often the feed publishes.
         """
-        row = self._db.execute("SELECT MIN(first_seen) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()
+        row = self._q("SELECT MIN(first_seen) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()
         if row is None or row[0] is None:
             return 0, 0.0
         first = datetime.fromisoformat(row[0])
         window = max(0.0, min(horizon, (now - first).total_seconds()))
         since = max(first, now - timedelta(seconds=window))
-        count = self._db.execute(
+        count = self._q(
             "SELECT COUNT(*) FROM entries WHERE feed_id = ? AND first_seen > ? AND first_seen >= ?",
             (feed_id, row[0], since.isoformat()),
         ).fetchone()[0]
@@ -384,7 +243,7 @@ class Store:
 
     def entries(self, state: str = "written") -> list[StoredEntry]:
         """Every entry in ``state``, oldest first, for ``ingest rebuild``."""
-        rows = self._db.execute(
+        rows = self._q(
             f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE state = ? ORDER BY first_seen, identity", (state,)
         ).fetchall()
         return [_entry(row) for row in rows]
@@ -395,7 +254,7 @@ class Store:
         wanted = list(identities)
         for start in range(0, len(wanted), 500):  # within SQLite's limit on parameters
             chunk = wanted[start:start + 500]
-            rows = self._db.execute(
+            rows = self._q(
                 f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE identity IN ({','.join('?' * len(chunk))})", chunk
             ).fetchall()
             found.update((row[0], _entry(row)) for row in rows)
@@ -403,7 +262,7 @@ class Store:
 
     def name_taken(self, slug: str, path: str) -> bool:
         """Whether another entry has this slug or this file name."""
-        row = self._db.execute("SELECT 1 FROM entries WHERE slug = ? OR path = ? LIMIT 1", (slug, path)).fetchone()
+        row = self._q("SELECT 1 FROM entries WHERE slug = ? OR path = ? LIMIT 1", (slug, path)).fetchone()
         return row is not None
 
     def save_entry(
@@ -429,16 +288,16 @@ class Store:
         """
         written = content_hash if state == "written" else None
         with self._tx():
-            self._db.execute(
+            self._q(
                 "INSERT INTO entries (identity, feed_id, path, content_hash, state, first_seen, updated_at,"
                 " slug, article, written_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(identity) DO UPDATE SET content_hash = excluded.content_hash,"
                 " state = excluded.state, updated_at = excluded.updated_at, path = excluded.path,"
-                " slug = coalesce(excluded.slug, slug), article = coalesce(excluded.article, article),"
-                " written_hash = coalesce(excluded.written_hash, written_hash),"
-                " hidden = CASE WHEN excluded.state = 'deleted' THEN hidden END,"
+                " slug = coalesce(excluded.slug, entries.slug), article = coalesce(excluded.article, entries.article),"
+                " written_hash = coalesce(excluded.written_hash, entries.written_hash),"
+                " hidden = CASE WHEN excluded.state = 'deleted' THEN entries.hidden END,"
                 " written_article = CASE WHEN excluded.state = 'written' THEN NULL"
-                " ELSE coalesce(written_article, ?) END",
+                " ELSE coalesce(entries.written_article, ?) END",
                 (identity, feed_id, path, content_hash, state, now.isoformat(), now.isoformat(), slug, article,
                  written, base),
             )
@@ -451,7 +310,7 @@ class Store:
         knows what the owner changed.
         """
         with self._tx():
-            self._db.execute(
+            self._q(
                 "UPDATE entries SET content_hash = ?, article = ?, updated_at = ?, state = 'written', hidden = NULL,"
                 " written_article = coalesce(written_article, ?) WHERE identity = ?",
                 (content_hash, article, now.isoformat(), base, identity),
@@ -461,7 +320,7 @@ class Store:
         """The entries' files are on disk, flushed: their claims become records."""
         when = now.isoformat()
         with self._tx():
-            self._db.executemany(
+            self._qmany(
                 "UPDATE entries SET state = 'written', updated_at = ?, written_hash = content_hash,"
                 " written_article = NULL WHERE identity = ? AND state = 'pending'",
                 ((when, identity) for identity in identities),
@@ -470,12 +329,12 @@ class Store:
     def save_article(self, identity: str, article: str) -> None:
         """Keep the normalized data of an entry whose file did not need rewriting."""
         with self._tx():
-            self._db.execute("UPDATE entries SET article = ? WHERE identity = ?", (article, identity))
+            self._q("UPDATE entries SET article = ? WHERE identity = ?", (article, identity))
 
     def feed_entries(self, feed_id: int | None = None) -> list[StoredEntry]:
         """Every entry of one feed (all feeds: None), in any state, oldest first."""
         where, args = ("WHERE feed_id = ?", (feed_id,)) if feed_id is not None else ("", ())
-        rows = self._db.execute(
+        rows = self._q(
             f"SELECT {self._ENTRY_COLUMNS} FROM entries {where} ORDER BY first_seen, identity", args
         ).fetchall()
         return [_entry(row) for row in rows]
@@ -485,7 +344,7 @@ class Store:
     ) -> None:
         """A new entry the feed's rules keep out: recorded with its name, so it is judged once, not on every poll."""
         with self._tx():
-            self._db.execute(
+            self._q(
                 "INSERT INTO entries (identity, feed_id, path, content_hash, state, first_seen, updated_at,"
                 " slug, article, hidden) VALUES (?, ?, ?, ?, 'deleted', ?, ?, ?, ?, 'filtered')"
                 " ON CONFLICT(identity) DO UPDATE SET content_hash = excluded.content_hash,"
@@ -510,7 +369,7 @@ class Store:
         among = ",".join("?" * len(states))
         with self._tx():
             for identity in wanted:
-                changed = self._db.execute(
+                changed = self._q(
                     "UPDATE entries SET state = 'deleted', hidden = ?, updated_at = ?"
                     f" WHERE identity = ? AND state IN ({among})",
                     (reason, now.isoformat(), identity, *states),
@@ -522,7 +381,7 @@ class Store:
     def unhide(self, identity: str, reason: str) -> None:
         """Undo ``hide`` for a file its owner edited just before it was to be removed."""
         with self._tx():
-            self._db.execute(
+            self._q(
                 "UPDATE entries SET state = 'written', hidden = NULL WHERE identity = ? AND hidden = ?",
                 (identity, reason),
             )
@@ -533,8 +392,8 @@ class Store:
         The time is the entry's own, else the day it was first seen.
         """
         where, args = ("AND feed_id = ?", (feed_id,)) if feed_id is not None else ("", ())
-        rows = self._db.execute(
-            "SELECT identity, feed_id, coalesce(json_extract(article, '$.published'), first_seen) FROM entries"
+        rows = self._q(
+            f"SELECT identity, feed_id, coalesce({self._PUBLISHED}, first_seen) FROM entries"
             f" WHERE state = 'written' {where}",
             args,
         ).fetchall()
@@ -546,30 +405,30 @@ class Store:
 
     def path_taken(self, path: str, identity: str) -> bool:
         """Whether an entry other than ``identity`` has this file name."""
-        row = self._db.execute(
+        row = self._q(
             "SELECT 1 FROM entries WHERE path = ? AND identity != ? LIMIT 1", (path, identity)
         ).fetchone()
         return row is not None
 
     def filter_key(self, feed_id: int) -> str:
-        row = self._db.execute("SELECT filter_key FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        row = self._q("SELECT filter_key FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return (row[0] if row else None) or ""
 
     def save_filter_key(self, feed_id: int, key: str) -> None:
         """The rules the feed's stored entries were last judged by."""
         with self._tx():
-            self._db.execute("UPDATE feeds SET filter_key = ? WHERE id = ?", (key or None, feed_id))
+            self._q("UPDATE feeds SET filter_key = ? WHERE id = ?", (key or None, feed_id))
 
     def feed_names(self) -> dict[int, str]:
-        return dict(self._db.execute("SELECT id, name FROM feeds").fetchall())
+        return dict(self._q("SELECT id, name FROM feeds").fetchall())
 
     def layout(self) -> Layout | None:
-        row = self._db.execute("SELECT dir, profile, body FROM output_layout WHERE id = 1").fetchone()
+        row = self._q("SELECT dir, profile, body FROM output_layout WHERE id = 1").fetchone()
         return Layout(*row) if row else None
 
     def save_layout(self, layout: Layout) -> None:
         with self._tx():
-            self._db.execute(
+            self._q(
                 "INSERT INTO output_layout (id, dir, profile, body) VALUES (1, ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET dir = excluded.dir, profile = excluded.profile,"
                 " body = excluded.body",
@@ -577,7 +436,7 @@ class Store:
             )
 
     def count_entries(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        return self._q("SELECT COUNT(*) FROM entries").fetchone()[0]
 
     # --- entry images (``images: download``) ----------------------------------
 
@@ -587,9 +446,9 @@ class Store:
         wanted = list(identities)
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
-            rows = self._db.execute(
+            rows = self._q(
                 "SELECT identity, url, state, path, etag, last_modified, error, failures, next_try FROM images"
-                f" WHERE identity IN ({','.join('?' * len(chunk))}) ORDER BY rowid", chunk,
+                f" WHERE identity IN ({','.join('?' * len(chunk))}) ORDER BY identity, url", chunk,
             ).fetchall()
             for row in rows:
                 found.setdefault(row[0], []).append(ImageRecord(*row[:8], next_try=_when(row[8])))
@@ -598,9 +457,11 @@ class Store:
     def save_images(self, records: Iterable[ImageRecord]) -> None:
         """Insert or replace image records."""
         with self._tx():
-            self._db.executemany(
-                "INSERT OR REPLACE INTO images (identity, url, state, path, etag, last_modified, error, failures,"
-                " next_try) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._qmany(
+                "INSERT INTO images (identity, url, state, path, etag, last_modified, error, failures, next_try)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identity, url) DO UPDATE SET state = excluded.state,"
+                " path = excluded.path, etag = excluded.etag, last_modified = excluded.last_modified,"
+                " error = excluded.error, failures = excluded.failures, next_try = excluded.next_try",
                 ((r.identity, r.url, r.state, r.path, r.etag, r.last_modified, r.error, r.failures, _iso(r.next_try))
                  for r in records),
             )
@@ -609,15 +470,15 @@ class Store:
         """Forget an entry's images (all of them, or those of ``urls``)."""
         with self._tx():
             if urls is None:
-                self._db.execute("DELETE FROM images WHERE identity = ?", (identity,))
+                self._q("DELETE FROM images WHERE identity = ?", (identity,))
             else:
-                self._db.executemany(
+                self._qmany(
                     "DELETE FROM images WHERE identity = ? AND url = ?", ((identity, url) for url in urls)
                 )
 
     def images_due(self, feed_id: int, now: datetime) -> list[str]:
         """Written entries of the feed with an image to try (again) by ``now``."""
-        rows = self._db.execute(
+        rows = self._q(
             "SELECT DISTINCT e.identity FROM images i JOIN entries e ON e.identity = i.identity"
             " WHERE e.feed_id = ? AND e.state = 'written' AND i.state = 'failed'"
             " AND (i.next_try IS NULL OR i.next_try <= ?) ORDER BY e.first_seen, e.identity",
@@ -627,12 +488,12 @@ class Store:
 
     def images_mode(self, feed_id: int) -> str | None:
         """The images setting the feed's files were written with (None: never recorded, so 'keep')."""
-        row = self._db.execute("SELECT images FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        row = self._q("SELECT images FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return row[0] if row else None
 
     def posts_with_images(self, feed_id: int) -> list[tuple[str, str]]:
         """(identity, file) of the feed's written entries that have image records."""
-        return self._db.execute(
+        return self._q(
             "SELECT e.identity, e.path FROM entries e WHERE e.feed_id = ? AND e.state = 'written'"
             " AND EXISTS (SELECT 1 FROM images i WHERE i.identity = e.identity)", (feed_id,),
         ).fetchall()
@@ -640,7 +501,7 @@ class Store:
     def images_modes(self) -> dict[str, tuple[int, str | None]]:
         """Every feed's id and recorded images setting, by its URL (and the URL it moved to)."""
         found: dict[str, tuple[int, str | None]] = {}
-        for feed_id, url, moved_to, mode in self._db.execute("SELECT id, url, moved_to, images FROM feeds"):
+        for feed_id, url, moved_to, mode in self._q("SELECT id, url, moved_to, images FROM feeds").fetchall():
             found[url] = (feed_id, mode)
             if moved_to:
                 found.setdefault(moved_to, (feed_id, mode))
@@ -648,18 +509,31 @@ class Store:
 
     def save_images_mode(self, feed_id: int, mode: str) -> None:
         with self._tx():
-            self._db.execute("UPDATE feeds SET images = ? WHERE id = ?", (mode, feed_id))
+            self._q("UPDATE feeds SET images = ? WHERE id = ?", (mode, feed_id))
 
     # --- end of entry images ----------------------------------------------------
 
-    def batch(self) -> _Transaction | contextlib.nullcontext[None]:
+    def batch(self) -> contextlib.AbstractContextManager[None]:
         """One transaction around many changes; the single-change methods join it."""
-        return contextlib.nullcontext() if self.readonly else _Transaction(self._db)
+        return contextlib.nullcontext() if self.readonly else self._transaction()
 
-    def _tx(self) -> _Transaction:
+    def _tx(self) -> contextlib.AbstractContextManager[None]:
         if self.readonly:
             raise StoreError("the store is open read-only")
-        return _Transaction(self._db)
+        return self._transaction()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        if self._in_transaction():  # an outer batch: join it
+            yield
+            return
+        self._begin()
+        try:
+            yield
+        except BaseException:
+            self._q("ROLLBACK")
+            raise
+        self._q("COMMIT")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -675,58 +549,3 @@ def _entry(row: tuple) -> StoredEntry:
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._outer = not self._db.in_transaction
-        if self._outer:
-            self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if self._outer:
-            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written by a newer ingest (schema {version}, this one knows {SCHEMA_VERSION}); upgrade ingest"
-        )
-    for number in range(version, SCHEMA_VERSION):
-        db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
-
-
-def _lock(path: Path, wait: bool) -> int:
-    """Hold an exclusive lock for the life of the process (released on exit, even on a crash)."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise StoreError(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
-    flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
-    try:
-        fcntl.flock(fd, flags)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            holder = _holder(path)
-            raise StoreLocked(
-                f"another ingest process{holder} is using {path.with_suffix('')}; "
-                "it may be the daemon or a run still in progress (use --wait to wait for it)"
-            ) from None
-        raise
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode())
-    return fd
-
-
-def _holder(path: Path) -> str:
-    try:
-        pid = path.read_text().split()[0]
-        return f" (pid {pid})"
-    except (OSError, IndexError):
-        return ""

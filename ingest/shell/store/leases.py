@@ -1,0 +1,116 @@
+"""Which node polls which feed: leases on due feeds.
+
+A node claims a batch of due feeds (``claim_due``), polls them, and
+releases each with its next due time (``release``); while a poll runs long
+it renews its leases (``renew``). A lease that is neither renewed nor
+released (its node died) expires, and the feed is due again for whichever
+node claims next: that claim is counted as a takeover.
+
+On PostgreSQL the claim is one statement, ``SELECT ... FOR UPDATE SKIP
+LOCKED`` inside an ``UPDATE``, so two nodes claiming at the same moment
+never get the same feed and never wait for each other. On SQLite there is
+one node (the file lock says so), so a claim only reads what is due.
+
+The lease statements run on a connection of their own without waiting for
+the commit to reach disk (``synchronous_commit = off``): a claim, renewal or
+release lost to a database crash only means a feed is claimed, or polled,
+once more; entries and files keep the store's durable commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+__all__ = ["Claim", "PostgresLeases", "SingleNodeLeases"]
+
+
+@dataclass(frozen=True, order=True)
+class Claim:
+    """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any."""
+
+    feed_id: int
+    taken_from: str | None = None
+
+
+class SingleNodeLeases:
+    """Leases on a store only one process writes: claiming is reading what is due."""
+
+    # ``_q`` and ``plan_poll`` come from the store class this is mixed into.
+
+    def claim_due(
+        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
+    ) -> list[Claim]:
+        wanted = set(among) if among is not None else None
+        rows = self._q(  # type: ignore[attr-defined]
+            "SELECT id FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
+            " ORDER BY next_poll_at, id",
+            (now.isoformat(),),
+        ).fetchall()
+        ids = [row[0] for row in rows if wanted is None or row[0] in wanted]
+        return [Claim(feed_id) for feed_id in ids[:limit]]
+
+    def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
+        return len(list(feed_ids))
+
+    def release(self, node: str, feed_id: int, next_poll_at: datetime) -> None:
+        self.plan_poll(feed_id, next_poll_at)  # type: ignore[attr-defined]
+
+    def holders(self) -> dict[int, tuple[str, datetime | None]]:
+        """No node ever holds a lease in a single-node store."""
+        return {}
+
+
+class PostgresLeases:
+    """Leases recorded in the feeds table (``lease_node``, ``lease_until``), claimed with SKIP LOCKED."""
+
+    # ``_lq`` (psycopg's ``%s`` placeholders, on the lease connection) comes from ``PostgresStore``.
+
+    def claim_due(
+        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
+    ) -> list[Claim]:
+        """Take up to ``limit`` due feeds nobody holds (or whose lease expired), in due order.
+
+        A lease that ended without a release (``lease_until`` still set) was
+        its node's last word: claiming such a feed is a takeover.
+        """
+        moment = now.isoformat()
+        until = (now + timedelta(seconds=lease_seconds)).isoformat()
+        only = "" if among is None else " AND id = ANY(%s)"
+        args: list[Any] = [moment, moment]
+        if among is not None:
+            args.append(list(among))
+        rows = self._lq(  # type: ignore[attr-defined]
+            "WITH due AS (SELECT id, lease_node, lease_until FROM feeds"
+            # never planned ('') first, then by due time: a range of the feeds_due index,
+            # so a claim reads the due feeds only, however many are not due yet
+            " WHERE retired_at IS NULL AND coalesce(next_poll_at, '') <= %s"
+            f" AND (lease_until IS NULL OR lease_until <= %s){only}"
+            " ORDER BY coalesce(next_poll_at, ''), id LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
+            " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END",
+            (*args, limit, node, until),
+        ).fetchall()
+        return [Claim(feed_id, taken) for feed_id, taken in sorted(rows)]
+
+    def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
+        """Extend this node's leases on ``feed_ids``; how many it still held."""
+        until = (now + timedelta(seconds=lease_seconds)).isoformat()
+        return self._lq(  # type: ignore[attr-defined]
+            "UPDATE feeds SET lease_until = %s WHERE id = ANY(%s) AND lease_node = %s AND lease_until IS NOT NULL",
+            (until, list(feed_ids), node),
+        ).rowcount
+
+    def release(self, node: str, feed_id: int, next_poll_at: datetime) -> None:
+        """The poll is done: the feed is next due at ``next_poll_at``; the node stays named as its last holder."""
+        self._lq(  # type: ignore[attr-defined]
+            "UPDATE feeds SET next_poll_at = %s, lease_until = NULL WHERE id = %s AND lease_node = %s",
+            (next_poll_at.isoformat(), feed_id, node),
+        )
+
+    def holders(self) -> dict[int, tuple[str, datetime | None]]:
+        """Each feed's current (lease end set) or last (None) holder."""
+        rows = self._q("SELECT id, lease_node, lease_until FROM feeds WHERE lease_node IS NOT NULL").fetchall()
+        return {fid: (node, datetime.fromisoformat(until) if until else None) for fid, node, until in rows}
