@@ -31,7 +31,7 @@ def test_a_postgresql_url_in_store_chooses_postgresql_and_a_path_stays_a_file(tm
     assert cfg.store_url == "postgresql://ingest:pw@db/feeds" and is_postgres(cfg.store_url)
     assert cfg.store_location == "postgresql://ingest:***@db/feeds"
     assert cfg.store.parent == tmp_path  # the anchor of the recorded output layout: the config's directory
-    cfg.check_paths(create=False)  # no directory to check for a database
+    settings.check_paths(cfg, create=False)  # no directory to check for a database
 
     path.write_text("store: state/ingest.sqlite3\nfeeds:\n  - url: http://a.example/feed\n")
     cfg = settings.load(path)
