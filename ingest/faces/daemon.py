@@ -67,6 +67,7 @@ class Daemon:
         self._transport = transport
         self._feeds: dict[str, FeedConfig] = {}
         self._in_backoff: dict[str, bool] = {}
+        self._due: dict[str, datetime] = {}  # when each feed's next poll is planned, for its lag
         self._in_flight: dict[asyncio.Task, str] = {}
         self._stopping = False
         self._forced = False
@@ -213,6 +214,7 @@ class Daemon:
             except JobLookupError:
                 pass
             self._in_backoff.pop(name, None)
+            self._due.pop(name, None)
         now = utcnow()
         for name, feed in wanted.items():
             old = self._feeds.get(name)
@@ -228,6 +230,7 @@ class Daemon:
                 replace_existing=True, next_run_time=when,
             )
             self.store.plan_poll(feed_id, when)
+            self._due[name] = when
             self.metrics.add_feed(name)
             self._in_backoff[name] = state.error_count > 0 or state.waiting(now)
             event("scheduled", f"{name}: next poll {_short(when)}", feed=name, next_poll_at=when.isoformat())
@@ -247,9 +250,12 @@ class Daemon:
         assert task is not None
         self._in_flight[task] = name
         started = time.monotonic()
+        lag = 0.0
         try:
             async with self._limit:
                 started = time.monotonic()  # the duration of the poll, not of the wait for a slot
+                due = self._due.get(name)
+                lag = max(0.0, (utcnow() - due).total_seconds()) if due else 0.0
                 report = await poll_feed(
                     self.config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher
                 )
@@ -262,7 +268,7 @@ class Daemon:
             del self._in_flight[task]
         duration = time.monotonic() - started
         when = self._plan(self._feeds.get(name, feed), report)
-        self.metrics.observe(report, duration)
+        self.metrics.observe(report, duration, lag)
         after = f"; next poll {_short(when)}" if when else "; no longer scheduled"
         event(
             "poll", f"{name}: {describe(report)} in {duration:.2f}s{after}",
@@ -271,7 +277,7 @@ class Daemon:
             unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
             filtered=report.filtered, removed=report.removed, pruned=report.pruned, held_edits=report.held,
             error=report.error,
-            duration=round(duration, 3), next_poll_at=when.isoformat() if when else None,
+            duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )
         if self.config.after_run and (report.new or report.updated or report.removed or report.pruned):
@@ -327,6 +333,7 @@ class Daemon:
             history = replace(history, new_entries=count, window=window)
         when = schedule.next_poll(feed, now, not_before=state.not_before, history=history)
         self.store.plan_poll(feed_id, when)
+        self._due[feed.name] = when
         try:
             self.scheduler.modify_job(feed.name, next_run_time=when)
         except JobLookupError:

@@ -1,0 +1,333 @@
+"""The daemon at scale: ``bench/run --daemon-scale N --interval SECONDS --minutes M``.
+
+Runs one ``ingest daemon`` against nginx on loopback with N feeds polled
+every SECONDS, for M minutes of steady state, and prints one final line:
+
+    daemon-scale: feeds=N polls=P polls_per_s=R cpu_pct=C rss_mb=M lag_p99_s=L
+
+How. The corpus (bench/corpus.py, ``--items`` items per feed) is written and
+served by nginx, which answers conditional requests. ``ingest run`` reads
+every feed once (untimed), so the store knows every entry and every feed's
+validators, as after a long life; then the plan is seeded through the
+store's own interface, each feed's next poll spread evenly over one interval,
+as a daemon that has run for a while leaves it (a fresh start would instead
+poll every feed in the first second, a one-off rush this benchmark does not
+measure). Then the daemon starts. While it runs, a thread here rewrites each
+of every tenth feed (corpus.changes_in) once per polling period with one
+more item, at its own moment, so about 10% of polls are answered 200 with
+one new item and the rest 304.
+
+What. The measured window opens when the daemon logs ``started`` (its
+configuration read and every feed scheduled) and lasts M minutes.
+``cpu_pct`` is the daemon process's own user + system CPU over the window
+(from /proc/PID/stat), in percent of one core; ``rss_mb`` is its peak
+resident set (VmHWM), start-up included; ``polls`` counts the daemon's poll
+events in the window; ``lag_p99_s`` is the 99th percentile of their ``lag``
+field, how late each poll started (got its slot and began fetching) after
+the time it was planned for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+# this script's directory is on sys.path
+from corpus import changes_in, feed_bytes, feed_name, feed_urls, file_name, write_corpus
+from perf import CHILD_ENV, INGEST, BenchError, count_md, log, nginx
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Figures:
+    feeds: int
+    polls: int
+    polls_per_s: float
+    cpu_pct: float
+    rss_mb: float
+    lag_p99_s: float
+    window_s: float
+    changed_polls: int  # polls answered 200 that wrote files
+    new_files: int
+    failed_polls: int
+    lag_p50_s: float
+    lag_max_s: float
+    startup_s: float  # daemon start to its 'started' event
+
+    def line(self) -> str:
+        return (f"daemon-scale: feeds={self.feeds} polls={self.polls} polls_per_s={self.polls_per_s:.1f} "
+                f"cpu_pct={self.cpu_pct:.1f} rss_mb={self.rss_mb:.0f} lag_p99_s={self.lag_p99_s:.2f}")
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` in 0..1); 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (not its children)."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime: fields 14 and 15 of stat(5)
+
+
+def peak_rss(pid: int) -> int:
+    """Peak resident set size of ``pid`` in bytes (VmHWM)."""
+    with open(f"/proc/{pid}/status", "rb") as handle:
+        for line in handle:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise BenchError(f"no VmHWM for process {pid}")
+
+
+def write_config(run_dir: Path, base: str, feeds: int, interval: float) -> Path:
+    lines = [
+        "# every feed of the benchmark is on one loopback host standing in for as many",
+        "# different sites: the per-host politeness limit (default 2) would serialize them",
+        "output: out",
+        "store: state.sqlite3",
+        "host_concurrency: 64",
+        "defaults:",
+        f"  interval: {interval:g}s",
+        "feeds:",
+    ]
+    for index, url in enumerate(feed_urls(base, feeds)):
+        lines += [f"  - url: {url}", f"    name: {feed_name(index)}"]
+    config = run_dir / "feeds.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def seed_plan(config: Path, feeds: int, interval: float) -> None:
+    """Spread every feed's next poll evenly over one interval, through the store's own interface.
+
+    The first planned poll lies a tenth of an interval ahead, to leave the
+    daemon time to start; the daemon keeps any stored plan within its
+    interval plus jitter.
+    """
+    from ingest.core import config as config_mod
+    from ingest.shell.store import Store
+
+    cfg = config_mod.load(config)
+    order = list(range(feeds))
+    random.Random(13).shuffle(order)  # neighbours in the config are not neighbours in time
+    start = datetime.now(timezone.utc) + timedelta(seconds=interval * 0.1)
+    with Store.open(cfg.store) as store, store.batch():
+        for slot, index in enumerate(order):
+            feed = cfg.feeds[index]
+            store.plan_poll(store.feed_id(feed.url, feed.name), start + timedelta(seconds=interval * slot / feeds))
+
+
+class Rewriter:
+    """Gives each changing feed one more item once per polling period, each at its own moment."""
+
+    def __init__(self, directory: Path, feeds: int, items: int, period: float) -> None:
+        self.directory = directory
+        self.items = items
+        self.period = period
+        self.changing = [i for i in range(feeds) if changes_in(i)]
+        self.generation = dict.fromkeys(self.changing, 0)
+        self.rewrites = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self, at: float) -> None:
+        self._start = at
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        # Feed j of the changing ones is rewritten at start + (j + 0.5) / len * period + k * period:
+        # away from its seeded poll, whose order is a shuffle of the feeds.
+        count = len(self.changing)
+        step = 0
+        while not self._stop.is_set():
+            round_, j = divmod(step, count)
+            due = self._start + (round_ + (j + 0.5) / count) * self.period
+            if self._stop.wait(max(0.0, due - time.time())):
+                return
+            index = self.changing[j]
+            self.generation[index] += 1
+            data = feed_bytes(index, self.items, self.generation[index])
+            path = self.directory / file_name(index)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            self.rewrites += 1
+            step += 1
+
+
+def read_events(path: Path) -> list[dict]:
+    events = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("{"):
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    pass  # a line cut at the end of the file
+    return events
+
+
+def wait_for_event(path: Path, name: str, proc: subprocess.Popen, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    offset = 0
+    pending = b""
+    while time.monotonic() < deadline:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        offset += len(chunk)
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.startswith(b"{") and b'"event": "%s"' % name.encode() in line:
+                return json.loads(line)
+        if proc.poll() is not None:
+            raise BenchError(f"the daemon exited with {proc.returncode} before '{name}'; see {path}")
+        time.sleep(0.1)
+    raise BenchError(f"no '{name}' event from the daemon within {timeout:.0f} s; see {path}")
+
+
+def when(event: dict) -> float:
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+
+
+def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) -> Figures:
+    corpus = workdir / "corpus"
+    run_dir = workdir / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    started = time.perf_counter()
+    write_corpus(corpus, feeds, items, 0)
+    log(f"corpus: {feeds} feeds of {items} items in {corpus} ({time.perf_counter() - started:.0f} s)")
+    with nginx(workdir, corpus, file_name(0)) as base:
+        config = write_config(run_dir, base, feeds, interval)
+        started = time.perf_counter()
+        seed = subprocess.run([str(INGEST), "--config", str(config), "run"], cwd=run_dir, env=CHILD_ENV,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if seed.returncode != 0:
+            raise BenchError(f"the seeding 'ingest run' exited with {seed.returncode}:\n{seed.stderr[-3000:]}")
+        seeded = count_md(run_dir / "out")
+        if seeded != feeds * items:
+            raise BenchError(f"the seeding run wrote {seeded} files, expected {feeds * items}; see {run_dir}")
+        log(f"seeded the store: {seeded} files ({time.perf_counter() - started:.0f} s)")
+        seed_plan(config, feeds, interval)
+        os.sync()  # the seeding run's files are not the daemon's to write back
+        # A changing feed's polls are interval plus up to a tenth of it (at most 300 s) apart:
+        # rewriting it as often as it is polled, on average, gives it about one new item a poll.
+        period = interval + min(interval * 0.1, 300.0) / 2
+        rewriter = Rewriter(corpus, feeds, items, period)
+        err = run_dir / "daemon.err"
+        with open(err, "wb") as stderr:
+            begun = time.monotonic()
+            proc = subprocess.Popen(
+                [str(INGEST), "--config", str(config), "daemon", "--log-format", "json"],
+                cwd=run_dir, env=CHILD_ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            )
+        try:
+            wait_for_event(err, "started", proc, timeout=300)
+            cpu0, t0 = process_cpu(proc.pid), time.time()
+            startup = time.monotonic() - begun
+            log(f"daemon started with {feeds} feeds in {startup:.1f} s; measuring for {minutes:g} min")
+            rewriter.start(t0)
+            deadline = t0 + minutes * 60
+            while time.time() < deadline:
+                if proc.poll() is not None:
+                    raise BenchError(f"the daemon exited with {proc.returncode}; see {err}")
+                time.sleep(min(1.0, max(0.0, deadline - time.time())))
+            cpu1, t1 = process_cpu(proc.pid), time.time()
+            rss = peak_rss(proc.pid)
+        finally:
+            rewriter.stop() if rewriter._thread.is_alive() else None
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    polls = [e for e in read_events(err) if e.get("event") == "poll" and t0 <= when(e) - e.get("duration", 0) < t1]
+    if any("lag" not in e for e in polls):
+        raise BenchError("the daemon's poll events carry no 'lag' field")
+    lags = [e["lag"] for e in polls]
+    window = t1 - t0
+    changed = [e for e in polls if e["status"] == "ok" and e["new"]]
+    return Figures(
+        feeds=feeds, polls=len(polls), polls_per_s=len(polls) / window, cpu_pct=100 * (cpu1 - cpu0) / window,
+        rss_mb=rss / 2**20, lag_p99_s=percentile(lags, 0.99), window_s=window, changed_polls=len(changed),
+        new_files=sum(e["new"] for e in polls), failed_polls=sum(e["status"] == "failed" for e in polls),
+        lag_p50_s=percentile(lags, 0.5), lag_max_s=max(lags, default=0.0), startup_s=startup,
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run --daemon-scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--daemon-scale", type=int, required=True, metavar="N", help="feeds the daemon polls")
+    parser.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
+                        help="every feed's polling interval (default 60)")
+    parser.add_argument("--minutes", type=float, default=5.0, metavar="M",
+                        help="length of the measured window (default 5)")
+    parser.add_argument("--items", type=int, default=5,
+                        help="items per feed (default 5; every item is about 5.8 KB of HTML)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work directory to keep (corpus, state, output, the daemon's log)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.daemon_scale < 1 or args.interval <= 0 or args.minutes <= 0 or args.items < 1:
+        parser.error("--daemon-scale and --items must be at least 1, --interval and --minutes above 0")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up nginx, the daemon and the work dir
+    print("command: " + shlex.join(["bench/run", *argv]), flush=True)
+    if not INGEST.exists():
+        raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
+    workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="ingest-scale-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        figures = run(args.daemon_scale, args.interval, args.minutes, args.items, workdir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    share = 100 * figures.changed_polls / figures.polls if figures.polls else 0.0
+    print(f"window {figures.window_s:.0f} s after a start-up of {figures.startup_s:.1f} s; "
+          f"{figures.changed_polls} polls ({share:.1f}%) wrote {figures.new_files} new files, "
+          f"{figures.failed_polls} failed; lag p50 {figures.lag_p50_s:.3f} s, max {figures.lag_max_s:.2f} s")
+    if args.json:
+        args.json.write_text(json.dumps(vars(figures), indent=2))
+    print(figures.line(), flush=True)
+    return 0 if figures.failed_polls == 0 else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        sys.exit(130)
