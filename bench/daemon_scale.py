@@ -7,9 +7,10 @@ every SECONDS, for M minutes of steady state, and prints one final line:
 
 How. The corpus (bench/corpus.py) is written and served by nginx, which
 answers conditional requests. Every tenth feed (corpus.changes_in), the
-ones that gain items, has ``--items`` items; the others, which only ever
-answer 304 in the window, have one, which changes nothing measured and
-makes the untimed seeding five times quicker at 50,000 feeds. ``ingest run`` reads
+ones that gain items, has ``--items`` items; the others only ever answer
+304 in the window, so what they hold never reaches the daemon while it is
+measured: they are valid feeds without items, which makes the untimed
+seeding of 50,000 feeds minutes quicker (no file to write for them). ``ingest run`` reads
 every feed once (untimed), so the store knows every entry and every feed's
 validators, as after a long life; then the plan is seeded through the
 store's own interface, each feed's next poll spread evenly over one interval,
@@ -17,8 +18,8 @@ as a daemon that has run for a while leaves it (a fresh start would instead
 poll every feed in the first second, a one-off rush this benchmark does not
 measure). Then the daemon starts. While it runs, a thread here rewrites each
 of every tenth feed (corpus.changes_in) once per polling period with one
-more item, at its own moment, so about 10% of polls are answered 200 with
-one new item and the rest 304.
+more item, half an interval before its poll, so about 10% of polls are
+answered 200 with one new item and the rest 304.
 
 What. The measured window opens when the daemon logs ``started`` (its
 configuration read and every feed scheduled) and lasts M minutes.
@@ -33,6 +34,7 @@ the time it was planned for.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import os
@@ -102,8 +104,8 @@ def peak_rss(pid: int) -> int:
 
 
 def items_of(index: int, items: int) -> int:
-    """Items of feed ``index``: the full count for the feeds that change, one for those that never do."""
-    return items if changes_in(index) else 1
+    """Items of feed ``index``: the full count for the feeds that change, none for those that never do."""
+    return items if changes_in(index) else 0
 
 
 def write_feeds(directory: Path, feeds: int, items: int) -> int:
@@ -144,12 +146,12 @@ def write_config(run_dir: Path, base: str, feeds: int, interval: float) -> Path:
     return config
 
 
-def seed_plan(config: Path, feeds: int, interval: float) -> None:
+def seed_plan(config: Path, feeds: int, interval: float) -> dict[int, float]:
     """Spread every feed's next poll evenly over one interval, through the store's own interface.
 
     The first planned poll lies a tenth of an interval ahead, to leave the
     daemon time to start; the daemon keeps any stored plan within its
-    interval plus jitter.
+    interval plus jitter. Returns each feed's planned time (epoch seconds).
     """
     from ingest.core import config as config_mod
     from ingest.shell.store import Store
@@ -158,27 +160,43 @@ def seed_plan(config: Path, feeds: int, interval: float) -> None:
     order = list(range(feeds))
     random.Random(13).shuffle(order)  # neighbours in the config are not neighbours in time
     start = datetime.now(timezone.utc) + timedelta(seconds=interval * 0.1)
+    planned = {}
     with Store.open(cfg.store) as store, store.batch():
         for slot, index in enumerate(order):
             feed = cfg.feeds[index]
-            store.plan_poll(store.feed_id(feed.url, feed.name), start + timedelta(seconds=interval * slot / feeds))
+            when = start + timedelta(seconds=interval * slot / feeds)
+            store.plan_poll(store.feed_id(feed.url, feed.name), when)
+            planned[index] = when.timestamp()
+    return planned
 
 
 class Rewriter:
-    """Gives each changing feed one more item once per polling period, each at its own moment."""
+    """Gives each changing feed one more item once per polling period, half a period before its poll.
 
-    def __init__(self, directory: Path, feeds: int, items: int, period: float) -> None:
+    The first rewrite of a feed lies half an interval before its seeded
+    poll (at once, if that is already past), the next ones a polling period
+    apart, so each poll of a changing feed finds about one new item, in a
+    window shorter than one interval too.
+    """
+
+    def __init__(self, directory: Path, planned: dict[int, float], items: int, interval: float,
+                 period: float) -> None:
         self.directory = directory
         self.items = items
         self.period = period
-        self.changing = [i for i in range(feeds) if changes_in(i)]
+        self.changing = sorted(i for i in planned if changes_in(i))
         self.generation = dict.fromkeys(self.changing, 0)
         self.rewrites = 0
+        self._due = sorted((planned[i] - interval / 2, i) for i in self.changing)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self, at: float) -> None:
-        self._start = at
+    def catch_up(self) -> None:
+        """Make the rewrites already due, before the daemon starts."""
+        while self._due and self._due[0][0] <= time.time():
+            self._rewrite_next()
+
+    def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
@@ -187,20 +205,15 @@ class Rewriter:
             self._thread.join()
 
     def _run(self) -> None:
-        # Feed j of the changing ones is rewritten at start + (j + 0.5) / len * period + k * period:
-        # away from its seeded poll, whose order is a shuffle of the feeds.
-        count = len(self.changing)
-        step = 0
-        while not self._stop.is_set():
-            round_, j = divmod(step, count)
-            due = self._start + (round_ + (j + 0.5) / count) * self.period
-            if self._stop.wait(max(0.0, due - time.time())):
-                return
-            index = self.changing[j]
-            self.generation[index] += 1
-            write_corpus_file(self.directory, index, feed_bytes(index, self.items, self.generation[index]))
-            self.rewrites += 1
-            step += 1
+        while self._due and not self._stop.wait(max(0.0, self._due[0][0] - time.time())):
+            self._rewrite_next()
+
+    def _rewrite_next(self) -> None:
+        due, index = heapq.heappop(self._due)
+        self.generation[index] += 1
+        write_corpus_file(self.directory, index, feed_bytes(index, self.items, self.generation[index]))
+        self.rewrites += 1
+        heapq.heappush(self._due, (due + self.period, index))
 
 
 def read_events(path: Path) -> list[dict]:
@@ -258,12 +271,13 @@ def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) 
         if seeded != entries:
             raise BenchError(f"the seeding run wrote {seeded} files, expected {entries}; see {run_dir}")
         log(f"seeded the store: {seeded} files ({time.perf_counter() - started:.0f} s)")
-        seed_plan(config, feeds, interval)
-        os.sync()  # the seeding run's files are not the daemon's to write back
+        planned = seed_plan(config, feeds, interval)
         # A changing feed's polls are interval plus up to a tenth of it (at most 300 s) apart:
         # rewriting it as often as it is polled, on average, gives it about one new item a poll.
         period = interval + min(interval * 0.1, 300.0) / 2
-        rewriter = Rewriter(corpus, feeds, items, period)
+        rewriter = Rewriter(corpus, planned, items, interval, period)
+        rewriter.catch_up()
+        os.sync()  # the seeding run's files are not the daemon's to write back
         err = run_dir / "daemon.err"
         with open(err, "wb") as stderr:
             begun = time.monotonic()
@@ -276,7 +290,7 @@ def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) 
             cpu0, t0 = process_cpu(proc.pid), time.time()
             startup = time.monotonic() - begun
             log(f"daemon started with {feeds} feeds in {startup:.1f} s; measuring for {minutes:g} min")
-            rewriter.start(t0)
+            rewriter.start()
             deadline = t0 + minutes * 60
             while time.time() < deadline:
                 if proc.poll() is not None:
