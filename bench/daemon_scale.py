@@ -21,8 +21,9 @@ of every tenth feed (corpus.changes_in) once per polling period with one
 more item, half an interval before its poll, so about 10% of polls are
 answered 200 with one new item and the rest 304.
 
-What. The measured window opens when the daemon logs ``started`` (its
-configuration read and every feed scheduled) and lasts M minutes.
+What. The measured window opens when the daemon has logged ``started`` (its
+configuration read and every feed planned) and the first seeded poll is
+due, and lasts M minutes.
 ``cpu_pct`` is the daemon process's own user + system CPU over the window
 (from /proc/PID/stat), in percent of one core; ``rss_mb`` is its peak
 resident set (VmHWM), start-up included; ``polls`` counts the daemon's poll
@@ -128,7 +129,12 @@ def write_corpus_file(directory: Path, index: int, data: bytes) -> None:
     tmp.replace(path)
 
 
-def write_config(run_dir: Path, base: str, feeds: int, interval: float) -> Path:
+SEED_CHUNK = 5000  # feeds per seeding run
+
+
+def write_config(run_dir: Path, base: str, feeds: int, interval: float, *, first: int = 0,
+                 name: str = "feeds.yaml") -> Path:
+    """The daemon's config over feeds ``first``..``feeds``-1 (all of them unless seeding a chunk)."""
     lines = [
         "# every feed of the benchmark is on one loopback host standing in for as many",
         "# different sites: the per-host politeness limit (default 2) would serialize them",
@@ -140,8 +146,9 @@ def write_config(run_dir: Path, base: str, feeds: int, interval: float) -> Path:
         "feeds:",
     ]
     for index, url in enumerate(feed_urls(base, feeds)):
-        lines += [f"  - url: {url}", f"    name: {feed_name(index)}"]
-    config = run_dir / "feeds.yaml"
+        if index >= first:
+            lines += [f"  - url: {url}", f"    name: {feed_name(index)}"]
+    config = run_dir / name
     config.write_text("\n".join(lines) + "\n")
     return config
 
@@ -263,10 +270,17 @@ def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) 
     with nginx(workdir, corpus, file_name(0)) as base:
         config = write_config(run_dir, base, feeds, interval)
         started = time.perf_counter()
-        seed = subprocess.run([str(INGEST), "--config", str(config), "run"], cwd=run_dir, env=CHILD_ENV,
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if seed.returncode != 0:
-            raise BenchError(f"the seeding 'ingest run' exited with {seed.returncode}:\n{seed.stderr[-3000:]}")
+        # Seeded in runs of SEED_CHUNK feeds: one run over 50,000 new feeds prepares every feed
+        # before it serves the first answers, and its first requests then outlive their deadline.
+        for first in range(0, feeds, SEED_CHUNK):
+            chunk = write_config(run_dir, base, min(feeds, first + SEED_CHUNK), interval, first=first,
+                                 name="seed.yaml")
+            seed = subprocess.run([str(INGEST), "--config", str(chunk), "run"], cwd=run_dir, env=CHILD_ENV,
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            if seed.returncode != 0:
+                failed = [line for line in seed.stdout.splitlines() if "failed" in line][:10]
+                raise BenchError(f"the seeding 'ingest run' exited with {seed.returncode}:\n"
+                                 + "\n".join(failed) + "\n" + seed.stderr[-3000:])
         seeded = count_md(run_dir / "out")
         if seeded != entries:
             raise BenchError(f"the seeding run wrote {seeded} files, expected {entries}; see {run_dir}")
@@ -287,10 +301,17 @@ def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) 
             )
         try:
             wait_for_event(err, "started", proc, timeout=300)
-            cpu0, t0 = process_cpu(proc.pid), time.time()
             startup = time.monotonic() - begun
-            log(f"daemon started with {feeds} feeds in {startup:.1f} s; measuring for {minutes:g} min")
             rewriter.start()
+            # The window opens once the daemon is up and the first seeded poll is due, whichever is later.
+            opens = max(time.time(), min(planned.values()))
+            log(f"daemon started with {feeds} feeds in {startup:.1f} s; measuring for {minutes:g} min "
+                f"from the first planned poll, {max(0.0, opens - time.time()):.0f} s from now")
+            while time.time() < opens:
+                if proc.poll() is not None:
+                    raise BenchError(f"the daemon exited with {proc.returncode}; see {err}")
+                time.sleep(min(0.5, max(0.0, opens - time.time())))
+            cpu0, t0 = process_cpu(proc.pid), time.time()
             deadline = t0 + minutes * 60
             while time.time() < deadline:
                 if proc.poll() is not None:
