@@ -5,9 +5,9 @@ of its next poll, rebuilt from the config at start-up and on SIGHUP. One
 dispatcher takes the feeds that are due, earliest first, as poll slots
 (``concurrency``) free up: a feed is never polled twice at once, and polls
 missed while the daemon was busy or asleep become one, late rather than
-never. A heap costs O(log n) per poll however many feeds it holds, where one
-APScheduler job per feed spent CPU on every job at each wake-up; see
-bench/README.md. Each poll runs the same pipeline as ``ingest run`` for its
+never. A heap costs O(log n) per poll however many feeds it holds; one
+APScheduler job per feed held too, but with a slower start, more memory and
+a longer lag at 50,000 feeds (bench/README.md). Each poll runs the same pipeline as ``ingest run`` for its
 feed, on the one event loop that also carries the fetches, so the store is
 only ever touched from one thread. After every poll the next one is planned
 by ``schedule.next_poll``, written to the store, so a restart resumes the
