@@ -29,6 +29,8 @@ __all__ = [
 log = logging.getLogger("ingest.daemon")
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+# How late polls start: under a second is healthy, minutes mean the daemon cannot keep up.
+LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
 # --- logs --------------------------------------------------------------------
@@ -115,6 +117,11 @@ class Metrics:
             "ingest_poll_duration_seconds", "Time from the start of a poll's fetch to its last file written.",
             buckets=DURATION_BUCKETS, registry=self.registry,
         )
+        self.lag = Histogram(
+            "ingest_poll_lag_seconds",
+            "How late polls started (began fetching) after the time they were planned for.",
+            buckets=LAG_BUCKETS, registry=self.registry,
+        )
         self.in_backoff = Gauge(
             "ingest_feeds_in_backoff",
             "Scheduled feeds whose last poll failed or that a server asked to wait.",
@@ -128,7 +135,7 @@ class Metrics:
         for kind in ("new", "updated"):
             self.entries.labels(name, kind)
 
-    def observe(self, report: FeedReport, duration: float) -> None:
+    def observe(self, report: FeedReport, duration: float, lag: float = 0.0) -> None:
         self.polls.labels(report.name, report.status).inc()
         if report.failed:
             self.failures.labels(report.name).inc()
@@ -136,6 +143,7 @@ class Metrics:
         self.entries.labels(report.name, "new").inc(len(report.new))
         self.entries.labels(report.name, "updated").inc(len(report.updated))
         self.duration.observe(duration)
+        self.lag.observe(lag)
 
     def render(self) -> tuple[str, bytes]:
         """The exposition's content type and body."""

@@ -1,0 +1,393 @@
+"""The daemon at scale: ``bench/run --daemon-scale N --interval SECONDS --minutes M``.
+
+Runs one ``ingest daemon`` against nginx on loopback with N feeds polled
+every SECONDS, for M minutes of steady state, and prints one final line:
+
+    daemon-scale: feeds=N polls=P polls_per_s=R cpu_pct=C rss_mb=M lag_p99_s=L
+
+How. The corpus (bench/corpus.py) is written and served by nginx, which
+answers conditional requests. Every tenth feed (corpus.changes_in), the
+ones that gain items, has ``--items`` items; the others only ever answer
+304 in the window, so what they hold never reaches the daemon while it is
+measured: they are valid feeds without items, which makes the untimed
+seeding of 50,000 feeds minutes quicker (no file to write for them). ``ingest run`` reads
+every feed once (untimed), so the store knows every entry and every feed's
+validators, as after a long life; then the plan is seeded through the
+store's own interface, each feed's next poll spread evenly over one interval,
+as a daemon that has run for a while leaves it (a fresh start would instead
+poll every feed in the first second, a one-off rush this benchmark does not
+measure). Then the daemon starts. While it runs, a thread here rewrites each
+of every tenth feed (corpus.changes_in) once per polling period with one
+more item, half an interval before its poll, so about 10% of polls are
+answered 200 with one new item and the rest 304.
+
+What. The measured window opens when the daemon has logged ``started`` (its
+configuration read and every feed planned) and the first seeded poll is
+due, and lasts M minutes.
+``cpu_pct`` is the daemon process's own user + system CPU over the window
+(from /proc/PID/stat), in percent of one core; ``rss_mb`` is its peak
+resident set (VmHWM), start-up included; ``polls`` counts the daemon's poll
+events in the window; ``lag_p99_s`` is the 99th percentile of their ``lag``
+field, how late each poll started (got its slot and began fetching) after
+the time it was planned for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import os
+import random
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+# this script's directory is on sys.path
+from corpus import changes_in, feed_bytes, feed_name, feed_urls, file_name
+from perf import CHILD_ENV, INGEST, BenchError, count_md, log, nginx
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Figures:
+    feeds: int
+    polls: int
+    polls_per_s: float
+    cpu_pct: float
+    rss_mb: float
+    lag_p99_s: float
+    window_s: float
+    changed_polls: int  # polls answered 200 that wrote files
+    new_files: int
+    failed_polls: int
+    lag_p50_s: float
+    lag_max_s: float
+    startup_s: float  # daemon start to its 'started' event
+
+    def line(self) -> str:
+        return (f"daemon-scale: feeds={self.feeds} polls={self.polls} polls_per_s={self.polls_per_s:.1f} "
+                f"cpu_pct={self.cpu_pct:.1f} rss_mb={self.rss_mb:.0f} lag_p99_s={self.lag_p99_s:.2f}")
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` in 0..1); 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (not its children)."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime: fields 14 and 15 of stat(5)
+
+
+def peak_rss(pid: int) -> int:
+    """Peak resident set size of ``pid`` in bytes (VmHWM)."""
+    with open(f"/proc/{pid}/status", "rb") as handle:
+        for line in handle:
+            if line.startswith(b"VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise BenchError(f"no VmHWM for process {pid}")
+
+
+def items_of(index: int, items: int) -> int:
+    """Items of feed ``index``: the full count for the feeds that change, none for those that never do."""
+    return items if changes_in(index) else 0
+
+
+def write_feeds(directory: Path, feeds: int, items: int) -> int:
+    """Write the corpus at generation 0, rewriting only files whose bytes differ; the entries in it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for index in range(feeds):
+        count = items_of(index, items)
+        write_corpus_file(directory, index, feed_bytes(index, count, 0))
+        total += count
+    return total
+
+
+def write_corpus_file(directory: Path, index: int, data: bytes) -> None:
+    path = directory / file_name(index)
+    if path.exists() and path.read_bytes() == data:
+        return  # an unchanged file keeps its mtime, so nginx's validators too
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+SEED_CHUNK = 5000  # feeds per seeding run
+
+
+def write_config(run_dir: Path, base: str, feeds: int, interval: float, *, first: int = 0,
+                 name: str = "feeds.yaml") -> Path:
+    """The daemon's config over feeds ``first``..``feeds``-1 (all of them unless seeding a chunk)."""
+    lines = [
+        "# every feed of the benchmark is on one loopback host standing in for as many",
+        "# different sites: the per-host politeness limit (default 2) would serialize them",
+        "output: out",
+        "store: state.sqlite3",
+        "host_concurrency: 64",
+        "defaults:",
+        f"  interval: {interval:g}s",
+        "feeds:",
+    ]
+    for index, url in enumerate(feed_urls(base, feeds)):
+        if index >= first:
+            lines += [f"  - url: {url}", f"    name: {feed_name(index)}"]
+    config = run_dir / name
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def seed_plan(config: Path, feeds: int, interval: float) -> dict[int, float]:
+    """Spread every feed's next poll evenly over one interval, through the store's own interface.
+
+    The first planned poll lies a tenth of an interval ahead, to leave the
+    daemon time to start; the daemon keeps any stored plan within its
+    interval plus jitter. Returns each feed's planned time (epoch seconds).
+    """
+    from ingest.app import settings
+    from ingest.shell.store import Store
+
+    cfg = settings.load(config)
+    order = list(range(feeds))
+    random.Random(13).shuffle(order)  # neighbours in the config are not neighbours in time
+    start = datetime.now(timezone.utc) + timedelta(seconds=interval * 0.1)
+    planned = {}
+    with Store.open(cfg.store) as store, store.batch():
+        for slot, index in enumerate(order):
+            feed = cfg.feeds[index]
+            when = start + timedelta(seconds=interval * slot / feeds)
+            store.plan_poll(store.feed_id(feed.url, feed.name), when)
+            planned[index] = when.timestamp()
+    return planned
+
+
+class Rewriter:
+    """Gives each changing feed one more item once per polling period, half a period before its poll.
+
+    The first rewrite of a feed lies half an interval before its seeded
+    poll (at once, if that is already past), the next ones a polling period
+    apart, so each poll of a changing feed finds about one new item, in a
+    window shorter than one interval too.
+    """
+
+    def __init__(self, directory: Path, planned: dict[int, float], items: int, interval: float,
+                 period: float) -> None:
+        self.directory = directory
+        self.items = items
+        self.period = period
+        self.changing = sorted(i for i in planned if changes_in(i))
+        self.generation = dict.fromkeys(self.changing, 0)
+        self.rewrites = 0
+        self._due = sorted((planned[i] - interval / 2, i) for i in self.changing)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def catch_up(self) -> None:
+        """Make the rewrites already due, before the daemon starts."""
+        while self._due and self._due[0][0] <= time.time():
+            self._rewrite_next()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while self._due and not self._stop.wait(max(0.0, self._due[0][0] - time.time())):
+            self._rewrite_next()
+
+    def _rewrite_next(self) -> None:
+        due, index = heapq.heappop(self._due)
+        self.generation[index] += 1
+        write_corpus_file(self.directory, index, feed_bytes(index, self.items, self.generation[index]))
+        self.rewrites += 1
+        heapq.heappush(self._due, (due + self.period, index))
+
+
+def read_events(path: Path) -> list[dict]:
+    events = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("{"):
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    pass  # a line cut at the end of the file
+    return events
+
+
+def wait_for_event(path: Path, name: str, proc: subprocess.Popen, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    offset = 0
+    pending = b""
+    while time.monotonic() < deadline:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        offset += len(chunk)
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.startswith(b"{") and b'"event": "%s"' % name.encode() in line:
+                return json.loads(line)
+        if proc.poll() is not None:
+            raise BenchError(f"the daemon exited with {proc.returncode} before '{name}'; see {path}")
+        time.sleep(0.1)
+    raise BenchError(f"no '{name}' event from the daemon within {timeout:.0f} s; see {path}")
+
+
+def when(event: dict) -> float:
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+
+
+def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) -> Figures:
+    corpus = workdir / "corpus"
+    run_dir = workdir / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    started = time.perf_counter()
+    entries = write_feeds(corpus, feeds, items)
+    log(f"corpus: {feeds} feeds, {entries} items, in {corpus} ({time.perf_counter() - started:.0f} s)")
+    with nginx(workdir, corpus, file_name(0)) as base:
+        config = write_config(run_dir, base, feeds, interval)
+        started = time.perf_counter()
+        # Seeded in runs of SEED_CHUNK feeds: one run over 50,000 new feeds prepares every feed
+        # before it serves the first answers, and its first requests then outlive their deadline.
+        for first in range(0, feeds, SEED_CHUNK):
+            chunk = write_config(run_dir, base, min(feeds, first + SEED_CHUNK), interval, first=first,
+                                 name="seed.yaml")
+            seed = subprocess.run([str(INGEST), "--config", str(chunk), "run"], cwd=run_dir, env=CHILD_ENV,
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            if seed.returncode != 0:
+                failed = [line for line in seed.stdout.splitlines() if "failed" in line][:10]
+                raise BenchError(f"the seeding 'ingest run' exited with {seed.returncode}:\n"
+                                 + "\n".join(failed) + "\n" + seed.stderr[-3000:])
+        seeded = count_md(run_dir / "out")
+        if seeded != entries:
+            raise BenchError(f"the seeding run wrote {seeded} files, expected {entries}; see {run_dir}")
+        log(f"seeded the store: {seeded} files ({time.perf_counter() - started:.0f} s)")
+        planned = seed_plan(config, feeds, interval)
+        # A changing feed's polls are interval plus up to a tenth of it (at most 300 s) apart:
+        # rewriting it as often as it is polled, on average, gives it about one new item a poll.
+        period = interval + min(interval * 0.1, 300.0) / 2
+        rewriter = Rewriter(corpus, planned, items, interval, period)
+        rewriter.catch_up()
+        os.sync()  # the seeding run's files are not the daemon's to write back
+        err = run_dir / "daemon.err"
+        with open(err, "wb") as stderr:
+            begun = time.monotonic()
+            proc = subprocess.Popen(
+                [str(INGEST), "--config", str(config), "daemon", "--log-format", "json"],
+                cwd=run_dir, env=CHILD_ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            )
+        try:
+            wait_for_event(err, "started", proc, timeout=300)
+            startup = time.monotonic() - begun
+            rewriter.start()
+            # The window opens once the daemon is up and the first seeded poll is due, whichever is later.
+            opens = max(time.time(), min(planned.values()))
+            log(f"daemon started with {feeds} feeds in {startup:.1f} s; measuring for {minutes:g} min "
+                f"from the first planned poll, {max(0.0, opens - time.time()):.0f} s from now")
+            while time.time() < opens:
+                if proc.poll() is not None:
+                    raise BenchError(f"the daemon exited with {proc.returncode}; see {err}")
+                time.sleep(min(0.5, max(0.0, opens - time.time())))
+            cpu0, t0 = process_cpu(proc.pid), time.time()
+            deadline = t0 + minutes * 60
+            while time.time() < deadline:
+                if proc.poll() is not None:
+                    raise BenchError(f"the daemon exited with {proc.returncode}; see {err}")
+                time.sleep(min(1.0, max(0.0, deadline - time.time())))
+            cpu1, t1 = process_cpu(proc.pid), time.time()
+            rss = peak_rss(proc.pid)
+        finally:
+            rewriter.stop()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    polls = [e for e in read_events(err) if e.get("event") == "poll" and t0 <= when(e) - e.get("duration", 0) < t1]
+    if any("lag" not in e for e in polls):
+        raise BenchError("the daemon's poll events carry no 'lag' field")
+    lags = [e["lag"] for e in polls]
+    window = t1 - t0
+    changed = [e for e in polls if e["status"] == "ok" and e["new"]]
+    return Figures(
+        feeds=feeds, polls=len(polls), polls_per_s=len(polls) / window, cpu_pct=100 * (cpu1 - cpu0) / window,
+        rss_mb=rss / 2**20, lag_p99_s=percentile(lags, 0.99), window_s=window, changed_polls=len(changed),
+        new_files=sum(e["new"] for e in polls), failed_polls=sum(e["status"] == "failed" for e in polls),
+        lag_p50_s=percentile(lags, 0.5), lag_max_s=max(lags, default=0.0), startup_s=startup,
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run --daemon-scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--daemon-scale", type=int, required=True, metavar="N", help="feeds the daemon polls")
+    parser.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
+                        help="every feed's polling interval (default 60)")
+    parser.add_argument("--minutes", type=float, default=5.0, metavar="M",
+                        help="length of the measured window (default 5)")
+    parser.add_argument("--items", type=int, default=5,
+                        help="items of each feed that gains items (default 5; each is about 5.8 KB of HTML)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work directory to keep (corpus, state, output, the daemon's log)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    args = parser.parse_args(argv)
+    if args.daemon_scale < 1 or args.interval <= 0 or args.minutes <= 0 or args.items < 1:
+        parser.error("--daemon-scale and --items must be at least 1, --interval and --minutes above 0")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up nginx, the daemon and the work dir
+    print("command: " + shlex.join(["bench/run", *argv]), flush=True)
+    if not INGEST.exists():
+        raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
+    workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="ingest-scale-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        figures = run(args.daemon_scale, args.interval, args.minutes, args.items, workdir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    share = 100 * figures.changed_polls / figures.polls if figures.polls else 0.0
+    print(f"window {figures.window_s:.0f} s after a start-up of {figures.startup_s:.1f} s; "
+          f"{figures.changed_polls} polls ({share:.1f}%) wrote {figures.new_files} new files, "
+          f"{figures.failed_polls} failed; lag p50 {figures.lag_p50_s:.3f} s, max {figures.lag_max_s:.2f} s")
+    if args.json:
+        args.json.write_text(json.dumps(vars(figures), indent=2))
+    print(figures.line(), flush=True)
+    return 0 if figures.failed_polls == 0 else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        sys.exit(130)
