@@ -35,12 +35,13 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ..app import settings
-from ..app.session import Poller, after_run_async
+from ..app.session import Poller
 from ..core import config as config_mod
 from ..core import schedule
 from ..core.config import Config, FeedConfig
 from ..core.records import FeedReport
 from .report import describe
+from .hookbatch import HookBatches
 from .observe import Metrics, NodeMetrics, StatusServer, event
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
@@ -85,10 +86,7 @@ class ClusterNode:
         self._stop = asyncio.Event()
         self._stopping = False
         self._reload_wanted = False
-        self._hook_paths: dict[str, None] = {}
-        self._hook_removed: dict[str, None] = {}
-        self._hook_wanted = asyncio.Event()
-        self._hook_busy = False
+        self._hooks = HookBatches(lambda: self.config, node=self.node)
         # claims come at most this often; a due feed waits one tick at most
         self._tick = min(1.0, options.lease / 5)
 
@@ -108,7 +106,7 @@ class ClusterNode:
             event("listening", f"serving /healthz and /metrics on {bound[0]}:{bound[1]}", host=bound[0], port=bound[1])
         self._poller = Poller(self.config, self.store, self._transport)
         self._apply(self.config)
-        hooks = asyncio.create_task(self._run_hooks())
+        hooks = asyncio.create_task(self._hooks.run())
         event(
             "started", f"node {self.node} started with {len(self._feeds)} feeds from {self.config.path}",
             node=self.node, feeds=len(self._feeds), config=str(self.config.path), store=self.config.store_location,
@@ -202,11 +200,7 @@ class ClusterNode:
             feed=feed.name, node=self.node, status=report.status, new=len(report.new), updated=len(report.updated),
             unchanged=report.unchanged, error=report.error, duration=round(duration, 3), next_poll_at=when.isoformat(),
         )
-        if self.config.after_run and (report.new or report.updated or report.removed or report.pruned):
-            self._hook_paths.update(dict.fromkeys([*report.new, *report.updated]))
-            removed = [str(self.config.output / name) for name in (*report.removed, *report.pruned)]
-            self._hook_removed.update(dict.fromkeys(removed))
-            self._hook_wanted.set()
+        self._hooks.add(report)
 
     def _next(self, feed_id: int, feed: FeedConfig, report: FeedReport) -> datetime:
         """The feed's next due time, by the same rules as the single daemon's."""
@@ -227,30 +221,11 @@ class ClusterNode:
             task.cancel()
         if self._in_flight:
             await asyncio.wait(list(self._in_flight.values()), timeout=5)
-        while (self._hook_busy or self._hook_paths or self._hook_removed) and time.monotonic() < deadline:
+        while not self._hooks.idle and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         hooks.cancel()
         await asyncio.wait([hooks], timeout=10)
 
-    async def _run_hooks(self) -> None:
-        """Run ``hooks.after_run`` for the files this node wrote, one run at a time, batching what came meanwhile."""
-        while True:
-            await self._hook_wanted.wait()
-            self._hook_wanted.clear()
-            changed = [Path(path) for path in self._hook_paths]
-            removed = [Path(path) for path in self._hook_removed]
-            self._hook_paths.clear()
-            self._hook_removed.clear()
-            self._hook_busy = True
-            try:
-                hook = await after_run_async(self.config, changed, removed)
-            finally:
-                self._hook_busy = False
-            if hook is not None:
-                event(
-                    "hook", hook.describe(), logging.INFO if hook.ok else logging.WARNING,
-                    ok=hook.ok, returncode=hook.returncode, files=len(changed), removed=len(removed), node=self.node,
-                )
 
 
 def utcnow() -> datetime:

@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ..app import settings
-from ..app.session import Poller, after_run_async
+from ..app.session import Poller
 from ..core import config as config_mod
 from ..core import schedule
 from ..core.config import Config, FeedConfig
 from ..core.duequeue import DueQueue, DueSource
+from .hookbatch import HookBatches
 from .observe import Metrics, StatusServer, event
 from ..core.records import FailureKind, FeedReport
 from .report import describe
@@ -87,10 +88,7 @@ class Daemon:
         self._stopping = False
         self._forced = False
         self._stop = asyncio.Event()
-        self._hook_paths: dict[str, None] = {}  # files written since the hook last ran, in order
-        self._hook_removed: dict[str, None] = {}  # files the filters or keep: removed since then
-        self._hook_wanted = asyncio.Event()
-        self._hook_busy = False
+        self._hooks = HookBatches(lambda: self.config)
 
     # --- life cycle ------------------------------------------------------------
 
@@ -112,7 +110,7 @@ class Daemon:
         self._dispatching = True
         self._apply(self.config)
         dispatcher = asyncio.create_task(self._dispatch())
-        hooks = asyncio.create_task(self._run_hooks())
+        hooks = asyncio.create_task(self._hooks.run())
         event(
             "started", f"daemon started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
             feeds=len(self._feeds), config=str(self.config.path), store=self.config.store_location,
@@ -167,9 +165,9 @@ class Daemon:
             for task in pending:
                 task.cancel()
             await asyncio.wait(pending, timeout=5)
-        while not self._hooks_idle() and waiting():
+        while not self._hooks.idle and waiting():
             await asyncio.sleep(min(0.05, waiting()))
-        if not self._hooks_idle():
+        if not self._hooks.idle:
             event("cancelled", "cancelled the after_run hook", logging.WARNING, hook=True)
         hooks.cancel()
         await asyncio.wait([hooks], timeout=10)
@@ -317,41 +315,7 @@ class Daemon:
             duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )
-        if self.config.after_run and (report.new or report.updated or report.removed or report.pruned):
-            self._hook_paths.update(dict.fromkeys([*report.new, *report.updated]))
-            removed = [str(self.config.output / name) for name in (*report.removed, *report.pruned)]
-            self._hook_removed.update(dict.fromkeys(removed))
-            self._hook_wanted.set()
-
-    # --- the after_run hook --------------------------------------------------------
-
-    async def _run_hooks(self) -> None:
-        """Run ``hooks.after_run`` whenever polls wrote files, one run at a time.
-
-        The hook runs apart from the polls, so a long site build neither
-        delays nor skips any feed's poll; files written while it runs are
-        handed to its next run together.
-        """
-        while True:
-            await self._hook_wanted.wait()
-            self._hook_wanted.clear()
-            changed = [Path(path) for path in self._hook_paths]
-            removed = [Path(path) for path in self._hook_removed]
-            self._hook_paths.clear()
-            self._hook_removed.clear()
-            self._hook_busy = True
-            try:
-                hook = await after_run_async(self.config, changed, removed)
-            finally:
-                self._hook_busy = False
-            if hook is not None:
-                event(
-                    "hook", hook.describe(), logging.INFO if hook.ok else logging.WARNING,
-                    ok=hook.ok, returncode=hook.returncode, files=len(changed), removed=len(removed),
-                )
-
-    def _hooks_idle(self) -> bool:
-        return not self._hook_busy and not self._hook_paths and not self._hook_removed
+        self._hooks.add(report)
 
     def _plan(self, feed: FeedConfig, report: FeedReport) -> datetime | None:
         """Plan, store and queue the next poll of a feed that is still configured."""
