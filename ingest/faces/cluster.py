@@ -40,9 +40,9 @@ from ..core import config as config_mod
 from ..core import schedule
 from ..core.config import Config, FeedConfig
 from ..core.records import FeedReport
-from .report import describe
 from .hookbatch import HookBatches
-from .observe import Metrics, NodeMetrics, StatusServer, event
+from .observe import Metrics, NodeMetrics, StatusServer, event, serve_status
+from .report import describe
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
     from ..shell.store import StoreAPI
@@ -96,14 +96,8 @@ class ClusterNode:
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self._on_reload)
         status = StatusServer(self.metrics, lambda: not self._stopping)
-        if self.options.listen:
-            host, port = self.options.listen
-            try:
-                bound = await status.start(host, port)
-            except OSError as exc:
-                event("listen_failed", f"cannot listen on {host}:{port}: {exc.strerror or exc}", logging.ERROR)
-                return EXIT_FAILED
-            event("listening", f"serving /healthz and /metrics on {bound[0]}:{bound[1]}", host=bound[0], port=bound[1])
+        if not await serve_status(status, self.options.listen):
+            return EXIT_FAILED
         self._poller = Poller(self.config, self.store, self._transport)
         self._apply(self.config)
         hooks = asyncio.create_task(self._hooks.run())

@@ -39,9 +39,9 @@ from ..core import config as config_mod
 from ..core import schedule
 from ..core.config import Config, FeedConfig
 from ..core.duequeue import DueQueue, DueSource
-from .hookbatch import HookBatches
-from .observe import Metrics, StatusServer, event
 from ..core.records import FailureKind, FeedReport
+from .hookbatch import HookBatches
+from .observe import Metrics, StatusServer, event, serve_status
 from .report import describe
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
@@ -98,14 +98,8 @@ class Daemon:
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         status = StatusServer(self.metrics, self.alive)
-        if self.options.listen:
-            host, port = self.options.listen
-            try:
-                bound = await status.start(host, port)
-            except OSError as exc:
-                event("listen_failed", f"cannot listen on {host}:{port}: {exc.strerror or exc}", logging.ERROR)
-                return EXIT_FAILED
-            event("listening", f"serving /healthz and /metrics on {bound[0]}:{bound[1]}", host=bound[0], port=bound[1])
+        if not await serve_status(status, self.options.listen):
+            return EXIT_FAILED
         self._poller = Poller(self.config, self.store, self._transport)
         self._dispatching = True
         self._apply(self.config)

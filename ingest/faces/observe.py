@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..core.records import FeedReport
 
 __all__ = [
+    "serve_status",
     "DURATION_BUCKETS", "event", "JsonFormatter", "Metrics", "parse_listen", "setup_logging", "StatusServer",
     "TextFormatter",
 ]
@@ -182,6 +183,20 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"{value!r} is not HOST:PORT, for example 127.0.0.1:9108")
     return host, int(port)
+
+
+async def serve_status(status: StatusServer, listen: tuple[str, int] | None) -> bool:
+    """Start ``status`` on ``listen`` (if given) and log where; False, logged, when the address cannot be bound."""
+    if listen is None:
+        return True
+    host, port = listen
+    try:
+        bound = await status.start(host, port)
+    except OSError as exc:
+        event("listen_failed", f"cannot listen on {host}:{port}: {exc.strerror or exc}", logging.ERROR)
+        return False
+    event("listening", f"serving /healthz and /metrics on {bound[0]}:{bound[1]}", host=bound[0], port=bound[1])
+    return True
 
 
 class StatusServer:
