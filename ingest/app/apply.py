@@ -24,7 +24,16 @@ from datetime import datetime
 
 from ..core.config import FeedConfig
 from ..core.dedupe import (
-    OCCUPIED, Facts, Settings, admits, as_stored, candidates, dated, decide_entries, judged, rendered,
+    OCCUPIED,
+    Facts,
+    Settings,
+    admits,
+    as_stored,
+    candidates,
+    dated,
+    decide_entries,
+    judged,
+    rendered,
 )
 from ..core.edits import content_hash
 from ..core.normalize import article_from_json

@@ -35,11 +35,19 @@ from ..core.edits import content_hash, is_edited
 from ..core.images import ImageRecord, file_name, image_dir, localize, reference, wanted
 from ..core.normalize import Article, article_from_json
 from ..core.profiles import Profile
-from ..core.render import render
 from ..core.records import FeedReport, StoredEntry, Validators
+from ..core.render import render
 from ..shell.fetch import Client
 from ..shell.images import (
-    Fetched, drop_spool, fetch_image, image_bytes, move_image, remove_images, same_image, served_privately, spool,
+    Fetched,
+    drop_spool,
+    fetch_image,
+    image_bytes,
+    move_image,
+    remove_images,
+    same_image,
+    served_privately,
+    spool,
     write_image,
 )
 from ..shell.store import StoreAPI as Store

@@ -27,8 +27,15 @@ from ..core.render import base_text, render
 from ..errors import IngestError
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
-from .images import Images, forget_images, image_modes, images_changed, queue_images, relocate
 from ..shell.write import read_text, same_bytes, write_atomic
+from .images import (
+    Images,
+    forget_images,
+    image_modes,
+    images_changed,
+    queue_images,
+    relocate,
+)
 
 __all__ = [
     "check_layout", "current_layout", "edited_files", "layout_dir", "LayoutChanged", "rebuild",

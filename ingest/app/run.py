@@ -31,7 +31,6 @@ from ..core import policy
 from ..core.config import Config, FeedConfig, redact
 from ..core.excerpt import SUMMARY_LENGTH
 from ..core.profiles import PROFILES, Profile
-from ..errors import StoreFailed
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -41,6 +40,7 @@ from ..core.records import (
     ReadFeed,
     Validators,
 )
+from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
 from ..shell.reading import Readers, available_cores

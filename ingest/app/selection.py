@@ -31,8 +31,8 @@ from ..core.render import render
 from ..core.retention import Keep, expired
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
-from .images import forget_images, queue_images
 from ..shell.write import read_text, write_atomic
+from .images import forget_images, queue_images
 
 __all__ = ["apply_keep", "Changes", "keep_feed", "refilter", "refilter_all", "withdraw"]
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 
+from ..core import schedule
 from ..core.config import Config, FeedConfig
-from ..core.records import FeedReport, HookResult
+from ..core.records import FeedReport, FeedState, HookResult
 from ..shell.fetch import Client
 from ..shell.hooks import run_after, run_after_async
 from ..shell.leftovers import remove_leftovers
@@ -68,6 +71,23 @@ class Poller:
         return await poll_feed(
             config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng
         )
+
+    def next_poll(
+        self, feed_id: int, feed: FeedConfig, failed: bool, now: datetime
+    ) -> tuple[datetime, FeedState | None]:
+        """When to poll a feed next, after a poll that ``failed`` or not, and its stored state.
+
+        The schedule's rules, with the server's ``not_before`` and, for an
+        adaptive feed, how often it published lately; the same for a single
+        daemon and for a cluster's nodes.
+        """
+        state = self.store.feed_state(feed_id)
+        history = schedule.History(ok=not failed)
+        if feed.adaptive is not None:
+            count, window = self.store.publishing_history(feed_id, now, schedule.HORIZON)
+            history = replace(history, new_entries=count, window=window)
+        when = schedule.next_poll(feed, now, not_before=state.not_before if state else None, history=history)
+        return when, state
 
     async def aclose(self) -> None:
         await self._client.aclose()

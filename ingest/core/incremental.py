@@ -31,7 +31,14 @@ import feedparser
 
 from .itemsplit import split_items
 from .normalize import entry_id
-from .parse import ParsedFeed, check_entities, document, parse, parse_subset, parser_headers
+from .parse import (
+    ParsedFeed,
+    check_entities,
+    document,
+    parse,
+    parse_subset,
+    parser_headers,
+)
 
 if TYPE_CHECKING:
     from .records import FetchResult

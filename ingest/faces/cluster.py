@@ -28,7 +28,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,9 +37,9 @@ import httpx
 from ..app import settings
 from ..app.session import Poller
 from ..core import config as config_mod
-from ..core import schedule
 from ..core.config import Config, FeedConfig
 from ..core.records import FeedReport
+from .common import utcnow
 from .hookbatch import HookBatches
 from .observe import Metrics, NodeMetrics, StatusServer, event, serve_status
 from .report import describe
@@ -198,13 +198,7 @@ class ClusterNode:
 
     def _next(self, feed_id: int, feed: FeedConfig, report: FeedReport) -> datetime:
         """The feed's next due time, by the same rules as the single daemon's."""
-        now = utcnow()
-        state = self.store.feed_state(feed_id)
-        history = schedule.History(ok=not report.failed)
-        if feed.adaptive is not None:
-            count, window = self.store.publishing_history(feed_id, now, schedule.HORIZON)
-            history = replace(history, new_entries=count, window=window)
-        return schedule.next_poll(feed, now, not_before=state.not_before if state else None, history=history)
+        return self._poller.next_poll(feed_id, feed, report.failed, utcnow())[0]
 
     async def _drain(self, hooks: asyncio.Task) -> None:
         """Let polls in flight finish within the grace period, then give back what is left, then the hook."""
@@ -221,6 +215,3 @@ class ClusterNode:
         await asyncio.wait([hooks], timeout=10)
 
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

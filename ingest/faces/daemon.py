@@ -40,6 +40,7 @@ from ..core import schedule
 from ..core.config import Config, FeedConfig
 from ..core.duequeue import DueQueue, DueSource
 from ..core.records import FailureKind, FeedReport
+from .common import utcnow
 from .hookbatch import HookBatches
 from .observe import Metrics, StatusServer, event, serve_status
 from .report import describe
@@ -317,13 +318,8 @@ class Daemon:
             return None
         now = utcnow()
         feed_id = self.store.feed_id(feed.url, feed.name)
-        state = self.store.feed_state(feed_id)
+        when, state = self._poller.next_poll(feed_id, feed, report.failed, now)
         assert state is not None
-        history = schedule.History(ok=not report.failed)
-        if feed.adaptive is not None:
-            count, window = self.store.publishing_history(feed_id, now, schedule.HORIZON)
-            history = replace(history, new_entries=count, window=window)
-        when = schedule.next_poll(feed, now, not_before=state.not_before, history=history)
         self.store.plan_poll(feed_id, when)
         self._queue.plan(feed.name, when)
         self._in_backoff[feed.name] = report.failed or state.waiting(now)
@@ -342,6 +338,3 @@ def _names(names: list[str]) -> str:
 def _short(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

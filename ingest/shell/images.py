@@ -29,7 +29,6 @@ from ..core.images import UnsafeSvg, digest, is_pixel, is_public, sanitize_svg, 
 from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
 from .write import write_atomic
 
-
 __all__ = [
     "drop_spool", "fetch_image", "Fetched", "image_bytes", "image_request", "move_image", "public_only",
     "remove_images", "same_image", "served_privately", "spool", "write_image",

@@ -16,7 +16,6 @@ from ...core.images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from .leases import Claim
 
-
 __all__ = ["StoreAPI"]
 
 

@@ -19,7 +19,6 @@ from ...core.images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 
-
 __all__ = ["SqlStore", "utcnow"]
 
 
