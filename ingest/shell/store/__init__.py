@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...core.edits import content_hash
 from ...core.storeurl import is_postgres
 from .base import StoreAPI
 from .leases import Claim
@@ -19,7 +18,7 @@ from .sql import utcnow
 from .sqlite import MIGRATIONS, SCHEMA_VERSION, Store
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA_VERSION", "Claim", "Store", "StoreAPI", "content_hash", "open_store", "utcnow",
+    "MIGRATIONS", "SCHEMA_VERSION", "Claim", "Store", "StoreAPI", "open_store", "utcnow",
 ]
 
 
