@@ -48,6 +48,7 @@ from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher
 from .apply import Applier
+from .articles import Articles
 from .images import Images
 from .rebuild import LayoutChanged, check_layout
 from .selection import keep_feed, refilter
@@ -166,6 +167,8 @@ class _Run:
         self.body = body
         self.images = Images(store, self._output_dir, profile, body, dry_run=dry_run, rng=rng)
         self.applier = Applier(store, self._output_dir, profile, body, self.flusher, dry_run, images=self.images)
+        self.articles = Articles(store, profile, body, dry_run=dry_run, rng=rng)
+        self.extract_later = False  # the daemon asks article pages outside a feed's poll
 
     @classmethod
     def prepare(
@@ -193,12 +196,28 @@ class _Run:
         report = await self._poll(feed, client, limits, readers, force=force)
         # entry images (images: download) whose time has come are tried again, whatever the feed said
         await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
+        await self.after_poll(feed, feed_id, client, limits, readers or Readers.inline(), report, force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
         return report
+
+    async def after_poll(
+        self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits | None, readers: Readers,
+        report: FeedReport, *, force: bool = False,
+    ) -> None:
+        """Full articles whose time has come (``content: extract``) update their posts; the line says what happened."""
+        if feed.content == "extract" and not (report.failed or report.status == "retired" or self.extract_later):
+            try:
+                await self.articles.catch_up(
+                    feed, feed_id, feed.url, client, limits, readers, self.applier, report, utcnow(), force=force
+                )
+            except Exception as exc:  # a bug in extraction must not cost the feed its poll
+                log.exception("articles of %s", feed.name)
+                report.notes.append(f"articles not extracted: internal error: {type(exc).__name__}: {exc}")
+        self.articles.finish(feed, feed_id, report)
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
@@ -234,6 +253,8 @@ class _Run:
                     read = await readers.read(
                         result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
                     )
+                if read is not None and read.error is None and feed.content == "extract":
+                    read = await self._extract(feed, feed_id, result.final_url, read, client, limits, readers, force)
                 if read is not None and read.error is None:  # entry images, fetched while no feed is being applied
                     articles = [item.article for item in read.entries if isinstance(item, Prepared)]
                     await self.images.prefetch(
@@ -245,6 +266,22 @@ class _Run:
             self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state, FailureKind.INTERNAL)
             return report
         return await self.process(feed, feed_id, result, utcnow(), state, key, read)
+
+    async def _extract(
+        self, feed: FeedConfig, feed_id: int, served_from: str, read: ReadFeed, client: Client,
+        limits: RequestLimits, readers: Readers, force: bool,
+    ) -> ReadFeed:
+        """The read entries with their full articles (``content: extract``); on a bug, as they were."""
+        try:
+            entries = await self.articles.prepare(
+                feed, feed_id, served_from, read.entries, client, limits, readers, utcnow(),
+                force=force, later=self.extract_later,
+            )
+        except Exception as exc:  # a bug in extraction must not cost the feed its entries
+            log.exception("articles of %s", feed.name)
+            return replace(read, warning="; ".join(filter(None, (
+                read.warning, f"articles not extracted: internal error: {type(exc).__name__}: {exc}"))))
+        return replace(read, entries=entries)
 
     async def process(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
@@ -327,7 +364,9 @@ class _Run:
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
-        return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
+        # likewise ``content:``: turning extraction on processes the feed's entries again
+        content = (feed.content,) if feed.content != "feed" else ()
+        return hashlib.sha256(repr(settings + limit + content).encode()).hexdigest()[:16]
 
     def _fetch_failed(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,

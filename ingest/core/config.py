@@ -108,6 +108,17 @@ class FeedConfig:
     keep: Keep | None = None  # retention after each run (see ``retention``)
     images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
     image_max_size: int = 10 * 1024 * 1024
+    # ``content: extract`` fetches each new entry's link and uses the article
+    # found there as the post's body when it is longer than the feed's own
+    # text (see ``extract``); ``feed`` (the default) keeps the feed's text.
+    content: str = "feed"
+    # CSS selectors of the article on the feed's own site (its registrable
+    # domain), instead of the generic extractor; and of parts to drop first.
+    selector: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    extract_per_run: int = 20  # article pages asked per run; the rest follow on later runs
+    extract_failures: str = "warn"  # 'fail': an article that could not be extracted makes the run exit 1
+    extract_robots: bool = True  # honour the site's robots.txt for ingest's User-Agent
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -158,6 +169,7 @@ FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
     "include", "exclude", "keep", "images", "image_max_size",
+    "content", "selector", "remove", "extract_per_run", "extract_failures", "extract_robots",
 }
 IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}

@@ -39,6 +39,7 @@ from .config import (
 from .crontab import cron_trigger
 from .edits import DEFAULT_EDITS, EDIT_MODES
 from .excerpt import SUMMARY_LENGTH
+from .extract import CONTENT_MODES, EXTRACT_FAILURES, EXTRACT_PER_RUN
 from .filters import RuleError, check_rule
 from .names import derive_names
 from .profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
@@ -278,6 +279,7 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
                 raise reader.fail(entries, key, prefix, str(exc)) from None
     if "images" in entries:
         out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, "keep")
+    _extract_settings(reader, entries, prefix, out)
     if "edits" in entries:
         out["edits"] = reader.choice(entries, "edits", prefix, EDIT_MODES, DEFAULT_EDITS)
     if "max_redirects" in entries:
@@ -304,6 +306,36 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
         except ValueError as exc:
             raise reader.fail(entries, "keep", prefix, str(exc)) from None
     return out
+
+
+def _extract_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:
+    """``content: extract`` and its companions; CSS rules are checked here, each on its own line."""
+    if "content" in entries:
+        out["content"] = reader.choice(entries, "content", prefix, CONTENT_MODES, "feed")
+    if "extract_failures" in entries:
+        out["extract_failures"] = reader.choice(entries, "extract_failures", prefix, EXTRACT_FAILURES, "warn")
+    if "extract_per_run" in entries:
+        out["extract_per_run"] = reader.integer(entries, "extract_per_run", prefix, default=EXTRACT_PER_RUN, minimum=0)
+    if "extract_robots" in entries:
+        out["extract_robots"] = reader.boolean(entries, "extract_robots", prefix)
+    for key in ("selector", "remove"):
+        if key not in entries:
+            continue
+        node = entries[key][1]
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        rules = []
+        for item in items:
+            value = reader.value(item)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(reader.path, _line(item), prefix + key, "must be a CSS selector, or a list of them")
+            from .article_page import RuleError, check_selector  # cssselect is imported only for a feed with rules
+
+            try:
+                check_selector(value.strip())
+            except RuleError as exc:
+                raise ConfigError(reader.path, _line(item), prefix + key, str(exc)) from None
+            rules.append(value.strip())
+        out[key] = tuple(rules)
 
 
 def _rules(reader: _Reader, entries: Entries, key: str, prefix: str) -> tuple[str, ...]:

@@ -203,6 +203,12 @@ class FeedReport:
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
+    # Full articles (``content: extract``): articles used as bodies in this run,
+    # "URL: reason" of pages that could not be extracted, and whether those
+    # fail the run (``extract_failures: fail``).
+    extracted: int = 0
+    extract_failed: list[str] = field(default_factory=list)
+    extract_fatal: bool = False
 
     @property
     def failed(self) -> bool:
@@ -210,9 +216,10 @@ class FeedReport:
 
     @property
     def failing(self) -> bool:
-        """Failed in this run, not asked while it backs off after failures, or images not downloaded:
-        what a cron job must hear of."""
-        return self.failed or self.backing_off or bool(self.images_failed)
+        """Failed in this run, not asked while it backs off after failures, images not downloaded, or
+        articles not extracted under ``extract_failures: fail``: what a cron job must hear of."""
+        return (self.failed or self.backing_off or bool(self.images_failed)
+                or (self.extract_fatal and bool(self.extract_failed)))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.records import EntryFailure, Prepared, ReadFeed, Unchanged
 
 if TYPE_CHECKING:
+    from ..core.article_page import Extracted
     from ..core.config import FeedConfig
     from ..core.records import FetchResult
 
@@ -165,6 +166,21 @@ class Readers:
             except concurrent.futures.process.BrokenProcessPool:
                 self._lost_workers()
         return read_feed(*args)
+
+    async def extract(
+        self, data: bytes, url: str, content_type: str, selector: tuple[str, ...], remove: tuple[str, ...],
+    ) -> Extracted:
+        """An article page's article (``content: extract``), extracted in a worker when there are any."""
+        from ..core.article_page import extract_article
+
+        args = (data, url, content_type, selector, remove)
+        if self._pool is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._pool, extract_article, *args)
+            except concurrent.futures.process.BrokenProcessPool:
+                self._lost_workers()
+        return extract_article(*args)
 
     def _lost_workers(self) -> None:
         """A worker was killed (out of memory, a signal): the run goes on in this process."""

@@ -103,6 +103,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (identity, url)
     );
     """,
+    # Full articles (``content: extract``): each entry's article page, asked
+    # once per link, its extracted HTML, and when a failed one is asked again.
+    """
+    CREATE TABLE extracts (
+        identity TEXT COLLATE "C" PRIMARY KEY,
+        feed_id BIGINT NOT NULL,
+        link TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
+        html TEXT NOT NULL DEFAULT '',
+        rule TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT COLLATE "C"
+    );
+    CREATE INDEX extracts_feed ON extracts(feed_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

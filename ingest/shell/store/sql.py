@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ...core.extract import ExtractRecord
 from ...core.images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
@@ -511,6 +512,44 @@ class SqlStore:
             self._q("UPDATE feeds SET images = ? WHERE id = ?", (mode, feed_id))
 
     # --- end of entry images ----------------------------------------------------
+
+    # --- full articles (``content: extract``) ------------------------------------
+
+    def extract_records(self, identities: Iterable[str]) -> dict[str, ExtractRecord]:
+        """What is known of the article pages of ``identities`` (those asked, or planned)."""
+        found: dict[str, ExtractRecord] = {}
+        wanted = list(identities)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._q(
+                "SELECT identity, feed_id, link, state, html, rule, error, failures, next_try FROM extracts"
+                f" WHERE identity IN ({','.join('?' * len(chunk))})", chunk,
+            ).fetchall()
+            for row in rows:
+                found[row[0]] = ExtractRecord(*row[:8], next_try=_when(row[8]))
+        return found
+
+    def save_extracts(self, records: Iterable[ExtractRecord]) -> None:
+        """Insert or replace article records."""
+        with self._tx():
+            self._qmany(
+                "INSERT INTO extracts (identity, feed_id, link, state, html, rule, error, failures, next_try)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identity) DO UPDATE SET feed_id = excluded.feed_id,"
+                " link = excluded.link, state = excluded.state, html = excluded.html, rule = excluded.rule,"
+                " error = excluded.error, failures = excluded.failures, next_try = excluded.next_try",
+                ((r.identity, r.feed_id, r.link, r.state, r.html, r.rule, r.error, r.failures, _iso(r.next_try))
+                 for r in records),
+            )
+
+    def extracts_due(self, feed_id: int, now: datetime) -> list[str]:
+        """Written entries of the feed whose article page is to be asked (again) by ``now``, oldest first."""
+        rows = self._q(
+            "SELECT x.identity FROM extracts x JOIN entries e ON e.identity = x.identity"
+            " WHERE x.feed_id = ? AND e.state = 'written' AND x.state = 'failed'"
+            " AND (x.next_try IS NULL OR x.next_try <= ?) ORDER BY e.first_seen, e.identity",
+            (feed_id, now.isoformat()),
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """One transaction around many changes; the single-change methods join it."""

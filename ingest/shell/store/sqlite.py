@@ -138,6 +138,22 @@ MIGRATIONS: list[str] = [
     CREATE INDEX feeds_moved_to ON feeds(moved_to);
     CREATE INDEX feeds_name ON feeds(name);
     """,
+    # Full articles (``content: extract``): each entry's article page, asked
+    # once per link, its extracted HTML, and when a failed one is asked again.
+    """
+    CREATE TABLE extracts (
+        identity TEXT PRIMARY KEY,
+        feed_id INTEGER NOT NULL,
+        link TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
+        html TEXT NOT NULL DEFAULT '',
+        rule TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT
+    );
+    CREATE INDEX extracts_feed ON extracts(feed_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
