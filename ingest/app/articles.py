@@ -18,16 +18,18 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from ..core import policy
 from ..core.article_page import Extracted
 from ..core.config import FeedConfig, redact
 from ..core.extract import ExtractRecord, plan, replaces, same_site, with_article
 from ..core.normalize import article_from_json
-from ..core.profiles import Profile
+from ..core.profiles import PROFILES, Profile
 from ..core.records import EntryFailure, FeedReport, Prepared, Unchanged
 from ..shell.articles import Robots, fetch_page, served_privately
 from ..shell.fetch import Client
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     from ..shell.limits import RequestLimits
     from .apply import Applier
 
-__all__ = ["Articles", "Extraction"]
+__all__ = ["Articles", "Extraction", "Preview", "preview"]
 
 log = logging.getLogger("ingest.articles")
 
@@ -121,7 +123,8 @@ class Articles:
 
     async def _extract(
         self, feed: FeedConfig, feed_id: int, served_from: str, jobs: Sequence[tuple[str, str]],
-        records: dict[str, ExtractRecord], client: Client, limits: RequestLimits, readers: Readers, now: datetime,
+        records: dict[str, ExtractRecord], client: Client, limits: RequestLimits | None, readers: Readers,
+        now: datetime,
     ) -> dict[str, ExtractRecord]:
         """Ask and extract the pages of ``jobs`` concurrently (within the host limits): the new records."""
         if not jobs:
@@ -265,3 +268,33 @@ def identities_record_missing(records: dict[str, ExtractRecord], identity: str, 
     record = records.get(identity)
     return record is None or record.link != link
 
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What extraction makes of one page (``ingest extract URL``): the article's HTML and the rule, or why not."""
+
+    url: str  # where the page was finally found
+    html: str = ""
+    rule: str = ""
+    title: str = ""
+    error: str | None = None
+
+
+async def preview(
+    feed: FeedConfig, url: str, transport: httpx.AsyncBaseTransport | None = None, *, rules: bool = False,
+) -> Preview:
+    """Fetch and extract one page with ``feed``'s settings, as a run would, for tuning ``selector:``.
+
+    The user typed the address, so it may be a private one. ``rules``
+    applies the feed's rules to any site (rules typed on the command line
+    are meant for the page at hand).
+    """
+    articles = Articles(_NO_STORE, PROFILES["hugo"], "html")
+    async with Client(1, transport) as client:
+        feed = replace(feed, url=url) if rules else feed
+        got = await articles.extract_one(feed, url, client, None, Readers.inline(), private_ok=True)
+    return Preview(got.url or url, got.html, got.rule, got.title, got.error)
+
+
+_NO_STORE: Any = None  # a preview keeps nothing: extract_one never touches the store

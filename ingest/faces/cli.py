@@ -131,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     opml_export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     for action in (opml_import, opml_export):
         action.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    for command in (run, feeds, reset, again, edits, daemon, find, prune, opml_import, opml_export):  # also accepted after the command, like --config
+    from .extract_cli import add_parser as add_extract
+
+    extract = add_extract(commands)
+    for command in (run, feeds, reset, again, edits, daemon, find, prune, opml_import, opml_export, extract):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for command in (run, feeds, again, prune):
         command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -182,6 +185,10 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
             return command_prune(args)
         if args.command == "daemon":
             return command_daemon(args, transport)
+        if args.command == "extract":
+            from .extract_cli import command_extract
+
+            return command_extract(args, transport)
         if args.command == "opml":
             from .opml_cli import (
                 command_opml,  # XML and config editing stay out of the other commands
