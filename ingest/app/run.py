@@ -53,7 +53,7 @@ from .images import Images
 from .rebuild import LayoutChanged, check_layout
 from .selection import keep_feed, refilter
 
-__all__ = ["poll_feed", "request_key", "run_feeds"]
+__all__ = ["extract_feed", "poll_feed", "request_key", "run_feeds"]
 
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
@@ -106,8 +106,12 @@ async def poll_feed(
     limits: RequestLimits | None = None,
     rng: random.Random | None = None,
     flusher: Flusher | None = None,
+    extract_later: bool = False,
 ) -> FeedReport:
     """Poll one feed with a client and store that outlive it, for the daemon.
+
+    ``extract_later``: full articles (``content: extract``) are not asked
+    during the poll; ``extract_feed`` asks them afterwards, outside it.
 
     Polls that share a ``flusher`` make their files durable in shared
     batches: a busy daemon pays for the disk once per batch, not per feed.
@@ -123,7 +127,28 @@ async def poll_feed(
         reason = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
         kind = FailureKind.WRITE if isinstance(exc, OSError) else FailureKind.CONFIG
         return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
+    run.extract_later = extract_later
     return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
+
+
+async def extract_feed(
+    config: Config, feed: FeedConfig, store: Store, client: Client, readers: Readers, *,
+    limits: RequestLimits | None = None, rng: random.Random | None = None, flusher: Flusher | None = None,
+) -> FeedReport:
+    """Ask a feed's article pages that are due and update their posts (the daemon, after a poll).
+
+    The report counts the posts updated and the pages that failed, as a poll's does.
+    """
+    report = FeedReport(feed.name, feed.url)
+    try:
+        run = _Run.prepare(config, store, False, rng, flusher)
+    except (LayoutChanged, OSError) as exc:
+        report.status = "failed"
+        report.error = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+        return report
+    feed_id = store.feed_id(feed.url, feed.name)
+    await run.after_poll(feed, feed_id, client, limits, readers, report)
+    return report
 
 
 def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:

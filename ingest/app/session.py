@@ -6,8 +6,10 @@ in the terms of a config, and this module picks the shell's parts for it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +23,11 @@ from ..shell.fetch import Client
 from ..shell.hooks import run_after, run_after_async
 from ..shell.leftovers import remove_leftovers
 from ..shell.limits import RequestLimits
+from ..shell.reading import Readers
 from ..shell.store import StoreAPI as Store
 from ..shell.store import open_store as open_any
 from ..shell.write import Flusher, write_atomic
-from .run import poll_feed
+from .run import extract_feed, poll_feed
 
 __all__ = ["Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text"]
 
@@ -56,21 +59,59 @@ def save_text(path: str | Path, text: str) -> None:
     write_atomic(path, text)
 
 
-class Poller:
-    """Polls feeds one at a time or concurrently, sharing one HTTP client, the per-host limits and the disk flushes."""
+log = logging.getLogger("ingest.daemon")
 
-    def __init__(self, config: Config, store: Store, transport: httpx.AsyncBaseTransport | None = None):
+
+class Poller:
+    """Polls feeds one at a time or concurrently, sharing one HTTP client, the per-host limits and the disk flushes.
+
+    Full articles (``content: extract``) are asked after a feed's poll, in
+    a task of their own whose extraction runs in a worker process: the poll
+    writes the new entries with the feed's text and frees its slot, so a
+    slow article site never delays another feed's poll. ``on_extracted``
+    hears what each such task did (posts updated, pages that failed).
+    """
+
+    def __init__(
+        self, config: Config, store: Store, transport: httpx.AsyncBaseTransport | None = None,
+        on_extracted: Callable[[FeedReport], None] | None = None,
+    ):
         self.config = config
         self.store = store
         self._client = Client(config.concurrency, transport)
         self._host_limits = RequestLimits(None, config.host_concurrency)  # the daemon bounds whole polls
         self._flusher = Flusher()  # concurrent polls' files are synced together
+        self._on_extracted = on_extracted
+        self._extracting: dict[str, asyncio.Task[None]] = {}
+        self._workers: Readers | None = None  # started when a feed first asks for extraction
+        # article pages have connections of their own: a hanging one never holds a feed's
+        self._articles_client = Client(config.concurrency, transport)
 
     async def poll(self, config: Config, feed: FeedConfig, rng: random.Random | None = None) -> FeedReport:
         """Poll ``feed`` under ``config`` (the daemon's current one, which a reload may have replaced)."""
-        return await poll_feed(
-            config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng
+        extract = feed.content == "extract"
+        report = await poll_feed(
+            config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng,
+            extract_later=extract,
         )
+        if extract and not report.failed and report.status != "retired" and feed.name not in self._extracting:
+            self._extracting[feed.name] = asyncio.create_task(self._extract(config, feed, rng))
+        return report
+
+    async def _extract(self, config: Config, feed: FeedConfig, rng: random.Random | None) -> None:
+        try:
+            if self._workers is None:
+                self._workers = Readers.spawned()
+            report = await extract_feed(
+                config, feed, self.store, self._articles_client, self._workers, limits=self._host_limits, rng=rng,
+                flusher=self._flusher,
+            )
+            if self._on_extracted is not None and (report.new or report.updated or report.notes or report.failed):
+                self._on_extracted(report)
+        except Exception:  # a bug must not stop the daemon
+            log.exception("unexpected error extracting the articles of %s", feed.name)
+        finally:
+            self._extracting.pop(feed.name, None)
 
     def next_poll(
         self, feed_id: int, feed: FeedConfig, failed: bool, now: datetime
@@ -90,4 +131,12 @@ class Poller:
         return when, state
 
     async def aclose(self) -> None:
+        """Stop the article tasks (files are written between awaits, each atomically), then the workers."""
+        tasks = list(self._extracting.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._workers is not None:
+            self._workers.__exit__()
+        await self._articles_client.aclose()
         await self._client.aclose()

@@ -101,7 +101,7 @@ class Daemon:
         status = StatusServer(self.metrics, self.alive)
         if not await serve_status(status, self.options.listen):
             return EXIT_FAILED
-        self._poller = Poller(self.config, self.store, self._transport)
+        self._poller = Poller(self.config, self.store, self._transport, on_extracted=self._extracted)
         self._dispatching = True
         self._apply(self.config)
         dispatcher = asyncio.create_task(self._dispatch())
@@ -309,6 +309,16 @@ class Daemon:
             error=report.error,
             duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
+        )
+        self._hooks.add(report)
+
+    def _extracted(self, report: FeedReport) -> None:
+        """Full articles asked after a poll (``content: extract``) updated posts or failed: say so, run the hook."""
+        event(
+            "extract", f"{report.name}: {describe(report)}",
+            logging.WARNING if report.failed or report.extract_failed else logging.INFO,
+            feed=report.name, updated=len(report.updated), extracted=report.extracted,
+            extract_failed=report.extract_failed, kept_edits=report.kept, error=report.error,
         )
         self._hooks.add(report)
 

@@ -154,6 +154,21 @@ class Readers:
     def inline(cls) -> Readers:
         return cls(1)
 
+    @classmethod
+    def spawned(cls, workers: int = 1) -> Readers:
+        """Workers for a long-running process (the daemon's article extraction), started from a fork server.
+
+        The daemon has threads by then, so its workers are not forked from
+        it; they start clean and import what they need on their first job.
+        """
+        readers = cls(1)
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            readers._pool = concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
+                initargs=((),),
+            )
+        return readers
+
     async def read(
         self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
         salt: str = "", known: frozenset[str] = frozenset(), items: frozenset[str] = frozenset(),
