@@ -305,3 +305,54 @@ def test_a_selector_that_is_no_css_is_a_config_error_on_its_line(tmp_path: Path)
     config.write_text("feeds:\n  - url: https://example.com/feed\n    content: extract\n    selector:\n      - 'div[[x'\n")
     done = run_cli("--config", config, "feeds")
     assert done.returncode == 2 and "feeds.yaml:5" in done.stderr and "selector" in done.stderr, done.stderr
+
+
+def test_ingest_extract_previews_a_page_with_the_rule_that_applied(tmp_path: Path, server: FeedServer) -> None:
+    serve_pages(server)
+    url = server.url("/articles/news")
+    done = run_cli("extract", url, cwd=tmp_path)  # no config needed
+    assert done.returncode == 0, done.stderr
+    assert "rule: readability" in done.stdout and "eleven steel gates" in done.stdout
+    assert "<p>" not in done.stdout and "Most read" not in done.stdout  # Markdown, the article only
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "name": "courier",
+                                      "selector": [".story-body"], "remove": [".inline-related"]}])
+    ruled = run_cli("--config", config, "extract", "--feed", "courier", "--html", url)
+    assert ruled.returncode == 0, ruled.stderr
+    assert "rule: selector: .story-body; remove: .inline-related" in ruled.stdout
+    assert "<p>The harbour authority voted" in ruled.stdout and "Sea wall repairs" not in ruled.stdout
+    typed = run_cli("extract", "--selector", ".lead-image", url, cwd=tmp_path)
+    assert typed.returncode == 1 and "no article found" in typed.stderr  # a caption is no article
+    app = run_cli("extract", server.url("/articles/app"), cwd=tmp_path)
+    assert app.returncode == 1 and "needs JavaScript" in app.stderr, app.stdout + app.stderr
+    bad = run_cli("extract", "--selector", "div[[", url, cwd=tmp_path)
+    assert bad.returncode == 2 and "not a CSS selector" in bad.stderr
+
+
+def test_the_daemon_extracts_outside_the_poll_so_a_slow_article_site_delays_no_other_feed(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def slow_article(_r):  # answers only once the other feed has been polled meanwhile
+        release.wait(30)
+        return Response(200, page("news.html"), {"Content-Type": "text/html"})
+
+    server.route("/articles/news", slow_article)
+    server.feed("/articles.xml", rss([teaser(server, 1, "news")]))
+    server.feed("/other.xml", rss([item(2)]))
+    config = write_config(tmp_path, [
+        {"url": server.url("/articles.xml"), "name": "articles", "content": "extract", "interval": "1h"},
+        {"url": server.url("/other.xml"), "name": "other", "interval": "0.3s"},
+    ], concurrency=1)
+    daemon = start_daemon(config)
+    daemon.wait_for(lambda: server.requests_to("/articles/news"), what="the article page asked")
+    assert "One sentence about news." in post(tmp_path / "posts", "news")[1]  # written at once, with the feed's text
+    daemon.wait_event("poll", count=3, feed="other", timeout=20)  # one poll slot, and it is free
+    assert server.in_flight.get("/articles/news") == 1
+    release.set()
+    done = daemon.wait_event("extract", feed="articles", timeout=30)
+    assert done[0]["updated"] == 1 and done[0]["extracted"] == 1, daemon.log()
+    assert "eleven steel gates" in plain(post(tmp_path / "posts", "news")[1])
+    assert len(server.requests_to("/articles/news")) == 1

@@ -65,6 +65,10 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "notes": list(report.notes),
         # entry images not downloaded (``images: download``), present only when there are any
         **({"images_failed": list(report.images_failed)} if report.images_failed else {}),
+        # full articles (``content: extract``): used as bodies in this run, and pages not extracted;
+        # present only when there are any
+        **({"extracted": report.extracted} if report.extracted else {}),
+        **({"extract_failed": list(report.extract_failed)} if report.extract_failed else {}),
     }
 
 
