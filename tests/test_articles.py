@@ -356,3 +356,19 @@ def test_the_daemon_extracts_outside_the_poll_so_a_slow_article_site_delays_no_o
     assert done[0]["updated"] == 1 and done[0]["extracted"] == 1, daemon.log()
     assert "eleven steel gates" in plain(post(tmp_path / "posts", "news")[1])
     assert len(server.requests_to("/articles/news")) == 1
+
+
+def test_the_articles_images_are_downloaded_like_feed_images(tmp_path: Path, server: FeedServer) -> None:
+    from test_image_download import png
+
+    serve_pages(server)
+    server.static("/articles/images/call-tree.png", 200, png(), "image/png")
+    server.feed("/feed.xml", rss([teaser(server, 1, "blog")]))
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "content": "extract", "images": "download"}])
+    done = run_cli("--config", config, "run")
+    assert done.returncode == 0 and "1 full article extracted" in done.stdout, done.stdout + done.stderr
+    bundle = tmp_path / "posts" / "story-blog"
+    body = (bundle / "index.md").read_text(encoding="utf-8")
+    stored = [p.name for p in bundle.iterdir() if p.suffix == ".png"]
+    assert len(stored) == 1 and f'src="{stored[0]}"' in body and "def fibonacci(n):" in html.unescape(body)
+    assert (bundle / stored[0]).read_bytes() == png()
