@@ -108,17 +108,37 @@ class FeedConfig:
     keep: Keep | None = None  # retention after each run (see ``retention``)
     images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
     image_max_size: int = 10 * 1024 * 1024
-    # ``content: extract`` fetches each new entry's link and uses the article
-    # found there as the post's body when it is longer than the feed's own
-    # text (see ``extract``); ``feed`` (the default) keeps the feed's text.
-    content: str = "feed"
-    # CSS selectors of the article on the feed's own site (its registrable
-    # domain), instead of the generic extractor; and of parts to drop first.
-    selector: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    extract_per_run: int = 20  # article pages asked per run; the rest follow on later runs
-    extract_failures: str = "warn"  # 'fail': an article that could not be extracted makes the run exit 1
-    extract_robots: bool = True  # honour the site's robots.txt for ingest's User-Agent
+    # Full articles for summary-only feeds (see ``extract`` and docs/how-to/full-articles.md).
+    content: str = field(default="feed", metadata={
+        "doc": "`feed`: the post's body is the text the feed carries; `extract`: fetch each new entry's link and use "
+               "the article found there when it is longer than the feed's text; see "
+               "[Full articles](../how-to/full-articles.md)",
+        "example": "extract",
+    })
+    selector: tuple[str, ...] = field(default=(), metadata={
+        "doc": "with `content: extract`: CSS selectors of the article, used instead of the generic extractor on "
+               "pages of the feed's own site (its registrable domain)",
+        "example": '[".story-body"]',
+    })
+    remove: tuple[str, ...] = field(default=(), metadata={
+        "doc": "with `content: extract`: CSS selectors of parts dropped from the feed's own site's pages before "
+               "the article is taken",
+        "example": '[".related", "figcaption"]',
+    })
+    extract_per_run: int = field(default=20, metadata={
+        "doc": "with `content: extract`: article pages asked per run (or daemon poll); the rest follow later",
+        "example": "50",
+    })
+    extract_failures: str = field(default="warn", metadata={
+        "doc": "with `content: extract`: `fail` makes a run exit 1 when an article page could not be extracted "
+               "(the feed's text is kept either way)",
+        "example": "fail",
+    })
+    extract_robots: bool = field(default=True, metadata={
+        "doc": "with `content: extract`: honour the article site's robots.txt for ingest's User-Agent; `false` "
+               "only for a site whose owner agreed",
+        "example": "false",
+    })
 
     @property
     def default_categories(self) -> tuple[str, ...]:

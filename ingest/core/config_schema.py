@@ -39,7 +39,7 @@ from .config import (
 from .crontab import cron_trigger
 from .edits import DEFAULT_EDITS, EDIT_MODES
 from .excerpt import SUMMARY_LENGTH
-from .extract import CONTENT_MODES, EXTRACT_FAILURES, EXTRACT_PER_RUN
+from .extract import CONTENT_MODES, EXTRACT_FAILURES
 from .filters import RuleError, check_rule
 from .names import derive_names
 from .profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
@@ -311,11 +311,12 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
 def _extract_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:
     """``content: extract`` and its companions; CSS rules are checked here, each on its own line."""
     if "content" in entries:
-        out["content"] = reader.choice(entries, "content", prefix, CONTENT_MODES, "feed")
+        out["content"] = reader.choice(entries, "content", prefix, CONTENT_MODES, CONTENT_MODES[0])
     if "extract_failures" in entries:
-        out["extract_failures"] = reader.choice(entries, "extract_failures", prefix, EXTRACT_FAILURES, "warn")
+        out["extract_failures"] = reader.choice(entries, "extract_failures", prefix, EXTRACT_FAILURES, EXTRACT_FAILURES[0])
     if "extract_per_run" in entries:
-        out["extract_per_run"] = reader.integer(entries, "extract_per_run", prefix, default=EXTRACT_PER_RUN, minimum=0)
+        out["extract_per_run"] = reader.integer(entries, "extract_per_run", prefix, default=FeedConfig.extract_per_run,
+                                                   minimum=0)
     if "extract_robots" in entries:
         out["extract_robots"] = reader.boolean(entries, "extract_robots", prefix)
     for key in ("selector", "remove"):

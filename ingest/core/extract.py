@@ -24,13 +24,12 @@ from .records import Prepared
 from .render import render
 
 __all__ = [
-    "CONTENT_MODES", "EXTRACT_FAILURES", "EXTRACT_PER_RUN", "ExtractRecord", "ExtractState", "LONGER_BY",
+    "CONTENT_MODES", "EXTRACT_FAILURES", "ExtractRecord", "ExtractState", "LONGER_BY",
     "MIN_TEXT", "Plan", "plan", "registrable_domain", "replaces", "same_site", "with_article",
 ]
 
 CONTENT_MODES = ("feed", "extract")  # feed: the feed's own text (the default); extract: the article page's
 EXTRACT_FAILURES = ("warn", "fail")  # what a page that could not be extracted does to the run's exit code
-EXTRACT_PER_RUN = 20  # article pages asked per feed and run; the rest follow on later runs
 # The extracted article replaces the feed's text only when its plain text is
 # at least this much longer (a quarter), and at least MIN_TEXT characters:
 # a page whose "article" is a teaser, a cookie notice or a login form keeps
