@@ -30,11 +30,12 @@ from ..core.config import FeedConfig, redact
 from ..core.extract import ExtractRecord, plan, replaces, same_site, with_article
 from ..core.normalize import article_from_json
 from ..core.profiles import PROFILES, Profile
-from ..core.records import EntryFailure, FeedReport, Prepared, Unchanged
+from ..core.records import EntryFailure, FeedReport, Prepared, ReadFeed, Unchanged
 from ..shell.articles import Robots, fetch_page, served_privately
 from ..shell.fetch import Client
 from ..shell.reading import Readers
 from ..shell.store import StoreAPI as Store
+from ..shell.store import utcnow
 
 if TYPE_CHECKING:
     from ..shell.limits import RequestLimits
@@ -70,6 +71,40 @@ class Articles:
         self.robots = Robots()
         self._asked: dict[int, int] = {}  # pages asked per feed in this run, against extract_per_run
         self._done: dict[int, Extraction] = {}
+
+    async def read_with_articles(
+        self, feed: FeedConfig, feed_id: int, served_from: str, read: ReadFeed, client: Client,
+        limits: RequestLimits, readers: Readers, *, force: bool = False, later: bool = False,
+    ) -> ReadFeed:
+        """A feed's read entries with their full articles (``prepare``); on a bug, as they were, with a warning."""
+        try:
+            entries = await self.prepare(
+                feed, feed_id, served_from, read.entries, client, limits, readers, utcnow(), force=force, later=later
+            )
+        except Exception as exc:  # a bug in extraction must not cost the feed its entries
+            log.exception("articles of %s", feed.name)
+            problem = f"articles not extracted: internal error: {type(exc).__name__}: {exc}"
+            return replace(read, warning="; ".join(filter(None, (read.warning, problem))))
+        return replace(read, entries=entries)
+
+    async def after_poll(
+        self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits | None, readers: Readers,
+        applier: Applier, report: FeedReport, *, force: bool = False, later: bool = False,
+    ) -> None:
+        """Pages whose time has come update their posts (``catch_up``), then the feed's line says what happened.
+
+        ``later`` (the daemon's poll) leaves them to the task that follows
+        the poll. A bug here never costs the feed its poll.
+        """
+        if feed.content == "extract" and not (report.failed or report.status == "retired" or later):
+            try:
+                await self.catch_up(
+                    feed, feed_id, feed.url, client, limits, readers, applier, report, utcnow(), force=force
+                )
+            except Exception as exc:
+                log.exception("articles of %s", feed.name)
+                report.notes.append(f"articles not extracted: internal error: {type(exc).__name__}: {exc}")
+        self.finish(feed, feed_id, report)
 
     def budget(self, feed: FeedConfig, feed_id: int) -> int:
         return max(0, feed.extract_per_run - self._asked.get(feed_id, 0))

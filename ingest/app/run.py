@@ -154,15 +154,10 @@ async def extract_feed(
     config: Config, feed: FeedConfig, store: Store, client: Client, readers: Readers, *,
     limits: RequestLimits | None = None, rng: random.Random | None = None, flusher: Flusher | None = None,
 ) -> FeedReport:
-    """Ask a feed's article pages that are due and update their posts (the daemon, after a poll).
-
-    The report counts the posts updated and the pages that failed, as a poll's does.
-    The output layout was checked by the poll before (``output_problem``).
-    """
-    report = FeedReport(feed.name, feed.url)
+    """Ask a feed's article pages that are due and update their posts (the daemon, after a checked poll)."""
     run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
-    feed_id = store.feed_id(feed.url, feed.name)
-    await run.after_poll(feed, feed_id, client, limits, readers, report)
+    report = FeedReport(feed.name, feed.url)
+    await run.articles.after_poll(feed, store.feed_id(feed.url, feed.name), client, limits, readers, run.applier, report)
     return report
 
 
@@ -236,28 +231,14 @@ class _Run:
         report = await self._poll(feed, client, limits, readers, force=force)
         # entry images (images: download) whose time has come are tried again, whatever the feed said
         await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
-        await self.after_poll(feed, feed_id, client, limits, readers or Readers.inline(), report, force=force)
+        await self.articles.after_poll(feed, feed_id, client, limits, readers or Readers.inline(), self.applier, report,
+                                       force=force, later=self.extract_later)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
         return report
-
-    async def after_poll(
-        self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits | None, readers: Readers,
-        report: FeedReport, *, force: bool = False,
-    ) -> None:
-        """Full articles whose time has come (``content: extract``) update their posts; the line says what happened."""
-        if feed.content == "extract" and not (report.failed or report.status == "retired" or self.extract_later):
-            try:
-                await self.articles.catch_up(
-                    feed, feed_id, feed.url, client, limits, readers, self.applier, report, utcnow(), force=force
-                )
-            except Exception as exc:  # a bug in extraction must not cost the feed its poll
-                log.exception("articles of %s", feed.name)
-                report.notes.append(f"articles not extracted: internal error: {type(exc).__name__}: {exc}")
-        self.articles.finish(feed, feed_id, report)
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
@@ -294,7 +275,8 @@ class _Run:
                         result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
                     )
                 if read is not None and read.error is None and feed.content == "extract":
-                    read = await self._extract(feed, feed_id, result.final_url, read, client, limits, readers, force)
+                    read = await self.articles.read_with_articles(feed, feed_id, result.final_url, read, client, limits,
+                                                                  readers, force=force, later=self.extract_later)
                 if read is not None and read.error is None:  # entry images, fetched while no feed is being applied
                     articles = [item.article for item in read.entries if isinstance(item, Prepared)]
                     await self.images.prefetch(
@@ -306,22 +288,6 @@ class _Run:
             self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state, FailureKind.INTERNAL)
             return report
         return await self.process(feed, feed_id, result, utcnow(), state, key, read)
-
-    async def _extract(
-        self, feed: FeedConfig, feed_id: int, served_from: str, read: ReadFeed, client: Client,
-        limits: RequestLimits, readers: Readers, force: bool,
-    ) -> ReadFeed:
-        """The read entries with their full articles (``content: extract``); on a bug, as they were."""
-        try:
-            entries = await self.articles.prepare(
-                feed, feed_id, served_from, read.entries, client, limits, readers, utcnow(),
-                force=force, later=self.extract_later,
-            )
-        except Exception as exc:  # a bug in extraction must not cost the feed its entries
-            log.exception("articles of %s", feed.name)
-            return replace(read, warning="; ".join(filter(None, (
-                read.warning, f"articles not extracted: internal error: {type(exc).__name__}: {exc}"))))
-        return replace(read, entries=entries)
 
     async def process(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
