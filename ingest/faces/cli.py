@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
-    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the feeds as JSON")
+    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per line")
     opml = commands.add_parser("opml", help="import subscriptions from an OPML file, or export the feeds as OPML")
     opml_actions = opml.add_subparsers(dest="opml_command", metavar="ACTION", required=True)
     opml_import = opml_actions.add_parser("import", help="add the subscriptions of an OPML 1.0/2.0 file to the config")
