@@ -372,3 +372,16 @@ def test_the_articles_images_are_downloaded_like_feed_images(tmp_path: Path, ser
     stored = [p.name for p in bundle.iterdir() if p.suffix == ".png"]
     assert len(stored) == 1 and f'src="{stored[0]}"' in body and "def fibonacci(n):" in html.unescape(body)
     assert (bundle / stored[0]).read_bytes() == png()
+
+
+def test_json_output_counts_the_articles_extracted_and_failed(tmp_path: Path, server: FeedServer) -> None:
+    from conftest import json_lines
+
+    serve_pages(server)
+    server.feed("/feed.xml", rss([teaser(server, 1, "news"), teaser(server, 2, "app")]))
+    config = write_config(tmp_path, [{"url": server.url("/feed.xml"), "name": "courier", "content": "extract"}])
+    done = run_cli("--json", "--config", config, "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    feed, summary = json_lines(done.stdout)  # validated against the published schema
+    assert feed["extracted"] == 1 and len(feed["extract_failed"]) == 1 and "JavaScript" in feed["extract_failed"][0]
+    assert (summary["extracted"], summary["extract_failed"]) == (1, 1)
