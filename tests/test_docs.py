@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.core import config as config_mod
+from ingest.core.config import model as config_mod
 from ingest.faces.cli import COMMAND_DOCS, HELP_WIDTH
 
 ROOT = Path(__file__).resolve().parent.parent
