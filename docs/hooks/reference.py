@@ -22,7 +22,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from ingest.core import config as config_mod
+from ingest.core.config import model as config_mod
 from ingest.faces import cli
 
 MARKER = "<!-- generated: {} -->"
