@@ -121,3 +121,13 @@ def test_every_json_key_has_a_description_and_the_reference_lists_it() -> None:
 
     assert undocumented == [], "give these keys a \"description\" in ingest/schema/output.schema.json"
     assert "### `run`: feed objects" in reference and "| `images_failed` | list of string |" in reference
+
+
+def test_the_metrics_reference_lists_every_metric_the_daemon_serves() -> None:
+    from ingest.faces.observe import Metrics
+
+    reference = _hook().metrics_reference()
+    names = [family.name for family in Metrics().registry.collect()]
+
+    assert names and all(f"| `{name}" in reference for name in names)
+    assert "| `ingest_node_lease_takeovers_total` | counter |" in reference

@@ -2,7 +2,7 @@
 
 A page asks for a generated part with a marker line: ``<!-- generated: config-top -->``,
 ``<!-- generated: config-feed -->``, ``<!-- generated: cli -->`` or
-``<!-- generated: json-output -->``. The config tables come from the dataclass fields'
+``<!-- generated: json-output -->`` or ``<!-- generated: metrics -->``. The config tables come from the dataclass fields'
 ``metadata`` (``doc``, ``example``, ``units``, ``choices``, ``see``...) and their defaults,
 the command line from ``ingest ... --help`` itself, the ``--json`` keys from the JSON
 Schema the tests validate the output against, so none can say something the program
@@ -36,6 +36,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         "config-feed": lambda: config_table(config_mod.FeedConfig, here, first=("url", "name")),
         "cli": lambda: cli_reference(here),
         "json-output": json_reference,
+        "metrics": metrics_reference,
     }
     for name, make in parts.items():
         marker = MARKER.format(name)
@@ -227,3 +228,18 @@ def _json_type(spec: dict[str, Any], defs: dict[str, Any]) -> str:
         else:
             names.append(kind)
     return " or ".join(names)
+
+
+# --- metrics --------------------------------------------------------------------
+
+def metrics_reference() -> str:
+    """Every metric a daemon (and a cluster node) serves, with its type and help, from its registry."""
+    from ingest.faces.observe import Metrics, NodeMetrics
+
+    metrics = Metrics()
+    NodeMetrics(metrics, "node")
+    lines = ["| metric | type | meaning |", "| --- | --- | --- |"]
+    for family in metrics.registry.collect():
+        name = family.name + ("_total" if family.type == "counter" else "")
+        lines.append(f"| `{name}` | {family.type} | {family.documentation} |")
+    return "\n".join(lines)
