@@ -131,3 +131,14 @@ def test_the_metrics_reference_lists_every_metric_the_daemon_serves() -> None:
 
     assert names and all(f"| `{name}" in reference for name in names)
     assert "| `ingest_node_lease_takeovers_total` | counter |" in reference
+
+
+def test_the_profiles_reference_lists_every_profile_and_its_keys() -> None:
+    from ingest.core.rendering.profiles import PROFILES
+
+    reference = _hook().profiles_reference()
+
+    for name, profile in PROFILES.items():
+        row = next(line for line in reference.splitlines() if line.startswith(f"| `{name}`"))
+        keys = [f.key for f in profile.fields if f.kind != "blank"]
+        assert [k for k in keys if f"`{k}" in row] == keys
