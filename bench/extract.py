@@ -31,11 +31,11 @@ mode, path, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 data = open(path, "rb").read()
 url = "https://www.example.com/2026/11/story"
 if mode == "extract":
-    from ingest.core.article_page import extract_article
+    from ingest.core.content.article_page import extract_article
     extract_article(b"<html><body><p>warm up</p></body></html>", url, "text/html")
     work = lambda: extract_article(data, url, "text/html")
 else:
-    from ingest.core.normalize import sanitize
+    from ingest.core.content.sanitize import sanitize
     text = data.decode("utf-8")
     sanitize("<p>warm up</p>", url)
     work = lambda: sanitize(text, url)

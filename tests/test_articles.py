@@ -212,7 +212,7 @@ def test_site_rules_pick_the_content_on_the_feeds_own_site_only(tmp_path: Path, 
 
 
 def test_same_site_is_judged_by_the_registrable_domain() -> None:
-    from ingest.core.extract import registrable_domain, same_site
+    from ingest.core.deciding.extract import registrable_domain, same_site
 
     assert same_site("https://www.example.com/a", "https://feeds.example.com/rss")
     assert same_site("https://news.bbc.co.uk/x", "https://feeds.bbc.co.uk/news/rss.xml")

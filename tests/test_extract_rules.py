@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.core.extract import LONGER_BY, MIN_TEXT, ExtractRecord, plan, replaces
-from ingest.core.normalize import Article
+from ingest.core.deciding.extract import LONGER_BY, MIN_TEXT, ExtractRecord, plan, replaces
+from ingest.core.content.article import Article
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 

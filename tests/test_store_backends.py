@@ -229,7 +229,7 @@ def test_a_lost_connection_is_a_store_failure_a_run_reports(pg_url: str) -> None
 
 
 def test_article_records_round_trip_and_fall_due(store_location: str) -> None:
-    from ingest.core.extract import ExtractRecord
+    from ingest.core.deciding.extract import ExtractRecord
 
     with open_store(store_location) as store:
         feed_id = store.feed_id("http://a/", "a")

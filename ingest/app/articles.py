@@ -4,7 +4,7 @@ A run hands a feed's read entries here before they are decided: each new
 entry's link is fetched (with the run's limits, robots.txt obeyed), its
 article extracted in a worker process, and the result kept in the store,
 once per entry and link. An entry whose extracted article is longer than
-the feed's own text (``core.extract.replaces``) goes on to the decision with
+the feed's own text (``core.deciding.extract.replaces``) goes on to the decision with
 that article as its body, so names, filters, edits and images apply to it
 as to any entry, and the applier writes it. A page that fails keeps the
 feed's text, is counted on the feed's line and is asked again with backoff
@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..core import policy
-from ..core.article_page import Extracted
-from ..core.config import FeedConfig, redact
-from ..core.extract import ExtractRecord, plan, replaces, same_site, with_article
-from ..core.normalize import article_from_json
-from ..core.profiles import PROFILES, Profile
+from ..core.scheduling import politeness
+from ..core.content.article_page import Extracted
+from ..core.config.model import FeedConfig, redact
+from ..core.deciding.extract import ExtractRecord, plan, replaces, same_site, with_article
+from ..core.content.article import article_from_json
+from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import EntryFailure, FeedReport, Prepared, ReadFeed, Unchanged
 from ..shell.articles import Robots, fetch_page, served_privately
 from ..shell.fetch import Client
-from ..shell.reading import Readers
+from ..shell.reader_pool import Readers
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 
@@ -175,10 +175,10 @@ class Articles:
             report.failed.append(f"{redact(link)}: {got.error}")
             before = records.get(identity)
             count = (before.failures if before is not None and before.link == link else 0) + 1
-            retry = policy.backoff(count, now, self.rng)
+            retry = politeness.backoff(count, now, self.rng)
             asked = getattr(got, "retry_after", None)
             if asked:
-                retry = max(retry, policy.retry_after(asked, now) or retry)
+                retry = max(retry, politeness.retry_after(asked, now) or retry)
             return identity, ExtractRecord(identity, feed_id, link, "failed", "", got.rule, got.error, count, retry)
 
         done = await asyncio.gather(*(one(identity, link) for identity, link in jobs))

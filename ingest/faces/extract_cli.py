@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..app import settings
-from ..core.config import FeedConfig, redact
-from ..core.profiles import PROFILES
-from ..core.render import render_body
+from ..app import config_file
+from ..core.config.model import FeedConfig, redact
+from ..core.rendering.profiles import PROFILES
+from ..core.rendering.page import render_body
 from .common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, error, load_config
 
 __all__ = ["add_parser", "command_extract"]
@@ -37,7 +37,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def command_extract(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
     """Print the extracted article and the rule that found it; exit 1 when the page gives none."""
     from ..app.articles import preview  # lxml and readability only for this command
-    from ..core.article_page import RuleError, check_selector
+    from ..core.content.article_page import SelectorError, check_selector
 
     url = args.url.strip()
     parts = urlsplit(url)
@@ -45,7 +45,7 @@ def command_extract(args: argparse.Namespace, transport: httpx.AsyncBaseTranspor
         error(f"{url!r} is not an http:// or https:// URL")
         return EXIT_USAGE
     if args.feed:
-        cfg = load_config(settings.resolve_path(args.config))
+        cfg = load_config(config_file.resolve_path(args.config))
         feed = cfg.select([args.feed])[0]
     else:
         feed = FeedConfig(url=url, name="extract")
@@ -53,7 +53,7 @@ def command_extract(args: argparse.Namespace, transport: httpx.AsyncBaseTranspor
     for rule in (*typed[0], *typed[1]):
         try:
             check_selector(rule)
-        except RuleError as exc:
+        except SelectorError as exc:
             error(str(exc))
             return EXIT_USAGE
     if any(typed):

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit, urlunsplit
 
-from ..core.config import FeedConfig
+from ..core.config.model import FeedConfig
 from ..core.records import FetchResult, Validators
 from .fetch import USER_AGENT, Client, fetch, redact
-from .images import public_only, served_privately
+from .image_io import public_only, served_privately
 
 __all__ = ["fetch_page", "Page", "Robots", "served_privately"]
 

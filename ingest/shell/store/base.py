@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from ...core.extract import ExtractRecord
-from ...core.images import ImageRecord
+from ...core.content.entry_images import ImageRecord
+from ...core.deciding.extract import ExtractRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from .leases import Claim
 

@@ -5,7 +5,7 @@ pages to ask for (once per entry and link, a capped number per run, failed
 ones after their backoff), whether an extracted article replaces the
 feed's own text, and builds the entry with its new body for the one
 decision every write goes through (``dedupe.decide_entries``). The page is
-turned into an article by ``core.article_page``; fetching it is the shell's.
+turned into an article by ``core.content.article_page``; fetching it is the shell's.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ..config.model import CONTENT_MODES, EXTRACT_FAILURES
+from ..content.article import Article, article_to_json
+from ..content.normalize import plain_text
+from ..records import Prepared
+from ..rendering.page import render
+from ..rendering.profiles import Profile
 from .edits import content_hash
-from .normalize import Article, article_to_json, plain_text
-from .profiles import Profile
-from .records import Prepared
-from .render import render
 
 __all__ = [
     "CONTENT_MODES", "EXTRACT_FAILURES", "ExtractRecord", "ExtractState", "LONGER_BY",
     "MIN_TEXT", "Plan", "plan", "registrable_domain", "replaces", "same_site", "with_article",
 ]
 
-CONTENT_MODES = ("feed", "extract")  # feed: the feed's own text (the default); extract: the article page's
-EXTRACT_FAILURES = ("warn", "fail")  # what a page that could not be extracted does to the run's exit code
 # The extracted article replaces the feed's text only when its plain text is
 # at least this much longer (a quarter), and at least MIN_TEXT characters:
 # a page whose "article" is a teaser, a cookie notice or a login form keeps

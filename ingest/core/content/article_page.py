@@ -20,10 +20,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .extract import MIN_TEXT
-from .normalize import plain_text, sanitize
+from ..deciding.extract import MIN_TEXT
+from .normalize import plain_text
+from .sanitize import sanitize
 
-__all__ = ["Extracted", "extract_article", "HTML_TYPES", "RuleError", "check_selector"]
+__all__ = ["Extracted", "extract_article", "HTML_TYPES", "SelectorError", "check_selector"]
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -31,7 +32,7 @@ _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|
 _INVISIBLE = ("script", "style", "noscript", "template")
 
 
-class RuleError(ValueError):
+class SelectorError(ValueError):
     """A ``selector:`` or ``remove:`` rule that is no CSS selector."""
 
 
@@ -47,13 +48,14 @@ class Extracted:
 
 
 def check_selector(selector: str) -> None:
-    """Refuse (``RuleError``) a rule that is not a CSS selector, when the config is read."""
-    from cssselect import GenericTranslator, SelectorError
+    """Refuse (``SelectorError``) a rule that is not a CSS selector, when the config is read."""
+    from cssselect import GenericTranslator
+    from cssselect import SelectorError as Unreadable
 
     try:
         GenericTranslator().css_to_xpath(selector)
-    except SelectorError as exc:
-        raise RuleError(f"{selector!r} is not a CSS selector: {exc}") from None
+    except Unreadable as exc:
+        raise SelectorError(f"{selector!r} is not a CSS selector: {exc}") from None
 
 
 def extract_article(
