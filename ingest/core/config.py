@@ -108,6 +108,8 @@ class FeedConfig:
     keep: Keep | None = None  # retention after each run (see ``retention``)
     images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
     image_max_size: int = 10 * 1024 * 1024
+    # A feed that answers but has published nothing new for this long is quiet (seconds; None: never judged).
+    expect_new_within: float | None = None
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -157,7 +159,7 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep", "images", "image_max_size",
+    "include", "exclude", "keep", "images", "image_max_size", "expect_new_within",
 }
 IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}

@@ -264,7 +264,7 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
     for key in ("enabled", "draft"):
         if key in entries:
             out[key] = reader.boolean(entries, key, prefix)
-    for key in ("interval", "timeout", "deadline"):
+    for key in ("interval", "timeout", "deadline", "expect_new_within"):
         if key in entries:
             try:
                 out[key] = parse_duration(reader.value(entries[key][1]))

@@ -152,6 +152,7 @@ class FeedState:
     item_tokens: frozenset[str] = frozenset()  # see ``core.incremental``
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
     request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
+    failing_since: datetime | None = None  # the first failure of the current run of failures
 
     @property
     def fetch_url(self) -> str:

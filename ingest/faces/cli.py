@@ -40,7 +40,7 @@ from .observe import parse_listen, setup_logging
 __all__ = ["build_parser", "command_daemon", "command_discover", "JSON_COMMANDS", "main"]
 
 
-JSON_COMMANDS = frozenset({"discover", "run", "feeds", "prune", "rebuild"})  # the ones that speak --json
+JSON_COMMANDS = frozenset({"discover", "run", "feeds", "prune", "rebuild", "status"})  # the ones that speak --json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     opml_export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     for action in (opml_import, opml_export):
         action.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    from .status_cli import add_parsers as add_status_parsers
+
+    add_status_parsers(commands)
     for command in (run, feeds, reset, again, edits, daemon, find, prune, opml_import, opml_export):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for command in (run, feeds, again, prune):
@@ -182,6 +185,10 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
             return command_prune(args)
         if args.command == "daemon":
             return command_daemon(args, transport)
+        if args.command in ("status", "healthcheck"):
+            from .status_cli import command_healthcheck, command_status
+
+            return command_status(args) if args.command == "status" else command_healthcheck(args)
         if args.command == "opml":
             from .opml_cli import (
                 command_opml,  # XML and config editing stay out of the other commands

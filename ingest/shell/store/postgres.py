@@ -24,6 +24,7 @@ from ...core.storeurl import redact
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
+from .status_queries import StatusQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
@@ -103,11 +104,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (identity, url)
     );
     """,
+    # When the current run of failures began, for the status page's "failing since".
+    """
+    ALTER TABLE feeds ADD COLUMN failing_since TEXT COLLATE "C";
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class PostgresStore(PostgresLeases, SqlStore):
+class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
     """The store in a PostgreSQL database, shared by every node of a cluster."""
 
     _NULLS_LAST = " NULLS LAST"
