@@ -44,6 +44,8 @@ def build_report(config: Config, now: datetime) -> StatusReport:
 
 def check_store(config: Config) -> str | None:
     """None when the store answers a trivial query; else what is wrong, for ``/readyz``."""
+    if config.store_url is None and not config.store.exists():
+        return f"store unreachable: {config.store} is missing"
     try:
         with readable_store(config) as store:
             store.ping()

@@ -93,7 +93,7 @@ ul.idle{margin:.2rem 0;padding-left:1.2rem}
 def render_html(report: StatusReport, view: View) -> str:
     """The whole page for ``view`` of ``report``."""
     page = view.select(report)
-    generated = _time(report.generated, report.generated)
+    generated = report.generated.strftime("%Y-%m-%d %H:%M:%S UTC")
     parts = [
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
@@ -131,34 +131,39 @@ _COLUMNS = (("name", "Feed"), ("state", "State"), ("last_poll", "Last poll"), ("
 
 
 def _table(page: Page, view: View, now: datetime) -> str:
+    nodes = any(row.node for row in page.rows)  # a cluster's column, absent on a single node
     heads = []
     for key, label in _COLUMNS:
         desc = "1" if view.sort == key and not view.descending else None
         heads.append(f"<th><a href=\"{view.link(sort=key, desc=desc)}\">{label}</a></th>")
-    heads.append("<th>Node</th>")
-    body = [_row(row, now) for row in page.rows]
-    empty = "<tr><td colspan=\"7\" class=\"muted\">No feed matches.</td></tr>" if not body else ""
+    if nodes:
+        heads.append("<th>Node</th>")
+    body = [_row(row, now, nodes) for row in page.rows]
+    empty = f"<tr><td colspan=\"{len(heads)}\" class=\"muted\">No feed matches.</td></tr>" if not body else ""
     return ("<table><thead><tr>" + "".join(heads) + "</tr></thead><tbody>"
             + "".join(body) + empty + "</tbody></table>")
 
 
-def _row(row: StatusRow, now: datetime) -> str:
+def _row(row: StatusRow, now: datetime, nodes: bool) -> str:
     why = ""
     if row.reason:
         why = f"<div class=\"why\">{escape(row.reason)}</div>"
     if row.since is not None:
         label = {"failing": "since", "retired": "retired", "deferred": "until"}.get(row.state, "since")
         why += f"<div class=\"why\">{label} {_time(row.since, now)}</div>"
-    node = escape(row.node) if row.node else "-"
-    if row.node and row.lease_until:
-        node += f"<div class=\"why\">lease until {_time(row.lease_until, now)}</div>"
+    node = ""
+    if nodes:
+        node = f"<td>{escape(row.node) if row.node else '-'}"
+        if row.node and row.lease_until:
+            node += f"<div class=\"why\">lease until {_time(row.lease_until, now)}</div>"
+        node += "</td>"
     return (
         f"<tr class=\"feed\" data-state=\"{row.state}\"><td><span class=\"name\">{escape(row.name)}</span>"
         f"<div class=\"url\">{escape(row.url)}</div></td>"
         f"<td><span class=\"badge s-{row.state}\">{row.state}</span>{why}</td>"
         f"<td>{_time(row.last_poll, now)}</td><td>{_time(row.last_new, now)}</td>"
         f"<td class=\"num\">{row.new_30d}</td><td>{_time(row.next_poll, now, none=_next_unknown(row))}</td>"
-        f"<td>{node}</td></tr>"
+        f"{node}</tr>"
     )
 
 
