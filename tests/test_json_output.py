@@ -10,11 +10,11 @@ from conftest import FeedServer, item, rss, run_cli, write_config
 
 RUN_FEED_KEYS = {
     "type", "command", "name", "url", "status", "new", "updated", "unchanged", "skipped", "filtered", "removed",
-    "pruned", "kept_edits", "merged_edits", "held_edits", "error", "failure", "until", "notes",
+    "pruned", "kept_edits", "merged_edits", "held_edits", "error", "failure", "until", "notes", "quiet",
 }
 RUN_SUMMARY_KEYS = {
     "type", "command", "feeds", "ok", "failed", "deferred", "retired", "failing", "new", "updated", "filtered",
-    "removed", "pruned", "output", "dry_run", "exit_code", "hook",
+    "removed", "pruned", "quiet", "output", "dry_run", "exit_code", "hook",
 }
 
 

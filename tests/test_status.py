@@ -286,3 +286,44 @@ def test_status_html_file_in_a_browser(polled: Path, tmp_path: Path) -> None:
     shown = _browse(page.as_uri(), tmp_path, "--dump-dom")
     assert shown.returncode == 0, shown.stderr[-2000:]
     _check_dom(shown.stdout)
+
+
+# --- quiet feeds in runs and metrics ----------------------------------------------
+
+
+def test_a_quiet_feed_is_named_on_its_line(tmp_path: Path, server: FeedServer) -> None:
+    server.feed("/quiet", rss([item(1)]))
+    server.feed("/busy", rss([item(2)]))
+    config = write_config(tmp_path, [
+        {"url": server.url("/quiet"), "name": "quiet", "expect_new_within": "30d"},
+        {"url": server.url("/busy"), "name": "busy", "expect_new_within": "30d"},
+    ])
+    first = run_cli("--config", config, "run")
+    assert first.returncode == 0 and "quiet:" not in first.stdout  # it just published
+    _age(tmp_path, server.url("/quiet"), 45)
+    _age(tmp_path, server.url("/busy"), 45)
+    server.feed("/busy", rss([item(2), item(3)]))  # busy publishes again; quiet does not
+
+    again = run_cli("--config", config, "run")
+    assert again.returncode == 0, again.stdout + again.stderr
+    line = next(line for line in again.stdout.splitlines() if line.startswith("quiet "))
+    assert "unchanged (not modified); quiet: nothing new for 45 days (expected within 30 days)" in line
+    busy = next(line for line in again.stdout.splitlines() if line.startswith("busy "))
+    assert "quiet" not in busy
+    assert "; 1 quiet;" in again.stdout
+
+    strict = run_cli("--config", config, "run", "--strict")
+    assert strict.returncode == 1
+    records = [json.loads(line) for line in run_cli("--config", config, "--json", "run").stdout.splitlines()]
+    by_name = {r.get("name"): r for r in records}
+    assert by_name["quiet"]["quiet"].startswith("nothing new for 45 days") and by_name["busy"]["quiet"] is None
+    assert records[-1]["quiet"] == 1
+
+
+def test_quiet_feeds_are_counted_in_metrics(polled: Path, start_daemon: Any) -> None:
+    daemon = start_daemon(polled, "--listen", "127.0.0.1:0")
+    port = daemon.wait_event("listening")[0]["port"]
+    polls = daemon.wait_event("poll", feed="quiet", timeout=30)
+    assert polls[0]["quiet"].startswith("nothing new for 40 days")
+    code, text = _get(f"http://127.0.0.1:{port}/metrics")
+    assert code == 200 and "ingest_feeds_quiet 1.0" in text

@@ -40,6 +40,7 @@ from ..core.records import (
     ReadFeed,
     Validators,
 )
+from ..core.status import quiet_for, quiet_reason
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
@@ -198,7 +199,18 @@ class _Run:
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
+        report.quiet = self._quiet(feed, feed_id, report)
         return report
+
+    def _quiet(self, feed: FeedConfig, feed_id: int, report: FeedReport) -> str | None:
+        """Why the feed counts as quiet after this poll (``expect_new_within``), or None."""
+        if feed.expect_new_within is None or report.status not in ("ok", "not-modified", "same-content"):
+            return None
+        now = utcnow()
+        last_new = now if report.new else self.store.last_new_entry(feed_id)
+        if quiet_for(feed.expect_new_within, now, last_new, now) is None:
+            return None
+        return quiet_reason(feed.expect_new_within, last_new, now)
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,

@@ -204,6 +204,7 @@ class FeedReport:
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
+    quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
 
     @property
     def failed(self) -> bool:

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true",
         help="also ask feeds that are deferred (server hints, Retry-After, error backoff); not retired ones",
     )
+    run.add_argument(
+        "--strict", action="store_true", help="exit 1 also when a feed is quiet (nothing new within expect_new_within)"
+    )
     run.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     feeds = commands.add_parser("feeds", help="list the feeds with their state: errors, next attempt, retired")
     feeds.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -62,7 +62,8 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
         progress.close()
     if not args.json:
         print(summary(reports, cfg.output, args.dry_run), flush=True)
-    code = EXIT_FEED_FAILED if any(r.failing for r in reports) else EXIT_OK
+    troubled = any(r.failing or (args.strict and r.quiet) for r in reports)
+    code = EXIT_FEED_FAILED if troubled else EXIT_OK
     hook = None
     if not args.dry_run:
         changed = [Path(path) for r in reports for path in (*r.new, *r.updated)]
@@ -258,5 +259,8 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
     failing = sum(r.failing for r in reports)
     if failing:
         feeds += f"; {failing} still failing"
+    quiet = sum(r.quiet is not None for r in reports)
+    if quiet:
+        feeds += f"; {quiet} quiet"
     verb = "would write" if dry_run else "wrote"
     return f"{feeds}; {verb} {new} new and {updated} updated file{'s' if new + updated != 1 else ''} in {shown(output)}"

@@ -306,7 +306,7 @@ class Daemon:
             feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
             unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
             filtered=report.filtered, removed=report.removed, pruned=report.pruned, held_edits=report.held,
-            error=report.error,
+            error=report.error, quiet=report.quiet,
             duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )

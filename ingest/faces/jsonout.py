@@ -63,6 +63,7 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "failure": report.kind.value if report.kind else None,
         "until": iso(report.until),
         "notes": list(report.notes),
+        "quiet": report.quiet,
         # entry images not downloaded (``images: download``), present only when there are any
         **({"images_failed": list(report.images_failed)} if report.images_failed else {}),
     }
@@ -88,6 +89,7 @@ def run_summary(
         "filtered": sum(r.filtered for r in reports),
         "removed": sum(len(r.removed) for r in reports),
         "pruned": sum(len(r.pruned) for r in reports),
+        "quiet": sum(r.quiet is not None for r in reports),
         "output": str(output.resolve()),
         "dry_run": dry_run,
         "exit_code": exit_code,

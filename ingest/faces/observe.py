@@ -137,6 +137,12 @@ class Metrics:
             registry=self.registry,
         )
         self.scheduled = Gauge("ingest_feeds_scheduled", "Feeds the daemon polls.", registry=self.registry)
+        self.quiet = Gauge(
+            "ingest_feeds_quiet",
+            "Feeds that answer but published nothing new for longer than their expect_new_within.",
+            registry=self.registry,
+        )
+        self._quiet: set[str] = set()
 
     def add_feed(self, name: str) -> None:
         """Show a new feed's counters at zero rather than missing."""
@@ -153,6 +159,9 @@ class Metrics:
         self.entries.labels(report.name, "updated").inc(len(report.updated))
         self.duration.observe(duration)
         self.lag.observe(lag)
+        if report.status in ("ok", "not-modified", "same-content"):  # a poll that answered judges quietness
+            (self._quiet.add if report.quiet else self._quiet.discard)(report.name)
+            self.quiet.set(len(self._quiet))
 
     def render(self) -> tuple[str, bytes]:
         """The exposition's content type and body."""
