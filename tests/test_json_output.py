@@ -14,7 +14,7 @@ RUN_FEED_KEYS = {
 }
 RUN_SUMMARY_KEYS = {
     "type", "command", "feeds", "ok", "failed", "deferred", "retired", "failing", "new", "updated", "filtered",
-    "removed", "pruned", "quiet", "output", "dry_run", "exit_code", "hook",
+    "removed", "pruned", "quiet", "output", "dry_run", "exit_code", "hook", "webhooks",
 }
 
 

@@ -27,6 +27,7 @@ from .storeurl import redact as redact_store
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
     "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
+    "Webhook", "WEBHOOK_KEYS",
 ]
 
 
@@ -77,6 +78,19 @@ class Adaptive:
 
     min: float = 300.0
     max: float = 86400.0
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A URL POSTed to after a run (or a daemon's batch of polls) that wrote or removed files."""
+
+    url: str
+    secret_env: str | None = None  # the environment variable holding the HMAC secret; None: unsigned
+    timeout: float = 10.0  # per attempt
+    retries: int = 3  # more attempts after the first, with doubling waits (1s, 2s, 4s)
+
+    def __repr__(self) -> str:  # the URL may carry a token
+        return f"Webhook(url=<{len(self.url)} characters>, secret_env={self.secret_env!r})"
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,7 @@ class Config:
     # config's directory (plus a name never created), the anchor that the
     # recorded output layout is relative to, as a SQLite file's directory is.
     store_url: str | None = None
+    webhooks: tuple[Webhook, ...] = ()
 
     @property
     def store_location(self) -> str:
@@ -153,7 +168,8 @@ class Config:
         return tuple(by_name[n] for n in names)
 
 
-TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency", "hooks"}
+TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency", "hooks", "webhooks"}
+WEBHOOK_KEYS = {"url", "secret_env", "timeout", "retries"}
 OUTPUT_KEYS = {"dir", "profile", "body"}
 HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
