@@ -84,10 +84,23 @@ class Adaptive:
 class Webhook:
     """A URL POSTed to after a run (or a daemon's batch of polls) that wrote or removed files."""
 
-    url: str
-    secret_env: str | None = None  # the environment variable holding the HMAC secret; None: unsigned
-    timeout: float = 10.0  # per attempt
-    retries: int = 3  # more attempts after the first, with doubling waits (1s, 2s, 4s)
+    url: str = field(metadata={
+        "doc": "The URL to POST to, e.g. a Netlify or Cloudflare Pages build hook. Printed as scheme and host"
+               " only: build-hook URLs carry their token in the path.",
+        "example": "https://api.netlify.com/build_hooks/5c23354f454e1350f8543e78",
+    })
+    secret_env: str | None = field(default=None, metadata={
+        "doc": "The name of the environment variable holding the secret that signs the body"
+               " (X-Ingest-Signature: sha256=HMAC-SHA256); unset: the body is sent unsigned.",
+        "example": "SITE_HOOK_SECRET",
+    })
+    timeout: float = field(default=10.0, metadata={
+        "doc": "How long one attempt may take.", "units": "duration", "example": "5s",
+    })
+    retries: int = field(default=3, metadata={
+        "doc": "More attempts after the first when the receiver does not answer or answers 5xx, 408 or 429,"
+               " waiting 1s, 2s, 4s ... between them.", "example": "5",
+    })
 
     def __repr__(self) -> str:  # the URL may carry a token
         return f"Webhook(url=<{len(self.url)} characters>, secret_env={self.secret_env!r})"
@@ -122,8 +135,12 @@ class FeedConfig:
     keep: Keep | None = None  # retention after each run (see ``retention``)
     images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
     image_max_size: int = 10 * 1024 * 1024
-    # A feed that answers but has published nothing new for this long is quiet (seconds; None: never judged).
-    expect_new_within: float | None = None
+    expect_new_within: float | None = field(default=None, metadata={
+        "doc": "A feed that answers but has published nothing new for this long is quiet: shown on the status"
+               " page, counted in /metrics, named on the run's line, and exit code 1 with run --strict."
+               " Unset: never judged quiet.",
+        "units": "duration", "example": "30d",
+    })
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -148,7 +165,10 @@ class Config:
     # config's directory (plus a name never created), the anchor that the
     # recorded output layout is relative to, as a SQLite file's directory is.
     store_url: str | None = None
-    webhooks: tuple[Webhook, ...] = ()
+    webhooks: tuple[Webhook, ...] = field(default=(), metadata={
+        "doc": "URLs to POST to after a run (or a daemon's batch of polls) that wrote or removed files;"
+               " see the webhooks reference.",
+    })
 
     @property
     def store_location(self) -> str:
