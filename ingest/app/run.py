@@ -253,6 +253,8 @@ class _Run:
         try:
             async with readers.pending or contextlib.nullcontext():
                 async with limits.slot(url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, url)) is not None:
+                        return waiting
                     result = await fetch(client, feed, validators, url=url)
                 key = None
                 if result.ok and not result.not_modified:
@@ -360,6 +362,20 @@ class _Run:
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
 
+    def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
+        """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
+        host = policy.host_key(url)
+        now = utcnow()
+        wait = self.store.host_wait(host, now) if host else None
+        if wait is None:
+            return None
+        until, reason = wait
+        report = FeedReport(feed.name, feed.url, status="deferred", until=until)
+        report.error = f"its host {host} asked every client to wait: {reason}"
+        if not self.dry_run:
+            self.store.record_deferred(feed_id, report.error, now, until)
+        return report
+
     def _fetch_failed(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
         state: FeedState | None, report: FeedReport,
@@ -381,6 +397,7 @@ class _Run:
             report.error = f"{result.error}: the server asked to retry later ({where})"
             if not self.dry_run:
                 self.store.record_deferred(feed_id, report.error, now, until)
+                self.store.defer_host(policy.host_key(result.final_url), until, report.error)
             return
         self._fail(report, feed_id, f"{result.error} ({where})", now, state, result.kind or FailureKind.INTERNAL)
 

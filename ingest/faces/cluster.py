@@ -151,7 +151,10 @@ class ClusterNode:
                 self._reload()
             room = self.config.concurrency * 2 - len(self._in_flight)  # a few queued behind the fetch limit
             if room > 0 and self._feeds:
-                claims = self.store.claim_due(self.node, utcnow(), self.options.lease, room, among=list(self._feeds))
+                claims = self.store.claim_due(
+                    self.node, utcnow(), self.options.lease, room, among=list(self._feeds),
+                    host_cap=self.config.host_concurrency,  # the per-host limit, across every node
+                )
                 for claim in claims:
                     feed = self._feeds[claim.feed_id]
                     if claim.taken_from is not None:

@@ -143,6 +143,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN failing_since TEXT;
     """,
+    # A 429/503 with Retry-After from a host defers every feed on it, not only the one that asked.
+    """
+    CREATE TABLE host_waits (
+        host TEXT PRIMARY KEY,
+        not_before TEXT NOT NULL,
+        reason TEXT
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
