@@ -9,6 +9,10 @@ event loop without touching the connection the polls use.
 
 from __future__ import annotations
 
+import functools
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +22,7 @@ from ..core.records import FeedState
 from ..core.status import RECENT, FeedActivity, FeedFacts, StatusRow, classify, summarize
 from ..shell.store import StoreAPI, open_store
 
-__all__ = ["StatusReport", "build_report", "check_store", "gather", "readable_store"]
+__all__ = ["CachedReport", "StatusReport", "build_report", "check_store", "gather", "readable_store"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,28 @@ class StatusReport:
 def readable_store(config: Config) -> StoreAPI:
     """A read-only connection to the config's store that takes no lock (safe beside a running daemon)."""
     return open_store(config.store_url or config.store, wait=False, readonly=True, lock=False)
+
+
+class CachedReport:
+    """The report, built again only when the last one is older than ``ttl`` seconds.
+
+    A status page refreshed by several people, or by a monitor every few
+    seconds, costs one build per ``ttl`` however often it is asked for.
+    """
+
+    def __init__(self, build: Callable[[], StatusReport], ttl: float = 10.0):
+        self._build = build
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._report: StatusReport | None = None
+        self._built = 0.0
+
+    def __call__(self) -> StatusReport:
+        with self._lock:  # two requests at once wait for one build
+            if self._report is None or time.monotonic() - self._built > self._ttl:
+                self._report = self._build()
+                self._built = time.monotonic()
+            return self._report
 
 
 def build_report(config: Config, now: datetime) -> StatusReport:
@@ -67,10 +93,16 @@ def gather(config: Config, store: StoreAPI, now: datetime) -> StatusReport:
     for feed in config.feeds:
         state = by_url.get(feed.url)
         holder = holders.get(state.id) if state else None
-        rows.append(classify(_facts(feed.name, redact(feed.url), feed.enabled, feed.expect_new_within,
+        rows.append(classify(_facts(feed.name, _shown(feed.url), feed.enabled, feed.expect_new_within,
                                     state, activity, holder), now))
     states, idle = summarize(rows)
     return StatusReport(now, tuple(rows), states, idle)
+
+
+@functools.lru_cache(maxsize=65536)
+def _shown(url: str) -> str:
+    """A configured URL made printable, once per URL: a page over 50,000 feeds is asked for again and again."""
+    return redact(url)
 
 
 def _facts(

@@ -216,10 +216,10 @@ TOKEN_ENV = "INGEST_STATUS_TOKEN"  # when set, /status and /status.json ask for 
 
 def status_server(metrics: Metrics, alive: Callable[[], bool], config: Callable[[], Config]) -> StatusServer:
     """The daemon's endpoint, with the status page of ``config()`` (the current one, after reloads)."""
-    from ..app.status import build_report, check_store
+    from ..app.status import CachedReport, build_report, check_store
 
     return StatusServer(
-        metrics, alive, report=lambda: build_report(config(), datetime.now(timezone.utc)),
+        metrics, alive, report=CachedReport(lambda: build_report(config(), datetime.now(timezone.utc))),
         ready=lambda: check_store(config()), token=os.environ.get(TOKEN_ENV),
     )
 
