@@ -32,19 +32,20 @@ HOSTILE = "<img src=x onerror=alert(1)>news"
 SECRET = "s3cr3t-pa55"
 
 
-def _feeds(server: FeedServer) -> list[dict[str, Any]]:
+def _feeds(server: FeedServer, elsewhere: FeedServer) -> list[dict[str, Any]]:
+    """The feeds; the deferred one on a host of its own, since a host's 429 defers every feed on it."""
     server.feed("/ok", rss([item(1), item(2)]))
     server.static("/failing", 500, "boom")
-    server.route("/deferred", lambda _r: Response(429, b"slow down", {"Retry-After": "3600"}))
+    elsewhere.route("/deferred", lambda _r: Response(429, b"slow down", {"Retry-After": "3600"}))
     server.static("/gone", 410, "gone")
     server.feed("/quiet", rss([item(3)]))
     server.feed("/hostile", rss([item(4)]))
-    private = server.url("/ok").replace("http://", f"http://reader:{SECRET}@") + "?private=1"
-    server.feed("/ok", rss([item(1), item(2)]))
+    private = server.url("/private").replace("http://", f"http://reader:{SECRET}@") + "?edition=1"
+    server.feed("/private", rss([item(5)]))
     return [
         {"url": server.url("/ok"), "name": "works"},
         {"url": server.url("/failing"), "name": "failing"},
-        {"url": server.url("/deferred"), "name": "deferred"},
+        {"url": elsewhere.url("/deferred"), "name": "deferred"},
         {"url": server.url("/gone"), "name": "gone"},
         {"url": server.url("/quiet"), "name": "quiet", "expect_new_within": "30d"},
         {"url": server.url("/hostile"), "name": HOSTILE},
@@ -61,8 +62,8 @@ def _age(tmp_path: Path, url: str, days: float) -> None:
 
 
 @pytest.fixture
-def polled(tmp_path: Path, server: FeedServer) -> Path:
-    config = write_config(tmp_path, _feeds(server))
+def polled(tmp_path: Path, server: FeedServer, hosts: list[FeedServer]) -> Path:
+    config = write_config(tmp_path, _feeds(server, hosts[0]))
     first = run_cli("--config", config, "run")
     assert first.returncode == 1, first.stdout + first.stderr  # the failing and retired feeds
     _age(tmp_path, server.url("/quiet"), 40)

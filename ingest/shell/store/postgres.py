@@ -118,7 +118,7 @@ MIGRATIONS: list[str] = [
         reason TEXT
     );
     ALTER TABLE feeds ADD COLUMN host TEXT COLLATE "C" GENERATED ALWAYS AS
-        (lower(substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^]]*\]|[^:/?#]*)'))) STORED;
+        (lower(substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\\[[^]]*\\]|[^:/?#]*)'))) STORED;
     CREATE INDEX feeds_leased ON feeds(host, lease_until) WHERE lease_until IS NOT NULL;
     """,
 ]
