@@ -47,16 +47,21 @@ def test_a_hosts_429_defers_every_feed_on_it(tmp_path: Path, hosts: list[FeedSer
 def test_two_nodes_keep_the_per_host_cap_together(tmp_path: Path, server: FeedServer, pg_url: str) -> None:
     body = rss([item(1)]).encode()
     count = 60
+    both_up = threading.Event()  # no feed answers before both nodes run, so both get a share
+
+    def slow(_request: Request) -> Response:
+        both_up.wait(60)
+        return Response(200, body, {"Content-Type": "application/rss+xml"}, delay=0.2)
+
     for n in range(count):
-        server.route(
-            f"/f{n}.xml", lambda _r: Response(200, body, {"Content-Type": "application/rss+xml"}, delay=0.15)
-        )
+        server.route(f"/f{n}.xml", slow)
     feeds = [{"url": server.url(f"/f{n}.xml"), "name": f"f{n}", "interval": "1h"} for n in range(count)]
     config = write_config(tmp_path, feeds, store=pg_url, host_concurrency=2, concurrency=4)
     nodes = [DaemonProcess(config, "--node", name) for name in ("one", "two")]
     try:
         for node in nodes:
             node.wait_event("started", timeout=30)
+        both_up.set()
         nodes[0].wait_for(
             lambda: len({r.path for r in server.requests}) >= count, timeout=90, what="every feed polled",
         )
