@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ingest.app.status import gather  # noqa: E402
-from ingest.core.config import Config, FeedConfig  # noqa: E402
+from ingest.core.config.model import Config, FeedConfig  # noqa: E402
 from ingest.faces.status_page import View, page_json, render_html  # noqa: E402
 from ingest.shell.store import Store  # noqa: E402
 

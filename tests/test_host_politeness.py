@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
-from conftest import DaemonProcess, FeedServer, Request, Response, item, rss, run_cli, write_config
+from conftest import DaemonProcess, FeedServer, Request, Response, item, json_lines, rss, run_cli, write_config
 
 
 def test_a_hosts_429_defers_every_feed_on_it(tmp_path: Path, hosts: list[FeedServer]) -> None:
@@ -73,7 +72,7 @@ def test_two_nodes_keep_the_per_host_cap_together(tmp_path: Path, server: FeedSe
 
         # the status report names the node that polled (or holds) each feed
         shown = run_cli("--config", config, "--json", "status")
-        rows = [json.loads(line) for line in shown.stdout.splitlines()][:-1]
+        rows = json_lines(shown.stdout)[:-1]
         assert len(rows) == count and {r["node"] for r in rows} == {"one", "two"}
     finally:
         for node in nodes:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from conftest import FeedServer, Response, item, rss, run_cli, write_config
+from conftest import FeedServer, Response, item, json_lines, rss, run_cli, write_config
 
 STORE = "state/ingest.sqlite3"
 HOSTILE = "<img src=x onerror=alert(1)>news"
@@ -99,7 +99,7 @@ def test_status_json_and_html_file(polled: Path, tmp_path: Path) -> None:
     page = tmp_path / "status.html"
     shown = run_cli("--config", polled, "--json", "status", "--html", page)
     assert shown.returncode == 0, shown.stderr
-    lines = [json.loads(line) for line in shown.stdout.splitlines()]
+    lines = json_lines(shown.stdout)
     rows = {r["name"]: r for r in lines if r["type"] == "feed"}
     summary = lines[-1]
     assert summary["type"] == "summary" and summary["command"] == "status"
@@ -315,7 +315,7 @@ def test_a_quiet_feed_is_named_on_its_line(tmp_path: Path, server: FeedServer) -
 
     strict = run_cli("--config", config, "run", "--strict")
     assert strict.returncode == 1
-    records = [json.loads(line) for line in run_cli("--config", config, "--json", "run").stdout.splitlines()]
+    records = json_lines(run_cli("--config", config, "--json", "run").stdout)
     by_name = {r.get("name"): r for r in records}
     assert by_name["quiet"]["quiet"].startswith("nothing new for 45 days") and by_name["busy"]["quiet"] is None
     assert records[-1]["quiet"] == 1

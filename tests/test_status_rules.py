@@ -1,4 +1,4 @@
-"""The status report's rules (core.status): states, quiet feeds, idle buckets, views."""
+"""The status report's rules (core.reporting.status): states, quiet feeds, idle buckets, views."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ingest.core.status import FeedActivity, FeedFacts, classify, idle_bucket, quiet_for, select_rows
+from ingest.core.reporting.status import FeedActivity, FeedFacts, classify, idle_bucket, quiet_for, select_rows
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from conftest import FeedServer, item, rss, run_cli, write_config
-from ingest.core.webhook import verify
+from conftest import FeedServer, item, json_lines, rss, run_cli, write_config
+from ingest.core.reporting.webhook import verify
 
 TOKEN = "hook-token-5c23354f454e"  # build-hook URLs carry their secret in the path
 
@@ -111,7 +111,7 @@ def test_an_unsigned_build_hook_needs_no_configuration(
     done = run_cli("--config", config, "--json", "run")
     assert done.returncode == 0, done.stderr
     assert len(receiver.deliveries) == 1 and "x-ingest-signature" not in receiver.deliveries[0].headers
-    summary = json.loads(done.stdout.splitlines()[-1])
+    summary = json_lines(done.stdout)[-1]
     assert summary["webhooks"] == [
         {"url": f"http://127.0.0.1:{receiver.port}/…", "ok": True, "attempts": 1, "status": 200, "error": None}
     ]
@@ -127,7 +127,7 @@ def test_a_500_is_retried_until_it_succeeds(tmp_path: Path, server: FeedServer, 
     assert len(receiver.deliveries) == 3
     ids = {d.headers["x-ingest-delivery"] for d in receiver.deliveries}
     assert len(ids) == 1  # the same delivery each time, so a receiver can drop repeats
-    assert json.loads(done.stdout.splitlines()[-1])["webhooks"][0]["attempts"] == 3
+    assert json_lines(done.stdout)[-1]["webhooks"][0]["attempts"] == 3
     assert time.monotonic() - started >= 3  # waited 1 s, then 2 s
 
 

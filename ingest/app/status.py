@@ -1,4 +1,4 @@
-"""Gathering the status report: the configured feeds, what the store knows of each, judged by ``core.status``.
+"""Gathering the status report: the configured feeds, what the store knows of each, judged by ``core.reporting.status``.
 
 The same report feeds ``ingest status`` (from the store, no daemon needed)
 and the daemon's ``/status`` page, so the two always agree. It reads the
@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..core.config import Config, redact
+from ..core.config.model import Config, redact
 from ..errors import IngestError
 from ..core.records import FeedState
-from ..core.status import RECENT, FeedActivity, FeedFacts, StatusRow, classify, summarize
+from ..core.reporting.status import RECENT, FeedActivity, FeedFacts, StatusRow, classify, summarize
 from ..shell.store import StoreAPI, open_store
 
 __all__ = ["CachedReport", "StatusReport", "build_report", "check_store", "gather", "readable_store"]

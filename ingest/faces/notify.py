@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from ..app.session import after_run, webhooks
-from ..core.config import Config
+from ..app.facade import after_run, webhooks
+from ..core.config.model import Config
 from ..core.records import HookResult
-from ..core.webhook import WebhookResult
+from ..core.reporting.webhook import WebhookResult
 from .common import EXIT_HOOK_FAILED, EXIT_OK, error, with_hook
 
-__all__ = ["tell_site", "webhook_records", "with_webhooks"]
+__all__ = ["tell_site", "with_webhooks"]
 
 
 def tell_site(
@@ -38,10 +37,3 @@ def with_webhooks(code: int, results: Sequence[WebhookResult]) -> int:
             error(result.describe())
             code = code if code != EXIT_OK else EXIT_HOOK_FAILED
     return code
-
-
-def webhook_records(results: Sequence[WebhookResult]) -> list[dict[str, Any]]:
-    """The webhooks' outcomes for ``--json`` (URLs printable: scheme and host only)."""
-    return [
-        {"url": r.url, "ok": r.ok, "attempts": r.attempts, "status": r.status, "error": r.error} for r in results
-    ]

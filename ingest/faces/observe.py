@@ -25,7 +25,7 @@ from ..errors import IngestError
 
 if TYPE_CHECKING:
     from ..app.status import StatusReport
-    from ..core.config import Config
+    from ..core.config.model import Config
     from ..core.records import FeedReport
 
 __all__ = [

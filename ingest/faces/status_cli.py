@@ -16,8 +16,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from ..app import settings
-from ..core.status import IDLE_BUCKETS, IDLE_LABELS, STATES
+from ..app import config_file
+from ..core.reporting.status import IDLE_BUCKETS, IDLE_LABELS, STATES
 from .common import EXIT_FEED_FAILED, EXIT_OK, error, has_store, load_config, open_store_or_exit, utcnow
 from .report import when
 
@@ -47,29 +47,29 @@ def add_parsers(commands: Any) -> None:
 def command_status(args: argparse.Namespace) -> int:
     from ..app.status import gather  # the store's modules, only for this command
     from . import jsonout
-    from .status_page import View, render_html, row_record
+    from .status_page import View, render_html
 
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     if not has_store(cfg):
         error(f"no store at {cfg.store_location} yet: no feed has been polled")
     store = open_store_or_exit(cfg, wait=False, readonly=True, lock=False)
     with store:
         report = gather(cfg, store, utcnow())
     if args.html:
-        from ..app.session import save_text
+        from ..app.facade import save_text
 
         save_text(args.html, render_html(report, View(state=args.state)))
     rows = [r for r in report.rows if args.state is None or r.state == args.state]
+    troubled = report.states["failing"] + report.states["quiet"]
+    code = EXIT_FEED_FAILED if args.strict and troubled else EXIT_OK
     if args.json:
         for row in rows:
-            jsonout.emit({"type": "feed", "command": "status", **row_record(row)})
-        jsonout.emit({"type": "summary", "command": "status", "feeds": len(report.rows),
-                      "states": report.states, "idle": report.idle, "html": args.html})
+            jsonout.emit(jsonout.status_record(row))
+        jsonout.emit(jsonout.status_summary(len(report.rows), report.states, report.idle, args.html, code))
     else:
         _print_table(rows)
         print(_summary(report.states, report.idle))
-    troubled = report.states["failing"] + report.states["quiet"]
-    return EXIT_FEED_FAILED if args.strict and troubled else EXIT_OK
+    return code
 
 
 def _print_table(rows: list[Any]) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..app.status import StatusReport
-from ..core.status import IDLE_BUCKETS, IDLE_LABELS, STATES, Page, StatusRow, select_rows, span
-from .jsonout import iso
+from ..core.reporting.status import IDLE_BUCKETS, IDLE_LABELS, STATES, Page, StatusRow, select_rows, span
+from .jsonout import iso, status_fields
 
-__all__ = ["View", "page_json", "render_html", "row_record", "view_from_query"]
+__all__ = ["View", "page_json", "render_html", "view_from_query"]
 
 PER_PAGE = 200
 SCHEMA_VERSION = 1
@@ -55,23 +55,13 @@ def view_from_query(query: Mapping[str, str]) -> View:
     )
 
 
-def row_record(row: StatusRow) -> dict[str, Any]:
-    """One feed of the report, for ``/status.json`` and ``ingest status --json``."""
-    return {
-        "name": row.name, "url": row.url, "state": row.state, "reason": row.reason, "since": iso(row.since),
-        "last_poll": iso(row.last_poll), "last_success": iso(row.last_success), "last_new": iso(row.last_new),
-        "new_30d": row.new_30d, "next_poll": iso(row.next_poll), "error_count": row.error_count,
-        "idle": row.idle, "node": row.node, "lease_until": iso(row.lease_until),
-    }
-
-
 def page_json(report: StatusReport, view: View) -> dict[str, Any]:
     """``/status.json``: the same view as the page, with the counts of the whole report."""
     page = view.select(report)
     return {
         "version": SCHEMA_VERSION, "generated": iso(report.generated), "feeds": len(report.rows),
         "states": report.states, "idle": report.idle, "page": page.number, "pages": page.pages,
-        "matching": page.total, "rows": [row_record(r) for r in page.rows],
+        "matching": page.total, "rows": [status_fields(r) for r in page.rows],
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..core.policy import host_key
+from ..core.scheduling.politeness import host_key
 
 __all__ = ["RequestLimits"]
 

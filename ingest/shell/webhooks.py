@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from .. import __version__
-from ..core.config import Webhook
-from ..core.webhook import SIGNATURE_HEADER, WebhookResult, label, signature
+from ..core.config.model import Webhook
+from ..core.reporting.webhook import SIGNATURE_HEADER, WebhookResult, label, signature
 
 __all__ = ["deliver", "deliver_all"]
 

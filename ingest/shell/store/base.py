@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from ...core.images import ImageRecord
-from ...core.status import FeedActivity
+from ...core.content.entry_images import ImageRecord
+from ...core.reporting.status import FeedActivity
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from .leases import Claim
 

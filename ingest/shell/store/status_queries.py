@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ...core.records import FeedState
-from ...core.status import FeedActivity
+from ...core.reporting.status import FeedActivity
 from .sql import FEED_COLUMNS, feed_from_row
 
 __all__ = ["StatusQueries"]
