@@ -142,3 +142,15 @@ def test_the_profiles_reference_lists_every_profile_and_its_keys() -> None:
         row = next(line for line in reference.splitlines() if line.startswith(f"| `{name}`"))
         keys = [f.key for f in profile.fields if f.kind != "blank"]
         assert [k for k in keys if f"`{k}" in row] == keys
+
+
+def test_the_build_replaces_each_marker_and_its_note_for_readers_of_the_markdown() -> None:
+    from types import SimpleNamespace
+
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="reference/metrics.md"))
+    text = (ROOT / "docs" / "reference" / "metrics.md").read_text(encoding="utf-8")
+
+    built = _hook().on_page_markdown(text, page, None, None)
+
+    assert "> Generated from the code" in text and "> Generated from the code" not in built
+    assert "<!-- generated:" not in built and "| `ingest_polls_total` | counter |" in built

@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in named.items():
         command.formatter_class = _HelpFormatter
         command.epilog = f"Documentation: {COMMAND_DOCS[name]} in the ingest source" + (
-            "; every command and flag: docs/reference/cli.md; every config key: docs/reference/config.md."
+            "; every command and flag: docs/reference/cli.md; every config key: docs/reference/config.md;"
+            " exit codes: docs/reference/exit-codes.md."
             if not name else ".")
     return parser
 
