@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,7 @@ import httpx
 
 from ..core.scheduling import politeness
 from ..core.content.article_page import Extracted
-from ..core.config.model import FeedConfig, redact
+from ..core.config.model import Config, FeedConfig, redact
 from ..core.deciding.extract import ExtractRecord, plan, replaces, same_site, with_article
 from ..core.content.article import article_from_json
 from ..core.rendering.profiles import PROFILES, Profile
@@ -36,12 +37,13 @@ from ..shell.fetch import Client
 from ..shell.reader_pool import Readers
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
+from ..shell.write import Flusher
 
 if TYPE_CHECKING:
     from ..shell.limits import RequestLimits
     from .apply import Applier
 
-__all__ = ["Articles", "Extraction", "Preview", "preview"]
+__all__ = ["Articles", "extract_feed", "Extraction", "Preview", "preview"]
 
 log = logging.getLogger("ingest.articles")
 
@@ -62,8 +64,11 @@ class Articles:
 
     def __init__(
         self, store: Store, profile: Profile, body: str, *, dry_run: bool = False, rng: random.Random | None = None,
+        later: bool = False,
     ) -> None:
         self.store = store
+        # the daemon: a poll asks no article page, the task that follows it does (``extract_feed``)
+        self.later = later
         self.profile = profile
         self.body = body
         self.dry_run = dry_run
@@ -72,14 +77,17 @@ class Articles:
         self._asked: dict[int, int] = {}  # pages asked per feed in this run, against extract_per_run
         self._done: dict[int, Extraction] = {}
 
-    async def read_with_articles(
+    async def read(
         self, feed: FeedConfig, feed_id: int, served_from: str, read: ReadFeed, client: Client,
-        limits: RequestLimits, readers: Readers, *, force: bool = False, later: bool = False,
+        limits: RequestLimits, readers: Readers | None, force: bool = False,
     ) -> ReadFeed:
         """A feed's read entries with their full articles (``prepare``); on a bug, as they were, with a warning."""
+        if feed.content != "extract":
+            return read
         try:
             entries = await self.prepare(
-                feed, feed_id, served_from, read.entries, client, limits, readers, utcnow(), force=force, later=later
+                feed, feed_id, served_from, read.entries, client, limits, readers or Readers.inline(), utcnow(),
+                force=force, later=self.later,
             )
         except Exception as exc:  # a bug in extraction must not cost the feed its entries
             log.exception("articles of %s", feed.name)
@@ -88,18 +96,19 @@ class Articles:
         return replace(read, entries=entries)
 
     async def after_poll(
-        self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits | None, readers: Readers,
-        applier: Applier, report: FeedReport, *, force: bool = False, later: bool = False,
+        self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits | None, readers: Readers | None,
+        applier: Applier, report: FeedReport, *, force: bool = False,
     ) -> None:
         """Pages whose time has come update their posts (``catch_up``), then the feed's line says what happened.
 
         ``later`` (the daemon's poll) leaves them to the task that follows
         the poll. A bug here never costs the feed its poll.
         """
-        if feed.content == "extract" and not (report.failed or report.status == "retired" or later):
+        if feed.content == "extract" and not (report.failed or report.status == "retired" or self.later):
             try:
                 await self.catch_up(
-                    feed, feed_id, feed.url, client, limits, readers, applier, report, utcnow(), force=force
+                    feed, feed_id, feed.url, client, limits, readers or Readers.inline(), applier, report, utcnow(),
+                    force=force,
                 )
             except Exception as exc:
                 log.exception("articles of %s", feed.name)
@@ -303,6 +312,27 @@ def identities_record_missing(records: dict[str, ExtractRecord], identity: str, 
     record = records.get(identity)
     return record is None or record.link != link
 
+
+
+async def extract_feed(
+    config: Config, feed: FeedConfig, store: Store, client: Client, readers: Readers, *,
+    limits: RequestLimits | None = None, rng: random.Random | None = None, flusher: Flusher | None = None,
+) -> FeedReport:
+    """Ask a feed's article pages that are due and update their posts: the daemon, after a (checked) poll.
+
+    The posts go through an applier of their own, as a poll's would; the
+    report counts the posts updated and the pages that failed.
+    """
+    from .apply import Applier
+    from .place_images import Images
+
+    profile, output = PROFILES[config.profile], os.fspath(config.output)
+    images = Images(store, output, profile, config.body, rng=rng)
+    applier = Applier(store, output, profile, config.body, flusher or Flusher(), images=images)
+    report = FeedReport(feed.name, feed.url)
+    articles = Articles(store, profile, config.body, rng=rng)
+    await articles.after_poll(feed, store.feed_id(feed.url, feed.name), client, limits, readers, applier, report)
+    return report
 
 
 @dataclass(frozen=True)

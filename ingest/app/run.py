@@ -40,6 +40,7 @@ from ..core.records import (
     ReadFeed,
     Validators,
 )
+from ..core.reporting.status import quiet_for, quiet_reason
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
@@ -53,7 +54,7 @@ from .place_images import Images
 from .rebuild import LayoutChanged, check_layout
 from .withdrawals import keep_feed, refilter
 
-__all__ = ["extract_feed", "output_problem", "poll_feed", "request_key", "run_feeds"]
+__all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
 
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
@@ -107,12 +108,8 @@ async def poll_feed(
     rng: random.Random | None = None,
     flusher: Flusher | None = None,
     checked: bool = False,
-    extract_later: bool = False,
 ) -> FeedReport:
     """Poll one feed with a client and store that outlive it, for the daemon.
-
-    ``extract_later``: full articles (``content: extract``) are not asked
-    during the poll; ``extract_feed`` asks them afterwards, outside it.
 
     Polls that share a ``flusher`` make their files durable in shared
     batches: a busy daemon pays for the disk once per batch, not per feed.
@@ -129,7 +126,7 @@ async def poll_feed(
         reason, kind = problem
         return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
     run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
-    run.extract_later = extract_later
+    run.articles.later = True  # the daemon asks article pages after the poll (``articles.extract_feed``)
     return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
 
 
@@ -148,17 +145,6 @@ def output_problem(config: Config, store: Store) -> tuple[str, FailureKind] | No
         reason = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
         return reason, FailureKind.WRITE if isinstance(exc, OSError) else FailureKind.CONFIG
     return None
-
-
-async def extract_feed(
-    config: Config, feed: FeedConfig, store: Store, client: Client, readers: Readers, *,
-    limits: RequestLimits | None = None, rng: random.Random | None = None, flusher: Flusher | None = None,
-) -> FeedReport:
-    """Ask a feed's article pages that are due and update their posts (the daemon, after a checked poll)."""
-    run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
-    report = FeedReport(feed.name, feed.url)
-    await run.articles.after_poll(feed, store.feed_id(feed.url, feed.name), client, limits, readers, run.applier, report)
-    return report
 
 
 def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
@@ -203,7 +189,6 @@ class _Run:
         self.images = Images(store, self._output_dir, profile, body, dry_run=dry_run, rng=rng)
         self.applier = Applier(store, self._output_dir, profile, body, self.flusher, dry_run, images=self.images)
         self.articles = Articles(store, profile, body, dry_run=dry_run, rng=rng)
-        self.extract_later = False  # the daemon asks article pages outside a feed's poll
 
     @classmethod
     def prepare(
@@ -231,14 +216,24 @@ class _Run:
         report = await self._poll(feed, client, limits, readers, force=force)
         # entry images (images: download) whose time has come are tried again, whatever the feed said
         await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
-        await self.articles.after_poll(feed, feed_id, client, limits, readers or Readers.inline(), self.applier, report,
-                                       force=force, later=self.extract_later)
+        await self.articles.after_poll(feed, feed_id, client, limits, readers, self.applier, report, force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
+        report.quiet = self._quiet(feed, feed_id, report)
         return report
+
+    def _quiet(self, feed: FeedConfig, feed_id: int, report: FeedReport) -> str | None:
+        """Why the feed counts as quiet after this poll (``expect_new_within``), or None."""
+        if feed.expect_new_within is None or report.status not in ("ok", "not-modified", "same-content"):
+            return None
+        now = utcnow()
+        last_new = now if report.new else self.store.last_new_entry(feed_id)
+        if quiet_for(feed.expect_new_within, now, last_new, now) is None:
+            return None
+        return quiet_reason(feed.expect_new_within, last_new, now)
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
@@ -262,6 +257,8 @@ class _Run:
         try:
             async with readers.pending or contextlib.nullcontext():
                 async with limits.slot(url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, url)) is not None:
+                        return waiting
                     result = await fetch(client, feed, validators, url=url)
                 key = None
                 if result.ok and not result.not_modified:
@@ -274,10 +271,8 @@ class _Run:
                     read = await readers.read(
                         result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
                     )
-                if read is not None and read.error is None and feed.content == "extract":
-                    read = await self.articles.read_with_articles(feed, feed_id, result.final_url, read, client, limits,
-                                                                  readers, force=force, later=self.extract_later)
                 if read is not None and read.error is None:  # entry images, fetched while no feed is being applied
+                    read = await self.articles.read(feed, feed_id, result.final_url, read, client, limits, readers, force)
                     articles = [item.article for item in read.entries if isinstance(item, Prepared)]
                     await self.images.prefetch(
                         feed, feed_id, result.final_url, articles, client, limits, utcnow(), force=force
@@ -370,9 +365,22 @@ class _Run:
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
-        # likewise ``content:``: turning extraction on processes the feed's entries again
-        content = (feed.content,) if feed.content != "feed" else ()
-        return hashlib.sha256(repr(settings + limit + content).encode()).hexdigest()[:16]
+        limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
+        return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
+
+    def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
+        """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
+        host = politeness.host_key(url)
+        now = utcnow()
+        wait = self.store.host_wait(host, now) if host else None
+        if wait is None:
+            return None
+        until, reason = wait
+        report = FeedReport(feed.name, feed.url, status="deferred", until=until)
+        report.error = f"its host {host} asked every client to wait: {reason}"
+        if not self.dry_run:
+            self.store.record_deferred(feed_id, report.error, now, until)
+        return report
 
     def _fetch_failed(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
@@ -395,6 +403,7 @@ class _Run:
             report.error = f"{result.error}: the server asked to retry later ({where})"
             if not self.dry_run:
                 self.store.record_deferred(feed_id, report.error, now, until)
+                self.store.defer_host(politeness.host_key(result.final_url), until, report.error)
             return
         self._fail(report, feed_id, f"{result.error} ({where})", now, state, result.kind or FailureKind.INTERNAL)
 
