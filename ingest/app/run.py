@@ -267,6 +267,9 @@ class _Run:
                 self._fail(report, feed_id, f"{read.error} ({redact(result.final_url)})", now, state, FailureKind.NOT_A_FEED)
                 return report
             else:
+                if read.encoding:
+                    report.encoding = read.encoding
+                    report.notes.append(f"read as {read.encoding}")
                 if read.warning:
                     report.notes.append(read.warning)
                 write_errors = await self.applier.apply(feed, feed_id, read.entries, now, report, sources)

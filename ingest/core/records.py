@@ -203,6 +203,7 @@ class FeedReport:
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
+    encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
 
     @property
     def failed(self) -> bool:
@@ -274,6 +275,7 @@ class ReadFeed:
     warning: str | None = None  # something forgiven, for the run's report
     error: str | None = None  # the bytes are not a feed we can trust
     items: dict[str, str] = field(default_factory=dict)  # source hash -> token, to remember the items by
+    encoding: str | None = None  # how the bytes were decoded when ingest decided ("windows-1251 (detected)")
 
 
 # --- intents: what the dedupe decision asks the shell to do with one entry ----

@@ -65,6 +65,9 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "notes": list(report.notes),
         # entry images not downloaded (``images: download``), present only when there are any
         **({"images_failed": list(report.images_failed)} if report.images_failed else {}),
+        # how the bytes were decoded, present only when the feed's declaration was missing or wrong
+        # ("windows-1251 (detected)", "utf-8 (declared windows-1252)")
+        **({"encoding": report.encoding} if report.encoding else {}),
     }
 
 

@@ -104,7 +104,7 @@ def read_feed(
             slots[position] = EntryFailure(position + 1, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     warning = "; ".join(w for w in (parsed.warning, note) if w) or None
     entries = [slots[position] for position in sorted(slots)]
-    return ReadFeed(entries, ttl=parsed.ttl, warning=warning, items=tokens)
+    return ReadFeed(entries, ttl=parsed.ttl, warning=warning, items=tokens, encoding=parsed.encoding)
 
 
 def source_hash(entry: Any, salt: str) -> str:
