@@ -25,7 +25,8 @@ from .retention import Keep
 from .storeurl import redact as redact_store
 
 __all__ = [
-    "Adaptive", "BasicAuth", "Config", "ConfigError", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
+    "Adaptive", "BasicAuth", "Config", "ConfigError", "EXTRA_FIELDS", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig",
+    "FUTURE_DATES", "IDENTITY_MODES", "HOOK_KEYS",
     "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
 ]
 
@@ -108,6 +109,18 @@ class FeedConfig:
     keep: Keep | None = None  # retention after each run (see ``retention``)
     images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
     image_max_size: int = 10 * 1024 * 1024
+    # A date before 1995 is never trusted (the entry is dated when ingest first saw it); one more than a
+    # day ahead follows this: 'first_seen' (the default), 'keep' (written as given) or 'hold' (the file is
+    # written only once that moment has come).
+    future_dates: str = "first_seen"
+    # The IANA zone (``Europe/Berlin``) of the feed's dates that carry no zone of their own; None: UTC.
+    timezone: str | None = None
+    # 'migrate' (the default): a new guid whose normalized link (or, without a link, title and date)
+    # matches an entry this feed already has is that entry. 'strict': only the same identity is the same entry.
+    identity: str = "migrate"
+    # Front-matter keys added when an entry has them (none by default, so the key set stays the same):
+    # any of 'enclosures', 'duration', 'author', 'video_id'.
+    extra_fields: tuple[str, ...] = ()
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -157,9 +170,12 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep", "images", "image_max_size",
+    "include", "exclude", "keep", "images", "image_max_size", "future_dates", "timezone", "identity", "extra_fields",
 }
 IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
+FUTURE_DATES = ("first_seen", "keep", "hold")
+IDENTITY_MODES = ("migrate", "strict")
+EXTRA_FIELDS = ("enclosures", "duration", "author", "video_id")
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")

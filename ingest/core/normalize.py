@@ -16,7 +16,7 @@ import html
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
@@ -24,11 +24,12 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import nh3
 
 from .config import FeedConfig, strip_userinfo
+from .dates import DateVerdict, judge, read_date
 from .excerpt import SUMMARY_LENGTH
 
 __all__ = [
     "Article", "article_from_json", "article_to_json", "entry_datetime", "entry_id", "entry_link",
-    "entry_title", "identity", "make_slug", "normalize", "normalize_link", "one_line", "pick_tags",
+    "entry_date", "entry_title", "identity", "redated", "make_slug", "normalize", "normalize_link", "one_line", "pick_tags",
     "plain_text", "sanitize", "SLUG_MAX", "SUMMARY_FALLBACK_CHARS", "TITLE_FALLBACK_CHARS", "UNTITLED",
 ]
 
@@ -93,7 +94,12 @@ class Article:
     entry_categories: tuple[str, ...] = ()  # the entry's own <category> values
 
 
-def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False) -> Article:
+_UNSET: Any = object()
+
+
+def normalize(
+    entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False, published: Any = _UNSET,
+) -> Article:
     """Build the Article for ``entry`` of ``feed``.
 
     ``base_url`` is where the feed was actually fetched from (relative links
@@ -102,7 +108,9 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     ``id_reused`` says the feed gives this entry's id to other, different
     entries too (see ``reuse``): the id then names none of them, and the
     entry is known as an entry without an id is, by its own link, else by
-    its title and publication time.
+    its title and publication time. ``published`` is the date ``entry_date``
+    judged (None: the run dates the entry when first seen); without it, the
+    date the entry gives is used as it is.
     """
     own_link = entry_link(entry, base_url)
     raw_id = entry_id(entry)
@@ -117,7 +125,8 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     title = plain_text(_detail_value(entry, "title")) or _shorten(summary_text, TITLE_FALLBACK_CHARS) or UNTITLED
     entry_categories = _feed_categories(entry)
     tags = pick_tags(title, entry_categories, feed.tags.count, feed.tags.sources)
-    published = entry_datetime(entry)
+    if published is _UNSET:
+        published = entry_datetime(entry, _zone(feed.timezone))
     return Article(
         identity=identity("", own_link, title, published, scope) if id_reused else identity(raw_id, link, title, published, scope),
         title=title,
@@ -305,10 +314,50 @@ def normalize_link(link: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
-def entry_datetime(entry: Any) -> datetime | None:
-    """Publication time in UTC; else last update; else None."""
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+def redated(article: Article, first_seen: datetime, now: datetime, future_dates: str = "first_seen") -> Article:
+    """``article`` dated when first seen if its date is not trusted (``dates.judge``), else as it is.
+
+    For files written before dates were judged: ``ingest rebuild`` corrects
+    them. A future date held back (``hold``) or kept is left as it is.
+    """
+    if article.published is None:
+        return article
+    verdict = judge(article.published, now, "keep" if future_dates == "hold" else future_dates)
+    if verdict.untrusted is None:
+        return article
+    return replace(article, date=first_seen.date(), published=first_seen)
+
+
+def entry_date(entry: Any, feed: FeedConfig, now: datetime) -> DateVerdict:
+    """The entry's date as ingest uses it: read in the feed's zone, and judged (see ``dates.judge``)."""
+    return judge(entry_datetime(entry, _zone(feed.timezone)), now, feed.future_dates)
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str | None) -> Any:
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def entry_datetime(entry: Any, zone: Any = None) -> datetime | None:
+    """Publication time in UTC; else last update; else None.
+
+    The raw text is read first (``dates.read_date``: timestamps, numeric
+    forms, month names in several languages, the feed's zone for dates
+    without one); feedparser's own reading is used only for what that does
+    not recognise.
+    """
+    for key in ("published", "updated", "created"):
+        # dict.get: feedparser's own get() maps a missing 'updated' to 'published', with a warning
+        raw = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+        if isinstance(raw, str) and raw.strip():
+            moment = read_date(raw, zone)
+            if moment is not None:
+                return moment
+        parsed = entry.get(f"{key}_parsed")
         if parsed:
             try:
                 return datetime(*parsed[:6], tzinfo=timezone.utc)

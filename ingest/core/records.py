@@ -19,7 +19,7 @@ from .reuse import Reuse
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
-    "StoredEntry", "Validators", "EntryFailure", "Unchanged", "Prepared", "ReadFeed",
+    "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
     "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
@@ -204,6 +204,8 @@ class FeedReport:
     held: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
     encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
+    untrusted_dates: int = 0  # entries whose date was not trusted, dated when first seen
+    held_dates: int = 0  # entries held until their future date (``future_dates: hold``)
 
     @property
     def failed(self) -> bool:
@@ -264,13 +266,22 @@ class Prepared:
     data: str
     source: str  # the hash of the entry as the feed gave it
     reuse: Reuse | None = None  # set when other, different entries of the feed share this entry's id
+    untrusted: datetime | None = None  # the date the entry gave, not trusted (before 1995, in the future)
+
+
+@dataclass(frozen=True)
+class Held:
+    """An entry dated in the future under ``future_dates: hold``: not written before ``until``."""
+
+    index: int  # 1-based position in the feed
+    until: datetime
 
 
 @dataclass(frozen=True)
 class ReadFeed:
     """A feed's entries, in document order, or why the feed could not be read."""
 
-    entries: list[Prepared | Unchanged | EntryFailure] = field(default_factory=list)
+    entries: list[Prepared | Unchanged | EntryFailure | Held] = field(default_factory=list)
     ttl: float | None = None  # RSS <ttl>, minutes
     warning: str | None = None  # something forgiven, for the run's report
     error: str | None = None  # the bytes are not a feed we can trust

@@ -68,6 +68,9 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         # how the bytes were decoded, present only when the feed's declaration was missing or wrong
         # ("windows-1251 (detected)", "utf-8 (declared windows-1252)")
         **({"encoding": report.encoding} if report.encoding else {}),
+        # entries whose date was not trusted (dated when first seen) or is held back (future_dates: hold)
+        **({"untrusted_dates": report.untrusted_dates} if report.untrusted_dates else {}),
+        **({"held_dates": report.held_dates} if report.held_dates else {}),
     }
 
 

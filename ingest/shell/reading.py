@@ -27,9 +27,10 @@ import pickle
 import signal
 import sys
 import traceback
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..core.records import EntryFailure, Prepared, ReadFeed, Unchanged
+from ..core.records import EntryFailure, Held, Prepared, ReadFeed, Unchanged
 
 if TYPE_CHECKING:
     from ..core.config import FeedConfig
@@ -62,7 +63,7 @@ def read_feed(
     """
     from ..core.edits import content_hash
     from ..core.incremental import read_items
-    from ..core.normalize import article_to_json, normalize
+    from ..core.normalize import article_to_json, entry_date, normalize
     from ..core.parse import ParseError
     from ..core.profiles import PROFILES
     from ..core.render import render
@@ -76,7 +77,8 @@ def read_feed(
     if subset.unchanged:
         log.debug("%s: parsed %d of %d items, the others are unchanged", feed.name,
                   len(parsed.entries), len(parsed.entries) + len(subset.unchanged))
-    slots: dict[int, Prepared | Unchanged | EntryFailure] = {
+    now = datetime.now(timezone.utc)  # what a date more than a day ahead is judged against
+    slots: dict[int, Prepared | Unchanged | EntryFailure | Held] = {
         position: Unchanged(source) for position, (source, _token) in subset.unchanged.items()
     }
     tokens = {source: token for source, token in subset.unchanged.values()}
@@ -96,10 +98,15 @@ def read_feed(
             if source in known:
                 slots[position] = Unchanged(source)
                 continue
-            article = normalize(entry, feed, result.final_url, scope=scope, id_reused=reuse is not None)
+            verdict = entry_date(entry, feed, now)
+            if verdict.hold_until is not None:
+                slots[position] = Held(position + 1, verdict.hold_until)
+                continue
+            article = normalize(entry, feed, result.final_url, scope=scope, id_reused=reuse is not None,
+                                published=verdict.moment)
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
-            slots[position] = Prepared(article, text, digest, article_to_json(article), source, reuse)
+            slots[position] = Prepared(article, text, digest, article_to_json(article), source, reuse, verdict.untrusted)
         except Exception as exc:  # one odd entry must not cost the others
             slots[position] = EntryFailure(position + 1, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     warning = "; ".join(w for w in (parsed.warning, note) if w) or None
