@@ -107,3 +107,17 @@ def test_rebuild_dates_a_file_with_an_untrusted_date_when_first_seen(tmp_path, s
     assert str(after["story-number-1-about-things.md"].data["date"]) == first_seen["story-number-1-about-things.md"]
     assert str(after["story-number-2-about-things.md"].data["date"]) == "2099-01-01"  # edited: kept
     assert "Body I rewrote" in after["story-number-2-about-things.md"].body
+
+
+def test_config_mistakes_name_their_line(tmp_path) -> None:
+    from conftest import run_cli, write_config
+
+    for key, value, message in (
+        ("timezone", "Mars/Olympus", "'Mars/Olympus' is not an IANA time zone"),
+        ("future_dates", "later", "future_dates"),
+        ("identity", "loose", "identity"),
+        ("extra_fields", ["enclosures", "lyrics"], "'lyrics' is not one of enclosures, duration, author, video_id"),
+    ):
+        config = write_config(tmp_path, [{"url": "https://example.org/feed", key: value}])
+        done = run_cli("--config", config, "run", "--dry-run")
+        assert done.returncode != 0 and message in done.stderr, done.stderr

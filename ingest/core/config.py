@@ -109,18 +109,27 @@ class FeedConfig:
     keep: Keep | None = None  # retention after each run (see ``retention``)
     images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
     image_max_size: int = 10 * 1024 * 1024
-    # A date before 1995 is never trusted (the entry is dated when ingest first saw it); one more than a
-    # day ahead follows this: 'first_seen' (the default), 'keep' (written as given) or 'hold' (the file is
-    # written only once that moment has come).
-    future_dates: str = "first_seen"
-    # The IANA zone (``Europe/Berlin``) of the feed's dates that carry no zone of their own; None: UTC.
-    timezone: str | None = None
-    # 'migrate' (the default): a new guid whose normalized link (or, without a link, title and date)
-    # matches an entry this feed already has is that entry. 'strict': only the same identity is the same entry.
-    identity: str = "migrate"
-    # Front-matter keys added when an entry has them (none by default, so the key set stays the same):
-    # any of 'enclosures', 'duration', 'author', 'video_id'.
-    extra_fields: tuple[str, ...] = ()
+    future_dates: str = field(default="first_seen", metadata={
+        "doc": "What a date more than a day ahead does (a date before 1995 is never trusted): first_seen: the "
+               "entry is dated when ingest first saw it; keep: written as the feed gives it; hold: the file is "
+               "written only once that moment has come.",
+        "example": "hold",
+    })
+    timezone: str | None = field(default=None, metadata={
+        "doc": "The IANA time zone of the feed's dates that carry no zone of their own (UTC when not set).",
+        "example": "Europe/Berlin",
+    })
+    identity: str = field(default="migrate", metadata={
+        "doc": "migrate: an entry with a new guid whose link (compared ignoring http/https, a leading www. and "
+               "tracking parameters) or, without a link, whose title and date match an entry this feed already "
+               "has is that entry, updated in place; strict: only the same guid (or link) is the same entry.",
+        "example": "strict",
+    })
+    extra_fields: tuple[str, ...] = field(default=(), metadata={
+        "doc": "Front-matter keys added when an entry has them: enclosures (url, type, length), duration "
+               "(seconds), author, video_id (YouTube). None by default, so the key set stays the same.",
+        "example": "[enclosures, duration]",
+    })
 
     @property
     def default_categories(self) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -312,10 +312,11 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
 
 def _reading_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:
     """How entries are read: untrusted dates, the dates' zone, identity across moves, extra fields."""
+    defaults = {f.name: f.default for f in fields(FeedConfig)}
     if "future_dates" in entries:
-        out["future_dates"] = reader.choice(entries, "future_dates", prefix, FUTURE_DATES, "first_seen")
+        out["future_dates"] = reader.choice(entries, "future_dates", prefix, FUTURE_DATES, defaults["future_dates"])
     if "identity" in entries:
-        out["identity"] = reader.choice(entries, "identity", prefix, IDENTITY_MODES, "migrate")
+        out["identity"] = reader.choice(entries, "identity", prefix, IDENTITY_MODES, defaults["identity"])
     if "timezone" in entries:
         name = reader.string(entries, "timezone", prefix, default=None)
         if name is not None:
@@ -327,12 +328,12 @@ def _reading_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[
                 raise reader.fail(entries, "timezone", prefix, f"{name!r} is not an IANA time zone such as Europe/Berlin") from None
         out["timezone"] = name
     if "extra_fields" in entries:
-        fields = _string_list(reader, entries, "extra_fields", prefix)
-        unknown = [name for name in fields if name not in EXTRA_FIELDS]
+        wanted = _string_list(reader, entries, "extra_fields", prefix)
+        unknown = [name for name in wanted if name not in EXTRA_FIELDS]
         if unknown:
             raise reader.fail(entries, "extra_fields", prefix,
                               f"{unknown[0]!r} is not one of {', '.join(EXTRA_FIELDS)}")
-        out["extra_fields"] = tuple(dict.fromkeys(fields))
+        out["extra_fields"] = tuple(dict.fromkeys(wanted))
 
 
 def _rules(reader: _Reader, entries: Entries, key: str, prefix: str) -> tuple[str, ...]:
