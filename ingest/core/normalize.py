@@ -18,18 +18,19 @@ import re
 import unicodedata
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
 from .config import FeedConfig, strip_userinfo
 from .dates import DateVerdict, judge, read_date
+from .sameness import identity_link, plain_link
 from .excerpt import SUMMARY_LENGTH
 
 __all__ = [
     "Article", "article_from_json", "article_to_json", "entry_datetime", "entry_id", "entry_link",
-    "entry_date", "entry_title", "identity", "redated", "make_slug", "normalize", "normalize_link", "one_line", "pick_tags",
+    "entry_date", "entry_title", "identity", "legacy_identity", "redated", "make_slug", "normalize", "normalize_link", "one_line", "pick_tags",
     "plain_text", "sanitize", "SLUG_MAX", "SUMMARY_FALLBACK_CHARS", "TITLE_FALLBACK_CHARS", "UNTITLED",
 ]
 
@@ -146,6 +147,19 @@ def normalize(
         author=plain_text(str(entry.get("author", "") or "")),
         entry_categories=tuple(entry_categories),
     )
+
+
+def legacy_identity(entry: Any, base_url: str, article: Article, scope: str, *, id_reused: bool = False) -> str | None:
+    """The identity ``article`` had before identity links (``sameness``), when it differs; else None."""
+    own_link = entry_link(entry, base_url)
+    raw_id = entry_id(entry)
+    link = own_link
+    if not link and entry.get("guidislink") and _SCHEME.match(raw_id):
+        link = raw_id
+    if id_reused:
+        raw_id, link = "", own_link
+    key = identity(raw_id, link, article.title, article.published, scope, plain_link)
+    return key if key != article.identity else None
 
 
 def entry_id(entry: Any) -> str:
@@ -280,7 +294,10 @@ def make_slug(title: str) -> str:
 # --- identity and dates ----------------------------------------------------
 
 
-def identity(raw_id: str, link: str, title: str, published: datetime | None, scope: str) -> str:
+def identity(
+    raw_id: str, link: str, title: str, published: datetime | None, scope: str,
+    link_form: Callable[[str], str] = identity_link,
+) -> str:
     """A key that stays the same for the same entry across runs and feeds.
 
     An http(s) id and a link are one kind of key, compared after
@@ -288,30 +305,24 @@ def identity(raw_id: str, link: str, title: str, published: datetime | None, sco
     guid or by link. Another URI-shaped id (urn:, tag:) is global too. A
     bare id such as ``42`` is only unique within its feed, so it is scoped.
     With neither id nor link, the title and publication time within the
-    feed: an entry edited upstream keeps its file.
+    feed: an entry edited upstream keeps its file. Links are compared in
+    ``link_form`` (``sameness.identity_link``; ``plain_link`` gives the
+    identities of stores from before identity links).
     """
     if raw_id:
         if _is_http(raw_id):
-            return f"url:{normalize_link(raw_id)}"
+            return f"url:{link_form(raw_id)}"
         return f"id:{raw_id}" if _SCHEME.match(raw_id) else f"feed:{scope}:id:{raw_id}"
     if link:
-        return f"url:{normalize_link(link)}"
+        return f"url:{link_form(link)}"
     when = published.isoformat() if published else ""
     digest = hashlib.sha256(f"{title}\n{when}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"feed:{scope}:title:{digest}"
 
 
 def normalize_link(link: str) -> str:
-    """Lower-case scheme and host, drop default ports and fragments."""
-    parts = urlsplit(link)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
-    except ValueError:  # a port out of range: keep the link as it was written
-        return link
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    """Lower-case scheme and host, drop default ports and fragments (``sameness.plain_link``)."""
+    return plain_link(link)
 
 
 def redated(article: Article, first_seen: datetime, now: datetime, future_dates: str = "first_seen") -> Article:

@@ -206,6 +206,9 @@ class FeedReport:
     encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
     untrusted_dates: int = 0  # entries whose date was not trusted, dated when first seen
     held_dates: int = 0  # entries held until their future date (``future_dates: hold``)
+    # Files of entries a new identity was judged the same as (a publisher's move: https, www, tracking
+    # parameters, a new guid with the same link): updated in place, never written twice.
+    same_as: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -267,6 +270,7 @@ class Prepared:
     source: str  # the hash of the entry as the feed gave it
     reuse: Reuse | None = None  # set when other, different entries of the feed share this entry's id
     untrusted: datetime | None = None  # the date the entry gave, not trusted (before 1995, in the future)
+    legacy: str | None = None  # the entry's identity in stores from before identity links, when it differs
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         # entries whose date was not trusted (dated when first seen) or is held back (future_dates: hold)
         **({"untrusted_dates": report.untrusted_dates} if report.untrusted_dates else {}),
         **({"held_dates": report.held_dates} if report.held_dates else {}),
+        # files of stored entries that entries with a new identity were judged the same as (a publisher's move)
+        **({"same_as": names(report.same_as, output)} if report.same_as else {}),
     }
 
 

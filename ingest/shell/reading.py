@@ -63,7 +63,7 @@ def read_feed(
     """
     from ..core.edits import content_hash
     from ..core.incremental import read_items
-    from ..core.normalize import article_to_json, entry_date, normalize
+    from ..core.normalize import article_to_json, entry_date, legacy_identity, normalize
     from ..core.parse import ParseError
     from ..core.profiles import PROFILES
     from ..core.render import render
@@ -106,7 +106,10 @@ def read_feed(
                                 published=verdict.moment)
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
-            slots[position] = Prepared(article, text, digest, article_to_json(article), source, reuse, verdict.untrusted)
+            legacy = legacy_identity(entry, result.final_url, article, scope, id_reused=reuse is not None)
+            slots[position] = Prepared(
+                article, text, digest, article_to_json(article), source, reuse, verdict.untrusted, legacy
+            )
         except Exception as exc:  # one odd entry must not cost the others
             slots[position] = EntryFailure(position + 1, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     warning = "; ".join(w for w in (parsed.warning, note) if w) or None
