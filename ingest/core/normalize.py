@@ -25,6 +25,7 @@ import nh3
 
 from .config import FeedConfig, strip_userinfo
 from .dates import DateVerdict, judge, read_date
+from .media import Enclosure, duration, enclosures, video_id
 from .sameness import identity_link, plain_link
 from .excerpt import SUMMARY_LENGTH
 
@@ -93,6 +94,11 @@ class Article:
     # Not rendered by any profile: kept for the feed's filter rules, which match them.
     author: str = ""
     entry_categories: tuple[str, ...] = ()  # the entry's own <category> values
+    # The feed's ``extra_fields:`` and what the entry has of them (see ``media``); stored only when set.
+    extra_fields: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
+    duration: int | None = None
+    video_id: str = ""
 
 
 _UNSET: Any = object()
@@ -146,7 +152,21 @@ def normalize(
         summary_length=feed.summary_length,
         author=plain_text(str(entry.get("author", "") or "")),
         entry_categories=tuple(entry_categories),
+        **_extras(entry, feed, link or base_url),
     )
+
+
+def _extras(entry: Any, feed: FeedConfig, base_url: str) -> dict[str, Any]:
+    """The media fields the feed asks for (``extra_fields:``); nothing is read when it asks for none."""
+    wanted = feed.extra_fields
+    if not wanted:
+        return {}
+    return {
+        "extra_fields": wanted,
+        "enclosures": enclosures(entry, base_url) if "enclosures" in wanted else (),
+        "duration": duration(entry) if "duration" in wanted else None,
+        "video_id": video_id(entry, entry_link(entry, base_url)) if "video_id" in wanted else "",
+    }
 
 
 def legacy_identity(entry: Any, base_url: str, article: Article, scope: str, *, id_reused: bool = False) -> str | None:
@@ -387,7 +407,17 @@ def article_to_json(article: Article) -> str:
     data["tags"] = list(article.tags)
     data["date"] = article.date.isoformat() if article.date else None
     data["published"] = article.published.isoformat() if article.published else None
+    for name, default in _EXTRA_DEFAULTS.items():  # kept only when set: stores from before stay byte for byte
+        if data[name] == default:
+            del data[name]
+    if article.enclosures:
+        data["enclosures"] = [[item.url, item.type, item.length] for item in article.enclosures]
+    if article.extra_fields:
+        data["extra_fields"] = list(article.extra_fields)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+_EXTRA_DEFAULTS: dict[str, Any] = {"extra_fields": (), "enclosures": (), "duration": None, "video_id": ""}
 
 
 _FIELDS = fields(Article)
@@ -401,6 +431,8 @@ def article_from_json(text: str) -> Article:
     data["categories"] = tuple(data["categories"])
     data["tags"] = tuple(data["tags"])
     data["entry_categories"] = tuple(data.get("entry_categories", ()))
+    data["extra_fields"] = tuple(data.get("extra_fields", ()))
+    data["enclosures"] = tuple(Enclosure(*item) for item in data.get("enclosures", ()))
     return Article(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
 
 
