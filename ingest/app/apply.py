@@ -134,7 +134,7 @@ class Applier:
     ) -> list[tuple[Write, str, list[str]]]:
         """Look up the facts, decide, and record every intent; the writes still to do."""
         entries = adopt_earlier_files(entries, feed_id, self.store.stored_entries)
-        entries, judged = judge_same(entries, feed, feed_id, self.store.stored_entries, self.store.feed_entries)
+        entries, judged = judge_same(entries, feed, feed_id, self.store.stored_entries, self.store.entry_keys)
         report.same_as += [os.path.join(self.output, same.path) for same in judged]
         stored = self.store.stored_entries(item.article.identity for item in entries if isinstance(item, Prepared))
         prepared: list[Prepared] = []

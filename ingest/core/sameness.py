@@ -43,6 +43,9 @@ TRACKING_PARAMETERS = frozenset({
     "__s", "_ga", "_gl",
 })
 _TRACKING_PREFIXES = ("utm_",)
+# How many of a feed's most recently seen entries a new entry is compared with (see ``judge_same``).
+RECENT = 500
+RECENT_PER_ENTRY = 4
 _DEFAULT_PORTS = {("http", 80), ("https", 443)}
 
 
@@ -101,13 +104,16 @@ def judge_same(
     feed: FeedConfig,
     feed_id: int,
     lookup: Callable[[Iterable[str]], dict[str, StoredEntry]],
-    feed_entries: Callable[[int], list[StoredEntry]],
+    entry_keys: Callable[[int, int], list[tuple[str, str, str, str, str | None]]],
 ) -> tuple[list[Prepared | Unchanged | EntryFailure | Held], list[Judged]]:
     """Give each new entry that is an entry already stored its stored identity; say which were judged so.
 
-    ``lookup`` is the store's batched ``stored_entries``; ``feed_entries``
-    its entries of one feed, asked only when some entry is still new after
-    the lookup (and never under ``identity: strict``).
+    ``lookup`` is the store's batched ``stored_entries``; ``entry_keys``
+    the identity, file, link, title and time of one feed's most recently
+    seen entries (``RECENT``, or ``RECENT_PER_ENTRY`` per entry of the
+    document if more: a moved entry is one the feed still carries), asked
+    only when some entry is still new after the lookup (and never under
+    ``identity: strict``).
     """
     from .records import Prepared
 
@@ -130,7 +136,7 @@ def judge_same(
             continue
         new.append(item)
     if new and feed.identity != "strict":
-        known = _keys(feed_entries(feed_id))
+        known = _keys(entry_keys(feed_id, max(RECENT, RECENT_PER_ENTRY * len(entries))))
         for item in new:
             match = known.get(match_key(item.article.link, item.article.title, item.article.published))
             if match is None or match[0] in present:
@@ -166,21 +172,15 @@ def match_key(link: str, title: str, published: object) -> str:
     """What makes two entries of one feed the same when their identities differ: link, else title and date."""
     if link:
         return f"link {identity_link(link)}"
-    when = published.isoformat() if hasattr(published, "isoformat") else str(published or "")
+    when = published.isoformat() if hasattr(published, "isoformat") else str(published or "")  # as stored
     return f"title {title}\n{when}"
 
 
-def _keys(stored: list[StoredEntry]) -> dict[str, tuple[str, str, str]]:
+def _keys(stored: list[tuple[str, str, str, str, str | None]]) -> dict[str, tuple[str, str, str]]:
     """The feed's stored entries by match key (the first stored wins): identity, file, what matched."""
-    from .normalize import article_from_json
-
     keys: dict[str, tuple[str, str, str]] = {}
-    for entry in stored:
-        if entry.article is None:
-            continue
-        article = article_from_json(entry.article)
-        key = match_key(article.link, article.title, article.published)
-        keys.setdefault(key, (entry.identity, entry.path, "link" if article.link else "title and date"))
+    for identity, path, link, title, published in stored:
+        keys.setdefault(match_key(link, title, published), (identity, path, "link" if link else "title and date"))
     return keys
 
 
