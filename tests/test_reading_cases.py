@@ -10,7 +10,6 @@ Every case runs twice, once for the line people read and once for
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from builders import read_posts
-from conftest import FIXTURES, FeedServer, write_config
+from conftest import FIXTURES, FeedServer, json_lines, write_config
 
 from ingest.faces.cli import main
 
@@ -65,9 +64,9 @@ def test_case(case_dir: Path, tmp_path: Path, server: FeedServer, capsys: Any) -
         assert unexpected not in line
 
     shown = _run(case_dir, case, tmp_path / "json", server, capsys, as_json=True)
-    record = next(r for r in map(json.loads, shown.splitlines()) if r.get("type") == "feed")
+    record = next(r for r in json_lines(shown) if r["type"] == "feed")  # each line checked against the schema
     for key, value in case.get("json", {}).items():
-        assert record.get(key) == value, key
+        assert record[key] == value, key
 
     for work in (tmp_path / "text", tmp_path / "json"):
         posts = {post.path.name: post for post in read_posts(work / "posts")}
