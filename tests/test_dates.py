@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.core.dates import EARLIEST, MONTH_NAMES, judge, read_date
+from ingest.core.content.dates import EARLIEST, MONTH_NAMES, judge, read_date
 
 UTC = timezone.utc
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, FeedServer, run_cli, snapshot, write_config
-from ingest.core.encoding import decide, detect
-from ingest.core.incremental import read_items
-from ingest.core.parse import parse
+from ingest.core.reading.encoding import decide, detect
+from ingest.core.reading.incremental import read_items
+from ingest.core.reading.parse import parse
 from ingest.core.records import FetchResult
-from ingest.shell.reading import source_hash
+from ingest.shell.reader_pool import source_hash
 
 CYRILLIC = (FIXTURES / "reading" / "encoding-windows-1251" / "feed.xml").read_bytes()
 NO_CHARSET = {"content-type": "application/rss+xml"}
@@ -101,7 +101,7 @@ def test_the_same_files_whether_or_not_feedparser_finds_a_detector(tmp_path: Pat
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(BLOCK_DETECTORS)
-    show = "import feedparser.encodings as e, ingest.core.encoding as i; print(e.chardet is None, i.detect(b'\\xcd\\xee'))"
+    show = "import feedparser.encodings as e, ingest.core.reading.encoding as i; print(e.chardet is None, i.detect(b'\\xcd\\xee'))"
     for env, blind in (({}, "False"), ({"PYTHONPATH": str(blocker)}, "True")):
         probe = subprocess.run([sys.executable, "-c", show], env={**os.environ, **env}, capture_output=True, text=True)
         assert probe.stdout.split()[0] == blind, probe.stderr  # and ingest's own detector still loads

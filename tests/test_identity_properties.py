@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import write_config
-from ingest.core.sameness import TRACKING_PARAMETERS, identity_link
+from ingest.core.content.identity import TRACKING_PARAMETERS, identity_link
 from ingest.faces.cli import main
 
 HOSTS = ["example.com", "news.example.org", "blog.example.net"]

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ...core.images import ImageRecord
+from ...core.content.entry_images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 
@@ -337,7 +337,7 @@ class SqlStore:
     def entry_keys(self, feed_id: int, limit: int) -> list[tuple[str, str, str, str, str | None]]:
         """(identity, file, link, title, published) of one feed's ``limit`` most recently stored entries, oldest first.
 
-        What tells a moved entry (``core.sameness``), without reading bodies:
+        What tells a moved entry (``core.content.sameness``), without reading bodies:
         the values are taken out of the stored JSON only for those entries.
         """
         rows = self._q(

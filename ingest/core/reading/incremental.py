@@ -31,7 +31,7 @@ import feedparser
 
 from .encoding import decide
 from .itemsplit import split_items
-from .normalize import entry_id
+from ..content.normalize import entry_id
 from .parse import (
     ParsedFeed,
     check_entities,
@@ -42,7 +42,7 @@ from .parse import (
 )
 
 if TYPE_CHECKING:
-    from .records import FetchResult
+    from ..records import FetchResult
 
 __all__ = ["ItemRead", "read_items"]
 

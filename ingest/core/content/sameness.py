@@ -7,7 +7,7 @@ Each such move used to make every recent entry a second file. Two rules
 keep them one:
 
 - **Identity links.** Links (and http(s) guids) are compared in the form
-  ``identity_link`` gives: the scheme's http/https difference, a leading
+  ``identity.identity_link`` gives: the scheme's http/https difference, a leading
   ``www.``, default ports, the fragment and the ``TRACKING_PARAMETERS`` are
   ignored; every other query parameter counts (``?id=1`` and ``?id=2`` are
   two entries). This form is the identity, so it holds across feeds too.
@@ -27,66 +27,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .identity import identity_link
 
 if TYPE_CHECKING:
-    from .config import FeedConfig
-    from .records import EntryFailure, Held, Prepared, StoredEntry, Unchanged
+    from ..config.model import FeedConfig
+    from ..records import EntryFailure, Held, Prepared, StoredEntry, Unchanged
 
-__all__ = ["identity_link", "judge_same", "Judged", "plain_link", "TRACKING_PARAMETERS"]
+__all__ = ["judge_same", "Judged", "match_key", "RECENT", "RECENT_PER_ENTRY"]
 
 
-# Query parameters that only say where a reader came from. ``utm_*`` is any parameter starting so.
-TRACKING_PARAMETERS = frozenset({
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "mc_cid", "mc_eid",
-    "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "rb_clickid", "s_cid", "ref_src",
-    "__s", "_ga", "_gl",
-})
-_TRACKING_PREFIXES = ("utm_",)
 # How many of a feed's most recently seen entries a new entry is compared with (see ``judge_same``).
 RECENT = 500
 RECENT_PER_ENTRY = 4
-_DEFAULT_PORTS = {("http", 80), ("https", 443)}
-
-
-def plain_link(link: str) -> str:
-    """Lower-case scheme and host, drop default ports and fragments (the form of identities before moves)."""
-    parts = urlsplit(link)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port if parts.port and (scheme, parts.port) not in _DEFAULT_PORTS else None
-    except ValueError:  # a port out of range: keep the link as it was written
-        return link
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-
-
-def identity_link(link: str) -> str:
-    """``plain_link``, and also: http and https alike, no leading ``www.``, no tracking parameters."""
-    parts = urlsplit(link)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port if parts.port and (scheme, parts.port) not in _DEFAULT_PORTS else None
-    except ValueError:
-        return link
-    if scheme == "http":
-        scheme = "https"  # most links are https today: their identities read as they were
-    host = host.removeprefix("www.")
-    netloc = f"{host}:{port}" if port else host
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(key, value) for key, value in pairs if not _tracking(key)]
-        if len(kept) != len(pairs):
-            query = urlencode(kept)
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
-
-
-def _tracking(key: str) -> bool:
-    name = key.lower()
-    return name in TRACKING_PARAMETERS or name.startswith(_TRACKING_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -115,7 +68,7 @@ def judge_same(
     only when some entry is still new after the lookup (and never under
     ``identity: strict``).
     """
-    from .records import Prepared
+    from ..records import Prepared
 
     prepared = [item for item in entries if isinstance(item, Prepared)]
     if not prepared:
@@ -185,7 +138,7 @@ def _keys(stored: list[tuple[str, str, str, str, str | None]]) -> dict[str, tupl
 
 
 def _as(item: Prepared, identity: str) -> Prepared:
-    from .normalize import article_to_json
+    from .article import article_to_json
 
     article = replace(item.article, identity=identity)
     return replace(item, article=article, data=article_to_json(article))
