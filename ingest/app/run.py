@@ -30,17 +30,15 @@ from .. import __version__
 from ..core.scheduling import politeness
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
+from ..core.deciding.dated import reading_settings, sort_out_dates
 from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import (
     FailureKind,
     FeedReport,
     FeedState,
-    EntryFailure,
     FetchResult,
-    Held,
     Prepared,
     ReadFeed,
-    Unchanged,
     Validators,
 )
 from ..core.reporting.status import quiet_for, quiet_reason
@@ -308,12 +306,12 @@ class _Run:
                     report.notes.append(f"read as {read.encoding}")
                 if read.warning:
                     report.notes.append(read.warning)
-                entries, held = _dates_said(read, report)
-                write_errors = await self.applier.apply(feed, feed_id, entries, now, report, sources)
+                dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
+                write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
-                body_hash = key if not held else None  # a held entry is read again at every poll until its day
+                body_hash = key if not dates.held else None  # a held entry is read again at every poll until its day
                 ttl = read.ttl or 0.0
             if not self.dry_run:
                 self.store.record_success(
@@ -363,15 +361,11 @@ class _Run:
         Validators are sent only when the stored body hash starts with it.
         """
         settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
-        # summary_length counts only when it is not the default, so stores from
+        # summary_length (and each reading setting) counts only when it is not the default, so stores from
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
-        # likewise the reading settings, each only when it is not the default
-        reading = tuple(
-            (name, getattr(feed, name)) for name, default in _READING_DEFAULTS if getattr(feed, name) != default
-        )
-        return hashlib.sha256(repr(settings + limit + reading).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
 
     def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
         """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
@@ -452,25 +446,3 @@ def request_key(feed: FeedConfig) -> str:
 
 class _WriteFailed(Exception):
     """Some entries of a feed could not be written; the others were."""
-
-
-# Settings that shape how entries are read, with their defaults (see ``settings_key``).
-_READING_DEFAULTS = (("future_dates", "first_seen"), ("timezone", None), ("identity", "migrate"), ("extra_fields", ()))
-
-
-def _dates_said(read: ReadFeed, report: FeedReport) -> tuple[list[Prepared | Unchanged | EntryFailure], bool]:
-    """The entries to apply, less those held for a future date; the feed's line says what happened to dates."""
-    untrusted = [item.untrusted for item in read.entries if isinstance(item, Prepared) and item.untrusted]
-    if untrusted:
-        shown = ", ".join(sorted({moment.date().isoformat() for moment in untrusted}))
-        many = len(untrusted) != 1
-        report.notes.append(
-            f"{len(untrusted)} entr{'ies' if many else 'y'} with an untrusted date ({shown}) dated when first seen"
-        )
-        report.untrusted_dates = len(untrusted)
-    held = [item for item in read.entries if isinstance(item, Held)]
-    if held:
-        until = min(item.until for item in held)
-        report.notes.append(f"{len(held)} held until their date (the first on {until.date().isoformat()})")
-        report.held_dates = len(held)
-    return [item for item in read.entries if not isinstance(item, Held)], bool(held)
