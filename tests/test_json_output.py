@@ -12,6 +12,7 @@ RUN_FEED_KEYS = {
     "type", "command", "version", "name", "url", "status", "new", "updated", "unchanged", "skipped", "filtered", "removed",
     "pruned", "kept_edits", "merged_edits", "held_edits", "error", "failure", "until", "notes", "images_failed", "quiet",
     "extracted", "extract_failed",
+    "encoding", "untrusted_dates", "held_dates", "same_as",
 }
 RUN_SUMMARY_KEYS = {
     "type", "command", "version", "feeds", "ok", "failed", "deferred", "retired", "failing", "new", "updated", "filtered",
