@@ -34,6 +34,7 @@ from ..core.config import Config, FeedConfig
 from ..core.edits import content_hash, is_edited
 from ..core.images import ImageRecord, file_name, image_dir, localize, reference, wanted
 from ..core.normalize import Article, article_from_json
+from ..core.printable import stored_url
 from ..core.profiles import Profile
 from ..core.records import FeedReport, StoredEntry, Validators
 from ..core.render import render
@@ -377,7 +378,7 @@ def image_modes(config: Config, store: Store) -> dict[int, tuple[str, str]]:
 
     A feed no longer configured keeps its files as they are.
     """
-    configured = {feed.url: feed.images for feed in config.feeds}
+    configured = {stored_url(feed.url): feed.images for feed in config.feeds}  # the store keeps no credentials
     modes = {}
     for url, (feed_id, mode) in store.images_modes().items():
         was = mode or "keep"

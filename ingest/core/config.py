@@ -22,7 +22,7 @@ from .excerpt import SUMMARY_LENGTH
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 from .profiles import DEFAULT_BODY, DEFAULT_PROFILE
 from .retention import Keep
-from .storeurl import redact as redact_store
+from .printable import printable_url, split_credentials
 
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
@@ -132,11 +132,13 @@ class Config:
     # config's directory (plus a name never created), the anchor that the
     # recorded output layout is relative to, as a SQLite file's directory is.
     store_url: str | None = None
+    # the literal passwords, user names and tokens of this config, which no output may show
+    secrets: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def store_location(self) -> str:
         """The store as a message shows it: the SQLite path, or the PostgreSQL URL without its password."""
-        return redact_store(self.store_url) if self.store_url else str(self.store)
+        return printable_url(self.store_url) if self.store_url else str(self.store)
 
     def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
         """Enabled feeds, or exactly the named ones (enabled or not)."""
@@ -169,21 +171,21 @@ _SIZE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1
 
 
 def redact(url: str) -> str:
-    """The URL without any user:password part, for messages and logs."""
-    return strip_userinfo(url, mark="***@")
+    """The URL as it may be shown: see :func:`ingest.core.printable.printable_url`, which this is."""
+    return printable_url(url)
 
 
 def strip_userinfo(url: str, mark: str = "") -> str:
     """The URL without ``user:password@``: what may be requested, logged or published.
 
     ``mark`` takes the credentials' place (``"***@"`` shows a reader that
-    some were there).
+    some were there). The authority is parsed as :func:`split_credentials`
+    parses it, so a password holding ``#``, ``?`` or a space goes whole.
     """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, mark + host, parts.path, parts.query, parts.fragment))
+    bare, userinfo = split_credentials(url)
+    if userinfo is None or not mark:
+        return bare
+    return printable_url(url) if mark == "***@" else bare
 
 
 def parse_duration(value: Any) -> float:

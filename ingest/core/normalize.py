@@ -24,6 +24,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import nh3
 
 from .config import FeedConfig, strip_userinfo
+from .printable import printable_url
 from .excerpt import SUMMARY_LENGTH
 
 __all__ = [
@@ -128,7 +129,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
         slug=make_slug(title),
         image=_image(entry, body, link or base_url),
         link=link,
-        source=strip_userinfo(feed.url),
+        source=printable_url(strip_userinfo(feed.url)),  # published: no credentials, no token
         categories=feed.categories if feed.categories is not None else feed.default_categories,
         tags=tags,
         draft=feed.draft,

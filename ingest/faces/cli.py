@@ -23,6 +23,8 @@ from .. import __version__
 from ..app import settings
 from ..app.session import remove_leftovers
 from ..core import config as config_mod
+from ..core.config import strip_userinfo
+from ..core.printable import printable_url, url_secrets
 from .commands import command_edits, command_prune, command_rebuild, command_run
 from .common import (
     EXIT_FEED_FAILED,
@@ -36,6 +38,7 @@ from .common import (
 )
 from .feeds_cli import command_feeds, command_reset
 from .observe import parse_listen, setup_logging
+from .scrub import add_secrets, scrubbed_streams
 
 __all__ = ["build_parser", "command_daemon", "command_discover", "JSON_COMMANDS", "main"]
 
@@ -154,6 +157,11 @@ def _duration(value: str) -> float:
 
 def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> int:
     """Entry point of the ``ingest`` command; ``transport`` lets tests route HTTP."""
+    with scrubbed_streams():
+        return _main(argv, transport)
+
+
+def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -247,9 +255,14 @@ def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTranspo
     from ..app.discover import DiscoverError, config_line, discover
 
     url = args.url.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https", "file") or (parts.scheme.lower() != "file" and not parts.hostname):
-        error(f"{url!r} is not an http://, https:// or file:// URL")
+    add_secrets(url_secrets(url))
+    try:
+        parts = urlsplit(strip_userinfo(url))
+        valid = parts.scheme.lower() in ("http", "https", "file") and (parts.scheme.lower() == "file" or bool(parts.hostname))
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        valid = False
+    if not valid:
+        error(f"{printable_url(url)!r} is not an http://, https:// or file:// URL")
         return EXIT_USAGE
     try:
         found = asyncio.run(discover(url, transport))
