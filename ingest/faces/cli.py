@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 from pathlib import Path
@@ -23,9 +22,11 @@ from .. import __version__
 from ..app import settings
 from ..app.session import remove_leftovers
 from ..core import config as config_mod
-from ..core.config import strip_userinfo
+from ..core.config import redact, strip_userinfo
 from ..core.printable import printable_url, url_secrets
 from .commands import command_edits, command_prune, command_rebuild, command_run
+from . import jsonout as records
+from .closedpipe import guarded_stdout
 from .common import (
     EXIT_FEED_FAILED,
     EXIT_OK,
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
-    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the feeds as JSON")
+    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per line")
     opml = commands.add_parser("opml", help="import subscriptions from an OPML file, or export the feeds as OPML")
     opml_actions = opml.add_subparsers(dest="opml_command", metavar="ACTION", required=True)
     opml_import = opml_actions.add_parser("import", help="add the subscriptions of an OPML 1.0/2.0 file to the config")
@@ -157,7 +158,8 @@ def _duration(value: str) -> float:
 
 def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> int:
     """Entry point of the ``ingest`` command; ``transport`` lets tests route HTTP."""
-    with scrubbed_streams():
+    # a reader that stops reading (| head) does not stop the work; no secret reaches either stream
+    with guarded_stdout(), scrubbed_streams():
         return _main(argv, transport)
 
 
@@ -268,9 +270,13 @@ def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTranspo
         found = asyncio.run(discover(url, transport))
     except DiscoverError as exc:
         error(str(exc))
+        if args.json:
+            records.emit(records.discover_summary(redact(url), 0, str(exc), EXIT_FEED_FAILED))
         return EXIT_FEED_FAILED
     if args.json:
-        print(json.dumps([feed.as_json() for feed in found], indent=2, ensure_ascii=False))
+        for feed in found:
+            records.emit(records.discover_record(feed.url, feed.type, feed.title, feed.via))
+        records.emit(records.discover_summary(redact(url), len(found), None, EXIT_OK))
     else:
         for feed in found:
             print(config_line(feed))
