@@ -16,7 +16,7 @@ import html
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
@@ -25,6 +25,7 @@ import nh3
 
 from .config import FeedConfig, strip_userinfo
 from .printable import printable_url
+from .safeurl import safe_url
 from .excerpt import SUMMARY_LENGTH
 
 __all__ = [
@@ -92,6 +93,8 @@ class Article:
     # Not rendered by any profile: kept for the feed's filter rules, which match them.
     author: str = ""
     entry_categories: tuple[str, ...] = ()  # the entry's own <category> values
+    # Schemes of URLs left out of link:/image: (see ``safeurl``), for the feed's line; never stored.
+    refused_urls: tuple[str, ...] = field(default=(), compare=False)
 
 
 def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False) -> Article:
@@ -119,6 +122,10 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     entry_categories = _feed_categories(entry)
     tags = pick_tags(title, entry_categories, feed.tags.count, feed.tags.sources)
     published = entry_datetime(entry)
+    refused: list[str] = []
+    shown_link = _field_url(str(entry.get("link", "") or ""), base_url, refused)
+    if not shown_link and link and link != own_link:  # the id standing in as the link
+        shown_link = _field_url(link, base_url, refused)
     return Article(
         identity=identity("", own_link, title, published, scope) if id_reused else identity(raw_id, link, title, published, scope),
         title=title,
@@ -127,8 +134,8 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
         description=summary_text,
         summary=summary_text,
         slug=make_slug(title),
-        image=_image(entry, body, link or base_url),
-        link=link,
+        image=_image(entry, body, shown_link or base_url, refused),
+        link=shown_link,
         source=printable_url(strip_userinfo(feed.url)),  # published: no credentials, no token
         categories=feed.categories if feed.categories is not None else feed.default_categories,
         tags=tags,
@@ -137,6 +144,7 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
         summary_length=feed.summary_length,
         author=plain_text(str(entry.get("author", "") or "")),
         entry_categories=tuple(entry_categories),
+        refused_urls=tuple(refused),
     )
 
 
@@ -323,7 +331,7 @@ def entry_datetime(entry: Any) -> datetime | None:
 
 def article_to_json(article: Article) -> str:
     """The Article as JSON, so ``ingest rebuild`` can render it again without the feed."""
-    data = {f.name: getattr(article, f.name) for f in _FIELDS}  # asdict() deep-copies every body
+    data = {f.name: getattr(article, f.name) for f in _FIELDS if f.name not in _NOT_STORED}  # asdict() deep-copies
     data["categories"] = list(article.categories)
     data["tags"] = list(article.tags)
     data["date"] = article.date.isoformat() if article.date else None
@@ -332,6 +340,7 @@ def article_to_json(article: Article) -> str:
 
 
 _FIELDS = fields(Article)
+_NOT_STORED = frozenset({"refused_urls"})
 _FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 
 
@@ -395,7 +404,7 @@ def _feed_categories(entry: Any) -> list[str]:
     return terms
 
 
-def _image(entry: Any, body: str, base_url: str) -> str:
+def _image(entry: Any, body: str, base_url: str, refused: list[str]) -> str:
     """media:content / media:thumbnail / image enclosure / itunes:image, else the first <img>.
 
     Many feeds leave out ``medium`` and ``type`` on media:content and
@@ -417,10 +426,20 @@ def _image(entry: Any, body: str, base_url: str) -> str:
     if match:
         candidates.append(html.unescape(match.group(1)))
     for candidate in candidates:
-        url = _absolute(_clean_url(candidate), base_url)
+        url = _field_url(candidate, base_url, refused)
         if url:
             return url
     return ""
+
+
+def _field_url(value: str, base_url: str, refused: list[str]) -> str:
+    """``value`` as a front-matter URL field may hold it (see ``safeurl``); '' and a note in ``refused`` if not."""
+    if not value:
+        return ""
+    checked = safe_url(value, base_url)
+    if checked.refused:
+        refused.append(checked.refused)
+    return _clean_url(checked.url)
 
 
 def _is_image(medium: Any, mime: Any, url: str) -> bool:
