@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
+    find.add_argument(
+        "--deadline", type=_duration, default=60.0, metavar="DURATION",
+        help="time for checking all the candidate feeds a page names (default 60s); the others are skipped",
+    )
     find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per line")
     opml = commands.add_parser("opml", help="import subscriptions from an OPML file, or export the feeds as OPML")
     opml_actions = opml.add_subparsers(dest="opml_command", metavar="ACTION", required=True)
@@ -266,13 +270,18 @@ def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTranspo
     if not valid:
         error(f"{printable_url(url)!r} is not an http://, https:// or file:// URL")
         return EXIT_USAGE
+    skipped: list[str] = []
     try:
-        found = asyncio.run(discover(url, transport))
+        found = asyncio.run(discover(url, transport, skipped, deadline=args.deadline))
     except DiscoverError as exc:
+        for note in skipped:
+            error(f"skipped: {note}")
         error(str(exc))
         if args.json:
             records.emit(records.discover_summary(redact(url), 0, str(exc), EXIT_FEED_FAILED))
         return EXIT_FEED_FAILED
+    for note in skipped:  # what a limit left out (a page is untrusted: it may name a thousand dead feeds)
+        error(f"skipped: {note}")
     if args.json:
         for feed in found:
             records.emit(records.discover_record(feed.url, feed.type, feed.title, feed.via))
