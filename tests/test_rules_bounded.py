@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from conftest import FeedServer, item, rss, run_cli, write_config
-from ingest.core.filters import RuleError, RuleTimeout, check_rule, compile_filter
+from ingest.core.deciding.filters import RuleError, RuleTimeout, check_rule, compile_filter
 
 BIG = "free " * 60_000  # 300 KB and no "shipping": the worst case for a backtracking engine
 

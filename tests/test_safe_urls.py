@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import FeedServer, run_cli, write_config
-from ingest.core.safeurl import safe_url
+from ingest.core.content.safeurl import safe_url
 
 BASE = "https://feed.example/blog/feed.xml"
 

@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 
 from conftest import FeedServer, item, rss, run_cli, write_config
-from ingest.core.svg import UnsafeSvg, sanitize_svg
+from ingest.core.content.svg import UnsafeSvg, sanitize_svg
 
 NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ...core.printable import stored_url
-from ...core.images import ImageRecord
+from ...core.content.entry_images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 

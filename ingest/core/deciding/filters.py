@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import IngestError
+from ...errors import IngestError
 
 __all__ = [
     "Filter", "RULE_BUDGET", "RULE_TEXT_LIMIT", "RuleError", "RuleTimeout", "check_rule", "compile_filter", "filter_key",

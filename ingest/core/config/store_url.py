@@ -9,7 +9,7 @@ ever printed or logged.
 
 from __future__ import annotations
 
-from .printable import printable_text
+from ..printable import printable_text
 
 __all__ = ["is_postgres", "redact", "SCHEMES"]
 

@@ -23,8 +23,8 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 
-from .normalize import Article
-from .profiles import Profile
+from .article import Article
+from ..rendering.profiles import Profile
 from .svg import UnsafeSvg, sanitize_svg
 
 __all__ = [
