@@ -21,9 +21,6 @@ import os
 import posixpath
 import random
 import re
-import shutil
-import tempfile
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -93,7 +90,6 @@ class Images:
         self.dry_run = dry_run
         self.rng = rng or random.Random()
         self._fetched: dict[tuple[int, str, str], Fetched] = {}  # by feed, entry and URL
-        self._spool: str | None = None
         self._written: list[str] = []  # image files written and not flushed yet
         self._modes: set[int] = set()  # feeds whose images setting is recorded in this run
 
@@ -282,11 +278,11 @@ class Images:
         return os.path.isfile(os.path.join(self.output, record.path))
 
     def _spool_dir(self) -> str:
-        """A temporary folder for large images between fetch and write, removed with this object."""
-        if self._spool is None:
-            self._spool = tempfile.mkdtemp(prefix="ingest-images-")
-            weakref.finalize(self, shutil.rmtree, self._spool, True)
-        return self._spool
+        """Where large images wait between fetch and write: the output, where the next run's sweep looks.
+
+        The wait file is unnamed on Linux, so a killed run leaves nothing there.
+        """
+        return str(self.output)
 
     def _drop_fetched(self, feed_id: int) -> None:
         """Forget what was fetched for a feed's entries that were not placed (skipped, failed to apply)."""

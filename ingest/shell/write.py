@@ -22,16 +22,19 @@ disk starts as soon as it is written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
 import itertools
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable
+from typing import Any
 
 __all__ = [
     "flush", "Flusher", "fsync_dir", "is_temporary", "read_text", "remove_stale_temporaries", "same_bytes",
-    "StrPath", "write_atomic",
+    "spool_file", "StrPath", "write_atomic",
 ]
 
 
@@ -57,6 +60,9 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
     data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
     path = os.fspath(path)
     directory, name = os.path.split(path)
+    unnamed = _unnamed(directory)
+    if unnamed is not None and _write_unnamed(unnamed, directory, name, path, data, sync):
+        return
     fd, tmp = _create_temp(directory, name)
     try:
         try:
@@ -80,6 +86,139 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
         raise
     if sync:
         fsync_dir(directory)
+
+
+def spool_file(directory: str) -> tuple[int, str | None]:
+    """A file in ``directory`` for bytes that wait (a large image before its post): descriptor, and its path if named.
+
+    On Linux it has no name at all (``O_TMPFILE``): a killed process leaves
+    nothing behind. Elsewhere it is a locked temporary file of this module's
+    shape, which the next run's sweep of the directory removes.
+    """
+    fd = _unnamed(directory)
+    if fd is not None:
+        return fd, None
+    return _create_temp(directory, "spool")
+
+
+_unnamed_works = True  # False once giving an unnamed file a name failed here: named temporary files instead
+
+
+def _unnamed(directory: str) -> int | None:
+    """An unnamed file in ``directory`` (Linux ``O_TMPFILE``), locked as being written; None where there is none."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not _unnamed_works:
+        return None
+    try:
+        fd = os.open(directory, flag | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP):  # file system without it
+            return None
+        raise OSError(exc.errno, exc.strerror, directory) from exc
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass
+    return fd
+
+
+def _write_unnamed(fd: int, directory: str, name: str, path: str, data: bytes, sync: bool) -> bool:
+    """Write ``data`` into the unnamed file ``fd``, then give it ``path``.
+
+    A new file is linked straight to its name (``linkat``): it appears whole
+    or not at all, and a kill at any moment leaves nothing. An existing file
+    is replaced by linking the complete file under a hidden temporary name
+    and renaming that over it: only a kill in the instant between the link
+    and the rename leaves that (complete, locked-while-alive) file, which the
+    next run's sweep removes. False (nothing written) where the kernel
+    will not name an unnamed file: the caller writes a named one.
+    """
+    tmp = None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if sync:
+                os.fsync(fd)
+            else:
+                _start_writeback(fd)
+            try:
+                if not link_fd(fd, path):
+                    return False
+            except FileExistsError:
+                tmp = _link_temp(fd, directory, name)
+                os.replace(tmp, path)  # before the close, which drops the lock that marks the file as being written
+                tmp = None
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):  # name the file the user will look for, not the temp file
+            raise OSError(exc.errno, exc.strerror, path) from exc
+        raise
+    if sync:
+        fsync_dir(directory)
+    return True
+
+
+def link_fd(fd: int, path: str) -> bool:
+    """Give the unnamed file ``fd`` the name ``path`` (which must not exist: FileExistsError); False if impossible here.
+
+    ``linkat`` through ``/proc/self/fd`` where that works, else with
+    ``AT_EMPTY_PATH`` (Linux 6.10 and later let a process name a file it
+    opened itself).
+    """
+    global _unnamed_works
+    try:
+        os.link(f"/proc/self/fd/{fd}", path, follow_symlinks=True)
+        return True
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOENT, errno.EPERM, errno.EACCES, errno.ENOTDIR):
+            raise
+    libc = _libc()
+    if libc is not None:
+        if libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(path), _AT_EMPTY_PATH) == 0:
+            return True
+        import ctypes
+
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), path)
+        if code not in (errno.EPERM, errno.ENOENT, errno.EACCES, errno.EINVAL, errno.EXDEV):
+            raise OSError(code, os.strerror(code), path)
+    _unnamed_works = False
+    return False
+
+
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> Any:
+    import ctypes  # only where /proc/self/fd cannot name a file
+
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _link_temp(fd: int, directory: str, name: str) -> str:
+    while True:
+        tmp = os.path.join(directory, f".{name[:40]}.{os.getpid()}.{next(_temp_names)}.tmp")
+        try:
+            if not link_fd(fd, tmp):
+                raise OSError(errno.EOPNOTSUPP, "cannot name an unnamed file here", tmp)
+        except FileExistsError:
+            continue
+        return tmp
 
 
 def _create_temp(directory: str, name: str) -> tuple[int, str]:
