@@ -13,7 +13,9 @@ import os
 import signal
 import subprocess
 import sys
+import struct
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,39 @@ def test_kills_at_moments_spread_over_image_downloads_leave_nothing(
     assert done.returncode == 0, done.stdout + done.stderr
     assert files(work / "out") == clean
     assert list((work / "systmp").iterdir()) == []
+
+
+def declared_png(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` pixels, with almost no data behind it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def test_an_image_declaring_enormous_dimensions_is_refused(tmp_path: Path, server: FeedServer) -> None:
+    server.static("/img/bomb.png", 200, declared_png(30_000, 30_000), "image/png")  # 900 million pixels
+    server.static("/img/fine.png", 200, png(40, 30), "image/png")
+    server.static("/img/tall.png", 200, declared_png(100, 1000), "image/png")
+    body = "".join(f'<img src="{server.url(f"/img/{n}.png")}">' for n in ("bomb", "fine", "tall"))
+    server.feed("/feed.xml", rss([item(1, title="Pictures", content=body)]))
+    limited = tmp_path / "limited"
+    limited.mkdir()
+    config = write_config(limited, [{"url": server.url("/feed.xml"), "images": "download", "image_max_pixels": 50_000}])
+
+    done = run_cli("--config", config, "run")
+
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out  # an image not downloaded is reported
+    assert "2 images not downloaded" in out, out
+    stored = sorted(p.name for p in (limited / "posts").rglob("*.png"))
+    assert len(stored) == 1 and stored[0].startswith("fine-"), stored
+    post = (limited / "posts" / "pictures" / "index.md").read_text(encoding="utf-8")
+    assert server.url("/img/bomb.png") in post and server.url("/img/tall.png") in post  # still the publisher's
+
+    default = tmp_path / "default"
+    default.mkdir()
+    again = run_cli("--config", write_config(default, [{"url": server.url("/feed.xml"), "images": "download"}]), "run")
+    assert "1 image not downloaded" in again.stdout + again.stderr  # the default limit (40 million) stops the bomb
+    assert sorted(p.name.split("-")[0] for p in (default / "posts").rglob("*.png")) == ["fine", "tall"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..core.config.model import FeedConfig
-from ..core.content.entry_images import UnsafeSvg, digest, is_pixel, is_public, sanitize_svg, sniff
+from ..core.content.entry_images import UnsafeSvg, digest, dimensions, is_pixel, is_public, sanitize_svg, sniff
 from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
 from .write import spool_file, write_atomic
 
@@ -123,6 +123,11 @@ async def fetch_image(
             return Fetched(url, error=f"{exc} ({redact(result.final_url)})")
     if len(data) > feed.image_max_size:
         return Fetched(url, error=f"larger than the {format_size(feed.image_max_size)} limit (image_max_size)")
+    size = dimensions(data, kind)
+    if size is not None and size[0] * size[1] > feed.image_max_pixels:
+        return Fetched(url, error=(
+            f"declares {size[0]}x{size[1]} pixels, over the {feed.image_max_pixels:,} limit (image_max_pixels)"
+        ))
     return Fetched(
         url, data=data, kind=kind, sha=digest(data), validators=result.validators, pixel=is_pixel(data, kind)
     )

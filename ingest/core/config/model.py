@@ -193,6 +193,10 @@ class FeedConfig:
     })
     image_max_size: int = field(default=10 * 1024 * 1024, metadata={
         "units": "size", "example": "2MiB", "doc": "largest image stored with `images: download`"})
+    image_max_pixels: int = field(default=40_000_000, metadata={
+        "example": "25000000",
+        "doc": "most pixels (width times height, as the image's header declares them) of an image stored with"
+               " `images: download`; a tiny file may declare enormous dimensions to exhaust whoever decodes it"})
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -276,7 +280,7 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep", "images", "image_max_size",
+    "include", "exclude", "keep", "images", "image_max_size", "image_max_pixels",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 

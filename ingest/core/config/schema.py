@@ -335,6 +335,10 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
         out["max_redirects"] = reader.integer(
             entries, "max_redirects", prefix, default=_FEED_DEFAULTS.max_redirects, minimum=0
         )
+    if "image_max_pixels" in entries:
+        out["image_max_pixels"] = reader.integer(
+            entries, "image_max_pixels", prefix, default=_FEED_DEFAULTS.image_max_pixels, minimum=1
+        )
     _schedule_settings(reader, entries, prefix, out)
     if "user_agent" in entries:
         out["user_agent"] = reader.string(entries, "user_agent", prefix, default=None)

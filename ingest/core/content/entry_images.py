@@ -151,6 +151,8 @@ def dimensions(data: bytes, kind: str) -> tuple[int, int] | None:
             return _jpeg_size(data)
         if kind == "webp":
             return _webp_size(data)
+        if kind == "avif":
+            return _avif_size(data)
     except struct.error:
         return None
     return None
@@ -167,6 +169,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return width, height
         at += 2 + struct.unpack(">H", data[at + 2 : at + 4])[0]
     return None
+
+
+def _avif_size(data: bytes) -> tuple[int, int] | None:
+    """From the first image spatial extent (``ispe``) box: version and flags, then width and height."""
+    at = data.find(b"ispe", 0, 65536)
+    if at < 0 or len(data) < at + 16:
+        return None
+    return struct.unpack(">II", data[at + 8 : at + 16])
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
