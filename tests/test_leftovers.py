@@ -24,7 +24,7 @@ import os, signal, sys
 from ingest.shell import write
 from ingest.faces.cli import main
 
-create, unnamed = write._create_temp, write._unnamed
+create, unnamed = write._create_temp, write.unnamed
 count = 0
 
 def die_at_count(fd):
@@ -46,9 +46,10 @@ def dying_unnamed(directory):
     return fd
 
 write._create_temp = dying
-write._unnamed = dying_unnamed
+write.unnamed = dying_unnamed
 if os.environ.get("DIE_NAMED"):
-    write._unnamed_works = False
+    from ingest.shell import unnamed as unnamed_files
+    unnamed_files._unnamed_works = False
 sys.exit(main(sys.argv[1:]))
 """
 

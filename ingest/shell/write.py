@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 
+from .unnamed import link_fd, unnamed
+
 try:
     import fcntl
 except ImportError:  # not POSIX: temporary files are not locked, and leftovers are not removed
@@ -60,8 +62,8 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
     data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
     path = os.fspath(path)
     directory, name = os.path.split(path)
-    unnamed = _unnamed(directory)
-    if unnamed is not None and _write_unnamed(unnamed, directory, name, path, data, sync):
+    blank = unnamed(directory)
+    if blank is not None and _write_unnamed(blank, directory, name, path, data, sync):
         return
     fd, tmp = _create_temp(directory, name)
     try:
@@ -95,32 +97,10 @@ def spool_file(directory: str) -> tuple[int, str | None]:
     nothing behind. Elsewhere it is a locked temporary file of this module's
     shape, which the next run's sweep of the directory removes.
     """
-    fd = _unnamed(directory)
+    fd = unnamed(directory)
     if fd is not None:
         return fd, None
     return _create_temp(directory, "spool")
-
-
-_unnamed_works = True  # False once giving an unnamed file a name failed here: named temporary files instead
-
-
-def _unnamed(directory: str) -> int | None:
-    """An unnamed file in ``directory`` (Linux ``O_TMPFILE``), locked as being written; None where there is none."""
-    flag = getattr(os, "O_TMPFILE", 0)
-    if not flag or not _unnamed_works:
-        return None
-    try:
-        fd = os.open(directory, flag | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o666)
-    except OSError as exc:
-        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP):  # file system without it
-            return None
-        raise OSError(exc.errno, exc.strerror, directory) from exc
-    if fcntl is not None:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            pass
-    return fd
 
 
 def _write_unnamed(fd: int, directory: str, name: str, path: str, data: bytes, sync: bool) -> bool:
@@ -163,51 +143,6 @@ def _write_unnamed(fd: int, directory: str, name: str, path: str, data: bytes, s
     if sync:
         fsync_dir(directory)
     return True
-
-
-def link_fd(fd: int, path: str) -> bool:
-    """Give the unnamed file ``fd`` the name ``path`` (which must not exist: FileExistsError); False if impossible here.
-
-    ``linkat`` through ``/proc/self/fd`` where that works, else with
-    ``AT_EMPTY_PATH`` (Linux 6.10 and later let a process name a file it
-    opened itself).
-    """
-    global _unnamed_works
-    try:
-        os.link(f"/proc/self/fd/{fd}", path, follow_symlinks=True)
-        return True
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOENT, errno.EPERM, errno.EACCES, errno.ENOTDIR):
-            raise
-    libc = _libc()
-    if libc is not None:
-        if libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(path), _AT_EMPTY_PATH) == 0:
-            return True
-        import ctypes
-
-        code = ctypes.get_errno()
-        if code == errno.EEXIST:
-            raise FileExistsError(code, os.strerror(code), path)
-        if code not in (errno.EPERM, errno.ENOENT, errno.EACCES, errno.EINVAL, errno.EXDEV):
-            raise OSError(code, os.strerror(code), path)
-    _unnamed_works = False
-    return False
-
-
-_AT_FDCWD = -100
-_AT_EMPTY_PATH = 0x1000
-
-
-@functools.lru_cache(maxsize=1)
-def _libc() -> Any:
-    import ctypes  # only where /proc/self/fd cannot name a file
-
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
 
 
 def _link_temp(fd: int, directory: str, name: str) -> str:
