@@ -48,7 +48,7 @@ JSON_COMMANDS = frozenset({"discover", "run", "feeds", "prune", "rebuild"})  # t
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ingest",
-        description="Poll RSS and Atom feeds and write one Markdown file per entry.",
+        description="Poll RSS, Atom and JSON feeds and write one Markdown file per entry.",
     )
     parser.add_argument("--version", action="version", version=f"ingest {__version__}")
     parser.add_argument(
