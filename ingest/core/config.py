@@ -17,21 +17,24 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import IngestError
-from .edits import DEFAULT_EDITS
+from .edits import DEFAULT_EDITS, EDIT_MODES
 from .excerpt import SUMMARY_LENGTH
 from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
-from .profiles import DEFAULT_BODY, DEFAULT_PROFILE
+from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from .retention import Keep
 from .storeurl import redact as redact_store
 
 __all__ = [
-    "Adaptive", "BasicAuth", "Config", "ConfigError", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
-    "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
+    "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
+    "format_duration", "format_size", "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
 ]
 
 
 
 TAG_SOURCES = ("title", "feed")
+IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
+DEFAULT_OUTPUT = "data/posts"  # relative to the config file's directory
+DEFAULT_STORE = "data/ingest.sqlite3"
 
 
 class ConfigError(IngestError):
@@ -56,16 +59,22 @@ class ConfigError(IngestError):
 class TagRule:
     """How many tags an entry gets and where they come from."""
 
-    count: int = 5
-    sources: tuple[str, ...] = ("title",)
+    count: int = field(default=5, metadata={"doc": "how many tags each file gets", "example": "3"})
+    sources: tuple[str, ...] = field(default=("title",), metadata={
+        "yaml": "from", "choices": TAG_SOURCES, "example": "[title, feed]",
+        "doc": "where they come from: the longest title words, and the entry's own categories in the feed",
+    })
 
 
 @dataclass(frozen=True)
 class BasicAuth:
     """Credentials for a private feed; the password never appears in a repr or a log."""
 
-    username: str
-    password: str = field(repr=False)
+    username: str = field(metadata={"doc": "the user name", "example": "reader", "required": True})
+    password: str = field(repr=False, metadata={
+        "doc": "the password; or `password_env: VARIABLE` to read it from the environment instead",
+        "example": "s3cret", "required": True,
+    })
 
     def __repr__(self) -> str:
         return f"BasicAuth(username={self.username!r}, password=***)"
@@ -75,39 +84,115 @@ class BasicAuth:
 class Adaptive:
     """Bounds for a feed whose polling interval follows how often it publishes."""
 
-    min: float = 300.0
-    max: float = 86400.0
+    min: float = field(default=300.0, metadata={
+        "units": "duration", "example": "10m", "doc": "the shortest wait between two polls"})
+    max: float = field(default=86400.0, metadata={
+        "units": "duration", "example": "6h", "doc": "the longest wait between two polls"})
 
 
 @dataclass(frozen=True)
 class FeedConfig:
-    url: str
-    name: str
-    enabled: bool = True
-    interval: float = 3600.0
-    cron: str | None = None
-    adaptive: Adaptive | None = None
-    categories: tuple[str, ...] | None = None
-    tags: TagRule = field(default_factory=TagRule)
-    draft: bool = False
-    edits: str = DEFAULT_EDITS  # what an upstream change does to a file the owner edited
-    timeout: float = 10.0
-    deadline: float = 30.0
-    max_size: int = 16 * 1024 * 1024
-    max_redirects: int = 5
-    user_agent: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    auth: BasicAuth | None = None
+    """One feed's settings, as a ``feeds:`` item (and ``defaults:``) says.
+
+    The ``metadata`` of each field is the configuration reference
+    (docs/reference/config.md is generated from it): ``doc`` says what the key
+    does, ``example`` shows a value as written in YAML, ``units`` shows a
+    default as a duration or a size, ``see`` names the docs page about it.
+    The default shown is the field's own, so it is written only here.
+    """
+
+    url: str = field(metadata={
+        "doc": "the feed: `http://`, `https://` or `file://` (a local file, read as is; relative to the config)",
+        "example": "https://example.org/atom.xml", "required": True,
+    })
+    name: str = field(metadata={
+        "doc": "shown in output and used by `--feed`; names you write must be unique",
+        "example": "example-blog", "see": "getting-started/your-feeds.md#derived-names-never-collide",
+        "computed": "from the URL: host and path, slugified, at most 80 characters (a `file://` feed: the file's"
+                    " name without extension)",
+    })
+    enabled: bool = field(default=True, metadata={
+        "doc": "`false` skips the feed unless named with `--feed`", "example": "false"})
+    interval: float = field(default=3600.0, metadata={
+        "units": "duration", "example": "30m",
+        "doc": "how often the daemon polls it: seconds or `30s`, `15m`, `2h`, `1d`",
+        "see": "getting-started/cron-or-daemon.md#when-a-feed-is-polled",
+    })
+    cron: str | None = field(default=None, metadata={
+        "example": '"*/10 * * * *"',
+        "doc": "poll at the times of a five-field crontab expression instead (local time; weekdays `0`/`7` ="
+               " Sunday as in crontab); not together with `interval` or `adaptive`",
+    })
+    adaptive: Adaptive | None = field(default=None, metadata={
+        "type": "boolean or mapping", "example": "{min: 10m, max: 6h}", "none": "false",
+        "doc": "`true` (or the bounds below): the daemon polls more often when the feed publishes often, less"
+               " when it is quiet, within `min` and `max`, starting from `interval`",
+        "see": "getting-started/cron-or-daemon.md#adaptive-mode",
+    })
+    categories: tuple[str, ...] | None = field(default=None, metadata={
+        "example": "[tech, python]", "doc": "the `categories:` list of every file from this feed",
+        "computed": "`[<feed host>]` (a `file://` feed: `[<name>]`)",
+    })
+    tags: TagRule = field(default_factory=TagRule, metadata={
+        "type": "integer or mapping", "example": "{count: 5, from: [title, feed]}",
+        "doc": "the tags of each file: a number of title words, or the mapping below",
+    })
+    draft: bool = field(default=False, metadata={"doc": "the `draft:` value of every file from this feed",
+                                                 "example": "true"})
+    edits: str = field(default=DEFAULT_EDITS, metadata={
+        "choices": EDIT_MODES, "example": "merge", "see": "how-to/keep-edits.md",
+        "doc": "what an upstream change or a rebuild does to a file you edited by hand",
+    })
+    timeout: float = field(default=10.0, metadata={
+        "units": "duration", "example": "20s", "doc": "per network step: connecting, and each wait for more data"})
+    deadline: float = field(default=30.0, metadata={
+        "units": "duration", "example": "1m", "doc": "total time for the whole fetch (connect, redirects, every read)"})
+    max_size: int = field(default=16 * 1024 * 1024, metadata={
+        "units": "size", "example": "4MiB",
+        "doc": "largest body accepted, counted after decompression: bytes or `512KiB`, `16MiB`, `10MB`, `1GiB`",
+    })
+    max_redirects: int = field(default=5, metadata={"doc": "longest redirect chain followed", "example": "3"})
+    user_agent: str | None = field(default=None, metadata={
+        "example": '"mysite-bot/1.0 (+https://mysite.example/about)"',
+        "doc": "the User-Agent sent to this feed; set it under `defaults:` for all feeds",
+        "computed": "`ingest/<version> (+project URL; feed to Markdown)`",
+    })
+    headers: tuple[tuple[str, str], ...] = field(default=(), metadata={
+        "type": "mapping", "example": "{X-Api-Key: abc123}",
+        "doc": "extra request headers, sent only to the feed's own host; not `Host`, `Authorization` (use"
+               " `auth`), the conditional GET headers or the transfer headers ingest manages itself",
+    })
+    auth: BasicAuth | None = field(default=None, metadata={
+        "type": "mapping", "example": "{username: reader, password_env: MEMBERS_FEED_PASSWORD}",
+        "doc": "basic auth for a private feed, sent only to the feed's own host, never printed, logged or stored",
+    })
     # The config's directory: a relative ``file:`` URL (``file:feeds/a.xml``) is
     # read from there, as other relative paths are, while the URL stays as
     # written in the files' ``source:`` and the store.
-    base: Path | None = field(default=None, compare=False, repr=False)
-    summary_length: int = SUMMARY_LENGTH
-    include: tuple[str, ...] = ()  # filter rules (see ``filters``)
-    exclude: tuple[str, ...] = ()
-    keep: Keep | None = None  # retention after each run (see ``retention``)
-    images: str = "keep"  # 'download': entry images are fetched and stored with the post (see ``images``)
-    image_max_size: int = 10 * 1024 * 1024
+    base: Path | None = field(default=None, compare=False, repr=False, metadata={"internal": True})
+    summary_length: int = field(default=SUMMARY_LENGTH, metadata={
+        "example": "160", "see": "reference/front-matter.md#short-description-and-summary",
+        "doc": "the longest `description:` and `summary:` in characters, before the `…` that marks a cut",
+    })
+    include: tuple[str, ...] = field(default=(), metadata={
+        "example": '[python, "/^Release \\d/"]', "see": "how-to/filters-retention.md#rules",
+        "doc": "write only entries that match one of these rules (text, or `/regular expression/`)",
+    })
+    exclude: tuple[str, ...] = field(default=(), metadata={
+        "example": "[sponsored]", "see": "how-to/filters-retention.md#rules",
+        "doc": "never write entries that match one of these rules",
+    })
+    keep: Keep | None = field(default=None, metadata={
+        "type": "mapping", "example": "{days: 90, max_files: 500}", "see": "how-to/filters-retention.md#retention",
+        "doc": "after each run or daemon poll, remove the files of older entries (either key, or both)",
+    })
+    images: str = field(default="keep", metadata={
+        "choices": IMAGE_MODES, "example": "download", "see": "how-to/images.md",
+        "doc": "`keep`: files point at the publisher's images; `download`: the lead image and the body's"
+               " images are stored with the post",
+    })
+    image_max_size: int = field(default=10 * 1024 * 1024, metadata={
+        "units": "size", "example": "2MiB", "doc": "largest image stored with `images: download`"})
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -118,20 +203,52 @@ class FeedConfig:
 
 @dataclass(frozen=True)
 class Config:
-    path: Path
-    output: Path
-    store: Path
-    feeds: tuple[FeedConfig, ...]
-    concurrency: int = 4
-    host_concurrency: int = 2
-    profile: str = DEFAULT_PROFILE
-    body: str = DEFAULT_BODY
-    after_run: str | tuple[str, ...] | None = None  # a shell command, or an argv list
-    lines: dict[str, int] = field(default_factory=dict, compare=False)  # where 'output' and 'store' are set
+    """The whole file: where files and the store go, the feeds, and the run's limits.
+
+    Documented from the fields' ``metadata`` as ``FeedConfig`` is.
+    """
+
+    path: Path = field(metadata={"internal": True})
+    output: Path = field(metadata={
+        "yaml": "output.dir", "shown": DEFAULT_OUTPUT, "type": "path", "example": "site/content/posts",
+        "doc": "the directory files are written to (for `jekyll`: the site's source directory; files go to its"
+               " `_posts/`); `output: DIR` is short for `output: {dir: DIR}`",
+    })
+    store: Path = field(metadata={
+        "shown": DEFAULT_STORE, "type": "path or URL", "example": "postgresql://ingest@db.internal:5432/ingest",
+        "doc": "the store that remembers every entry: a SQLite file, or a PostgreSQL URL for several daemons",
+        "see": "how-to/postgresql-cluster.md",
+    })
+    feeds: tuple[FeedConfig, ...] = field(metadata={
+        "type": "list", "example": "[{url: https://example.org/feed}]", "required": True,
+        "doc": "the feeds, each a mapping with `url` and any per-feed setting below",
+    })
+    concurrency: int = field(default=4, metadata={"doc": "feeds fetched at the same time", "example": "8"})
+    host_concurrency: int = field(default=2, metadata={
+        "example": "1", "doc": "requests in flight to one host at a time, whatever `concurrency` says (counted by"
+                               " the host of the URL first asked)",
+    })
+    profile: str = field(default=DEFAULT_PROFILE, metadata={
+        "yaml": "output.profile", "choices": tuple(PROFILES), "example": "jekyll",
+        "doc": "file names and front matter for a site builder", "see": "reference/front-matter.md#per-profile",
+    })
+    body: str = field(default=DEFAULT_BODY, metadata={
+        "yaml": "output.body", "choices": BODY_FORMATS, "example": "markdown",
+        "doc": "`html`: the sanitized HTML as is; `markdown`: converted with markdownify, for sites that do not"
+               " render raw HTML",
+    })
+    after_run: str | tuple[str, ...] | None = field(default=None, metadata={
+        "yaml": "hooks.after_run", "type": "text or list", "example": "hugo --minify",
+        "doc": "a command run once after a `run`, `rebuild` or `prune` that wrote, renamed or removed at least"
+               " one file (text: through the shell; a list: program and arguments)",
+        "see": "getting-started/sites.md#telling-the-builder-hooksafter_run",
+    })
+    # where 'output' and 'store' are set
+    lines: dict[str, int] = field(default_factory=dict, compare=False, metadata={"internal": True})
     # ``store: postgresql://...``: the database URL; ``store`` is then the
     # config's directory (plus a name never created), the anchor that the
     # recorded output layout is relative to, as a SQLite file's directory is.
-    store_url: str | None = None
+    store_url: str | None = field(default=None, metadata={"internal": True})
 
     @property
     def store_location(self) -> str:
@@ -159,7 +276,6 @@ FEED_SETTINGS = {
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
     "include", "exclude", "keep", "images", "image_max_size",
 }
-IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -200,6 +316,23 @@ def parse_duration(value: Any) -> float:
     if seconds <= 0:
         raise ValueError("must be greater than zero")
     return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest way to write ``seconds`` that ``parse_duration`` reads back exactly (``3600.0`` -> ``1h``)."""
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def format_size(size: int) -> str:
+    """The shortest binary-unit way to write ``size`` that ``parse_size`` reads back exactly (``16MiB``)."""
+    for unit in ("GiB", "MiB", "KiB"):
+        factor = _SIZE_UNITS[unit.lower()]
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
 
 
 def parse_size(value: Any) -> int:

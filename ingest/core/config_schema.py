@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from .config import (
+    DEFAULT_OUTPUT,
     DEFAULT_PROFILE,
+    DEFAULT_STORE,
     FEED_KEYS,
     FEED_SETTINGS,
     HOOK_KEYS,
@@ -50,6 +52,9 @@ __all__ = ["parse"]
 # Header names ingest sets itself, or that would break the request if overridden.
 _RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
                      "if-none-match", "if-modified-since", "authorization"}
+# Defaults come from the dataclasses, their one source (the docs are generated from them too).
+_FEED_DEFAULTS = FeedConfig(url="", name="")
+_TOP_DEFAULTS = {f.name: f.default for f in fields(Config)}
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -78,11 +83,13 @@ def parse(text: str, path: Path, *, feeds_required: bool = True) -> Config:
     base = path.parent
     output, profile, body = _output(reader, top)
     output = base / output
-    store_text = reader.string(top, "store", "", default="data/ingest.sqlite3")
+    store_text = reader.string(top, "store", "", default=DEFAULT_STORE)
     store_url = store_text if is_postgres(store_text) else None
     store = base / ("ingest.postgresql" if store_url else store_text)
-    concurrency = reader.integer(top, "concurrency", "", default=4, minimum=1)
-    host_concurrency = reader.integer(top, "host_concurrency", "", default=2, minimum=1)
+    concurrency = reader.integer(top, "concurrency", "", default=_TOP_DEFAULTS["concurrency"], minimum=1)
+    host_concurrency = reader.integer(
+        top, "host_concurrency", "", default=_TOP_DEFAULTS["host_concurrency"], minimum=1
+    )
     after_run = _hooks(reader, top)
 
     defaults_node = top.get("defaults")
@@ -224,10 +231,10 @@ def _check_keys(reader: _Reader, entries: Entries, allowed: set[str], prefix: st
 def _output(reader: _Reader, top: Entries) -> tuple[str, str, str]:
     """``output: DIR`` (the seed form) or ``output: {dir, profile, body}``."""
     if "output" not in top or not isinstance(top["output"][1], yaml.MappingNode):
-        return reader.string(top, "output", "", default="data/posts"), DEFAULT_PROFILE, DEFAULT_BODY
+        return reader.string(top, "output", "", default=DEFAULT_OUTPUT), DEFAULT_PROFILE, DEFAULT_BODY
     entries = reader.mapping(top["output"][1], "output")
     _check_keys(reader, entries, OUTPUT_KEYS, prefix="output.")
-    directory = reader.string(entries, "dir", "output.", default="data/posts")
+    directory = reader.string(entries, "dir", "output.", default=DEFAULT_OUTPUT)
     profile = reader.choice(entries, "profile", "output.", tuple(PROFILES), DEFAULT_PROFILE)
     body = reader.choice(entries, "body", "output.", BODY_FORMATS, DEFAULT_BODY)
     return directory, profile, body
@@ -286,11 +293,13 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
             except ValueError as exc:
                 raise reader.fail(entries, key, prefix, str(exc)) from None
     if "images" in entries:
-        out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, "keep")
+        out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, _FEED_DEFAULTS.images)
     if "edits" in entries:
         out["edits"] = reader.choice(entries, "edits", prefix, EDIT_MODES, DEFAULT_EDITS)
     if "max_redirects" in entries:
-        out["max_redirects"] = reader.integer(entries, "max_redirects", prefix, default=5, minimum=0)
+        out["max_redirects"] = reader.integer(
+            entries, "max_redirects", prefix, default=_FEED_DEFAULTS.max_redirects, minimum=0
+        )
     _schedule_settings(reader, entries, prefix, out)
     if "user_agent" in entries:
         out["user_agent"] = reader.string(entries, "user_agent", prefix, default=None)
@@ -411,10 +420,10 @@ def _tag_rule(reader: _Reader, entries: Entries, prefix: str) -> TagRule:
     unknown = set(value) - {"count", "from"}
     if unknown:
         raise reader.fail(entries, "tags", prefix, f"unknown key {sorted(unknown)[0]!r} (known keys: count, from)")
-    count = value.get("count", 5)
+    count = value.get("count", TagRule().count)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise reader.fail(entries, "tags", prefix, "count must be a whole number of at least 0")
-    sources = value.get("from", ["title"])
+    sources = value.get("from", list(TagRule().sources))
     if isinstance(sources, str):
         sources = [sources]
     if not isinstance(sources, list) or not sources or any(s not in TAG_SOURCES for s in sources):

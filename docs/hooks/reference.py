@@ -1,0 +1,171 @@
+"""MkDocs hook: the configuration and command-line references, generated from the code at build time.
+
+A page asks for a generated part with a marker line: ``<!-- generated: config-top -->``,
+``<!-- generated: config-feed -->`` or ``<!-- generated: cli -->``. The config tables come
+from the dataclass fields' ``metadata`` (``doc``, ``example``, ``units``, ``choices``,
+``see``...) and their defaults, the command line from ``ingest ... --help`` itself, so
+neither can say something the program does not do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import os
+import posixpath
+import types
+import typing
+from typing import Any
+
+from ingest.core import config as config_mod
+from ingest.faces import cli
+
+MARKER = "<!-- generated: {} -->"
+HELP_COLUMNS = 100
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    here = posixpath.dirname(page.file.src_uri)
+    parts = {
+        "config-top": lambda: config_table(config_mod.Config, here),
+        "config-feed": lambda: config_table(config_mod.FeedConfig, here, first=("url", "name")),
+        "cli": lambda: cli_reference(here),
+    }
+    for name, make in parts.items():
+        marker = MARKER.format(name)
+        if marker in markdown:
+            markdown = markdown.replace(marker, make())
+    return markdown
+
+
+# --- configuration ----------------------------------------------------------
+
+def config_rows(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field[Any], Any]]:
+    """(YAML key, field, type) for every documented field of ``cls``, nested mappings as ``parent.child``."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        key = prefix + f.metadata.get("yaml", f.name)
+        rows.append((key, f, hints[f.name]))
+        inner = _dataclass_in(hints[f.name])
+        if inner is not None:
+            rows.extend(config_rows(inner, prefix=key + "."))
+    return rows
+
+
+def config_table(cls: type, here: str, first: tuple[str, ...] = ()) -> str:
+    rows = config_rows(cls)
+    rows.sort(key=lambda row: (row[0].split(".")[0] not in first, first.index(row[0]) if row[0] in first else 0))
+    lines = ["| key | type | default | example | description |", "| --- | --- | --- | --- | --- |"]
+    for key, f, hint in rows:
+        doc = f.metadata["doc"]
+        if "see" in f.metadata:
+            target = posixpath.relpath(f.metadata["see"].partition("#")[0], here or ".")
+            anchor = f.metadata["see"].partition("#")[2]
+            doc += f" ([more]({target}{'#' + anchor if anchor else ''}))"
+        example = f.metadata.get("example")
+        cells = [f"`{key}`", _type(f, hint), _default(f), f"`{key.rsplit('.', 1)[-1]}: {example}`" if example else "",
+                 doc]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def _dataclass_in(hint: Any) -> type | None:
+    """The record a key's mapping is read into (``Adaptive``, ``Adaptive | None``), else None."""
+    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+    for candidate in (hint, *(typing.get_args(hint) if union else ())):
+        if dataclasses.is_dataclass(candidate):
+            return candidate  # type: ignore[return-value]
+    return None
+
+
+def _type(f: dataclasses.Field[Any], hint: Any) -> str:
+    if "choices" in f.metadata:
+        choices = ", ".join(f"`{c}`" for c in f.metadata["choices"])
+        return f"list of {choices}" if typing.get_origin(hint) is tuple else f"one of {choices}"
+    if "type" in f.metadata:
+        return f.metadata["type"]
+    units = f.metadata.get("units")
+    if units:
+        return units
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = args[0] if len(args) == 1 else hint
+    if hint is bool:
+        return "boolean"
+    if hint is int:
+        return "integer"
+    if hint is float:
+        return "number"
+    if hint is str:
+        return "text"
+    if typing.get_origin(hint) is tuple:
+        return "list of text"
+    return "mapping"
+
+
+def _default(f: dataclasses.Field[Any]) -> str:
+    if f.metadata.get("required"):
+        return "required"
+    if "computed" in f.metadata:
+        return f.metadata["computed"]
+    if "shown" in f.metadata:
+        return f"`{f.metadata['shown']}`"
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+    else:
+        raise ValueError(f"{f.name}: no default, and no 'required', 'computed' or 'shown' in its metadata")
+    if value is None or value == ():
+        return f"`{f.metadata['none']}`" if "none" in f.metadata else "none"
+    return f"`{_yaml(value, f.metadata.get('units'))}`"
+
+
+def _yaml(value: Any, units: str | None = None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if units == "duration":
+        return config_mod.format_duration(value)
+    if units == "size":
+        return config_mod.format_size(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    if dataclasses.is_dataclass(value):
+        inner = [f"{f.metadata.get('yaml', f.name)}: {_yaml(getattr(value, f.name), f.metadata.get('units'))}"
+                 for f in dataclasses.fields(value)]
+        return "{" + ", ".join(inner) + "}"
+    return str(value)
+
+
+# --- command line -------------------------------------------------------------
+
+def help_text(command: str) -> str:
+    """What ``ingest COMMAND --help`` prints on a terminal HELP_COLUMNS wide."""
+    out = io.StringIO()
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(HELP_COLUMNS)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            cli.build_parser().parse_args([*command.split(), "--help"])
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    return out.getvalue()
+
+
+def cli_reference(here: str) -> str:
+    sections = []
+    for command, page in cli.COMMAND_DOCS.items():
+        title = f"ingest {command}".strip()
+        guide = posixpath.relpath(page.removeprefix("docs/"), here or ".")
+        more = f"Guide: [{page.removeprefix('docs/')}]({guide})\n\n" if command else ""
+        sections.append(f"## `{title}`\n\n{more}```text\n$ {title} --help\n{help_text(command).rstrip()}\n```\n")
+    return "\n".join(sections)
