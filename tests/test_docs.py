@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.core import config as config_mod
+from ingest.core.config import model as config_mod
 from ingest.faces.cli import COMMAND_DOCS, HELP_WIDTH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def test_the_config_reference_lists_every_key_the_config_file_accepts() -> None:
 
 
 def test_the_config_reference_shows_the_defaults_a_parsed_config_gets(tmp_path) -> None:
-    from ingest.core.config_schema import parse
+    from ingest.core.config.schema import parse
 
     hook = _hook()
     table = hook.config_table(config_mod.FeedConfig, "reference")

@@ -18,7 +18,7 @@ import types
 import typing
 from typing import Any
 
-from ingest.core import config as config_mod
+from ingest.core.config import model as config_mod
 from ingest.faces import cli
 
 MARKER = "<!-- generated: {} -->"

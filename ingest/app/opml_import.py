@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core import config as config_mod
-from ..core import config_schema
-from ..core.names import MAX_LENGTH, default_name, suffixed_name
-from ..core.opml import Outline, same_feed_key, url_problem
+from ..core.config import model as config_mod
+from ..core.config import schema as config_schema
+from ..core.config.feed_names import MAX_LENGTH, default_name, suffixed_name
+from ..core.config.opml import Outline, same_feed_key, url_problem
 from ..errors import IngestError
 from ..shell.config_edit import (
     ConfigChanged,
@@ -40,7 +40,7 @@ from ..shell.config_edit import (
 )
 
 __all__ = [
-    "apply", "ConfigBusy", "Decision", "ImportFailed", "load_target", "new_feeds", "plan", "STATUSES",
+    "apply", "ConfigBusy", "ImportFailed", "load_target", "new_feeds", "OutlineDecision", "plan", "STATUSES",
 ]
 
 
@@ -72,7 +72,7 @@ _FEED_TYPES = frozenset({"rss", "atom", "feed", "json", "jsonfeed"})
 
 
 @dataclass(frozen=True)
-class Decision:
+class OutlineDecision:
     """What the import does with one outline; ``name`` is the new feed's name, or the configured one for ``exists``."""
 
     outline: Outline
@@ -93,44 +93,46 @@ class ConfigBusy(ImportFailed):
     """The config changed while the import was prepared; nothing was written, and running it again may succeed."""
 
 
-def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[Decision]:
+def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[OutlineDecision]:
     """One decision per outline, in document order; pure (reads only ``cfg``)."""
     from slugify import slugify
 
     configured = {same_feed_key(feed.url): feed for feed in cfg.feeds}
     used = {feed.name for feed in cfg.feeds}
     first_line: dict[str, int] = {}
-    decisions: list[Decision] = []
+    decisions: list[OutlineDecision] = []
     for outline in outlines:
         if outline.url is None:
             what = f"outline {outline.title!r}" if outline.title else "an outline"
             if (outline.type or "").strip().lower() in _FEED_TYPES:
-                decisions.append(Decision(outline, "invalid", reason=f"{what} is a feed with no xmlUrl"))
+                decisions.append(OutlineDecision(outline, "invalid", reason=f"{what} is a feed with no xmlUrl"))
             else:
-                decisions.append(Decision(outline, "skipped", reason=f"{what} is an empty folder or a note (no xmlUrl)"))
+                decisions.append(
+                    OutlineDecision(outline, "skipped", reason=f"{what} is an empty folder or a note (no xmlUrl)")
+                )
             continue
         problem = url_problem(outline.url)
         if problem:
-            decisions.append(Decision(outline, "invalid", reason=problem))
+            decisions.append(OutlineDecision(outline, "invalid", reason=problem))
             continue
         key = same_feed_key(outline.url)
         if key in configured:
             existing = configured[key]
-            decisions.append(Decision(outline, "exists", name=existing.name, reason=f"already configured as {existing.name}"))
+            decisions.append(OutlineDecision(outline, "exists", name=existing.name, reason=f"already configured as {existing.name}"))
             continue
         if key in first_line:
-            decisions.append(Decision(outline, "duplicate", reason=f"the same feed as line {first_line[key]}"))
+            decisions.append(OutlineDecision(outline, "duplicate", reason=f"the same feed as line {first_line[key]}"))
             continue
         first_line[key] = outline.line
         name = slugify(outline.title, max_length=MAX_LENGTH) or default_name(outline.url)
         if name in used:
             name = suffixed_name(name, outline.url, used)
         used.add(name)
-        decisions.append(Decision(outline, "new", name=name))
+        decisions.append(OutlineDecision(outline, "new", name=name))
     return decisions
 
 
-def new_feeds(decisions: Sequence[Decision]) -> list[NewFeed]:
+def new_feeds(decisions: Sequence[OutlineDecision]) -> list[NewFeed]:
     """The config entries of the ``new`` decisions: url, name, categories, and the title and site as a comment."""
     feeds = []
     for decision in decisions:
@@ -144,7 +146,9 @@ def new_feeds(decisions: Sequence[Decision]) -> list[NewFeed]:
     return feeds
 
 
-def apply(cfg: config_mod.Config, decisions: Sequence[Decision], *, write: bool, original: bytes | None) -> bool:
+def apply(
+    cfg: config_mod.Config, decisions: Sequence[OutlineDecision], *, write: bool, original: bytes | None
+) -> bool:
     """Add the new feeds to the config file; whether the file was replaced.
 
     The new text must load as a config in which every feed that was there

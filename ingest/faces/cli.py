@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import __version__
-from ..app import settings
-from ..app.session import remove_leftovers
-from ..core import config as config_mod
-from ..core.config import redact
+from ..app import config_file
+from ..app.facade import remove_leftovers
+from ..core.config import model as config_mod
+from ..core.config.model import redact
 from .commands import command_edits, command_prune, command_rebuild, command_run
 from . import jsonout as records
 from .closedpipe import guarded_stdout
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help=f"config file (default: ${settings.CONFIG_ENV} or {settings.DEFAULT_CONFIG})",
+        help=f"config file (default: ${config_file.CONFIG_ENV} or {config_file.DEFAULT_CONFIG})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     parser.add_argument(
@@ -251,7 +251,7 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     # A reload request before the daemon is ready must not kill it (SIGHUP's default).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(args.log_format, args.verbose)
-    config_path = settings.resolve_path(args.config)
+    config_path = config_file.resolve_path(args.config)
     cfg = load_config(config_path)
     if not cfg.select(None):
         error(f"no enabled feeds in {cfg.path}")

@@ -1,7 +1,7 @@
 """Read the YAML text of ``feeds.yaml`` into a ``Config``, every mistake with its file, line and key.
 
 Pure: the text comes in, the Config (or a ConfigError) goes out; reading
-the file and checking the paths it names is ``app.settings``'s job.
+the file and checking the paths it names is ``app.config_file``'s job.
 
 It is a little longer than the other modules: every key's check sits
 beside its error message, one small reader per section, in file order.
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .config import (
+from .model import (
     DEFAULT_OUTPUT,
     DEFAULT_PROFILE,
     DEFAULT_STORE,
@@ -38,14 +38,14 @@ from .config import (
     parse_duration,
     parse_size,
 )
-from .crontab import cron_trigger
-from .edits import DEFAULT_EDITS, EDIT_MODES
-from .excerpt import SUMMARY_LENGTH
-from .filters import RuleError, check_rule
-from .names import derive_names
-from .profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
-from .retention import parse_keep
-from .storeurl import is_postgres
+from ..scheduling.crontab import cron_trigger
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
+from ..content.excerpt import SUMMARY_LENGTH
+from ..deciding.filters import RuleError, check_rule
+from .feed_names import derive_names
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
+from ..deciding.retention import parse_keep
+from .store_url import is_postgres
 
 __all__ = ["parse"]
 
@@ -141,7 +141,7 @@ def parse(text: str, path: Path, *, feeds_required: bool = True) -> Config:
 
 
 def _derive_names(feeds: list[FeedConfig], written: dict[str, int]) -> list[FeedConfig]:
-    """Name the feeds that have no ``name:``; see ``names`` for why these never collide."""
+    """Name the feeds that have no ``name:``; see ``feed_names`` for why these never collide."""
     unnamed = [index for index, feed in enumerate(feeds) if not feed.name]
     derived = derive_names([feeds[index].url for index in unnamed], taken=written)
     for index, name in zip(unnamed, derived):

@@ -1,6 +1,6 @@
 """What ``feeds.yaml`` says, as values: the config, each feed's settings, and their small parsers.
 
-The YAML is read by ``config_schema``; the file itself by ``app.settings``.
+The YAML is read by ``config.schema``; the file itself by ``app.config_file``.
 
 Every mistake is reported before any network traffic, with the file, line and
 key, because a cron job that half-runs on a typo is worse than one that stops.
@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import IngestError
-from .edits import DEFAULT_EDITS, EDIT_MODES
-from .excerpt import SUMMARY_LENGTH
-from .names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
-from .profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
-from .retention import Keep
-from .storeurl import redact as redact_store
+from ...errors import IngestError
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
+from ..content.excerpt import SUMMARY_LENGTH
+from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..deciding.retention import Keep
+from .store_url import redact as redact_store
 
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
