@@ -13,7 +13,7 @@ import yaml
 
 from conftest import json_lines, run_cli
 
-from ingest.app import settings
+from ingest.app import config_file
 
 SUBSCRIPTIONS = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -38,7 +38,7 @@ def _opml(tmp_path: Path, text: str = SUBSCRIPTIONS) -> Path:
 
 
 def _imported(config: Path) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(f.url, f.name, f.categories) for f in settings.load(config).feeds]
+    return [(f.url, f.name, f.categories) for f in config_file.load(config).feeds]
 
 
 EXPECTED = [
