@@ -279,6 +279,8 @@ class Applier:
         elif isinstance(intent, Write):
             if intent.merged:
                 report.merged.append(intent.name)
+            if intent.kept_body:
+                report.kept_bodies.append(intent.name)
             if self.dry_run:
                 (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
                 return None

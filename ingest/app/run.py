@@ -216,6 +216,7 @@ class _Run:
         await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
+        report.admitted += before.written
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held

@@ -203,6 +203,10 @@ class FeedReport:
     removed: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    # files of stored entries the rules held back and now admit (in ``new`` too); names within the output
+    admitted: list[str] = field(default_factory=list)
+    # merged files whose body upstream changed while the owner's edited body was kept (names within the output)
+    kept_bodies: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
     quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
     encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
@@ -311,6 +315,7 @@ class Write:
     first: bool  # a new file (not an update of one written before)
     merged: bool = False  # the owner's edit merged with upstream's change
     base: str | None = None  # the article a merged file's owner edit was made on
+    kept_body: bool = False  # merged, but upstream's change to the body gave way to the owner's body
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from ..core.config.model import FeedConfig
 from ..core.content.entry_images import UnsafeSvg, digest, is_pixel, is_public, sanitize_svg, sniff
+from ..core.reading.parse import first_bytes
 from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
 from .write import write_atomic
 
@@ -113,8 +114,8 @@ async def fetch_image(
     kind = sniff(data)
     if kind is None:
         declared = result.headers.get("content-type", "no content type").split(";")[0].strip()
-        start = data[:24].decode("utf-8", "replace").replace("\n", " ")
-        return Fetched(url, error=f"not an image (got {declared}, starting {start!r}) ({redact(result.final_url)})")
+        start = first_bytes(data, 24)
+        return Fetched(url, error=f"not an image (got {declared}, starting {start}) ({redact(result.final_url)})")
     if kind == "svg":
         try:
             data = sanitize_svg(data)

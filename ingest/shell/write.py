@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "flush", "Flusher", "fsync_dir", "is_temporary", "read_text", "remove_stale_temporaries", "same_bytes",
-    "StrPath", "write_atomic",
+    "StrPath", "temporary_file", "write_atomic",
 ]
 
 
@@ -80,6 +80,17 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
         raise
     if sync:
         fsync_dir(directory)
+
+
+def temporary_file(path: StrPath) -> tuple[int, str]:
+    """A new hidden temporary file beside ``path``, locked as being written: its descriptor and path.
+
+    For a writer that must do more than ``write_atomic`` between writing and
+    renaming (keep permissions, check the target did not change); a process
+    killed before the rename leaves it for ``remove_stale_temporaries``.
+    """
+    directory, name = os.path.split(os.fspath(path))
+    return _create_temp(directory, name)
 
 
 def _create_temp(directory: str, name: str) -> tuple[int, str]:
@@ -143,14 +154,16 @@ def is_temporary(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp") and _TEMP_NAME.fullmatch(name) is not None
 
 
-def remove_stale_temporaries(directory: StrPath) -> list[str]:
+def remove_stale_temporaries(directory: StrPath, *, target: str | None = None) -> list[str]:
     """Remove the temporary files in ``directory`` that no living process is writing.
 
-    Only names of the shape ``_create_temp`` gives are considered, and of
-    those only files whose writer's lock is gone: a file another process is
+    Only names of the shape ``_create_temp`` gives are considered (with
+    ``target``, only those of that file's temporary copies), and of those
+    only files whose writer's lock is gone: a file another process is
     writing this moment, into the same directory, is left alone. Returns
     the paths removed; a directory that does not exist has none.
     """
+    prefix = f".{target[:40]}." if target is not None else "."
     if fcntl is None:
         return []
     try:
@@ -160,7 +173,10 @@ def remove_stale_temporaries(directory: StrPath) -> list[str]:
     removed = []
     with entries:
         for entry in entries:
-            if is_temporary(entry.name) and entry.is_file(follow_symlinks=False) and _remove_if_abandoned(entry.path):
+            if (
+                entry.name.startswith(prefix) and is_temporary(entry.name) and entry.is_file(follow_symlinks=False)
+                and _remove_if_abandoned(entry.path)
+            ):
                 removed.append(entry.path)
     return removed
 

@@ -63,8 +63,13 @@ _TOP_DEFAULTS = {f.name: f.default for f in fields(Config)}
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-def parse(text: str, path: Path) -> Config:
-    """Validate the YAML text of a config whose file is at ``path``."""
+def parse(text: str, path: Path, *, feeds_required: bool = True) -> Config:
+    """Validate the YAML text of a config whose file is at ``path``.
+
+    ``feeds_required=False`` reads a config that lists no feeds yet (no
+    ``feeds:``, an empty one, an empty file) as one with none: what an OPML
+    import starts from.
+    """
     try:
         root = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.YAMLError as exc:
@@ -73,6 +78,8 @@ def parse(text: str, path: Path) -> Config:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, line, None, f"invalid YAML: {problem}") from None
     if root is None:
+        if not feeds_required:
+            return parse("{}", path, feeds_required=False)
         raise ConfigError(path, None, None, "config file is empty; it needs at least a 'feeds:' list")
     reader = _Reader(path)
     top = reader.mapping(root, "config")
@@ -98,9 +105,11 @@ def parse(text: str, path: Path) -> Config:
         _check_keys(reader, dmap, FEED_SETTINGS, prefix="defaults.")
         defaults = _feed_settings(reader, dmap, "defaults.")
 
-    if "feeds" not in top:
+    if "feeds" not in top and feeds_required:
         raise ConfigError(path, None, "feeds", "missing; list the feeds to poll under 'feeds:'")
-    feeds_key_line, feeds_node = top["feeds"]
+    feeds_node = top["feeds"][1] if "feeds" in top else yaml.SequenceNode("tag:yaml.org,2002:seq", [])
+    if not feeds_required and isinstance(feeds_node, yaml.ScalarNode) and feeds_node.tag == "tag:yaml.org,2002:null":
+        feeds_node = yaml.SequenceNode("tag:yaml.org,2002:seq", [])
     if not isinstance(feeds_node, yaml.SequenceNode):
         raise ConfigError(path, _line(feeds_node), "feeds", "must be a list of feeds, each with a 'url:'")
 

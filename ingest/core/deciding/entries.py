@@ -244,7 +244,7 @@ class _Decider:
         data = self._json(article, prepared)
         # A claim a stopped run left is new unless its file had been written before (an update)
         first = action is Action.NEW or (action is Action.PENDING and stored is not None and stored.written_hash is None)
-        merged, base = False, None
+        merged, base, kept_body = False, None, False
         current = self.facts.files.get(name) if stored is not None else None
         if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
             profile, body = self.settings.profile, self.settings.body
@@ -254,9 +254,9 @@ class _Decider:
             if outcome.resolution is Resolution.KEEP:
                 return KeepEdit(article.identity, name, digest, data, stored.base_article)
             if outcome.resolution is Resolution.MERGE:
-                merged, first, base = True, False, stored.base_article
+                merged, first, base, kept_body = True, False, stored.base_article, outcome.kept_body
             text = outcome.text or text
-        return Write(article.identity, name, text, digest, article.slug, data, first, merged, base)
+        return Write(article.identity, name, text, digest, article.slug, data, first, merged, base, kept_body)
 
     def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:
         if stored is not None and stored.state != "deleted":
