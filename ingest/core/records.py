@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from .content.article import Article
+from .printable import printable_url
 from .scheduling.politeness import Hop
 from .content.reuse import Reuse
 
@@ -225,6 +226,10 @@ class FeedReport:
         """Failed in this run, not asked while it backs off after failures, or images not downloaded:
         what a cron job must hear of."""
         return self.failed or self.backing_off or bool(self.images_failed)
+
+    def __post_init__(self) -> None:
+        # a report is what gets shown: it never holds a URL's credentials, whoever builds it
+        self.url = printable_url(self.url)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.printable import printable_url
 from ..core.records import FeedReport, HookResult
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def opml_record(decision: OutlineDecision, url: str | None) -> dict[str, Any]:
         "name": decision.name,
         "title": outline.title or None,
         "categories": list(decision.categories),
-        "html_url": outline.html_url,
+        "html_url": printable_url(outline.html_url) if outline.html_url else outline.html_url,
         "outline_type": outline.type,
         "reason": decision.reason,
     })

@@ -26,6 +26,7 @@ from ..app.opml_import import (
 )
 from ..app.facade import save_text
 from ..core.config.model import ConfigError, redact
+from ..core.printable import printable_url
 from ..core.config.opml import OpmlError, exportable, read_opml, write_opml
 from . import jsonout as records
 from .common import (
@@ -135,6 +136,8 @@ def command_export(args: argparse.Namespace) -> int:
             continue
         if "@" in urlsplit(feed.url).netloc:
             error(f"{feed.name}: exported without the credentials in its URL")
+        elif printable_url(feed.url) != feed.url:
+            error(f"{feed.name}: exported without the secret in its URL's query")
         elif feed.auth or feed.headers:
             error(f"{feed.name}: exported without its auth and headers (OPML has no place for them)")
         feeds.append(feed)

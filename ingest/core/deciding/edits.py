@@ -89,6 +89,10 @@ def resolve(
         return EditOutcome(Resolution.DELETED)
     if current == upstream or not is_edited(current, ours) or mode == "overwrite":
         return EditOutcome(Resolution.WRITE, upstream)
+    if mode == "merge" and _LEGACY_BYTES.search(current):
+        # saved in another encoding than UTF-8 (read with surrogate escapes): a merge would mix the two,
+        # so the file is kept byte for byte, as with ``edits: keep``
+        return EditOutcome(Resolution.KEEP)
     if mode == "merge":
         base_text = base()
         if base_text is not None and content_hash(base_text) == next(iter(ours), None):
@@ -101,6 +105,7 @@ def resolve(
 # --- three-way merge of front matter and body --------------------------------
 
 _KEY = re.compile(r"[^\s#\-][^:]*:(?:\s|$)")
+_LEGACY_BYTES = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as read with surrogateescape
 
 
 @dataclass(frozen=True)

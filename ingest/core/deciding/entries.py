@@ -18,7 +18,7 @@ from datetime import datetime
 
 from ..config.model import FeedConfig
 from .edits import Resolution, content_hash, resolve
-from .filters import compile_filter
+from .filters import RuleTimeout, compile_filter
 from ..content.article import Article, article_to_json
 from ..content.normalize import plain_text
 from ..rendering.profiles import Profile
@@ -38,7 +38,7 @@ from ..records import (
 from ..rendering.page import base_text, render
 
 __all__ = [
-    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated",
+    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated", "prejudge",
     "decide", "decide_entries", "judged", "slug_candidates", "texts_of",
 ]
 
@@ -176,6 +176,19 @@ def admits(feed: FeedConfig, article: Article) -> bool:
     if not feed.include and not feed.exclude:
         return True
     return compile_filter(feed.include, feed.exclude).admits(texts_of(article))
+
+
+def prejudge(feed: FeedConfig, articles: Sequence[Article]) -> None:
+    """Judge the entries by the feed's rules ahead of ``decide_entries`` (which then finds the verdicts ready).
+
+    For a caller that runs this off its event loop when a rule may take long.
+    """
+    rules = compile_filter(feed.include, feed.exclude)
+    for article in articles:
+        try:
+            rules.admits(texts_of(article))
+        except RuleTimeout:  # remembered too: the decision reports it
+            pass
 
 
 def judged(stored: StoredEntry | None, feed_id: int) -> bool:

@@ -268,8 +268,17 @@ def alternate_links(text: str, page_url: str) -> list[tuple[str, str, str | None
         finder.close()
     except Exception:  # a broken page: use what was found before the break
         pass
-    base = urljoin(page_url, finder.base) if finder.base else page_url
-    return [(urljoin(base, href), kind, title) for href, kind, title in finder.links]
+    try:
+        base = urljoin(page_url, finder.base) if finder.base else page_url
+    except ValueError:  # a <base href> that is no URL (an unclosed IPv6 bracket): the page's own
+        base = page_url
+    found = []
+    for href, kind, title in finder.links:
+        try:
+            found.append((urljoin(base, href), kind, title))
+        except ValueError:  # an href that is no URL names no feed
+            continue
+    return found
 
 
 class _AlternateLinks(HTMLParser):
