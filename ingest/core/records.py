@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from .content.article import Article
+from .printable import printable_url
 from .scheduling.politeness import Hop
 from .content.reuse import Reuse
 
@@ -203,6 +204,10 @@ class FeedReport:
     removed: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    # files of stored entries the rules held back and now admit (in ``new`` too); names within the output
+    admitted: list[str] = field(default_factory=list)
+    # merged files whose body upstream changed while the owner's edited body was kept (names within the output)
+    kept_bodies: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
     # Full articles (``content: extract``): articles used as bodies in this run,
     # "URL: reason" of pages that could not be extracted, and whether those
@@ -228,6 +233,10 @@ class FeedReport:
         articles not extracted under ``extract_failures: fail``: what a cron job must hear of."""
         return (self.failed or self.backing_off or bool(self.images_failed)
                 or (self.extract_fatal and bool(self.extract_failed)))
+
+    def __post_init__(self) -> None:
+        # a report is what gets shown: it never holds a URL's credentials, whoever builds it
+        self.url = printable_url(self.url)
 
 
 @dataclass(frozen=True)
@@ -318,6 +327,7 @@ class Write:
     first: bool  # a new file (not an update of one written before)
     merged: bool = False  # the owner's edit merged with upstream's change
     base: str | None = None  # the article a merged file's owner edit was made on
+    kept_body: bool = False  # merged, but upstream's change to the body gave way to the owner's body
 
 
 @dataclass(frozen=True)
