@@ -24,15 +24,16 @@ from datetime import datetime
 
 from ..core.config import FeedConfig
 from ..core.dedupe import (
+    LOOKUP_DEPTH,
     OCCUPIED,
     Facts,
     Settings,
     admits,
     as_stored,
-    candidates,
     dated,
     decide_entries,
     judged,
+    names_to_look_up,
     rendered,
 )
 from ..core.edits import content_hash
@@ -63,9 +64,6 @@ from .selection import withdraw
 __all__ = ["Applier"]
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
-
-_FREE_NAMES = 2  # free candidate names looked up per new entry: its plain slug's and its own suffixed one
-
 
 @dataclass
 class Applier:
@@ -144,14 +142,20 @@ class Applier:
                 report.notes.append(f"entry {item.index} skipped: {item.error}")
             else:
                 prepared.append(item)
-        facts, unreadable = self._facts(prepared, stored, now, feed.images)
+        settings = Settings(feed, feed_id, self.profile, self.body, now)
+        facts, unreadable = self._facts(prepared, stored, settings, LOOKUP_DEPTH)
         if unreadable:  # an entry whose file cannot be read is not decided; the others go on
             errors += unreadable.values()
             prepared = [item for item in prepared if item.article.identity not in unreadable]
         if feed.images == "download" and self.images is not None:
             facts = replace(facts, placed=self._place_stored(feed, feed_id, prepared, stored, now, report))
-        settings = Settings(feed, feed_id, self.profile, self.body, now)
         decision = decide_entries(prepared, facts, settings, self.seen, self.claimed)
+        depth = LOOKUP_DEPTH
+        while decision.short:  # every candidate name looked up was taken: look deeper and decide again
+            depth *= 4
+            more, _unreadable = self._facts(prepared, stored, settings, depth)
+            facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
+            decision = decide_entries(prepared, facts, settings, self.seen, self.claimed)
         self.seen |= decision.seen
         if self.dry_run:
             self.claimed |= decision.claimed
@@ -201,11 +205,14 @@ class Applier:
         return replace(intent, text=outcome.text, digest=content_hash(outcome.text))
 
     def _facts(
-        self, entries: Iterable[Prepared], stored: dict[str, StoredEntry], now: datetime, images: str = "keep",
+        self, entries: list[Prepared], stored: dict[str, StoredEntry], settings: Settings, depth: int,
     ) -> tuple[Facts, dict[str, str]]:
-        """What the decision needs from the store and the output directory, and the entries whose file cannot be read."""
+        """What the decision needs from the store and the output directory, and the entries whose file cannot be read.
+
+        The candidate names to look up are the core's to say
+        (``names_to_look_up``); the store answers for all of them at once.
+        """
         files: dict[str, str | None] = {}
-        taken: set[str] = set()
         unreadable: dict[str, str] = {}
         for item in entries:
             entry = stored.get(item.article.identity)
@@ -214,18 +221,11 @@ class Applier:
                     files[entry.path] = read_text(os.path.join(self.output, entry.path))
                 except OSError as exc:
                     unreadable[entry.identity] = cannot_write(exc)
-                continue
-            free = 0
-            for slug, name in candidates(dated(item.article, None, now), self.profile, images):
-                if slug in self.claimed or name in self.claimed or self.store.name_taken(slug, name):
-                    taken.update((slug, name))
-                    continue
-                if name not in files:
-                    files[name] = self._occupant(os.path.join(self.output, name))
-                if files[name] is None:
-                    free += 1
-                    if free == _FREE_NAMES:
-                        break
+        pairs = names_to_look_up(entries, stored, settings, depth)
+        taken = self.store.names_taken(key for pair in pairs for key in pair) if pairs else set()
+        for slug, name in pairs:
+            if slug not in taken and name not in taken and name not in files:
+                files[name] = self._occupant(os.path.join(self.output, name))
         return Facts(stored, frozenset(taken), files), unreadable
 
     @staticmethod

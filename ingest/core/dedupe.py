@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -38,7 +39,7 @@ from .render import base_text, render
 
 __all__ = [
     "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
-    "decide", "decide_entries", "judged", "slug_candidates", "texts_of",
+    "decide", "decide_entries", "judged", "LOOKUP_DEPTH", "names_to_look_up", "slug_candidates", "texts_of",
 ]
 
 
@@ -115,11 +116,17 @@ OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
 
 @dataclass(frozen=True)
 class Decision:
-    """One intent per entry, in the batch's order, and the identities and names this batch took."""
+    """One intent per entry, in the batch's order, and the identities and names this batch took.
+
+    ``short`` names the entries whose candidate names the facts did not
+    cover (every one looked up was taken): decide the batch again with
+    facts looked up deeper, or these get no name.
+    """
 
     intents: list[Intent]
     seen: frozenset[str]
     claimed: frozenset[str]
+    short: frozenset[str] = frozenset()
 
 
 def dated(article: Article, stored: StoredEntry | None, now: datetime) -> Article:
@@ -165,6 +172,28 @@ def candidates(article: Article, profile: Profile, images: str = "keep") -> Iter
         yield slug, profile.path_for(slug, article.date, images)
 
 
+# Candidate names looked up per new entry before deciding: its plain slug's, its
+# own suffixed one and one more. An entry that needs more (every one of these
+# taken) is named in ``Decision.short``, and the shell looks deeper.
+LOOKUP_DEPTH = 3
+
+
+def names_to_look_up(
+    entries: Iterable[Prepared], stored: Mapping[str, StoredEntry], settings: Settings, depth: int = LOOKUP_DEPTH,
+) -> list[tuple[str, str]]:
+    """The (slug, file name) pairs whose owners the decision needs: the first ``depth`` candidates of each new entry.
+
+    The shell asks the store which are taken (one batched lookup) and reads
+    the output at each name that is not, and hands both over as ``Facts``.
+    """
+    pairs: list[tuple[str, str]] = []
+    for item in entries:
+        if item.article.identity not in stored:
+            article = dated(item.article, None, settings.now)
+            pairs += itertools.islice(candidates(article, settings.profile, settings.feed.images), depth)
+    return pairs
+
+
 def texts_of(article: Article) -> tuple[str, ...]:
     """What the rules look at: title, summary, body text, the entry's own categories and its author."""
     return (article.title, article.summary, plain_text(article.body), *article.entry_categories, article.author)
@@ -197,12 +226,20 @@ def decide_entries(
     """
     decider = _Decider(facts, settings, seen, claimed)
     intents: list[Intent] = []
+    short: set[str] = set()
     for prepared in entries:
         try:
             intents.append(decider.decide(prepared))
+        except _NotLookedUp as exc:
+            short.add(prepared.article.identity)
+            intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
         except Exception as exc:  # one odd entry must not cost the others
             intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
-    return Decision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now))
+    return Decision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now), frozenset(short))
+
+
+class _NotLookedUp(LookupError):
+    """The facts hold no free candidate name for an entry: the shell looked up too few."""
 
 
 @dataclass
@@ -287,7 +324,7 @@ class _Decider:
             if slug in taken or name in taken or self._claimed(slug) or self._claimed(name):
                 continue
             if name not in files:
-                break  # the shell looked no further: every name it did look up is taken
+                raise _NotLookedUp(f"no candidate name looked up is free for {article.slug!r}")
             candidate = article if slug == article.slug else replace(article, slug=slug)
             text = self._render(candidate, prepared)
             if files[name] is not None and files[name] != text:
