@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import assert_never
 
 from ..core.config import FeedConfig
 from ..core.dedupe import (
@@ -37,6 +38,7 @@ from ..core.dedupe import (
     rendered,
 )
 from ..core.edits import content_hash
+from ..core.images import out_of_bundle
 from ..core.normalize import article_from_json
 from ..core.profiles import Profile
 from ..core.records import (
@@ -45,6 +47,7 @@ from ..core.records import (
     FeedReport,
     Forget,
     HoldBack,
+    Intent,
     KeepEdit,
     Prepared,
     Same,
@@ -58,7 +61,7 @@ from ..core.reuse import adopt_earlier_files
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, read_text, same_bytes, write_atomic
-from .images import Images
+from .images import Images, Placed
 from .selection import withdraw
 
 __all__ = ["Applier"]
@@ -98,6 +101,37 @@ class Applier:
                 planned = self._decide_and_claim(feed, feed_id, entries, now, report, sources, errors)
         except (sqlite3.Error, StoreFailed) as exc:  # nothing was claimed, so nothing is written; the next run tries again
             return [f"cannot record the feed's entries in the store: {exc}"]
+        return errors + await self._write(planned, now)
+
+    async def apply_stored(
+        self, feed: FeedConfig, feed_id: int, placed: list[Placed], now: datetime, report: FeedReport,
+    ) -> list[str]:
+        """Decide again about stored entries whose text changed between polls (their images made local).
+
+        They go through the same decision as a poll's entries: an unedited
+        file is rewritten, an edited one kept or merged as ``edits:`` says, a
+        file the owner deleted is recorded as such and never written again.
+        """
+        items = [Prepared(article_from_json(e.article), None, None, e.article, "") for e, _t, _r in placed if e.article]
+        stored = {entry.identity: entry for entry, _text, _refs in placed}
+        texts = {entry.identity: (text, refs) for entry, text, refs in placed}
+        errors: list[str] = []
+        done = FeedReport(feed.name, feed.url)
+        try:
+            with self.store.batch():
+                planned = self._decide(feed, feed_id, items, stored, now, done, [], errors, texts, between=True)
+        except (sqlite3.Error, StoreFailed) as exc:
+            return [f"cannot record the feed's entries in the store: {exc}"]
+        errors += await self._write(planned, now)
+        report.updated += [path for path in done.updated if path not in report.updated and path not in report.new]
+        report.kept += [name for name in done.kept if name not in report.kept]
+        report.merged += [name for name in done.merged if name not in report.merged]
+        report.skipped += done.skipped
+        return errors
+
+    async def _write(self, planned: list[tuple[Write, str, list[str]]], now: datetime) -> list[str]:
+        """Write the claimed files, flush them (and the images written with them), confirm the claims."""
+        errors: list[str] = []
         written: list[tuple[Write, str, list[str]]] = []
         for intent, path, done in planned:
             try:
@@ -142,20 +176,39 @@ class Applier:
                 report.notes.append(f"entry {item.index} skipped: {item.error}")
             else:
                 prepared.append(item)
+        return self._decide(feed, feed_id, prepared, stored, now, report, sources, errors)
+
+    def _decide(
+        self, feed: FeedConfig, feed_id: int, prepared: list[Prepared], stored: dict[str, StoredEntry], now: datetime,
+        report: FeedReport, sources: list[str], errors: list[str],
+        placed: dict[str, tuple[str, dict[str, str]]] | None = None, *, between: bool = False,
+    ) -> list[tuple[Write, str, list[str]]]:
+        """Decide about the entries and record every intent; the writes still to do.
+
+        ``placed`` holds texts made between polls (stored entries with their
+        images made local): they are decided as themselves, not as entries
+        the run already saw.
+        """
         settings = Settings(feed, feed_id, self.profile, self.body, now)
         facts, unreadable = self._facts(prepared, stored, settings, LOOKUP_DEPTH)
         if unreadable:  # an entry whose file cannot be read is not decided; the others go on
             errors += unreadable.values()
             prepared = [item for item in prepared if item.article.identity not in unreadable]
-        if feed.images == "download" and self.images is not None:
-            facts = replace(facts, placed=self._place_stored(feed, feed_id, prepared, stored, now, report))
-        decision = decide_entries(prepared, facts, settings, self.seen, self.claimed)
+        if placed is None and feed.images == "download" and self.images is not None:
+            placed = self._place_stored(feed, feed_id, prepared, stored, now, report)
+        if placed:
+            texts = {identity: text for identity, (text, _refs) in placed.items()}
+            facts = replace(facts, placed=texts, relinks={identity: refs for identity, (_t, refs) in placed.items()})
+        seen = frozenset() if between else self.seen
+        decision = decide_entries(prepared, facts, settings, seen, self.claimed)
         depth = LOOKUP_DEPTH
         while decision.short:  # every candidate name looked up was taken: look deeper and decide again
             depth *= 4
             more, _unreadable = self._facts(prepared, stored, settings, depth)
             facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
-            decision = decide_entries(prepared, facts, settings, self.seen, self.claimed)
+            decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        if between:
+            decision = replace(decision, seen=frozenset())
         self.seen |= decision.seen
         if self.dry_run:
             self.claimed |= decision.claimed
@@ -178,19 +231,21 @@ class Applier:
     def _place_stored(
         self, feed: FeedConfig, feed_id: int, entries: Iterable[Prepared], stored: dict[str, StoredEntry],
         now: datetime, report: FeedReport,
-    ) -> dict[str, str]:
+    ) -> dict[str, tuple[str, dict[str, str]]]:
         """Stored entries' texts with their images made local, for the decision to compare and write."""
         assert self.images is not None
-        placed: dict[str, str] = {}
+        placed: dict[str, tuple[str, dict[str, str]]] = {}
         for item in entries:
             entry = stored.get(item.article.identity)
             if entry is None or (judged(entry, feed_id) and not admits(feed, dated(item.article, entry, now))):
                 continue
+            if out_of_bundle(self.profile, entry, dated(item.article, entry, now).date or now.date()):
+                continue  # an edit kept it out of its bundle: its images would sit beside no post
             article = as_stored(item, entry, now)
             outcome = self.images.place(feed.images, feed_id, article, rendered(article, item, self.profile, self.body),
                                         now, entry)
             report.images_failed += outcome.failures
-            placed[article.identity] = outcome.text
+            placed[article.identity] = (outcome.text, outcome.refs)
         return placed
 
     def _place_new(self, intent: Write, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write:
@@ -240,50 +295,56 @@ class Applier:
         except OSError:
             return OCCUPIED
 
-    def _record(self, intent: object, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
+    def _record(self, intent: Intent, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
         """Record one intent in the store and the report; a Write comes back to be written."""
-        if isinstance(intent, Same):
-            report.unchanged += 1
-            if intent.data is not None and not self.dry_run:
-                self.store.save_article(intent.identity, intent.data)
-        elif isinstance(intent, Skip):
-            report.skipped += 1
-        elif isinstance(intent, Forget):  # the owner deleted the file: never bring it back, nor its images
-            report.skipped += 1
-            if self.images is not None:
-                self.images.forget(intent.identity)
-            if not self.dry_run:
+        match intent:
+            case Same(identity=identity, data=data):
+                report.unchanged += 1
+                if data is not None and not self.dry_run:
+                    self.store.save_article(identity, data)
+            case Skip():
+                report.skipped += 1
+            case Broken():  # reported with its error where the decision is read
+                pass
+            case Forget():  # the owner deleted the file: never bring it back, nor its images
+                report.skipped += 1
+                if self.images is not None:
+                    self.images.forget(intent.identity)
+                if not self.dry_run:
+                    self.store.save_entry(
+                        intent.identity, feed_id, intent.name, intent.digest, "deleted", now, slug=intent.slug,
+                        article=intent.data,
+                    )
+            case KeepEdit():
+                report.kept.append(intent.name)
+                if not self.dry_run:
+                    self.store.keep_edit(intent.identity, intent.digest, intent.data, intent.base, now)
+            case HoldBack():
+                report.filtered += 1
+                if not self.dry_run:
+                    self.store.save_filtered(
+                        intent.identity, feed_id, intent.name, intent.digest, now, slug=intent.slug,
+                        article=intent.data,
+                    )
+            case Withdraw(entry=entry):
+                report.filtered += 1
+                if not self.dry_run:  # written before: its file goes, unless the owner edited it
+                    done = withdraw(self.store, self.output, [entry], "filtered", now, states=("written", "pending"))
+                    report.removed += done.removed
+                    report.held += done.held
+            case Write():
+                if intent.merged:
+                    report.merged.append(intent.name)
+                if self.dry_run:
+                    (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
+                    return None
                 self.store.save_entry(
-                    intent.identity, feed_id, intent.name, intent.digest, "deleted", now, slug=intent.slug,
-                    article=intent.data,
+                    intent.identity, feed_id, intent.name, intent.digest, "pending", now, slug=intent.slug,
+                    article=intent.data, base=intent.base,
                 )
-        elif isinstance(intent, KeepEdit):
-            report.kept.append(intent.name)
-            if not self.dry_run:
-                self.store.keep_edit(intent.identity, intent.digest, intent.data, intent.base, now)
-        elif isinstance(intent, HoldBack):
-            report.filtered += 1
-            if not self.dry_run:
-                self.store.save_filtered(
-                    intent.identity, feed_id, intent.name, intent.digest, now, slug=intent.slug, article=intent.data
-                )
-        elif isinstance(intent, Withdraw):
-            report.filtered += 1
-            if not self.dry_run:  # written before: its file goes, unless the owner edited it
-                done = withdraw(self.store, self.output, [intent.entry], "filtered", now, states=("written", "pending"))
-                report.removed += done.removed
-                report.held += done.held
-        elif isinstance(intent, Write):
-            if intent.merged:
-                report.merged.append(intent.name)
-            if self.dry_run:
-                (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
-                return None
-            self.store.save_entry(
-                intent.identity, feed_id, intent.name, intent.digest, "pending", now, slug=intent.slug,
-                article=intent.data, base=intent.base,
-            )
-            return intent
+                return intent
+            case _:
+                assert_never(intent)
         return None
 
 

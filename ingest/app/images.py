@@ -24,15 +24,22 @@ import re
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..core import policy
 from ..core.config import Config, FeedConfig
-from ..core.edits import content_hash, is_edited
-from ..core.images import ImageRecord, file_name, image_dir, localize, reference, wanted
+from ..core.images import (
+    ImageRecord,
+    file_name,
+    image_dir,
+    localize,
+    out_of_bundle,
+    reference,
+    wanted,
+)
 from ..core.normalize import Article, article_from_json
 from ..core.profiles import Profile
 from ..core.records import FeedReport, StoredEntry, Validators
@@ -51,13 +58,18 @@ from ..shell.images import (
     write_image,
 )
 from ..shell.store import StoreAPI as Store
-from ..shell.write import flush, read_text, write_atomic
+from ..shell.write import flush
 
 if TYPE_CHECKING:
     from ..shell.limits import RequestLimits
 
+# A stored post with its text pointing at its local images, and those references (URL -> local).
+Placed = tuple[StoredEntry, str, dict[str, str]]
+# How the run's applier takes such posts: (feed, feed id, posts, now, report) -> what could not be written.
+Rewrite = Callable[[FeedConfig, int, list[Placed], datetime, FeedReport], Awaitable[list[str]]]
+
 __all__ = [
-    "forget_images", "image_modes", "Images", "images_changed", "Outcome", "queue_images", "relocate",
+    "forget_images", "image_modes", "Images", "images_changed", "Outcome", "Placed", "queue_images", "relocate",
     "SPOOL_OVER",
 ]
 
@@ -76,6 +88,7 @@ class Outcome:
 
     text: str
     failures: list[str] = field(default_factory=list)
+    refs: dict[str, str] = field(default_factory=dict)  # image URL -> its local reference, for the images stored
 
 
 class Images:
@@ -118,6 +131,8 @@ class Images:
         for article in articles:
             entry = stored.get(article.identity)
             if entry is not None and (entry.feed_id != feed_id or (entry.state == "deleted" and entry.hidden is None)):
+                continue
+            if entry is not None and out_of_bundle(self.profile, entry, article.date or entry.first_seen.date()):
                 continue
             known = {r.url: r for r in records.get(article.identity, [])}
             for url in wanted(article):
@@ -221,7 +236,7 @@ class Images:
             remove_images(self.output, sorted(p for p in unused if p))
         if not refs:
             return Outcome(text, failures)
-        return Outcome(render(localize(article, refs), self.profile, self.body), failures)
+        return Outcome(render(localize(article, refs), self.profile, self.body), failures, refs)
 
     def forget(self, identity: str) -> None:
         """A post that is gone (deleted by its owner, filtered, pruned) takes its images along."""
@@ -236,12 +251,15 @@ class Images:
 
     async def after_poll(
         self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits, report: FeedReport, now: datetime,
-        *, force: bool = False,
+        apply: Rewrite, *, force: bool = False,
     ) -> None:
         """Try the feed's failed images whose time has come, then say on the feed's line what failed.
 
-        Files rewritten with their local images count as updated; a failure
-        here is the images' own and never fails the feed.
+        The posts whose images are now local are handed to ``apply`` (the
+        run's applier), which decides about them as about any changed entry:
+        an unedited file is rewritten (and counts as updated), an edited one
+        is kept or merged as the feed's ``edits:`` says. A failure here is
+        the images' own and never fails the feed.
         """
         if feed.images == "download" and not self.dry_run and report.status != "retired":
             try:
@@ -249,16 +267,16 @@ class Images:
                 gone = [identity for identity, path in self.store.posts_with_images(feed_id)
                         if not os.path.exists(os.path.join(self.output, path))]
                 forget_images(self.store, self.output, gone)
-                rewritten, failures = await self.retry(feed, feed_id, feed.url, client, limits, now, force=force)
+                placed, failures = await self.retry(feed, feed_id, feed.url, client, limits, now, force=force)
+                report.images_failed += failures
+                if placed:
+                    report.images_failed += await apply(feed, feed_id, placed, now, report)
             except OSError as exc:
                 where = f" {exc.filename}" if exc.filename else ""
                 report.images_failed.append(f"cannot write{where}: {exc.strerror or exc}")
             except Exception as exc:  # a bug in the images step must not cost the feed its poll
                 log.exception("images of %s", feed.name)
                 report.images_failed.append(f"internal error: {type(exc).__name__}: {exc}")
-            else:
-                report.updated += [path for path in rewritten if path not in report.updated]
-                report.images_failed += failures
         self._drop_fetched(feed_id)
         if report.images_failed:
             count = len(report.images_failed)
@@ -297,12 +315,13 @@ class Images:
     async def retry(
         self, feed: FeedConfig, feed_id: int, served_from: str, client: Client, limits: RequestLimits, now: datetime,
         *, force: bool = False,
-    ) -> tuple[list[str], list[str]]:
-        """Fetch the images whose time has come and rewrite their posts in place; (files rewritten, failures).
+    ) -> tuple[list[Placed], list[str]]:
+        """Fetch the images whose time has come; (each post with its text pointing at them, failures).
 
-        A post its owner edited keeps its text (its images are still
-        stored, for a later rewrite); a post that is gone is left to the
-        run, which records it as deleted.
+        The posts are not written here: the run's decision says whether
+        each may be (an edited post is kept or merged as for any change).
+        A post an edit kept out of its bundle gets no images (see
+        ``out_of_bundle``).
         """
         if feed.images != "download" or self.dry_run:
             return [], []
@@ -316,29 +335,22 @@ class Images:
         jobs = []
         for identity in identities:
             entry = entries.get(identity)
-            if entry is None or entry.article is None:
+            if entry is None or entry.article is None or entry.state != "written":
                 continue
             article = replace(article_from_json(entry.article), slug=entry.given_slug)
+            if out_of_bundle(self.profile, entry, article.date or entry.first_seen.date()):
+                continue
             articles.append((entry, article))
             jobs += [(identity, r.url, Validators()) for r in records.get(identity, []) if r.due(due)]
         await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
-        rewritten: list[str] = []
+        placed: list[Placed] = []
         failures: list[str] = []
         for entry, article in articles:
-            path = os.path.join(self.output, entry.path)
-            current = read_text(path)
-            if current is None:  # deleted by its owner: the run records that when the entry comes up
-                continue
             outcome = self.place(feed.images, feed_id, article, render(article, self.profile, self.body), now, entry)
             failures += outcome.failures
-            if is_edited(current, entry.ours) or current == outcome.text:
-                continue
-            write_atomic(path, outcome.text, sync=False)
-            self._written.append(path)
-            self.store.save_entry(entry.identity, feed_id, entry.path, content_hash(outcome.text), "written", now)
-            rewritten.append(path)
+            placed.append((entry, outcome.text, outcome.refs))
         await self.flush()
-        return rewritten, failures
+        return placed, failures
 
 
 def relocate(store: Store, output: str, profile: Profile, identity: str, slug: str) -> None:

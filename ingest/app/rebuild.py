@@ -20,6 +20,8 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
+from ..core.images import out_of_bundle, relink
+from ..core.images import wanted as wanted_images
 from ..core.normalize import article_from_json
 from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..core.records import Layout, StoredEntry
@@ -57,6 +59,10 @@ class RebuildReport:
     unchanged: int = 0
     kept_deleted: int = 0
     without_data: int = 0
+    # images: download: posts whose images the next run fetches, and edited posts kept where they were,
+    # whose images stay at the publisher's URLs (edits: keep leaves their text alone)
+    images_to_fetch: list[Path] = field(default_factory=list)
+    images_remote: list[Path] = field(default_factory=list)
 
     @property
     def changed(self) -> list[Path]:
@@ -150,13 +156,17 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
             continue
         article = replace(article_from_json(entry.article), slug=entry.given_slug)
         was, mode = settings.get(entry.feed_id, ("keep", "keep"))
-        target = profile.path_for(article.slug, article.date, mode) if renames or was != mode else entry.path
+        # a post an edit kept out of its bundle moves in once the rebuild may change it (edits: merge, or no edit)
+        stray = mode == "download" and out_of_bundle(profile, entry, article.date or entry.first_seen.date())
+        target = profile.path_for(article.slug, article.date, mode) if renames or was != mode or stray else entry.path
         text = render(article, profile, config.body)
         if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
             text = looking.place(mode, entry.feed_id, article, text, utcnow(), entry).text
             stored_images.append((len(plans), article))
         plans.append((entry, target, text))
     _refuse_conflicts(output, plans)
+    refs: dict[str, dict[str, str]] = {}  # the images made local, by entry
+    fetch_later: set[str] = set()  # entries with images not stored yet (the next run fetches them)
     if not dry_run:  # images: into the folders the profile names, then the texts that point at them
         images = Images(store, os.fspath(output), profile, config.body)
         for index, article in stored_images:
@@ -164,8 +174,11 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
             relocate(store, os.fspath(output), profile, entry.identity, article.slug)
             queue_images(store, article)
             remote = render(article, profile, config.body)
-            text = images.place("download", entry.feed_id, article, remote, utcnow(), entry).text
-            plans[index] = (entry, target, text)
+            placed = images.place("download", entry.feed_id, article, remote, utcnow(), entry)
+            plans[index] = (entry, target, placed.text)
+            refs[entry.identity] = placed.refs
+            if set(wanted_images(article)) - set(placed.refs):
+                fetch_later.add(entry.identity)
 
     now = utcnow()
     modes = _edit_modes(config, store)
@@ -190,12 +203,17 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
             continue
         if outcome.resolution is Resolution.KEEP:
             report.kept.append(source)
+            if source != dest and settings.get(entry.feed_id, ("keep", "keep"))[1] == "download":
+                report.images_remote.append(source)
             if not dry_run and entry.article is not None:
                 store.keep_edit(entry.identity, digest, entry.article, entry.base_article, now)
             continue
         text = outcome.text or text
         if outcome.resolution is Resolution.MERGE:
             report.merged.append(dest)
+            text = relink(text, refs.get(entry.identity, {}))  # the owner's body, pointing at the stored images
+        if entry.identity in fetch_later:
+            report.images_to_fetch.append(dest)
         if source == dest:
             if not dry_run:
                 write_atomic(dest, text)

@@ -168,7 +168,9 @@ class _Run:
         before = refilter(self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow())
         report = await self._poll(feed, client, limits, readers, force=force)
         # entry images (images: download) whose time has come are tried again, whatever the feed said
-        await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
+        await self.images.after_poll(
+            feed, feed_id, client, limits, report, utcnow(), self.applier.apply_stored, force=force
+        )
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
         report.removed += before.removed

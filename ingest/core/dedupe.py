@@ -20,6 +20,7 @@ from datetime import datetime
 from .config import FeedConfig
 from .edits import Resolution, content_hash, resolve
 from .filters import compile_filter
+from .images import relink
 from .normalize import Article, article_to_json, plain_text
 from .profiles import Profile
 from .records import (
@@ -109,6 +110,8 @@ class Facts:
     # A stored entry's text with its images made local (``images: download``),
     # by identity; the decision compares and writes it instead of the rendered text.
     placed: Mapping[str, str] = field(default_factory=dict)
+    # and the references it made local (URL -> local), for a merge to carry into the owner's body
+    relinks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
@@ -292,6 +295,8 @@ class _Decider:
             if outcome.resolution is Resolution.MERGE:
                 merged, first, base = True, False, stored.base_article
             text = outcome.text or text
+            if merged:  # the owner's body stays theirs, but points at the images now stored beside it
+                text = relink(text, self.facts.relinks.get(article.identity, {}))
         return Write(article.identity, name, text, digest, article.slug, data, first, merged, base)
 
     def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:

@@ -210,6 +210,15 @@ def rebuild_summary(
         parts.append(f"{len(report.merged)} merged with your edits: {', '.join(map(shown, report.merged))}")
     if report.kept:
         parts.append(f"{len(report.kept)} kept your edits: {', '.join(map(shown, report.kept))}")
+    if report.images_to_fetch:
+        count = len(report.images_to_fetch)
+        parts.append(f"{count} post{'s' if count != 1 else ''} with images 'ingest run' still has to download")
+    if report.images_remote:
+        parts.append(
+            f"{len(report.images_remote)} kept your edits out of {'their bundles' if len(report.images_remote) != 1 else 'its bundle'}, "
+            f"images left at the publisher's URLs ('edits: merge' stores them): "
+            f"{', '.join(map(shown, report.images_remote))}"
+        )
     if written or removed:
         parts.append(f"{'would write' if dry_run else 'wrote'} {written} and {'would remove' if dry_run else 'removed'}"
                      f" {removed} as the filters now say")
