@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import assert_never
@@ -37,11 +37,12 @@ from ..core.dedupe import (
     names_to_look_up,
     rendered,
 )
-from ..core.edits import content_hash
+from ..core.edits import content_hash, is_edited
 from ..core.images import out_of_bundle
 from ..core.normalize import article_from_json
 from ..core.profiles import Profile
 from ..core.records import (
+    Blocked,
     Broken,
     EntryFailure,
     FeedReport,
@@ -61,10 +62,9 @@ from ..core.reuse import adopt_earlier_files
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, read_text, same_bytes, write_atomic
-from .images import Images, Placed
-from .selection import withdraw
+from .images import Images, Placed, forget_images
 
-__all__ = ["Applier"]
+__all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
 
@@ -128,6 +128,32 @@ class Applier:
         report.merged += [name for name in done.merged if name not in report.merged]
         report.skipped += done.skipped
         return errors
+
+    async def revive(self, feed: FeedConfig, feed_id: int, entries: list[StoredEntry], now: datetime) -> Changes:
+        """Write the filtered entries the feed's rules admit again, through the same decision as a poll's.
+
+        Each keeps the name it was given, unless the profile now names files
+        differently (a rebuild moved the others meanwhile) and the new name
+        is free. An edited or foreign file at that name is left alone.
+        """
+        moved = []
+        for entry in entries:
+            article = article_from_json(entry.article or "{}")
+            wanted = self.profile.path_for(entry.given_slug, dated(article, entry, now).date or now.date(), feed.images)
+            if wanted != entry.path and not self.store.path_taken(wanted, entry.identity):
+                entry = replace(entry, path=wanted)
+            moved.append(entry)
+        items = [Prepared(article_from_json(e.article), None, None, e.article, "") for e in moved if e.article]
+        done = FeedReport(feed.name, feed.url)
+        errors: list[str] = []
+        with self.store.batch():
+            planned = self._decide(feed, feed_id, items, {e.identity: e for e in moved}, now, done, [], errors,
+                                   between=True)
+        errors += await self._write(planned, now)
+        if errors:
+            raise OSError(errors[0])
+        names = [os.path.relpath(path, self.output) for path in done.new + done.updated]
+        return Changes(written=names, held=done.held + done.kept)
 
     async def _write(self, planned: list[tuple[Write, str, list[str]]], now: datetime) -> list[str]:
         """Write the claimed files, flush them (and the images written with them), confirm the claims."""
@@ -306,6 +332,8 @@ class Applier:
                 report.skipped += 1
             case Broken():  # reported with its error where the decision is read
                 pass
+            case Blocked(name=name):
+                report.held.append(name)
             case Forget():  # the owner deleted the file: never bring it back, nor its images
                 report.skipped += 1
                 if self.images is not None:
@@ -326,10 +354,10 @@ class Applier:
                         intent.identity, feed_id, intent.name, intent.digest, now, slug=intent.slug,
                         article=intent.data,
                     )
-            case Withdraw(entry=entry):
+            case Withdraw():
                 report.filtered += 1
                 if not self.dry_run:  # written before: its file goes, unless the owner edited it
-                    done = withdraw(self.store, self.output, [entry], "filtered", now, states=("written", "pending"))
+                    done = withdraw(self.store, self.output, [intent], now, states=("written", "pending"))
                     report.removed += done.removed
                     report.held += done.held
             case Write():
@@ -346,6 +374,64 @@ class Applier:
             case _:
                 assert_never(intent)
         return None
+
+
+@dataclass
+class Changes:
+    """Files a rule change or retention wrote, removed, or left because the owner edited them (names in the output)."""
+
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.written or self.removed or self.held)
+
+
+def withdraw(
+    store: Store, output: str, intents: Sequence[Withdraw], now: datetime, *,
+    dry_run: bool = False, states: tuple[str, ...] = ("written",),
+) -> Changes:
+    """Carry out withdrawals (``dedupe.withdrawal``) in the order that survives a crash and a concurrent run.
+
+    The entries are marked ``deleted`` in one transaction first (the claim:
+    only those still in ``states``, so an entry a run beside us claimed
+    meanwhile stays the run's), then their files are removed and their
+    images go. A file edited between the decision and its removal stays,
+    and its entry is marked written again.
+    """
+    changes = Changes(held=[intent.entry.path for intent in intents if intent.verdict == "held"])
+    removable = [intent.entry for intent in intents if intent.verdict == "remove"]
+    gone = [intent.entry for intent in intents if intent.verdict == "gone"]
+    if dry_run:
+        changes.removed = [entry.path for entry in removable]
+        return changes
+    if not removable and not gone:
+        return changes
+    by_reason: dict[str, list[str]] = {}
+    for intent in intents:
+        if intent.verdict == "remove":
+            by_reason.setdefault(intent.reason, []).append(intent.entry.identity)
+    store.hide([entry.identity for entry in gone], None, now, states=states)
+    marked = {identity for reason, identities in by_reason.items() for identity in store.hide(identities, reason, now, states=states)}
+    reasons = {intent.entry.identity: intent.reason for intent in intents}
+    for entry in removable:
+        if entry.identity not in marked:
+            continue  # a run beside us claimed it meanwhile: its file is the run's business
+        path = os.path.join(output, entry.path)
+        current = read_text(path)
+        if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays
+            store.unhide(entry.identity, reasons[entry.identity])
+            changes.held.append(entry.path)
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        changes.removed.append(entry.path)
+    # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
+    forget_images(store, output, [e.identity for e in gone] + [e.identity for e in removable if e.identity in marked])
+    return changes
 
 
 def cannot_write(exc: OSError) -> str:

@@ -165,7 +165,9 @@ class _Run:
         if self.dry_run:
             return await self._poll(feed, client, limits, readers, force=force)
         feed_id = self.store.feed_id(feed.url, feed.name)
-        before = refilter(self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow())
+        before = await refilter(
+            self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier
+        )
         report = await self._poll(feed, client, limits, readers, force=force)
         # entry images (images: download) whose time has come are tried again, whatever the feed said
         await self.images.after_poll(

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .config import FeedConfig
-from .edits import Resolution, content_hash, resolve
+from .edits import Resolution, content_hash, is_edited, resolve
 from .filters import compile_filter
 from .images import relink
-from .normalize import Article, article_to_json, plain_text
+from .normalize import Article, article_from_json, article_to_json, plain_text
 from .profiles import Profile
 from .records import (
+    Blocked,
     Broken,
     Forget,
     HoldBack,
@@ -40,7 +41,7 @@ from .render import base_text, render
 
 __all__ = [
     "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
-    "decide", "decide_entries", "judged", "LOOKUP_DEPTH", "names_to_look_up", "slug_candidates", "texts_of",
+    "decide", "decide_entries", "judged", "LOOKUP_DEPTH", "names_to_look_up", "rejudge", "slug_candidates", "texts_of", "withdrawal", "withdrawals",
 ]
 
 
@@ -197,6 +198,25 @@ def names_to_look_up(
     return pairs
 
 
+def withdrawal(entry: StoredEntry, current: str | None, reason: str) -> Withdraw:
+    """What a rule's taking ``entry`` out does to its file, whose text is ``current`` (None: no file).
+
+    An edited file stays, and so does its entry; a file already gone was
+    deleted by its owner. The filters, ``keep:`` and ``ingest prune`` all
+    decide here, and the applier carries the verdict out.
+    """
+    if current is None:
+        return Withdraw(entry, reason, "gone")
+    if is_edited(current, entry.ours):
+        return Withdraw(entry, reason, "held")
+    return Withdraw(entry, reason, "remove")
+
+
+def withdrawals(entries: Iterable[StoredEntry], files: Mapping[str, str | None], reason: str) -> list[Withdraw]:
+    """``withdrawal`` for each of ``entries``, their files' texts looked up in ``files`` by name."""
+    return [withdrawal(entry, files.get(entry.path), reason) for entry in entries]
+
+
 def texts_of(article: Article) -> tuple[str, ...]:
     """What the rules look at: title, summary, body text, the entry's own categories and its author."""
     return (article.title, article.summary, plain_text(article.body), *article.entry_categories, article.author)
@@ -207,6 +227,28 @@ def admits(feed: FeedConfig, article: Article) -> bool:
     if not feed.include and not feed.exclude:
         return True
     return compile_filter(feed.include, feed.exclude).admits(texts_of(article))
+
+
+def rejudge(
+    feed: FeedConfig, feed_id: int, entries: Iterable[StoredEntry],
+) -> tuple[list[StoredEntry], list[StoredEntry]]:
+    """The feed's stored entries its rules (changed since they were judged) now exclude and now admit again.
+
+    Pruned entries, files the owner deleted and claims still pending are
+    not judged; of the others, written ones the rules exclude are to be
+    withdrawn and filtered ones they admit are to be written.
+    """
+    excluded: list[StoredEntry] = []
+    admitted: list[StoredEntry] = []
+    for entry in entries:
+        if entry.article is None or entry.state == "pending" or not judged(entry, feed_id):
+            continue
+        if admits(feed, article_from_json(entry.article)):
+            if entry.state == "deleted":
+                admitted.append(entry)
+        elif entry.state == "written":
+            excluded.append(entry)
+    return excluded, admitted
 
 
 def judged(stored: StoredEntry | None, feed_id: int) -> bool:
@@ -285,6 +327,8 @@ class _Decider:
         first = action is Action.NEW or (action is Action.PENDING and stored is not None and stored.written_hash is None)
         merged, base = False, None
         current = self.facts.files.get(name) if stored is not None else None
+        if revived and stored is not None and stored.written_hash is None and current not in (None, text):
+            return Blocked(article.identity, name)  # never written, and someone else's file is at its name
         if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
             profile, body = self.settings.profile, self.settings.body
             outcome = resolve(feed.edits, current, stored.ours, text, lambda: base_text(stored, profile, body))
@@ -300,8 +344,8 @@ class _Decider:
         return Write(article.identity, name, text, digest, article.slug, data, first, merged, base)
 
     def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:
-        if stored is not None and stored.state != "deleted":
-            return Withdraw(stored)  # written before: its file goes, unless the owner edited it
+        if stored is not None and stored.state != "deleted":  # written before: its file goes, unless edited
+            return withdrawal(stored, self.facts.files.get(stored.path), FILTERED)
         if stored is None:
             article, name, text = self._name_new(article, prepared)
         else:

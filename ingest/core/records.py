@@ -20,7 +20,7 @@ from .reuse import Reuse
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
     "StoredEntry", "Validators", "EntryFailure", "Unchanged", "Prepared", "ReadFeed",
-    "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
+    "Blocked", "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
 
@@ -329,9 +329,17 @@ class HoldBack:
 
 @dataclass(frozen=True)
 class Withdraw:
-    """The feed's rules now keep out an entry written before: its file goes, unless the owner edited it."""
+    """A rule (the feed's filters, ``keep:``, ``ingest prune``) takes an entry written before out of the output.
+
+    ``verdict`` says what becomes of its file: ``remove`` (ingest's own:
+    the entry is marked deleted for ``reason`` first, then the file goes),
+    ``held`` (the owner edited it: it stays, and so does its entry),
+    ``gone`` (the owner deleted it already: recorded as such).
+    """
 
     entry: StoredEntry
+    reason: str = "filtered"  # 'filtered' or 'pruned'
+    verdict: Literal["remove", "held", "gone"] = "remove"
 
 
 @dataclass(frozen=True)
@@ -357,4 +365,12 @@ class Broken:
     error: BaseException
 
 
-Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken
+@dataclass(frozen=True)
+class Blocked:
+    """The rules admit again an entry never written, but a file that is not ingest's sits at its name: left alone."""
+
+    identity: str
+    name: str
+
+
+Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken | Blocked
