@@ -52,7 +52,7 @@ from .images import Images
 from .rebuild import LayoutChanged, check_layout
 from .selection import keep_feed, refilter
 
-__all__ = ["poll_feed", "request_key", "run_feeds"]
+__all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
 
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
@@ -105,6 +105,7 @@ async def poll_feed(
     limits: RequestLimits | None = None,
     rng: random.Random | None = None,
     flusher: Flusher | None = None,
+    checked: bool = False,
 ) -> FeedReport:
     """Poll one feed with a client and store that outlive it, for the daemon.
 
@@ -112,17 +113,35 @@ async def poll_feed(
     batches: a busy daemon pays for the disk once per batch, not per feed.
 
     Each poll is its own run: an entry seen in an earlier poll is judged by
-    the store, not skipped as a duplicate of this one. The output layout is
-    checked on every poll, so a config reloaded with another profile or body
-    format fails its polls (asking for a rebuild) instead of mixing formats.
+    the store, not skipped as a duplicate of this one. The output layout
+    concerns the whole config and reads every feed's row: a caller that
+    polls many feeds under one config checks it once per load
+    (``output_problem``) and passes ``checked``; without it the check is
+    made here, for this one poll.
+    """
+    problem = None if checked else output_problem(config, store)
+    if problem is not None:
+        reason, kind = problem
+        return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
+    run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
+    return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
+
+
+def output_problem(config: Config, store: Store) -> tuple[str, FailureKind] | None:
+    """Why polls under ``config`` must fail (a layout that needs a rebuild, an output that cannot be made), or None.
+
+    A config reloaded with another profile, body format or ``images:``
+    setting fails its polls, asking for a rebuild, instead of mixing formats
+    in one folder. The check reads every feed's row, so it is made once per
+    configuration, never per poll.
     """
     try:
-        run = _Run.prepare(config, store, False, rng, flusher)
+        check_layout(config, store, record=True)
+        config.output.mkdir(parents=True, exist_ok=True)
     except (LayoutChanged, OSError) as exc:
         reason = f"cannot create {config.output}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-        kind = FailureKind.WRITE if isinstance(exc, OSError) else FailureKind.CONFIG
-        return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
-    return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
+        return reason, FailureKind.WRITE if isinstance(exc, OSError) else FailureKind.CONFIG
+    return None
 
 
 class _Run:

@@ -16,7 +16,7 @@ import httpx
 
 from ..core import schedule
 from ..core.config import Config, FeedConfig
-from ..core.records import FeedReport, FeedState, HookResult
+from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..shell.fetch import Client
 from ..shell.hooks import run_after, run_after_async
 from ..shell.leftovers import remove_leftovers
@@ -24,7 +24,7 @@ from ..shell.limits import RequestLimits
 from ..shell.store import StoreAPI as Store
 from ..shell.store import open_store as open_any
 from ..shell.write import Flusher, write_atomic
-from .run import poll_feed
+from .run import output_problem, poll_feed
 
 __all__ = ["Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text"]
 
@@ -65,12 +65,28 @@ class Poller:
         self._client = Client(config.concurrency, transport)
         self._host_limits = RequestLimits(None, config.host_concurrency)  # the daemon bounds whole polls
         self._flusher = Flusher()  # concurrent polls' files are synced together
+        self._checked: tuple[Config, tuple[str, FailureKind] | None] | None = None
 
     async def poll(self, config: Config, feed: FeedConfig, rng: random.Random | None = None) -> FeedReport:
         """Poll ``feed`` under ``config`` (the daemon's current one, which a reload may have replaced)."""
+        problem = self.check(config)
+        if problem is not None:
+            return FeedReport(feed.name, feed.url, status="failed", error=problem[0], kind=problem[1])
         return await poll_feed(
-            config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng
+            config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng,
+            checked=True,
         )
+
+    def check(self, config: Config) -> tuple[str, FailureKind] | None:
+        """The whole-config checks (output layout), once per loaded config, not once per poll.
+
+        They read every feed's row: made per poll, they made a poll's cost
+        grow with the number of feeds. A reload (SIGHUP) brings a new config
+        object, which is checked again on its first poll.
+        """
+        if self._checked is None or self._checked[0] is not config:
+            self._checked = (config, output_problem(config, self.store))
+        return self._checked[1]
 
     def next_poll(
         self, feed_id: int, feed: FeedConfig, failed: bool, now: datetime

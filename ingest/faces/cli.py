@@ -24,6 +24,7 @@ from ..app import settings
 from ..app.session import remove_leftovers
 from ..core import config as config_mod
 from .commands import command_edits, command_prune, command_rebuild, command_run
+from .closedpipe import guarded_stdout
 from .common import (
     EXIT_FEED_FAILED,
     EXIT_OK,
@@ -154,6 +155,11 @@ def _duration(value: str) -> float:
 
 def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> int:
     """Entry point of the ``ingest`` command; ``transport`` lets tests route HTTP."""
+    with guarded_stdout():  # a reader that stops reading (| head) does not stop the work
+        return _main(argv, transport)
+
+
+def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -1,0 +1,140 @@
+"""A daemon's poll costs the same however many feeds the config has.
+
+Checks that concern the whole configuration (the output layout, every
+feed's ``images:`` setting) read every feed's row: they run once per
+loaded config, and a poll only touches its own feed's rows. The store here
+is the real SQLite store, with every statement it runs recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import FeedServer, item, rss, write_config
+from ingest.app import settings
+from ingest.app.session import Poller
+from ingest.shell.store import Store
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class RecordingStore(Store):
+    """The SQLite store, noting every statement it runs."""
+
+    statements: list[str]
+
+    def _q(self, sql: str, args: Any = ()) -> Any:
+        self.statements.append(sql)
+        return super()._q(sql, args)
+
+    def _qmany(self, sql: str, rows: Any) -> None:
+        self.statements.append(sql)
+        super()._qmany(sql, rows)
+
+
+def serve_feeds(server: FeedServer, count: int) -> list[dict[str, str]]:
+    for n in range(count):
+        server.feed(f"/f{n}.xml", rss([item(n)]))
+    return [{"url": server.url(f"/f{n}.xml"), "name": f"f{n}"} for n in range(count)]
+
+
+def statements_of_polls(tmp_path: Path, feeds: list[dict[str, str]], polls: int) -> list[list[str]]:
+    """The statements of each of ``polls`` polls of the first feed, after one poll of every feed."""
+    config = settings.load(write_config(tmp_path, feeds))
+    store = RecordingStore.open(config.store)
+    store.statements = []
+
+    async def go() -> list[list[str]]:
+        poller = Poller(config, store)
+        try:
+            for feed in config.feeds:  # each feed known, with validators: the later polls are 304
+                assert not (await poller.poll(config, feed)).failed
+            seen = []
+            for _ in range(polls):
+                store.statements = []
+                report = await poller.poll(config, config.feeds[0])
+                assert report.status == "not-modified", report
+                seen.append(store.statements)
+            return seen
+        finally:
+            await poller.aclose()
+
+    try:
+        return asyncio.run(go())
+    finally:
+        store.close()
+
+
+def reads_every_feed(sql: str) -> bool:
+    text = " ".join(sql.split()).upper()
+    return " FROM FEEDS" in text and " WHERE " not in text
+
+
+def test_a_poll_runs_the_same_statements_with_3_and_40_feeds(tmp_path: Path, server: FeedServer) -> None:
+    small, large = tmp_path / "small", tmp_path / "large"
+    small.mkdir()
+    large.mkdir()
+    few = statements_of_polls(small, serve_feeds(server, 3), polls=2)
+    many = statements_of_polls(large, serve_feeds(server, 40), polls=2)
+
+    assert few[0] and few == many
+    assert not [sql for sql in many[0] if reads_every_feed(sql)], many[0]
+
+
+def test_the_whole_config_check_is_made_once_per_config(tmp_path: Path, server: FeedServer) -> None:
+    """The layout check (which reads every feed's row) runs on the first poll under a config, not on later ones."""
+    feeds = serve_feeds(server, 3)
+    config = settings.load(write_config(tmp_path, feeds))
+    store = RecordingStore.open(config.store)
+    store.statements = []
+
+    async def go() -> tuple[list[str], list[str], list[str]]:
+        poller = Poller(config, store)
+        try:
+            await poller.poll(config, config.feeds[0])
+            first = store.statements
+            store.statements = []
+            await poller.poll(config, config.feeds[1])
+            later = store.statements
+            store.statements = []
+            reloaded = settings.load(config.path)  # a reload: a new config object
+            await poller.poll(reloaded, reloaded.feeds[2])
+            return first, later, store.statements
+        finally:
+            await poller.aclose()
+
+    try:
+        first, later, after_reload = asyncio.run(go())
+    finally:
+        store.close()
+    assert [sql for sql in first if reads_every_feed(sql)]
+    assert not [sql for sql in later if reads_every_feed(sql)]
+    assert [sql for sql in after_reload if reads_every_feed(sql)]
+
+
+def test_a_reload_with_another_profile_fails_the_polls_until_a_rebuild(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:
+    """The layout is still checked for a reloaded config, now once per load: polls fail asking for a rebuild."""
+    feeds = serve_feeds(server, 2)
+    for feed in feeds:
+        feed["interval"] = "0.3s"
+    path = write_config(tmp_path, feeds)
+    daemon = start_daemon(path)
+    daemon.wait_event("poll", count=2, status="ok")
+
+    data = yaml.safe_load(path.read_text())
+    data["output"] = {"dir": "posts", "profile": "jekyll"}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    daemon.send(signal.SIGHUP)
+    daemon.wait_event("reloaded")
+    failed = daemon.wait_event("poll", count=2, status="failed")
+
+    assert all("rebuild" in e["error"] and "profile hugo -> jekyll" in e["error"] for e in failed), daemon.log()
+    assert len(list((tmp_path / "posts").iterdir())) == 2
