@@ -15,6 +15,7 @@ those same files again: never a second file, never a lost entry.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -61,7 +62,7 @@ from ..core.records import (
 from ..core.reuse import adopt_earlier_files
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
-from ..shell.write import Flusher, read_text, same_bytes, write_atomic
+from ..shell.write import Flusher, flush, read_text, same_bytes, write_atomic
 from .images import Images, Placed, forget_images
 
 __all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
@@ -154,6 +155,45 @@ class Applier:
             raise OSError(errors[0])
         names = [os.path.relpath(path, self.output) for path in done.new + done.updated]
         return Changes(written=names, held=done.held + done.kept)
+
+    def apply_rebuild(self, decided: Sequence[tuple[StoredEntry, Intent]], now: datetime) -> None:
+        """Carry out ``ingest rebuild``'s intents: claim, write, flush, remove the old names, confirm.
+
+        A file that moves is claimed under its old name, so after a crash
+        before the new one stands the next rebuild finds the old file and
+        moves it again; the old name goes only once the new file is flushed,
+        and the store learns the new name last (a rebuild that stops before
+        that finds the new file holding its text and adopts it).
+        """
+        if self.dry_run:
+            return
+        writes: list[tuple[StoredEntry, Write]] = []
+        scratch = FeedReport("", "")
+        with self.store.batch():
+            for entry, intent in decided:
+                if isinstance(intent, Write):
+                    self.store.save_entry(
+                        entry.identity, entry.feed_id, entry.path, intent.digest, "pending", now, base=intent.base
+                    )
+                    writes.append((entry, intent))
+                else:
+                    self._record(intent, entry.feed_id, now, scratch)
+        written = []
+        for _entry, intent in writes:
+            path = os.path.join(self.output, intent.name)
+            if not same_bytes(path, intent.text):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                write_atomic(path, intent.text, sync=False)
+                written.append(path)
+        images = self.images.take_written() if self.images is not None else []
+        flush(written + images)
+        for _entry, intent in writes:
+            if intent.moved_from is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.output, intent.moved_from))
+        with self.store.batch():
+            for entry, intent in writes:
+                self.store.save_entry(entry.identity, entry.feed_id, intent.name, intent.digest, "written", now)
 
     async def _write(self, planned: list[tuple[Write, str, list[str]]], now: datetime) -> list[str]:
         """Write the claimed files, flush them (and the images written with them), confirm the claims."""
@@ -248,7 +288,7 @@ class Applier:
             sources.append(item.source)
             if isinstance(intent, Write) and intent.first and item.article.identity not in stored:
                 intent = self._place_new(intent, feed, feed_id, now, report)
-            write = self._record(intent, feed, feed_id, now, report)
+            write = self._record(intent, feed_id, now, report)
             if write is not None:
                 path = os.path.join(self.output, write.name)
                 planned.append((write, path, report.new if write.first else report.updated))
@@ -321,7 +361,7 @@ class Applier:
         except OSError:
             return OCCUPIED
 
-    def _record(self, intent: Intent, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
+    def _record(self, intent: Intent, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
         """Record one intent in the store and the report; a Write comes back to be written."""
         match intent:
             case Same(identity=identity, data=data):

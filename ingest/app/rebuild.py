@@ -14,22 +14,39 @@ rebuild.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import assert_never
 
 from ..core.config import Config
-from ..core.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
-from ..core.images import out_of_bundle, relink
+from ..core.edits import DEFAULT_EDITS, is_edited
+from ..core.images import out_of_bundle
 from ..core.images import wanted as wanted_images
 from ..core.normalize import article_from_json
 from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
-from ..core.records import Layout, StoredEntry
+from ..core.rebuilding import decide_rebuild
+from ..core.records import (
+    Blocked,
+    Broken,
+    Forget,
+    HoldBack,
+    Intent,
+    KeepEdit,
+    Layout,
+    Same,
+    Skip,
+    StoredEntry,
+    Withdraw,
+    Write,
+)
 from ..core.render import base_text, render
 from ..errors import IngestError
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
-from ..shell.write import read_text, same_bytes, write_atomic
+from ..shell.write import Flusher, read_text, same_bytes
+from .apply import Applier
 from .images import (
     Images,
     forget_images,
@@ -146,11 +163,13 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     profile = PROFILES[config.profile]
     renames = PROFILES[old.profile].path != profile.path
     report = RebuildReport()
-    plans = []
+    plans: list[tuple[StoredEntry, str, str]] = []
     settings = image_modes(config, store)  # each feed's images setting: (the files', the config's)
     looking = Images(store, os.fspath(output), profile, config.body, dry_run=True)
     stored_images = []
-    for entry in store.entries():
+    # a file a stopped rebuild claimed (under its old name) is moved again
+    resumed = [entry for entry in store.entries("pending") if entry.written_hash is not None]
+    for entry in store.entries() + resumed:
         if entry.article is None:
             report.without_data += 1
             continue
@@ -183,51 +202,17 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     now = utcnow()
     modes = _edit_modes(config, store)
     old_profile = PROFILES[old.profile]
+    decided: list[tuple[StoredEntry, Intent]] = []
     for entry, target, text in plans:
-        source, dest = output / entry.path, output / target
-        digest = content_hash(text)
-        if source == dest and digest == entry.content_hash and entry.written_hash in (None, digest):
-            report.unchanged += 1  # the file was written from this very text (or deleted, or edited): as it is
-            continue
-        current = read_text(source)
-        if current is None and source != dest and same_bytes(dest, text):
-            current = text  # moved by a rebuild that stopped before recording it
-        outcome = resolve(
-            modes.get(entry.feed_id, DEFAULT_EDITS), current, entry.ours, text,
-            lambda: base_text(entry, old_profile, old.body),
+        current = read_text(output / entry.path)
+        at_target = read_text(output / target) if target != entry.path and current is None else None
+        intent = decide_rebuild(
+            entry, target, text, current, at_target, modes.get(entry.feed_id, DEFAULT_EDITS),
+            functools.partial(base_text, entry, old_profile, old.body), refs.get(entry.identity),
         )
-        if outcome.resolution is Resolution.DELETED:
-            report.kept_deleted += 1
-            if not dry_run:
-                store.save_entry(entry.identity, entry.feed_id, entry.path, entry.content_hash, "deleted", now)
-            continue
-        if outcome.resolution is Resolution.KEEP:
-            report.kept.append(source)
-            if source != dest and settings.get(entry.feed_id, ("keep", "keep"))[1] == "download":
-                report.images_remote.append(source)
-            if not dry_run and entry.article is not None:
-                store.keep_edit(entry.identity, digest, entry.article, entry.base_article, now)
-            continue
-        text = outcome.text or text
-        if outcome.resolution is Resolution.MERGE:
-            report.merged.append(dest)
-            text = relink(text, refs.get(entry.identity, {}))  # the owner's body, pointing at the stored images
-        if entry.identity in fetch_later:
-            report.images_to_fetch.append(dest)
-        if source == dest:
-            if not dry_run:
-                write_atomic(dest, text)
-                store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
-            report.rewritten.append(dest)
-            continue
-        if not dry_run:
-            if not same_bytes(dest, text):
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(dest, text)
-            source.unlink(missing_ok=True)
-            store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
-        report.moved.append(dest)
-        report.removed.append(source)
+        decided.append((entry, intent))
+        _tally(report, output, entry, target != entry.path, intent, settings, entry.identity in fetch_later)
+    Applier(store, os.fspath(output), profile, config.body, Flusher(), dry_run).apply_rebuild(decided, now)
     if not dry_run:
         kept = {str(path) for path in report.kept}
         dropped = [  # images: keep again: the posts point at the publisher's images, the copies go
@@ -240,6 +225,38 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         _prune_empty(output, [p.parent for p in report.removed])
         store.save_layout(wanted)
     return report
+
+
+def _tally(
+    report: RebuildReport, output: Path, entry: StoredEntry, moving: bool, intent: Intent,
+    settings: dict[int, tuple[str, str]], fetch_later: bool,
+) -> None:
+    """Count one decided intent in the rebuild's report: the report is derived from the intents, nothing else."""
+    source = output / entry.path
+    match intent:
+        case Same():
+            report.unchanged += 1
+        case Forget():
+            report.kept_deleted += 1
+        case KeepEdit():
+            report.kept.append(source)
+            if moving and settings.get(entry.feed_id, ("keep", "keep"))[1] == "download":
+                report.images_remote.append(source)
+        case Write(name=name, merged=merged, moved_from=moved_from):
+            dest = output / name
+            if merged:
+                report.merged.append(dest)
+            if fetch_later:
+                report.images_to_fetch.append(dest)
+            if moved_from is None:
+                report.rewritten.append(dest)
+            else:
+                report.moved.append(dest)
+                report.removed.append(source)
+        case HoldBack() | Withdraw() | Skip() | Broken() | Blocked():
+            raise AssertionError(f"a rebuild does not decide {type(intent).__name__}")
+        case _:
+            assert_never(intent)
 
 
 def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredEntry, bool]]:

@@ -292,6 +292,7 @@ class Write:
     first: bool  # a new file (not an update of one written before)
     merged: bool = False  # the owner's edit merged with upstream's change
     base: str | None = None  # the article a merged file's owner edit was made on
+    moved_from: str | None = None  # ``ingest rebuild``: the name the file had, removed once this one stands
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from .. import __version__
 from ..app import settings
 from ..app.session import remove_leftovers
 from ..core import config as config_mod
-from .commands import command_edits, command_prune, command_rebuild, command_run
 from .closedpipe import guarded_stdout
+from .commands import command_edits, command_prune, command_rebuild, command_run
 from .common import (
     EXIT_FEED_FAILED,
     EXIT_OK,
