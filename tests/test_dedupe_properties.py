@@ -16,12 +16,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.core.config import FeedConfig
-from ingest.core.dedupe import LOOKUP_DEPTH, Facts, Settings, decide_entries, names_to_look_up
+from ingest.core.dedupe import (
+    LOOKUP_DEPTH,
+    Facts,
+    Settings,
+    decide_entries,
+    deeper,
+    names_to_look_up,
+)
 from ingest.core.edits import content_hash
 from ingest.core.normalize import Article, article_to_json
 from ingest.core.profiles import PROFILES
 from ingest.core.records import (
-    Broken, Forget, HoldBack, KeepEdit, Prepared, Same, Skip, StoredEntry, Withdraw, Write,
+    Broken,
+    Forget,
+    HoldBack,
+    KeepEdit,
+    Prepared,
+    Same,
+    Skip,
+    StoredEntry,
+    Withdraw,
+    Write,
 )
 from ingest.core.render import render
 
@@ -74,8 +90,8 @@ class Model:
         settings_ = Settings(config, feed_id, PROFILE, BODY, NOW)
         depth = LOOKUP_DEPTH
         decision = decide_entries(items, self.facts(items, settings_, depth), settings_, self.seen, self.claimed)
-        while decision.short:  # as the shell does: look deeper and decide again
-            depth *= 4
+        while decision.short and (more := deeper(depth)) is not None:  # as the shell does: look deeper
+            depth = more
             decision = decide_entries(items, self.facts(items, settings_, depth), settings_, self.seen, self.claimed)
         self.seen |= decision.seen
         self.claimed |= decision.claimed

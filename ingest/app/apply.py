@@ -34,6 +34,7 @@ from ..core.dedupe import (
     as_stored,
     dated,
     decide_entries,
+    deeper,
     judged,
     names_to_look_up,
     rendered,
@@ -268,8 +269,8 @@ class Applier:
         seen = frozenset() if between else self.seen
         decision = decide_entries(prepared, facts, settings, seen, self.claimed)
         depth = LOOKUP_DEPTH
-        while decision.short:  # every candidate name looked up was taken: look deeper and decide again
-            depth *= 4
+        while decision.short and (further := deeper(depth)) is not None:
+            depth = further  # every candidate name looked up was taken: look deeper and decide again
             more, _unreadable = self._facts(prepared, stored, settings, depth)
             facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
             decision = decide_entries(prepared, facts, settings, seen, self.claimed)

@@ -41,7 +41,7 @@ from .render import base_text, render
 
 __all__ = [
     "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
-    "decide", "decide_entries", "judged", "LOOKUP_DEPTH", "names_to_look_up", "rejudge", "slug_candidates", "texts_of", "withdrawal", "withdrawals",
+    "decide", "decide_entries", "deeper", "judged", "LOOKUP_DEPTH", "MAX_CANDIDATES", "names_to_look_up", "rejudge", "slug_candidates", "texts_of", "withdrawal", "withdrawals",
 ]
 
 
@@ -166,7 +166,7 @@ def slug_candidates(slug: str, identity: str) -> Iterator[str]:
     if slug and slug not in RESERVED_SLUGS:
         yield base
     yield f"{base}-{short}"
-    for n in range(2, 1000):
+    for n in range(2, MAX_CANDIDATES):
         yield f"{base}-{short}-{n}"
 
 
@@ -180,6 +180,12 @@ def candidates(article: Article, profile: Profile, images: str = "keep") -> Iter
 # own suffixed one and one more. An entry that needs more (every one of these
 # taken) is named in ``Decision.short``, and the shell looks deeper.
 LOOKUP_DEPTH = 3
+MAX_CANDIDATES = 1000  # names a new entry may get; a look-up this deep covers them all
+
+
+def deeper(depth: int) -> int | None:
+    """How deep to look up next after a decision came back ``short``; None once every candidate was looked up."""
+    return None if depth > MAX_CANDIDATES else depth * 4
 
 
 def names_to_look_up(
