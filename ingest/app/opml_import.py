@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..core import config as config_mod
@@ -34,7 +33,7 @@ from ..shell.config_edit import (
     replace_config,
 )
 
-__all__ = ["apply", "ConfigBusy", "Decision", "ImportFailed", "new_feeds", "plan", "STATUSES", "summary_json"]
+__all__ = ["apply", "ConfigBusy", "Decision", "ImportFailed", "new_feeds", "plan", "STATUSES"]
 
 
 STATUSES = ("new", "exists", "duplicate", "invalid")
@@ -52,21 +51,6 @@ class Decision:
     @property
     def categories(self) -> tuple[str, ...]:
         return self.outline.folders
-
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON record of this decision (one line of ``ingest --json opml import``)."""
-        return {
-            "kind": "feed",
-            "status": self.status,
-            "line": self.outline.line,
-            "url": self.outline.url,
-            "name": self.name,
-            "title": self.outline.title or None,
-            "categories": list(self.categories),
-            "html_url": self.outline.html_url,
-            "type": self.outline.type,
-            "reason": self.reason,
-        }
 
 
 class ImportFailed(IngestError):
@@ -170,9 +154,3 @@ def _check_result(before: config_mod.Config, after: config_mod.Config, added: Se
                 break
     if problem:
         raise ImportFailed(f"refusing to write {before.path}: {problem}; the config was left as it was")
-
-
-def summary_json(cfg_path: Path, source: str, decisions: Sequence[Decision], *, dry_run: bool, written: bool) -> dict[str, Any]:
-    """The last JSON record of ``ingest --json opml import``: counts per status and whether the config was written."""
-    counts = {status: sum(d.status == status for d in decisions) for status in STATUSES}
-    return {"kind": "summary", "config": str(cfg_path), "file": source, "dry_run": dry_run, "written": written, **counts}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 from pathlib import Path
@@ -23,6 +22,8 @@ from .. import __version__
 from ..app import settings
 from ..app.session import remove_leftovers
 from ..core import config as config_mod
+from ..core.config import redact
+from . import jsonout as records
 from .closedpipe import guarded_stdout
 from .commands import command_edits, command_prune, command_rebuild, command_run
 from .common import (
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
-    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the feeds as JSON")
+    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per line")
     opml = commands.add_parser("opml", help="import subscriptions from an OPML file, or export the feeds as OPML")
     opml_actions = opml.add_subparsers(dest="opml_command", metavar="ACTION", required=True)
     opml_import = opml_actions.add_parser("import", help="add the subscriptions of an OPML 1.0/2.0 file to the config")
@@ -261,9 +262,13 @@ def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTranspo
         found = asyncio.run(discover(url, transport))
     except DiscoverError as exc:
         error(str(exc))
+        if args.json:
+            records.emit(records.discover_summary(redact(url), 0, str(exc), EXIT_FEED_FAILED))
         return EXIT_FEED_FAILED
     if args.json:
-        print(json.dumps([feed.as_json() for feed in found], indent=2, ensure_ascii=False))
+        for feed in found:
+            records.emit(records.discover_record(feed.url, feed.type, feed.title, feed.via))
+        records.emit(records.discover_summary(redact(url), len(found), None, EXIT_OK))
     else:
         for feed in found:
             print(config_line(feed))

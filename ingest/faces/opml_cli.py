@@ -10,7 +10,6 @@ changed while the import was prepared (nothing was written; run it again).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,14 +18,15 @@ from ..app import settings
 from ..app.opml_import import (
     ConfigBusy,
     Decision,
+    STATUSES,
     ImportFailed,
     apply,
     plan,
-    summary_json,
 )
 from ..app.session import save_text
 from ..core.config import redact
 from ..core.opml import OpmlError, exportable, read_opml, write_opml
+from . import jsonout as records
 from .common import (
     EXIT_FEED_FAILED,
     EXIT_LOCKED,
@@ -65,16 +65,19 @@ def command_import(args: argparse.Namespace) -> int:
     except ImportFailed as exc:
         error(str(exc))
         return EXIT_LOCKED if isinstance(exc, ConfigBusy) else EXIT_USAGE
+    code = EXIT_FEED_FAILED if any(d.status == "invalid" for d in decisions) else EXIT_OK
     if args.json:
         for decision in decisions:
-            record = decision.as_json()
-            record["url"] = redact(record["url"]) if record["url"] else None
-            print(json.dumps(record, ensure_ascii=False))
-        print(json.dumps(summary_json(cfg.path, source, decisions, dry_run=args.dry_run, written=written), ensure_ascii=False))
+            url = decision.outline.url
+            records.emit(records.opml_record(decision, redact(url) if url else None))
+        counts = {status: sum(d.status == status for d in decisions) for status in STATUSES}
+        records.emit(records.opml_summary(
+            cfg.path, source, counts, dry_run=args.dry_run, written=written, exit_code=code
+        ))
     else:
         _print_decisions(decisions, args.dry_run)
         print(_import_summary(decisions, cfg.path, args.dry_run))
-    return EXIT_FEED_FAILED if any(d.status == "invalid" for d in decisions) else EXIT_OK
+    return code
 
 
 _WORDS = {"new": "added", "exists": "exists", "duplicate": "duplicate", "invalid": "invalid"}
