@@ -28,6 +28,7 @@ from ..core.config import FeedConfig
 from ..core.dedupe import (
     LOOKUP_DEPTH,
     OCCUPIED,
+    Decision,
     Facts,
     Settings,
     admits,
@@ -39,7 +40,7 @@ from ..core.dedupe import (
     names_to_look_up,
     rendered,
 )
-from ..core.edits import content_hash, is_edited
+from ..core.edits import is_edited
 from ..core.images import out_of_bundle
 from ..core.normalize import article_from_json
 from ..core.profiles import Profile
@@ -274,6 +275,11 @@ class Applier:
             more, _unreadable = self._facts(prepared, stored, settings, depth)
             facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
             decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        if feed.images == "download" and self.images is not None and not between:
+            fresh = self._place_new(feed, feed_id, decision, stored, now, report)
+            if fresh:
+                facts = replace(facts, placed_new=fresh)
+                decision = decide_entries(prepared, facts, settings, seen, self.claimed)
         if between:
             decision = replace(decision, seen=frozenset())
         self.seen |= decision.seen
@@ -287,8 +293,6 @@ class Applier:
                 report.notes.append(f"entry {intent.label} skipped: {type(error).__name__}: {error}")
                 continue
             sources.append(item.source)
-            if isinstance(intent, Write) and intent.first and item.article.identity not in stored:
-                intent = self._place_new(intent, feed, feed_id, now, report)
             write = self._record(intent, feed_id, now, report)
             if write is not None:
                 path = os.path.join(self.output, write.name)
@@ -315,16 +319,26 @@ class Applier:
             placed[article.identity] = (outcome.text, outcome.refs)
         return placed
 
-    def _place_new(self, intent: Write, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write:
-        """A new entry's text with its images made local, now that it has its name."""
-        if feed.images != "download" or self.images is None:
-            return intent
-        article = replace(article_from_json(intent.data), slug=intent.slug)
-        outcome = self.images.place(feed.images, feed_id, article, intent.text, now, None)
-        report.images_failed += outcome.failures
-        if outcome.text == intent.text:
-            return intent
-        return replace(intent, text=outcome.text, digest=content_hash(outcome.text))
+    def _place_new(
+        self, feed: FeedConfig, feed_id: int, decision: Decision, stored: dict[str, StoredEntry], now: datetime,
+        report: FeedReport,
+    ) -> dict[str, tuple[str, str]]:
+        """New entries' texts with their images made local, now that the decision gave them their names.
+
+        By identity: (the slug the text was made for, the text). The
+        decision is then made again with these as facts, so the Write it
+        returns carries its final text: nothing replaces it afterwards.
+        """
+        assert self.images is not None
+        placed: dict[str, tuple[str, str]] = {}
+        for intent in decision.intents:
+            if isinstance(intent, Write) and intent.first and intent.identity not in stored:
+                article = replace(article_from_json(intent.data), slug=intent.slug)
+                outcome = self.images.place(feed.images, feed_id, article, intent.text, now, None)
+                report.images_failed += outcome.failures
+                if outcome.text != intent.text:
+                    placed[intent.identity] = (intent.slug, outcome.text)
+        return placed
 
     def _facts(
         self, entries: list[Prepared], stored: dict[str, StoredEntry], settings: Settings, depth: int,

@@ -113,6 +113,9 @@ class Facts:
     placed: Mapping[str, str] = field(default_factory=dict)
     # and the references it made local (URL -> local), for a merge to carry into the owner's body
     relinks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # A new entry's text with its images made local, by identity: (the slug it was made for, the text).
+    # The shell makes it once an earlier decision named the entry; with the same facts, this one names it alike.
+    placed_new: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
@@ -385,6 +388,9 @@ class _Decider:
             if files[name] is not None and files[name] != text:
                 continue
             self.claimed_now.update((slug, name))
+            placed = self.facts.placed_new.get(article.identity)
+            if placed is not None and placed[0] == slug:
+                text = placed[1]
             return candidate, name, text
         raise RuntimeError(f"no free file name for {article.slug!r}")
 
