@@ -1,4 +1,4 @@
-"""Property tests of the pure dedupe decision (``core.dedupe.decide_entries``).
+"""Property tests of the pure dedupe decision (``core.deciding.entries.decide_entries``).
 
 The decision is driven against an in-memory model of the store and the
 output directory: the model looks facts up the way the shell does and
@@ -15,8 +15,8 @@ from datetime import date, datetime, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.core.config import FeedConfig
-from ingest.core.dedupe import (
+from ingest.core.config.model import FeedConfig
+from ingest.core.deciding.entries import (
     LOOKUP_DEPTH,
     Facts,
     Settings,
@@ -24,9 +24,9 @@ from ingest.core.dedupe import (
     deeper,
     names_to_look_up,
 )
-from ingest.core.edits import content_hash
-from ingest.core.normalize import Article, article_to_json
-from ingest.core.profiles import PROFILES
+from ingest.core.deciding.edits import content_hash
+from ingest.core.content.article import Article, article_to_json
+from ingest.core.rendering.profiles import PROFILES
 from ingest.core.records import (
     Broken,
     Forget,
@@ -39,7 +39,7 @@ from ingest.core.records import (
     Withdraw,
     Write,
 )
-from ingest.core.render import render
+from ingest.core.rendering.page import render
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 PROFILE = PROFILES["hugo"]
@@ -230,7 +230,7 @@ def test_a_filtered_entry_is_held_back_with_a_name():
 
 def test_an_entry_whose_looked_up_names_are_all_taken_is_decided_again_deeper():
     item = prepared("id1", "Hello", "<p>one</p>")
-    from ingest.core.dedupe import candidates
+    from ingest.core.deciding.entries import candidates
 
     names = [name for _slug, name in candidates(item.article, PROFILE)][:LOOKUP_DEPTH + 2]
     model = Model(files={name: "the owner's page\n" for name in names[:-1]})

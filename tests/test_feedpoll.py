@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from ingest.core import feedpoll
-from ingest.core.feedpoll import Defer, Fail, PollRequest, ReadBody, Retire, Succeed, decide_poll, plan_poll
-from ingest.core.policy import Hop
+from ingest.core.deciding import poll as feedpoll
+from ingest.core.deciding.poll import Defer, Fail, PollRequest, ReadBody, Retire, Succeed, decide_poll, plan_poll
+from ingest.core.scheduling.politeness import Hop
 from ingest.core.records import FailureKind, FeedState, FetchResult, ReadFeed, Validators
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)

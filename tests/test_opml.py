@@ -11,10 +11,10 @@ import pytest
 import yaml
 from conftest import FeedServer, item, json_lines, rss, run_cli, snapshot
 
-from ingest.app import settings
-from ingest.app.opml_import import Decision, ImportFailed, apply
-from ingest.core import config as config_mod
-from ingest.core.opml import Outline
+from ingest.app import config_file
+from ingest.app.opml_import import OutlineDecision, ImportFailed, apply
+from ingest.core.config import model as config_mod
+from ingest.core.config.opml import Outline
 
 COMMENTED = """\
 # My feeds. Keep this comment!
@@ -75,7 +75,7 @@ def setup(tmp_path: Path, config_text: str = COMMENTED, opml: str = NESTED) -> t
 
 
 def load(config: Path) -> config_mod.Config:
-    return settings.load(config)
+    return config_file.load(config)
 
 
 def test_import_nested_folders_into_a_commented_config(tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_a_result_that_would_not_load_is_never_written(tmp_path: Path) -> None:
     config, _source = setup(tmp_path)
     before = snapshot(tmp_path)
     cfg = load(config)
-    clash = Decision(Outline(3, "https://new.example/feed", "x", None, "rss", ()), "new", name="bbc-world")
+    clash = OutlineDecision(Outline(3, "https://new.example/feed", "x", None, "rss", ()), "new", name="bbc-world")
     with pytest.raises(ImportFailed, match="duplicate feed name 'bbc-world'"):
         apply(cfg, [clash], write=True)
     assert snapshot(tmp_path) == before

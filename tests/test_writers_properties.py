@@ -1,6 +1,6 @@
 """Property tests of every writer's decision: runs, rule changes, prunes and rebuilds, in any interleaving.
 
-The writers are the entry decision (``dedupe.decide_entries``), the
+The writers are the entry decision (``deciding.entries.decide_entries``), the
 filters' re-judging (``dedupe.rejudge``, ``withdrawal``), retention
 (``retention.expired`` with ``withdrawal``) and the rebuild
 (``rebuilding.decide_rebuild``). A model of the store and the output
@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_dedupe_properties import prepared
 
-from ingest.core.config import FeedConfig
-from ingest.core.dedupe import (
+from ingest.core.config.model import FeedConfig
+from ingest.core.deciding.entries import (
     FILTERED,
     LOOKUP_DEPTH,
     PRUNED,
@@ -32,9 +32,9 @@ from ingest.core.dedupe import (
     rejudge,
     withdrawals,
 )
-from ingest.core.normalize import article_from_json
-from ingest.core.profiles import PROFILES, Profile
-from ingest.core.rebuilding import decide_rebuild
+from ingest.core.content.article import article_from_json
+from ingest.core.rendering.profiles import PROFILES, Profile
+from ingest.core.deciding.rebuilding import decide_rebuild
 from ingest.core.records import (
     Blocked,
     Broken,
@@ -49,8 +49,8 @@ from ingest.core.records import (
     Withdraw,
     Write,
 )
-from ingest.core.render import base_text, render
-from ingest.core.retention import expired
+from ingest.core.rendering.page import base_text, render
+from ingest.core.deciding.retention import expired
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 BODY = "html"

@@ -1,7 +1,7 @@
 """Carry out the dedupe decision for a feed's entries, in the order that survives a crash.
 
 The shell looks up what the decision needs (``Facts``: the stored entries,
-the names already taken, the files in the output), ``dedupe.decide_entries``
+the names already taken, the files in the output), ``deciding.entries.decide_entries``
 decides without touching anything, and the intents are applied here:
 
 1. every entry to write is claimed in the store (state ``pending``, with
@@ -24,12 +24,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import assert_never
 
-from ..core.config import FeedConfig
-from ..core.dedupe import (
+from ..core.config.model import FeedConfig
+from ..core.content.article import article_from_json
+from ..core.content.entry_images import out_of_bundle
+from ..core.content.reuse import adopt_earlier_files
+from ..core.deciding.edits import is_edited
+from ..core.deciding.entries import (
     LOOKUP_DEPTH,
-    OCCUPIED,
-    Decision,
-    Facts,
+    EntryDecision,
     Settings,
     admits,
     as_stored,
@@ -37,13 +39,8 @@ from ..core.dedupe import (
     decide_entries,
     deeper,
     judged,
-    names_to_look_up,
     rendered,
 )
-from ..core.edits import is_edited
-from ..core.images import out_of_bundle
-from ..core.normalize import article_from_json
-from ..core.profiles import Profile
 from ..core.records import (
     Blocked,
     Broken,
@@ -61,11 +58,12 @@ from ..core.records import (
     Withdraw,
     Write,
 )
-from ..core.reuse import adopt_earlier_files
+from ..core.rendering.profiles import Profile
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, flush, read_text, same_bytes, write_atomic
-from .images import Images, Placed, forget_images
+from .entry_facts import cannot_write, look_up
+from .place_images import Images, Placed, forget_images
 
 __all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
 
@@ -135,9 +133,8 @@ class Applier:
     async def revive(self, feed: FeedConfig, feed_id: int, entries: list[StoredEntry], now: datetime) -> Changes:
         """Write the filtered entries the feed's rules admit again, through the same decision as a poll's.
 
-        Each keeps the name it was given, unless the profile now names files
-        differently (a rebuild moved the others meanwhile) and the new name
-        is free. An edited or foreign file at that name is left alone.
+        Each keeps its name unless the profile now names files differently
+        and the new name is free; an edited or foreign file there stays.
         """
         moved = []
         for entry in entries:
@@ -258,7 +255,7 @@ class Applier:
         the run already saw.
         """
         settings = Settings(feed, feed_id, self.profile, self.body, now)
-        facts, unreadable = self._facts(prepared, stored, settings, LOOKUP_DEPTH)
+        facts, unreadable = look_up(self.store, self.output, prepared, stored, settings, LOOKUP_DEPTH)
         if unreadable:  # an entry whose file cannot be read is not decided; the others go on
             errors += unreadable.values()
             prepared = [item for item in prepared if item.article.identity not in unreadable]
@@ -272,7 +269,7 @@ class Applier:
         depth = LOOKUP_DEPTH
         while decision.short and (further := deeper(depth)) is not None:
             depth = further  # every candidate name looked up was taken: look deeper and decide again
-            more, _unreadable = self._facts(prepared, stored, settings, depth)
+            more, _unreadable = look_up(self.store, self.output, prepared, stored, settings, depth)
             facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
             decision = decide_entries(prepared, facts, settings, seen, self.claimed)
         if feed.images == "download" and self.images is not None and not between:
@@ -320,7 +317,7 @@ class Applier:
         return placed
 
     def _place_new(
-        self, feed: FeedConfig, feed_id: int, decision: Decision, stored: dict[str, StoredEntry], now: datetime,
+        self, feed: FeedConfig, feed_id: int, decision: EntryDecision, stored: dict[str, StoredEntry], now: datetime,
         report: FeedReport,
     ) -> dict[str, tuple[str, str]]:
         """New entries' texts with their images made local, now that the decision gave them their names.
@@ -339,42 +336,6 @@ class Applier:
                 if outcome.text != intent.text:
                     placed[intent.identity] = (intent.slug, outcome.text)
         return placed
-
-    def _facts(
-        self, entries: list[Prepared], stored: dict[str, StoredEntry], settings: Settings, depth: int,
-    ) -> tuple[Facts, dict[str, str]]:
-        """What the decision needs from the store and the output directory, and the entries whose file cannot be read.
-
-        The candidate names to look up are the core's to say
-        (``names_to_look_up``); the store answers for all of them at once.
-        """
-        files: dict[str, str | None] = {}
-        unreadable: dict[str, str] = {}
-        for item in entries:
-            entry = stored.get(item.article.identity)
-            if entry is not None:
-                try:
-                    files[entry.path] = read_text(os.path.join(self.output, entry.path))
-                except OSError as exc:
-                    unreadable[entry.identity] = cannot_write(exc)
-        pairs = names_to_look_up(entries, stored, settings, depth)
-        taken = self.store.names_taken(key for pair in pairs for key in pair) if pairs else set()
-        for slug, name in pairs:
-            if slug not in taken and name not in taken and name not in files:
-                files[name] = self._occupant(os.path.join(self.output, name))
-        return Facts(stored, frozenset(taken), files), unreadable
-
-    @staticmethod
-    def _occupant(path: str) -> str | None:
-        """A candidate name's file: its text, None if there is none, ``OCCUPIED`` if it is not a regular file."""
-        if not os.path.exists(path):
-            return None
-        if not os.path.isfile(path):
-            return OCCUPIED
-        try:
-            return read_text(path)
-        except OSError:
-            return OCCUPIED
 
     def _record(self, intent: Intent, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
         """Record one intent in the store and the report; a Write comes back to be written."""
@@ -487,8 +448,3 @@ def withdraw(
     # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
     forget_images(store, output, [e.identity for e in gone] + [e.identity for e in removable if e.identity in marked])
     return changes
-
-
-def cannot_write(exc: OSError) -> str:
-    where = f" {exc.filename}" if exc.filename else ""
-    return f"cannot write{where}: {exc.strerror or exc}"

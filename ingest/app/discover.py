@@ -26,8 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..core.config import FeedConfig, redact
-from ..core.parse import (
+from ..core.config.model import FeedConfig, redact
+from ..core.reading.parse import (
     FEED_LINK_TYPES,
     MAYBE_JSON_FEED,
     ParseError,

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import assert_never
 
-from ..core.config import Config
-from ..core.edits import DEFAULT_EDITS, is_edited
-from ..core.images import out_of_bundle
-from ..core.images import wanted as wanted_images
-from ..core.normalize import article_from_json
-from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
-from ..core.rebuilding import decide_rebuild
+from ..core.config.model import Config
+from ..core.deciding.edits import DEFAULT_EDITS, is_edited
+from ..core.content.entry_images import out_of_bundle
+from ..core.content.entry_images import wanted as wanted_images
+from ..core.content.article import article_from_json
+from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..core.deciding.rebuilding import decide_rebuild
 from ..core.records import (
     Blocked,
     Broken,
@@ -41,13 +41,13 @@ from ..core.records import (
     Withdraw,
     Write,
 )
-from ..core.render import base_text, render
+from ..core.rendering.page import base_text, render
 from ..errors import IngestError
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher, read_text, same_bytes
 from .apply import Applier
-from .images import (
+from .place_images import (
     Images,
     forget_images,
     image_modes,

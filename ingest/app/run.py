@@ -28,10 +28,10 @@ from typing import assert_never
 import httpx
 
 from .. import __version__
-from ..core import feedpoll
-from ..core.config import Config, FeedConfig, redact
-from ..core.excerpt import SUMMARY_LENGTH
-from ..core.profiles import PROFILES, Profile
+from ..core.deciding import poll as feedpoll
+from ..core.config.model import Config, FeedConfig, redact
+from ..core.content.excerpt import SUMMARY_LENGTH
+from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -43,14 +43,14 @@ from ..core.records import (
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
-from ..shell.reading import Readers, available_cores
+from ..shell.reader_pool import Readers, available_cores
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher
 from .apply import Applier
-from .images import Images
+from .place_images import Images
 from .rebuild import LayoutChanged, check_layout
-from .selection import keep_feed, refilter
+from .withdrawals import keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
 

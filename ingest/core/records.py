@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from .normalize import Article
-from .policy import Hop
-from .reuse import Reuse
+from .content.article import Article
+from .scheduling.politeness import Hop
+from .content.reuse import Reuse
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
@@ -149,7 +149,7 @@ class FeedState:
     retired_at: datetime | None = None
     retired_reason: str | None = None
     entry_sources: frozenset[str] = frozenset()
-    item_tokens: frozenset[str] = frozenset()  # see ``core.incremental``
+    item_tokens: frozenset[str] = frozenset()  # see ``core.reading.incremental``
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
     request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 
-from ..app import settings
+from ..app import config_file
 from ..app.rebuild import RebuildReport, edited_files, rebuild
 from ..app.run import run_feeds
-from ..app.selection import Changes, prune, refilter_all
-from ..app.session import after_run, remove_leftovers
-from ..core import config as config_mod
+from ..app.withdrawals import Changes, prune, refilter_all
+from ..app.facade import after_run, remove_leftovers
+from ..core.config import model as config_mod
 from ..core.records import FeedReport
 from . import jsonout as records
 from .common import (
@@ -39,7 +39,7 @@ __all__ = ["command_edits", "command_prune", "command_rebuild", "command_run", "
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = select_feeds(cfg, args.feed)
     if not feeds:
         error(f"no enabled feeds in {cfg.path}")
@@ -74,7 +74,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
 
 
 def command_rebuild(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     if not has_store(cfg):
         error(f"nothing to rebuild: no store at {cfg.store_location} (run 'ingest run' first)")
         return EXIT_USAGE
@@ -112,7 +112,7 @@ def command_prune(args: argparse.Namespace) -> int:
     state ``written`` are, so a daemon that claims an entry first keeps it
     and one that comes later finds it pruned and never writes it again.
     """
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = select_feeds(cfg, args.feed) if args.feed else cfg.feeds
     if args.older_than is None and not any(feed.keep for feed in feeds):
         error("nothing to prune by: give --older-than DURATION, or set 'keep:' for the feeds")
@@ -153,7 +153,7 @@ def command_prune(args: argparse.Namespace) -> int:
 
 def command_edits(args: argparse.Namespace) -> int:
     """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     if not has_store(cfg):
         print(f"no file written yet: no store at {cfg.store_location}")
         return EXIT_OK
@@ -191,8 +191,9 @@ def rebuild_summary(
         count = len(report.images_to_fetch)
         parts.append(f"{count} post{'s' if count != 1 else ''} with images 'ingest run' still has to download")
     if report.images_remote:
+        count = len(report.images_remote)
         parts.append(
-            f"{len(report.images_remote)} kept your edits out of {'their bundles' if len(report.images_remote) != 1 else 'its bundle'}, "
+            f"{count} kept your edits out of {'their bundles' if count != 1 else 'its bundle'}, "
             f"images left at the publisher's URLs ('edits: merge' stores them): "
             f"{', '.join(map(shown, report.images_remote))}"
         )

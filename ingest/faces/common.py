@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..app import settings
+from ..app import config_file
 from ..app.rebuild import LayoutChanged
-from ..app.session import open_store
-from ..core import config as config_mod
+from ..app.facade import open_store
+from ..core.config import model as config_mod
 from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked
 
@@ -47,7 +47,7 @@ class Exit(Exception):
 
 def load_config(path: Path) -> config_mod.Config:
     try:
-        return settings.load(path)
+        return config_file.load(path)
     except config_mod.ConfigError as exc:
         error(f"config error: {exc}")
         raise Exit(EXIT_USAGE) from None
@@ -55,7 +55,7 @@ def load_config(path: Path) -> config_mod.Config:
 
 def check_paths(cfg: config_mod.Config, *, create: bool = True) -> None:
     try:
-        settings.check_paths(cfg, create=create)
+        config_file.check_paths(cfg, create=create)
     except config_mod.ConfigError as exc:
         error(f"config error: {exc}")
         raise Exit(EXIT_USAGE) from None

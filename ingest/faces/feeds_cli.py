@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from ..app import settings
-from ..core import config as config_mod
-from ..core.config import redact
+from ..app import config_file
+from ..core.config import model as config_mod
+from ..core.config.model import redact
 from ..core.records import FeedState
 from . import jsonout as records
 from .common import (
@@ -27,7 +27,7 @@ __all__ = ["command_feeds", "command_reset"]
 
 def command_feeds(args: argparse.Namespace) -> int:
     """The state of every configured feed, read without taking the lock (safe beside a running daemon)."""
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     if not has_store(cfg):
         error(f"no store at {cfg.store_location} yet: no feed has been polled")
     store = open_store_or_exit(cfg, wait=False, readonly=True)
@@ -124,7 +124,7 @@ def _holder_line(holder: tuple[str, datetime | None]) -> str:
 
 
 def command_reset(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = select_feeds(cfg, args.names)
     if not has_store(cfg):
         error(f"nothing to reset: no store at {cfg.store_location} (no feed was polled yet)")

@@ -14,18 +14,18 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..app import settings
+from ..app import config_file
 from ..app.opml_import import (
     ConfigBusy,
-    Decision,
+    OutlineDecision,
     STATUSES,
     ImportFailed,
     apply,
     plan,
 )
-from ..app.session import save_text
-from ..core.config import redact
-from ..core.opml import OpmlError, exportable, read_opml, write_opml
+from ..app.facade import save_text
+from ..core.config.model import redact
+from ..core.config.opml import OpmlError, exportable, read_opml, write_opml
 from . import jsonout as records
 from .common import (
     EXIT_FEED_FAILED,
@@ -47,7 +47,7 @@ def command_opml(args: argparse.Namespace) -> int:
 
 
 def command_import(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     source = "-" if args.file == "-" else str(args.file)
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
@@ -83,7 +83,7 @@ def command_import(args: argparse.Namespace) -> int:
 _WORDS = {"new": "added", "exists": "exists", "duplicate": "duplicate", "invalid": "invalid"}
 
 
-def _print_decisions(decisions: list[Decision], dry_run: bool) -> None:
+def _print_decisions(decisions: list[OutlineDecision], dry_run: bool) -> None:
     rows = []
     for d in decisions:
         status = "would add" if dry_run and d.status == "new" else _WORDS[d.status]
@@ -99,7 +99,7 @@ def _print_decisions(decisions: list[Decision], dry_run: bool) -> None:
         print("  ".join(cells).rstrip())
 
 
-def _import_summary(decisions: list[Decision], config: Path, dry_run: bool) -> str:
+def _import_summary(decisions: list[OutlineDecision], config: Path, dry_run: bool) -> str:
     counts = {status: sum(d.status == status for d in decisions) for status in _WORDS}
     new = counts["new"]
     feeds = f"{new} feed{'s' if new != 1 else ''}"
@@ -118,7 +118,7 @@ def _import_summary(decisions: list[Decision], config: Path, dry_run: bool) -> s
 
 
 def command_export(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = []
     for feed in cfg.feeds:
         reason = exportable(feed)

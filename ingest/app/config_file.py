@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..core.config import Config, ConfigError
-from ..core.config_schema import parse
+from ..core.config.model import Config, ConfigError
+from ..core.config.schema import parse
 
 __all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "check_paths", "load", "resolve_path"]
 

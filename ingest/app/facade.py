@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from ..core import schedule
-from ..core.config import Config, FeedConfig
+from ..core.scheduling import cadence
+from ..core.config.model import Config, FeedConfig
 from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..shell.fetch import Client
 from ..shell.hooks import run_after, run_after_async
@@ -98,11 +98,11 @@ class Poller:
         daemon and for a cluster's nodes.
         """
         state = self.store.feed_state(feed_id)
-        history = schedule.History(ok=not failed)
+        history = cadence.History(ok=not failed)
         if feed.adaptive is not None:
-            count, window = self.store.publishing_history(feed_id, now, schedule.HORIZON)
+            count, window = self.store.publishing_history(feed_id, now, cadence.HORIZON)
             history = replace(history, new_entries=count, window=window)
-        when = schedule.next_poll(feed, now, not_before=state.not_before if state else None, history=history)
+        when = cadence.next_poll(feed, now, not_before=state.not_before if state else None, history=history)
         return when, state
 
     async def aclose(self) -> None:

@@ -1,6 +1,6 @@
 """Apply the feed's filter rules, ``keep:`` and ``ingest prune`` to the store and the output directory.
 
-The rules are decided in the core (``dedupe.rejudge`` and ``withdrawal``,
+The rules are decided in the core (``deciding.entries.rejudge`` and ``withdrawal``,
 ``retention.expired`` and ``prune_plan``) from facts looked up here, and
 carried out by the one applier (``apply``). Three promises hold throughout:
 
@@ -20,12 +20,12 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ..core.config import Config, FeedConfig
-from ..core.dedupe import FILTERED, PRUNED, rejudge, withdrawals
-from ..core.filters import filter_key
-from ..core.profiles import PROFILES, Profile
+from ..core.config.model import Config, FeedConfig
+from ..core.deciding.entries import FILTERED, PRUNED, rejudge, withdrawals
+from ..core.deciding.filters import filter_key
+from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import StoredEntry
-from ..core.retention import Keep, expired, prune_plan
+from ..core.deciding.retention import Keep, expired, prune_plan
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher, read_text

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .edits import Resolution, content_hash, resolve
-from .images import relink
-from .records import Forget, Intent, KeepEdit, Same, StoredEntry, Write
+from ..content.entry_images import relink
+from ..records import Forget, Intent, KeepEdit, Same, StoredEntry, Write
 
 __all__ = ["decide_rebuild"]
 

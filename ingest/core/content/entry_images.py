@@ -24,9 +24,9 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
-from .normalize import Article
-from .profiles import Profile
-from .records import StoredEntry
+from ..records import StoredEntry
+from ..rendering.profiles import Profile
+from .article import Article
 
 __all__ = [
     "digest", "dimensions", "file_name", "image_dir", "ImageRecord", "ImageState", "is_pixel", "is_public",

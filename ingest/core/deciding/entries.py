@@ -17,13 +17,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .config import FeedConfig
+from ..config.model import FeedConfig
 from .edits import Resolution, content_hash, is_edited, resolve
 from .filters import compile_filter
-from .images import relink
-from .normalize import Article, article_from_json, article_to_json, plain_text
-from .profiles import Profile
-from .records import (
+from ..content.entry_images import relink
+from ..content.article import Article, article_from_json, article_to_json
+from ..content.normalize import plain_text
+from ..rendering.profiles import Profile
+from ..records import (
     Blocked,
     Broken,
     Forget,
@@ -37,10 +38,10 @@ from .records import (
     Withdraw,
     Write,
 )
-from .render import base_text, render
+from ..rendering.page import base_text, render
 
 __all__ = [
-    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
+    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated",
     "decide", "decide_entries", "deeper", "judged", "LOOKUP_DEPTH", "MAX_CANDIDATES", "names_to_look_up", "rejudge", "slug_candidates", "texts_of", "withdrawal", "withdrawals",
 ]
 
@@ -122,7 +123,7 @@ OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
 
 
 @dataclass(frozen=True)
-class Decision:
+class EntryDecision:
     """One intent per entry, in the batch's order, and the identities and names this batch took.
 
     ``short`` names the entries whose candidate names the facts did not
@@ -270,7 +271,7 @@ def judged(stored: StoredEntry | None, feed_id: int) -> bool:
 def decide_entries(
     entries: Sequence[Prepared], facts: Facts, settings: Settings,
     seen: AbstractSet[str] = frozenset(), claimed: AbstractSet[str] = frozenset(),
-) -> Decision:
+) -> EntryDecision:
     """Decide about each of a feed's entries; ``seen`` and ``claimed`` are what earlier feeds of the run took.
 
     An entry seen earlier in the run is skipped; a new entry gets the first
@@ -289,7 +290,7 @@ def decide_entries(
             intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
         except Exception as exc:  # one odd entry must not cost the others
             intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
-    return Decision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now), frozenset(short))
+    return EntryDecision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now), frozenset(short))
 
 
 class _NotLookedUp(LookupError):

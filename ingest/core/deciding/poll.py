@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from . import policy
-from .config import redact
-from .records import (
+from ..scheduling import politeness as policy
+from ..config.model import redact
+from ..records import (
     FailureKind,
     FeedReport,
     FeedState,
