@@ -19,27 +19,23 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import assert_never
 
 from ..core.config.model import FeedConfig
 from ..core.content.article import article_from_json
-from ..core.content.entry_images import out_of_bundle
 from ..core.content.reuse import adopt_earlier_files
 from ..core.deciding.edits import is_edited
 from ..core.deciding.entries import (
     LOOKUP_DEPTH,
     EntryDecision,
+    Facts,
     Settings,
-    admits,
-    as_stored,
     dated,
     decide_entries,
     deeper,
-    judged,
-    rendered,
 )
 from ..core.records import (
     Blocked,
@@ -62,7 +58,7 @@ from ..core.rendering.profiles import Profile
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, flush, read_text, same_bytes, write_atomic
-from .entry_facts import cannot_write, look_up
+from .entry_facts import cannot_write, look_up, place_images
 from .place_images import Images, Placed, forget_images
 
 __all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
@@ -259,26 +255,10 @@ class Applier:
         if unreadable:  # an entry whose file cannot be read is not decided; the others go on
             errors += unreadable.values()
             prepared = [item for item in prepared if item.article.identity not in unreadable]
-        if placed is None and feed.images == "download" and self.images is not None:
-            placed = self._place_stored(feed, feed_id, prepared, stored, now, report)
         if placed:
             texts = {identity: text for identity, (text, _refs) in placed.items()}
             facts = replace(facts, placed=texts, relinks={identity: refs for identity, (_t, refs) in placed.items()})
-        seen = frozenset() if between else self.seen
-        decision = decide_entries(prepared, facts, settings, seen, self.claimed)
-        depth = LOOKUP_DEPTH
-        while decision.short and (further := deeper(depth)) is not None:
-            depth = further  # every candidate name looked up was taken: look deeper and decide again
-            more, _unreadable = look_up(self.store, self.output, prepared, stored, settings, depth)
-            facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
-            decision = decide_entries(prepared, facts, settings, seen, self.claimed)
-        if feed.images == "download" and self.images is not None and not between:
-            fresh = self._place_new(feed, feed_id, decision, stored, now, report)
-            if fresh:
-                facts = replace(facts, placed_new=fresh)
-                decision = decide_entries(prepared, facts, settings, seen, self.claimed)
-        if between:
-            decision = replace(decision, seen=frozenset())
+        decision = self._decision(prepared, stored, facts, settings, report, between)
         self.seen |= decision.seen
         if self.dry_run:
             self.claimed |= decision.claimed
@@ -296,46 +276,28 @@ class Applier:
                 planned.append((write, path, report.new if write.first else report.updated))
         return planned
 
-    def _place_stored(
-        self, feed: FeedConfig, feed_id: int, entries: Iterable[Prepared], stored: dict[str, StoredEntry],
-        now: datetime, report: FeedReport,
-    ) -> dict[str, tuple[str, dict[str, str]]]:
-        """Stored entries' texts with their images made local, for the decision to compare and write."""
-        assert self.images is not None
-        placed: dict[str, tuple[str, dict[str, str]]] = {}
-        for item in entries:
-            entry = stored.get(item.article.identity)
-            if entry is None or (judged(entry, feed_id) and not admits(feed, dated(item.article, entry, now))):
-                continue
-            if out_of_bundle(self.profile, entry, dated(item.article, entry, now).date or now.date()):
-                continue  # an edit kept it out of its bundle: its images would sit beside no post
-            article = as_stored(item, entry, now)
-            outcome = self.images.place(feed.images, feed_id, article, rendered(article, item, self.profile, self.body),
-                                        now, entry)
-            report.images_failed += outcome.failures
-            placed[article.identity] = (outcome.text, outcome.refs)
-        return placed
-
-    def _place_new(
-        self, feed: FeedConfig, feed_id: int, decision: EntryDecision, stored: dict[str, StoredEntry], now: datetime,
-        report: FeedReport,
-    ) -> dict[str, tuple[str, str]]:
-        """New entries' texts with their images made local, now that the decision gave them their names.
-
-        By identity: (the slug the text was made for, the text). The
-        decision is then made again with these as facts, so the Write it
-        returns carries its final text: nothing replaces it afterwards.
-        """
-        assert self.images is not None
-        placed: dict[str, tuple[str, str]] = {}
-        for intent in decision.intents:
-            if isinstance(intent, Write) and intent.first and intent.identity not in stored:
-                article = replace(article_from_json(intent.data), slug=intent.slug)
-                outcome = self.images.place(feed.images, feed_id, article, intent.text, now, None)
-                report.images_failed += outcome.failures
-                if outcome.text != intent.text:
-                    placed[intent.identity] = (intent.slug, outcome.text)
-        return placed
+    def _decision(
+        self, prepared: list[Prepared], stored: dict[str, StoredEntry], facts: Facts, settings: Settings,
+        report: FeedReport, between: bool,
+    ) -> EntryDecision:
+        """The entry decision, made again with deeper facts while it comes back short, then with new posts' images."""
+        seen = frozenset() if between else self.seen
+        decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        depth = LOOKUP_DEPTH
+        while decision.short and (further := deeper(depth)) is not None:
+            depth = further  # every candidate name looked up was taken: look deeper and decide again
+            more, _unreadable = look_up(self.store, self.output, prepared, stored, settings, depth)
+            facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
+            decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        if settings.feed.images == "download" and self.images is not None and not between:
+            # the posts the decision writes or keeps get their images placed; decided again with those texts
+            texts, fresh = place_images(self.images, prepared, stored, decision, settings, report)
+            if texts or fresh:
+                relinks = {identity: refs for identity, (_text, refs) in texts.items()}
+                placed = {identity: text for identity, (text, _refs) in texts.items()}
+                facts = replace(facts, placed=placed, relinks=relinks, placed_new=fresh)
+                decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        return replace(decision, seen=frozenset()) if between else decision
 
     def _record(self, intent: Intent, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
         """Record one intent in the store and the report; a Write comes back to be written."""
@@ -424,27 +386,30 @@ def withdraw(
         return changes
     if not removable and not gone:
         return changes
-    by_reason: dict[str, list[str]] = {}
+    marked = _claim_withdrawals(store, intents, now, states)
     for intent in intents:
-        if intent.verdict == "remove":
-            by_reason.setdefault(intent.reason, []).append(intent.entry.identity)
-    store.hide([entry.identity for entry in gone], None, now, states=states)
-    marked = {identity for reason, identities in by_reason.items() for identity in store.hide(identities, reason, now, states=states)}
-    reasons = {intent.entry.identity: intent.reason for intent in intents}
-    for entry in removable:
-        if entry.identity not in marked:
+        entry = intent.entry
+        if intent.verdict != "remove" or entry.identity not in marked:
             continue  # a run beside us claimed it meanwhile: its file is the run's business
         path = os.path.join(output, entry.path)
         current = read_text(path)
         if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays
-            store.unhide(entry.identity, reasons[entry.identity])
+            store.unhide(entry.identity, intent.reason)
             changes.held.append(entry.path)
             continue
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        except FileNotFoundError:
-            continue
-        changes.removed.append(entry.path)
+            changes.removed.append(entry.path)
     # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
     forget_images(store, output, [e.identity for e in gone] + [e.identity for e in removable if e.identity in marked])
     return changes
+
+
+def _claim_withdrawals(store: Store, intents: Sequence[Withdraw], now: datetime, states: tuple[str, ...]) -> set[str]:
+    """Mark the entries deleted before any file goes (one transaction per reason); the ones marked for removal."""
+    store.hide([intent.entry.identity for intent in intents if intent.verdict == "gone"], None, now, states=states)
+    by_reason: dict[str, list[str]] = {}
+    for intent in intents:
+        if intent.verdict == "remove":
+            by_reason.setdefault(intent.reason, []).append(intent.entry.identity)
+    return {identity for reason, ids in by_reason.items() for identity in store.hide(ids, reason, now, states=states)}

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..core.scheduling import politeness
 from ..core.config.model import Config, FeedConfig
+from ..core.content.article import Article, article_from_json
 from ..core.content.entry_images import (
     ImageRecord,
     file_name,
@@ -40,10 +40,10 @@ from ..core.content.entry_images import (
     reference,
     wanted,
 )
-from ..core.content.article import Article, article_from_json
-from ..core.rendering.profiles import Profile
 from ..core.records import FeedReport, StoredEntry, Validators
 from ..core.rendering.page import render
+from ..core.rendering.profiles import Profile
+from ..core.scheduling import politeness
 from ..shell.fetch import Client
 from ..shell.image_io import (
     Fetched,

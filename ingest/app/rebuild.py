@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import assert_never
 
 from ..core.config.model import Config
-from ..core.deciding.edits import DEFAULT_EDITS, is_edited
+from ..core.content.article import article_from_json
 from ..core.content.entry_images import out_of_bundle
 from ..core.content.entry_images import wanted as wanted_images
-from ..core.content.article import article_from_json
-from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..core.deciding.edits import DEFAULT_EDITS, is_edited
 from ..core.deciding.rebuilding import decide_rebuild
 from ..core.records import (
     Blocked,
@@ -42,6 +41,7 @@ from ..core.records import (
     Write,
 )
 from ..core.rendering.page import base_text, render
+from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..errors import IngestError
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow

@@ -28,10 +28,9 @@ from typing import assert_never
 import httpx
 
 from .. import __version__
-from ..core.deciding import poll as feedpoll
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
-from ..core.rendering.profiles import PROFILES, Profile
+from ..core.deciding import poll as feedpoll
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -40,6 +39,7 @@ from ..core.records import (
     Prepared,
     ReadFeed,
 )
+from ..core.rendering.profiles import PROFILES, Profile
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from ..core.config.model import Config, FeedConfig
 from ..core.deciding.entries import FILTERED, PRUNED, rejudge, withdrawals
 from ..core.deciding.filters import filter_key
-from ..core.rendering.profiles import PROFILES, Profile
-from ..core.records import StoredEntry
 from ..core.deciding.retention import Keep, expired, prune_plan
+from ..core.records import StoredEntry
+from ..core.rendering.profiles import PROFILES, Profile
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher, read_text

@@ -335,23 +335,33 @@ class _Decider:
         data = self._json(article, prepared)
         # A claim a stopped run left is new unless its file had been written before (an update)
         first = action is Action.NEW or (action is Action.PENDING and stored is not None and stored.written_hash is None)
-        merged, base = False, None
-        current = self.facts.files.get(name) if stored is not None else None
-        if revived and stored is not None and stored.written_hash is None and current not in (None, text):
+        if stored is None:
+            return Write(article.identity, name, text, digest, article.slug, data, first)
+        return self._update(stored, article, name, text, digest, data, first, action is Action.CHANGED, revived)
+
+    def _update(
+        self, stored: StoredEntry, article: Article, name: str, text: str, digest: str, data: str, first: bool,
+        changed: bool, revived: bool,
+    ) -> Intent:
+        """A stored entry's new text against its file as it is: the owner's edits are kept, merged or overwritten."""
+        current = self.facts.files.get(name)
+        if revived and stored.written_hash is None and current not in (None, text):
             return Blocked(article.identity, name)  # never written, and someone else's file is at its name
-        if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
-            profile, body = self.settings.profile, self.settings.body
-            outcome = resolve(feed.edits, current, stored.ours, text, lambda: base_text(stored, profile, body))
-            if outcome.resolution is Resolution.DELETED:
-                return Forget(article.identity, name, digest, article.slug, data)
-            if outcome.resolution is Resolution.KEEP:
-                return KeepEdit(article.identity, name, digest, data, stored.base_article)
-            if outcome.resolution is Resolution.MERGE:
-                merged, first, base = True, False, stored.base_article
-            text = outcome.text or text
-            if merged:  # the owner's body stays theirs, but points at the images now stored beside it
-                text = relink(text, self.facts.relinks.get(article.identity, {}))
-        return Write(article.identity, name, text, digest, article.slug, data, first, merged, base)
+        if current is None and not (changed and not revived):
+            return Write(article.identity, name, text, digest, article.slug, data, first)
+        profile, body = self.settings.profile, self.settings.body
+        edits = self.settings.feed.edits
+        outcome = resolve(edits, current, stored.ours, text, lambda: base_text(stored, profile, body))
+        if outcome.resolution is Resolution.DELETED:
+            return Forget(article.identity, name, digest, article.slug, data)
+        if outcome.resolution is Resolution.KEEP:
+            return KeepEdit(article.identity, name, digest, data, stored.base_article)
+        text = outcome.text or text
+        if outcome.resolution is not Resolution.MERGE:
+            return Write(article.identity, name, text, digest, article.slug, data, first)
+        # the owner's body stays theirs, but points at the images now stored beside it
+        text = relink(text, self.facts.relinks.get(article.identity, {}))
+        return Write(article.identity, name, text, digest, article.slug, data, False, True, stored.base_article)
 
     def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:
         if stored is not None and stored.state != "deleted":  # written before: its file goes, unless edited
