@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import assert_never
 
 from ..core.config.model import Config
-from ..core.content.article import article_from_json
+from ..core.content.article import Article, article_from_json
 from ..core.content.entry_images import out_of_bundle
 from ..core.content.entry_images import wanted as wanted_images
 from ..core.deciding.edits import DEFAULT_EDITS, is_edited
@@ -41,7 +41,7 @@ from ..core.records import (
     Write,
 )
 from ..core.rendering.page import base_text, render
-from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
 from ..errors import IngestError
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
@@ -161,44 +161,15 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         )
     output = config.output
     profile = PROFILES[config.profile]
-    renames = PROFILES[old.profile].path != profile.path
     report = RebuildReport()
-    plans: list[tuple[StoredEntry, str, str]] = []
     settings = image_modes(config, store)  # each feed's images setting: (the files', the config's)
-    looking = Images(store, os.fspath(output), profile, config.body, dry_run=True)
-    stored_images = []
-    # a file a stopped rebuild claimed (under its old name) is moved again
-    resumed = [entry for entry in store.entries("pending") if entry.written_hash is not None]
-    for entry in store.entries() + resumed:
-        if entry.article is None:
-            report.without_data += 1
-            continue
-        article = replace(article_from_json(entry.article), slug=entry.given_slug)
-        was, mode = settings.get(entry.feed_id, ("keep", "keep"))
-        # a post an edit kept out of its bundle moves in once the rebuild may change it (edits: merge, or no edit)
-        stray = mode == "download" and out_of_bundle(profile, entry, article.date or entry.first_seen.date())
-        target = profile.path_for(article.slug, article.date, mode) if renames or was != mode or stray else entry.path
-        text = render(article, profile, config.body)
-        if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
-            text = looking.place(mode, entry.feed_id, article, text, utcnow(), entry).text
-            stored_images.append((len(plans), article))
-        plans.append((entry, target, text))
+    plans, stored_images = _render_all(config, store, profile, PROFILES[old.profile].path != profile.path,
+                                       settings, report)
     _refuse_conflicts(output, plans)
     refs: dict[str, dict[str, str]] = {}  # the images made local, by entry
     fetch_later: set[str] = set()  # entries with images not stored yet (the next run fetches them)
     if not dry_run:  # images: into the folders the profile names, then the texts that point at them
-        images = Images(store, os.fspath(output), profile, config.body)
-        for index, article in stored_images:
-            entry, target, text = plans[index]
-            relocate(store, os.fspath(output), profile, entry.identity, article.slug)
-            queue_images(store, article)
-            remote = render(article, profile, config.body)
-            placed = images.place("download", entry.feed_id, article, remote, utcnow(), entry)
-            plans[index] = (entry, target, placed.text)
-            refs[entry.identity] = placed.refs
-            if set(wanted_images(article)) - set(placed.refs):
-                fetch_later.add(entry.identity)
-
+        refs, fetch_later = _place_all(config, store, profile, plans, stored_images)
     now = utcnow()
     modes = _edit_modes(config, store)
     old_profile = PROFILES[old.profile]
@@ -225,6 +196,59 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         _prune_empty(output, [p.parent for p in report.removed])
         store.save_layout(wanted)
     return report
+
+
+def _render_all(
+    config: Config, store: Store, profile: Profile, renames: bool, settings: dict[int, tuple[str, str]],
+    report: RebuildReport,
+) -> tuple[list[tuple[StoredEntry, str, str]], list[tuple[int, Article]]]:
+    """Each written entry with its name and text in the configured format; (those, the ones storing images)."""
+    plans: list[tuple[StoredEntry, str, str]] = []
+    looking = Images(store, os.fspath(config.output), profile, config.body, dry_run=True)
+    stored_images = []
+    # a file a stopped rebuild claimed (under its old name) is moved again
+    resumed = [entry for entry in store.entries("pending") if entry.written_hash is not None]
+    for entry in store.entries() + resumed:
+        if entry.article is None:
+            report.without_data += 1
+            continue
+        article = replace(article_from_json(entry.article), slug=entry.given_slug)
+        day = article.date or entry.first_seen.date()
+        was, mode = settings.get(entry.feed_id, ("keep", "keep"))
+        # a post an edit kept out of its bundle moves in once the rebuild may change it (edits: merge, or no edit)
+        stray = mode == "download" and out_of_bundle(profile, entry, day)
+        target = profile.path_for(article.slug, day, mode) if renames or was != mode or stray else entry.path
+        text = render(article, profile, config.body)
+        if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
+            text = looking.place(mode, entry.feed_id, article, text, utcnow(), entry).text
+            stored_images.append((len(plans), article))
+        plans.append((entry, target, text))
+    return plans, stored_images
+
+
+def _place_all(
+    config: Config, store: Store, profile: Profile, plans: list[tuple[StoredEntry, str, str]],
+    stored_images: list[tuple[int, Article]],
+) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """Move stored images into the folders the profile names and point the texts at them (``plans`` changes).
+
+    (the references made local by entry, the entries with images the next run still has to fetch)
+    """
+    output = os.fspath(config.output)
+    images = Images(store, output, profile, config.body)
+    refs: dict[str, dict[str, str]] = {}
+    fetch_later: set[str] = set()
+    for index, article in stored_images:
+        entry, target, text = plans[index]
+        relocate(store, output, profile, entry.identity, article.slug)
+        queue_images(store, article)
+        remote = render(article, profile, config.body)
+        placed = images.place("download", entry.feed_id, article, remote, utcnow(), entry)
+        plans[index] = (entry, target, placed.text)
+        refs[entry.identity] = placed.refs
+        if set(wanted_images(article)) - set(placed.refs):
+            fetch_later.add(entry.identity)
+    return refs, fetch_later
 
 
 def _tally(
