@@ -20,7 +20,6 @@ import logging
 import os
 import posixpath
 import random
-import re
 import shutil
 import tempfile
 import weakref
@@ -33,17 +32,15 @@ from ..core.config.model import Config, FeedConfig
 from ..core.content.article import Article, article_from_json
 from ..core.content.entry_images import (
     ImageRecord,
-    file_name,
     image_dir,
     localize,
     out_of_bundle,
-    reference,
     wanted,
 )
+from ..core.deciding.image_placement import ImagePlan, plan_images
 from ..core.records import FeedReport, StoredEntry, Validators
 from ..core.rendering.page import render
 from ..core.rendering.profiles import Profile
-from ..core.scheduling import politeness
 from ..shell.fetch import Client
 from ..shell.image_io import (
     Fetched,
@@ -76,7 +73,6 @@ __all__ = [
 
 log = logging.getLogger("ingest.images")
 
-_HASHED = re.compile(r"-([0-9a-f]{10})\.[a-z]+$")  # the bytes' hash in a stored image's name
 # Fetched images larger than this wait for their post in a temporary file rather than in memory,
 # so a first poll of a feed full of large images holds at most one of them in memory at a time.
 SPOOL_OVER = 512 * 1024
@@ -185,58 +181,29 @@ class Images:
             self._modes.add(feed_id)
         identity = article.identity
         records = {r.url: r for r in self.store.image_records([identity]).get(identity, [])}
-        folder = image_dir(self.profile, article.slug)
-        urls = wanted(article)
-        by_hash = {m.group(1): r.path for r in records.values() if r.path and (m := _HASHED.search(r.path))}
-        refs: dict[str, str] = {}
-        saves: list[ImageRecord] = []
-        failures: list[str] = []
-        for url in urls:
-            record = records.get(url)
-            got = self._fetched.pop((feed_id, identity, url), None)
-            if got is not None and got.error is None and not got.not_modified:
-                if got.pixel:
-                    saves.append(ImageRecord(identity, url, "skipped"))
-                    continue
-                short = got.sha[:10]
-                path = by_hash.get(short)
-                if path is None or posixpath.dirname(path) != folder:
-                    path = posixpath.join(folder, file_name(url, got.sha, got.kind))
-                by_hash[short] = path
-                full = os.path.join(self.output, path)
-                if not self.dry_run and not same_image(full, got):
-                    write_image(full, image_bytes(got))
-                    self._written.append(full)
-                drop_spool(got)
-                refs[url] = reference(self.profile, article.slug, posixpath.basename(path))
-                etag, modified = got.validators.etag, got.validators.last_modified
-                saves.append(ImageRecord(identity, url, "stored", path, etag, modified))
-            elif record is not None and record.state == "stored" and self._on_disk(record, folder):
-                refs[url] = reference(self.profile, article.slug, posixpath.basename(record.path or ""))
-                if got is not None and got.not_modified:
-                    saves.append(replace(record, etag=got.validators.etag, last_modified=got.validators.last_modified))
-            elif got is not None and got.error is not None:
-                failures.append(f"{url}: {got.error}")
-                count = (record.failures if record is not None and record.state == "failed" else 0) + 1
-                retry = politeness.backoff(count, now, self.rng)
-                saves.append(ImageRecord(identity, url, "failed", error=got.error, failures=count, next_try=retry))
-            elif record is None or record.state == "stored":  # never tried, or its file is gone: to fetch
-                saves.append(ImageRecord(identity, url, "failed", error=None, failures=0, next_try=None))
-        if not self.dry_run:
-            gone = [url for url in records if url not in urls]
-            # files no record points at any more: images the entry dropped, or replaced under the same URL
-            updated = {s.url: s.path for s in saves}
-            now_used = {updated.get(url, record.path) for url, record in records.items() if url in urls}
-            now_used |= set(updated.values())
-            unused = {r.path for r in records.values() if r.path and r.path not in now_used}
-            if gone:
-                self.store.drop_images(identity, gone)
-            if saves:
-                self.store.save_images(saves)
-            remove_images(self.output, sorted(p for p in unused if p))
-        if not refs:
-            return ImagePlacement(text, failures)
-        return ImagePlacement(render(localize(article, refs), self.profile, self.body), failures, refs)
+        fetched = {url: got for url in wanted(article) if (got := self._fetched.pop((feed_id, identity, url), None))}
+        present = {r.path for r in records.values() if r.path and os.path.isfile(os.path.join(self.output, r.path))}
+        plan = plan_images(article, self.profile, records, fetched, present, now, self.rng)
+        self._carry_out(identity, plan, fetched)
+        if not plan.refs:
+            return ImagePlacement(text, plan.failures)
+        return ImagePlacement(render(localize(article, plan.refs), self.profile, self.body), plan.failures, plan.refs)
+
+    def _carry_out(self, identity: str, plan: ImagePlan, fetched: dict[str, Fetched]) -> None:
+        """Store the fetched bytes the plan places, then its records; drop the files nothing needs any more."""
+        for url, path in plan.stores:
+            full = os.path.join(self.output, path)
+            if not self.dry_run and not same_image(full, fetched[url]):
+                write_image(full, image_bytes(fetched[url]))
+                self._written.append(full)
+            drop_spool(fetched[url])
+        if self.dry_run:
+            return
+        if plan.gone:
+            self.store.drop_images(identity, plan.gone)
+        if plan.saves:
+            self.store.save_images(plan.saves)
+        remove_images(self.output, plan.unused)
 
     def forget(self, identity: str) -> None:
         """A post that is gone (deleted by its owner, filtered, pruned) takes its images along."""
