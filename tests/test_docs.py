@@ -121,3 +121,24 @@ def test_every_json_key_has_a_description_and_the_reference_lists_it() -> None:
 
     assert undocumented == [], "give these keys a \"description\" in ingest/schema/output.schema.json"
     assert "### `run`: feed objects" in reference and "| `images_failed` | list of string |" in reference
+
+
+def test_the_metrics_reference_lists_every_metric_the_daemon_serves() -> None:
+    from ingest.faces.observe import Metrics
+
+    reference = _hook().metrics_reference()
+    names = [family.name for family in Metrics().registry.collect()]
+
+    assert names and all(f"| `{name}" in reference for name in names)
+    assert "| `ingest_node_lease_takeovers_total` | counter |" in reference
+
+
+def test_the_profiles_reference_lists_every_profile_and_its_keys() -> None:
+    from ingest.core.rendering.profiles import PROFILES
+
+    reference = _hook().profiles_reference()
+
+    for name, profile in PROFILES.items():
+        row = next(line for line in reference.splitlines() if line.startswith(f"| `{name}`"))
+        keys = [f.key for f in profile.fields if f.kind != "blank"]
+        assert [k for k in keys if f"`{k}" in row] == keys
