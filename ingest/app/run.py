@@ -40,6 +40,8 @@ from ..core.records import (
     ReadFeed,
 )
 from ..core.rendering.profiles import PROFILES, Profile
+from ..core.reporting.status import quiet_for, quiet_reason
+from ..core.scheduling import politeness
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
@@ -197,7 +199,18 @@ class _Run:
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
+        report.quiet = self._quiet(feed, feed_id, report)
         return report
+
+    def _quiet(self, feed: FeedConfig, feed_id: int, report: FeedReport) -> str | None:
+        """Why the feed counts as quiet after this poll (``expect_new_within``), or None."""
+        if feed.expect_new_within is None or report.status not in ("ok", "not-modified", "same-content"):
+            return None
+        now = utcnow()
+        last_new = now if report.new else self.store.last_new_entry(feed_id)
+        if quiet_for(feed.expect_new_within, now, last_new, now) is None:
+            return None
+        return quiet_reason(feed.expect_new_within, last_new, now)
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
@@ -224,6 +237,8 @@ class _Run:
         try:
             async with readers.pending or contextlib.nullcontext():
                 async with limits.slot(plan.url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, plan.url)) is not None:
+                        return waiting
                     result = await fetch(client, feed, plan.validators, url=plan.url)
                 decision = feedpoll.decide_poll(state, request, result, None, utcnow(), self.rng)
                 read = None
@@ -275,6 +290,18 @@ class _Run:
             self._record(feed_id, feedpoll.failed(state, error, FailureKind.INTERNAL, now, self.rng), now, report)
         return report
 
+    def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
+        """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
+        host = politeness.host_key(url)
+        now = utcnow()
+        wait = self.store.host_wait(host, now) if host else None
+        if wait is None:
+            return None
+        until, reason = wait
+        report = FeedReport(feed.name, feed.url)
+        self._record(feed_id, feedpoll.Defer(f"its host {host} asked every client to wait: {reason}", until), now, report)
+        return report
+
     def _record(self, feed_id: int, decision: feedpoll.PollDecision, now: datetime, report: FeedReport) -> None:
         """Carry out the poll's decision in the store, and say it in the report."""
         match decision:
@@ -282,10 +309,12 @@ class _Run:
                 report.status, report.kind, report.error = "failed", FailureKind.GONE, error
                 if not self.dry_run:
                     self.store.retire(feed_id, reason, now)
-            case feedpoll.Defer(error=error, until=until):
+            case feedpoll.Defer(error=error, until=until, host=host):
                 report.status, report.until, report.error = "deferred", until, error
                 if not self.dry_run:
                     self.store.record_deferred(feed_id, error, now, until)
+                    if host is not None:  # the host asked every client to wait: its other feeds wait too
+                        self.store.defer_host(host, until, error)
             case feedpoll.Fail(error=error, kind=kind, until=until):
                 report.status, report.kind, report.error, report.until = "failed", kind, error, until
                 if not self.dry_run:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from ..scheduling import politeness as policy
 from ..config.model import redact
 from ..records import (
     FailureKind,
@@ -32,6 +31,7 @@ from ..records import (
     ReadFeed,
     Validators,
 )
+from ..scheduling import politeness as policy
 
 __all__ = [
     "Defer", "Fail", "PollDecision", "PollPlan", "PollRequest", "ReadBody", "Retire", "Succeed",
@@ -80,6 +80,7 @@ class Defer:
 
     error: str
     until: datetime
+    host: str | None = None  # the host whose other feeds wait too (None: only this feed)
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def decide_poll(
             return Retire(reason, f"{reason}: feed retired, no more polls until 'ingest reset {request.name}'")
         until = policy.retry_after(result.headers.get("retry-after"), now) if result.status in (429, 503) else None
         if until is not None:
-            return Defer(f"{result.error}: the server asked to retry later ({where})", until)
+            error = f"{result.error}: the server asked to retry later ({where})"
+            return Defer(error, until, policy.host_key(result.final_url))
         return failed(state, f"{result.error} ({where})", result.kind or FailureKind.INTERNAL, now, rng)
     ttl = state.ttl_minutes if state else None
     body_hash = None
