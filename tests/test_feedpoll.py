@@ -49,6 +49,7 @@ def test_429_with_retry_after_defers_and_without_it_backs_off() -> None:
     headers = {"retry-after": "120"}
     decision = decide(state(), result(429, error="HTTP 429", headers=headers, kind=FailureKind.HTTP))
     assert isinstance(decision, Defer) and decision.until == NOW + timedelta(seconds=120)
+    assert decision.host == "example.org"  # the host's other feeds wait too
     decision = decide(state(error_count=3), result(503, error="HTTP 503", kind=FailureKind.HTTP))
     assert isinstance(decision, Fail) and decision.kind is FailureKind.HTTP
     assert decision.until is not None and decision.until > NOW + timedelta(minutes=4)  # the fourth failure's backoff
