@@ -24,6 +24,7 @@ from ..core.config.model import Config
 from ..core.content.article import Article, article_from_json
 from ..core.content.entry_images import out_of_bundle
 from ..core.content.entry_images import wanted as wanted_images
+from ..core.content.normalize import redated
 from ..core.deciding.edits import DEFAULT_EDITS, is_edited
 from ..core.deciding.rebuilding import decide_rebuild
 from ..core.records import (
@@ -208,11 +209,15 @@ def _render_all(
     stored_images = []
     # a file a stopped rebuild claimed (under its old name) is moved again
     resumed = [entry for entry in store.entries("pending") if entry.written_hash is not None]
+    future = _future_dates(config, store)
+    started = utcnow()
     for entry in store.entries() + resumed:
         if entry.article is None:
             report.without_data += 1
             continue
         article = replace(article_from_json(entry.article), slug=entry.given_slug)
+        # a date written before ingest judged dates (1699, 2099) becomes the day the entry was first seen
+        article = redated(article, entry.first_seen, started, future.get(entry.feed_id, "first_seen"))
         day = article.date or entry.first_seen.date()
         was, mode = settings.get(entry.feed_id, ("keep", "keep"))
         # a post an edit kept out of its bundle moves in once the rebuild may change it (edits: merge, or no edit)
@@ -304,6 +309,16 @@ def _edit_modes(config: Config, store: Store) -> dict[int, str]:
         state = store.find_feed(feed.url)
         if state is not None:
             modes[state.id] = feed.edits
+    return modes
+
+
+def _future_dates(config: Config, store: Store) -> dict[int, str]:
+    """Each configured feed's ``future_dates:`` setting by its id in the store."""
+    modes = {}
+    for feed in config.feeds:
+        state = store.find_feed(feed.url)
+        if state is not None:
+            modes[state.id] = feed.future_dates
     return modes
 
 

@@ -31,6 +31,7 @@ from .. import __version__
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
 from ..core.deciding import poll as feedpoll
+from ..core.deciding.dated import reading_settings, sort_out_dates
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -272,17 +273,23 @@ class _Run:
         try:
             decision = feedpoll.decide_poll(state, request, result, read, now, self.rng)
             if isinstance(decision, feedpoll.Succeed) and decision.read and read is not None:
+                if read.encoding:
+                    report.encoding = read.encoding
+                    report.notes.append(f"read as {read.encoding}")
                 if decision.warning:
                     report.notes.append(decision.warning)
                 sources: list[str] = []
-                write_errors = await self.applier.apply(feed, feed_id, read.entries, now, report, sources)
+                dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
+                write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     error = write_errors[0] + more
                     decision = feedpoll.failed(state, error, FailureKind.WRITE, now, self.rng, backoff=False)
                 else:
                     tokens = [read.items[s] for s in sources if s in read.items]
-                    decision = replace(decision, sources=tuple(sources), tokens=tuple(tokens))
+                    # a held entry is read again at every poll until its day: the body is not remembered
+                    body_hash = decision.body_hash if not dates.held else None
+                    decision = replace(decision, sources=tuple(sources), tokens=tuple(tokens), body_hash=body_hash)
             self._record(feed_id, decision, now, report)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("unexpected error processing %s", feed.name)
@@ -361,11 +368,11 @@ class _Run:
         Validators are sent only when the stored body hash starts with it.
         """
         settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
-        # summary_length counts only when it is not the default, so stores from
+        # summary_length (and each reading setting) counts only when it is not the default, so stores from
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
-        return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
 
 
 def request_key(feed: FeedConfig) -> str:
