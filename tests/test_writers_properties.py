@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from test_dedupe_properties import prepared
 
 from ingest.core.config.model import FeedConfig
+from ingest.core.content.article import article_from_json
 from ingest.core.deciding.entries import (
     FILTERED,
     LOOKUP_DEPTH,
@@ -32,9 +33,8 @@ from ingest.core.deciding.entries import (
     rejudge,
     withdrawals,
 )
-from ingest.core.content.article import article_from_json
-from ingest.core.rendering.profiles import PROFILES, Profile
 from ingest.core.deciding.rebuilding import decide_rebuild
+from ingest.core.deciding.retention import expired
 from ingest.core.records import (
     Blocked,
     Broken,
@@ -50,7 +50,7 @@ from ingest.core.records import (
     Write,
 )
 from ingest.core.rendering.page import base_text, render
-from ingest.core.deciding.retention import expired
+from ingest.core.rendering.profiles import PROFILES, Profile
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 BODY = "html"
@@ -103,7 +103,7 @@ class Site:
         self.apply(self.decide(items, stored))
 
     def refilter(self) -> None:
-        excluded, admitted = rejudge(self.config, 1, self.entries.values())
+        excluded, admitted, _timed_out = rejudge(self.config, 1, self.entries.values())
         items = [Prepared(article_from_json(e.article), None, None, e.article, "") for e in admitted if e.article]
         self.apply(self.decide(items, {e.identity: e for e in admitted}))
         self.apply(withdrawals(excluded, {e.path: self.files.get(e.path) for e in excluded}, FILTERED))

@@ -15,6 +15,7 @@ those same files again: never a second file, never a lost entry.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -37,7 +38,9 @@ from ..core.deciding.entries import (
     dated,
     decide_entries,
     deeper,
+    prejudge,
 )
+from ..core.deciding.filters import compile_filter
 from ..core.records import (
     Blocked,
     Broken,
@@ -94,6 +97,11 @@ class Applier:
         next poll to skip the ones that stay the same.
         """
         errors: list[str] = []
+        if not compile_filter(feed.include, feed.exclude).bounded:
+            # a rule that may backtrack is judged in a thread first (``regex`` lets go of the GIL), so the
+            # event loop goes on; the decision below then finds each verdict ready
+            articles = [item.article for item in entries if isinstance(item, Prepared)]
+            await asyncio.to_thread(prejudge, feed, articles)
         try:
             with self.store.batch():
                 planned = self._decide_and_claim(feed, feed_id, entries, now, report, sources, errors)
@@ -344,6 +352,8 @@ class Applier:
             case Write():
                 if intent.merged:
                     report.merged.append(intent.name)
+                if intent.kept_body:
+                    report.kept_bodies.append(intent.name)
                 if self.dry_run:
                     (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
                     return None

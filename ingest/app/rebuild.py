@@ -25,7 +25,7 @@ from ..core.content.article import Article, article_from_json
 from ..core.content.entry_images import out_of_bundle
 from ..core.content.entry_images import wanted as wanted_images
 from ..core.content.normalize import redated
-from ..core.deciding.edits import DEFAULT_EDITS, is_edited
+from ..core.deciding.edits import DEFAULT_EDITS, body_of, is_edited
 from ..core.deciding.rebuilding import decide_rebuild
 from ..core.records import (
     Blocked,
@@ -58,7 +58,7 @@ from .place_images import (
 )
 
 __all__ = [
-    "check_layout", "current_layout", "edited_files", "layout_dir", "LayoutChanged", "rebuild",
+    "check_layout", "current_layout", "EditedFile", "edited_files", "layout_dir", "LayoutChanged", "rebuild",
     "RebuildReport", "recorded_layout",
 ]
 
@@ -81,6 +81,7 @@ class RebuildReport:
     # whose images stay at the publisher's URLs (edits: keep leaves their text alone)
     images_to_fetch: list[Path] = field(default_factory=list)
     images_remote: list[Path] = field(default_factory=list)
+    kept_bodies: list[Path] = field(default_factory=list)  # merged, upstream's change to the body not taken
 
     @property
     def changed(self) -> list[Path]:
@@ -275,6 +276,8 @@ def _tally(
             dest = output / name
             if merged:
                 report.merged.append(dest)
+            if intent.kept_body:
+                report.kept_bodies.append(dest)
             if fetch_later:
                 report.images_to_fetch.append(dest)
             if moved_from is None:
@@ -288,8 +291,22 @@ def _tally(
             assert_never(intent)
 
 
-def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredEntry, bool]]:
-    """The written entries whose files were edited by hand, each with whether upstream changed since.
+@dataclass(frozen=True)
+class EditedFile:
+    """A file edited by hand: whether upstream changed since, and whether upstream's body differs from the file's.
+
+    ``other_body`` holds after a merge that kept the owner's body over an
+    upstream correction, and whenever the owner rewrote a body upstream
+    never changed: either way the file's body is the owner's, not upstream's.
+    """
+
+    entry: StoredEntry
+    upstream_changed: bool
+    other_body: bool
+
+
+def edited_files(output: Path, entries: list[StoredEntry], profile: str, body: str) -> list[EditedFile]:
+    """The written entries whose files were edited by hand (``profile`` and ``body``: the configured output).
 
     Upstream changed since when the text ingest would write now is not the
     one the file was written from.
@@ -298,8 +315,17 @@ def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredE
     for entry in entries:
         current = read_text(output / entry.path)
         if current is not None and is_edited(current, entry.ours):
-            found.append((entry, entry.content_hash != entry.written_hash))
+            found.append(EditedFile(entry, entry.content_hash != entry.written_hash,
+                                    _other_body(entry, current, profile, body)))
     return found
+
+
+def _other_body(entry: StoredEntry, current: str, profile: str, body: str) -> bool:
+    if entry.article is None or profile not in PROFILES:
+        return False
+    upstream = render(replace(article_from_json(entry.article), slug=entry.given_slug), PROFILES[profile], body)
+    mine, theirs = body_of(current), body_of(upstream)
+    return mine is not None and theirs is not None and mine.strip() != theirs.strip()
 
 
 def _edit_modes(config: Config, store: Store) -> dict[int, str]:

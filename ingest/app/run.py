@@ -200,6 +200,7 @@ class _Run:
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
+        report.admitted += before.written
         report.quiet = self._quiet(feed, feed_id, report)
         return report
 

@@ -16,6 +16,7 @@ carried out by the one applier (``apply``). Three promises hold throughout:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -30,6 +31,8 @@ from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher, read_text
 from .apply import Applier, Changes, withdraw
+
+log = logging.getLogger("ingest.selection")
 
 __all__ = ["apply_keep", "Changes", "keep_feed", "prune", "refilter", "refilter_all", "take_out"]
 
@@ -57,14 +60,16 @@ async def refilter(
     key = filter_key(feed.include, feed.exclude)
     if store.filter_key(feed_id) == key:
         return Changes()
-    excluded, admitted = rejudge(feed, feed_id, store.feed_entries(feed_id))
+    excluded, admitted, timed_out = rejudge(feed, feed_id, store.feed_entries(feed_id))
+    for identity, why in timed_out:  # left as it is; judged again next time (the key is not saved)
+        log.warning("%s: entry %s not judged again: %s", feed.name, identity, why)
     changes = Changes()
     if admitted:
         applier = applier or Applier(store, output, profile, body, Flusher(), dry_run)
         changes = await applier.revive(feed, feed_id, admitted, now)
     withdrawn = take_out(store, output, excluded, FILTERED, now, dry_run=dry_run)
     changes.removed, changes.held = withdrawn.removed, changes.held + withdrawn.held
-    if not dry_run:
+    if not dry_run and not timed_out:
         store.save_filter_key(feed_id, key)
     return changes
 

@@ -9,11 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..app import config_file
-from ..app.rebuild import LayoutChanged
 from ..app.facade import open_store
+from ..app.rebuild import LayoutChanged
 from ..core.config import model as config_mod
 from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked
+from .scrub import add_secrets
 
 __all__ = [
     "check_paths", "error", "Exit", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
@@ -47,10 +48,12 @@ class Exit(Exception):
 
 def load_config(path: Path) -> config_mod.Config:
     try:
-        return config_file.load(path)
+        cfg = config_file.load(path)
     except config_mod.ConfigError as exc:
         error(f"config error: {exc}")
         raise Exit(EXIT_USAGE) from None
+    add_secrets(cfg.secrets)
+    return cfg
 
 
 def check_paths(cfg: config_mod.Config, *, create: bool = True) -> None:

@@ -18,12 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..config.model import FeedConfig
-from .edits import Resolution, content_hash, is_edited, resolve
-from .filters import compile_filter
-from ..content.entry_images import relink
 from ..content.article import Article, article_from_json, article_to_json
+from ..content.entry_images import relink
 from ..content.normalize import plain_text
-from ..rendering.profiles import Profile
 from ..records import (
     Blocked,
     Broken,
@@ -39,9 +36,12 @@ from ..records import (
     Write,
 )
 from ..rendering.page import base_text, render
+from ..rendering.profiles import Profile
+from .edits import Resolution, content_hash, is_edited, resolve
+from .filters import RuleTimeout, compile_filter
 
 __all__ = [
-    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated",
+    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated", "prejudge",
     "decide", "decide_entries", "deeper", "judged", "LOOKUP_DEPTH", "MAX_CANDIDATES", "names_to_look_up", "rejudge", "slug_candidates", "texts_of", "withdrawal", "withdrawals",
 ]
 
@@ -239,26 +239,47 @@ def admits(feed: FeedConfig, article: Article) -> bool:
     return compile_filter(feed.include, feed.exclude).admits(texts_of(article))
 
 
+def prejudge(feed: FeedConfig, articles: Sequence[Article]) -> None:
+    """Judge the entries by the feed's rules ahead of ``decide_entries`` (which then finds the verdicts ready).
+
+    For a caller that runs this off its event loop when a rule may take long.
+    """
+    rules = compile_filter(feed.include, feed.exclude)
+    for article in articles:
+        try:
+            rules.admits(texts_of(article))
+        except RuleTimeout:  # remembered too: the decision reports it
+            pass
+
+
 def rejudge(
     feed: FeedConfig, feed_id: int, entries: Iterable[StoredEntry],
-) -> tuple[list[StoredEntry], list[StoredEntry]]:
+) -> tuple[list[StoredEntry], list[StoredEntry], list[tuple[str, str]]]:
     """The feed's stored entries its rules (changed since they were judged) now exclude and now admit again.
 
     Pruned entries, files the owner deleted and claims still pending are
     not judged; of the others, written ones the rules exclude are to be
-    withdrawn and filtered ones they admit are to be written.
+    withdrawn and filtered ones they admit are to be written. An entry a
+    rule ran out of time on is left as it is: (identity, why) in the third
+    list, and the rules are to be judged again next time.
     """
     excluded: list[StoredEntry] = []
     admitted: list[StoredEntry] = []
+    timed_out: list[tuple[str, str]] = []
     for entry in entries:
         if entry.article is None or entry.state == "pending" or not judged(entry, feed_id):
             continue
-        if admits(feed, article_from_json(entry.article)):
+        try:
+            admit = admits(feed, article_from_json(entry.article))
+        except RuleTimeout as exc:
+            timed_out.append((entry.identity, str(exc)))
+            continue
+        if admit:
             if entry.state == "deleted":
                 admitted.append(entry)
         elif entry.state == "written":
             excluded.append(entry)
-    return excluded, admitted
+    return excluded, admitted, timed_out
 
 
 def judged(stored: StoredEntry | None, feed_id: int) -> bool:
@@ -361,7 +382,8 @@ class _Decider:
             return Write(article.identity, name, text, digest, article.slug, data, first)
         # the owner's body stays theirs, but points at the images now stored beside it
         text = relink(text, self.facts.relinks.get(article.identity, {}))
-        return Write(article.identity, name, text, digest, article.slug, data, False, True, stored.base_article)
+        return Write(article.identity, name, text, digest, article.slug, data, False, True, stored.base_article,
+                     kept_body=outcome.kept_body)
 
     def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:
         if stored is not None and stored.state != "deleted":  # written before: its file goes, unless edited

@@ -142,7 +142,9 @@ def plan_poll(state: FeedState | None, request: PollRequest, now: datetime) -> P
             )
     asked = not (state.retired_at or (not request.force and state.waiting(now)))
     current = bool(state.body_hash and state.body_hash.startswith(request.settings + ":"))
-    return PollPlan(state, reset, note, asked, state.fetch_url, state.validators if current else Validators())
+    # the configured URL, with the secrets the store does not keep, unless a confirmed redirect moved the feed
+    url = state.moved_to or request.url
+    return PollPlan(state, reset, note, asked, url, state.validators if current else Validators())
 
 
 def body_key(settings: str, content: bytes) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .edits import Resolution, content_hash, resolve
 from ..content.entry_images import relink
 from ..records import Forget, Intent, KeepEdit, Same, StoredEntry, Write
+from .edits import Resolution, content_hash, resolve
 
 __all__ = ["decide_rebuild"]
 
@@ -48,4 +48,6 @@ def decide_rebuild(
         text = relink(text, refs or {})  # the owner's body, pointing at the stored images
     moved = entry.path if entry.path != target else None
     base_article = entry.base_article if merged else None
-    return Write(entry.identity, target, text, digest, entry.given_slug, data, False, merged, base_article, moved)
+    kept_body = merged and outcome.kept_body
+    return Write(entry.identity, target, text, digest, entry.given_slug, data, False, merged, base_article, moved,
+                 kept_body)

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Protocol
 
 from ...core.content.entry_images import ImageRecord
-from ...core.reporting.status import FeedActivity
 from ...core.records import FeedState, Layout, StoredEntry, Validators
+from ...core.reporting.status import FeedActivity
 from .leases import Claim
 
 __all__ = ["StoreAPI"]
