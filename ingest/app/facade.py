@@ -17,11 +17,11 @@ from pathlib import Path
 
 import httpx
 
-from ..core.scheduling import cadence
 from ..core.config.model import Config, FeedConfig
+from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..core.reporting import webhook
 from ..core.reporting.webhook import WebhookResult
-from ..core.records import FailureKind, FeedReport, FeedState, HookResult
+from ..core.scheduling import cadence
 from ..shell.fetch import Client
 from ..shell.hooks import run_after, run_after_async
 from ..shell.leftovers import remove_leftovers

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Literal
 
 from .content.article import Article
+from .content.reuse import Reuse
 from .printable import printable_url
 from .scheduling.politeness import Hop
-from .content.reuse import Reuse
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
     "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
-    "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
+    "Blocked", "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
 
@@ -327,6 +327,7 @@ class Write:
     first: bool  # a new file (not an update of one written before)
     merged: bool = False  # the owner's edit merged with upstream's change
     base: str | None = None  # the article a merged file's owner edit was made on
+    moved_from: str | None = None  # ``ingest rebuild``: the name the file had, removed once this one stands
     kept_body: bool = False  # merged, but upstream's change to the body gave way to the owner's body
 
 
@@ -365,9 +366,17 @@ class HoldBack:
 
 @dataclass(frozen=True)
 class Withdraw:
-    """The feed's rules now keep out an entry written before: its file goes, unless the owner edited it."""
+    """A rule (the feed's filters, ``keep:``, ``ingest prune``) takes an entry written before out of the output.
+
+    ``verdict`` says what becomes of its file: ``remove`` (ingest's own:
+    the entry is marked deleted for ``reason`` first, then the file goes),
+    ``held`` (the owner edited it: it stays, and so does its entry),
+    ``gone`` (the owner deleted it already: recorded as such).
+    """
 
     entry: StoredEntry
+    reason: str = "filtered"  # 'filtered' or 'pruned'
+    verdict: Literal["remove", "held", "gone"] = "remove"
 
 
 @dataclass(frozen=True)
@@ -393,4 +402,12 @@ class Broken:
     error: BaseException
 
 
-Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken
+@dataclass(frozen=True)
+class Blocked:
+    """The rules admit again an entry never written, but a file that is not ingest's sits at its name: left alone."""
+
+    identity: str
+    name: str
+
+
+Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken | Blocked

@@ -25,9 +25,9 @@ from ..app.facade import remove_leftovers
 from ..core.config import model as config_mod
 from ..core.config.model import redact, strip_userinfo
 from ..core.printable import printable_url, url_secrets
-from .commands import command_edits, command_prune, command_rebuild, command_run
 from . import jsonout as records
 from .closedpipe import guarded_stdout
+from .commands import command_edits, command_prune, command_rebuild, command_run
 from .common import (
     EXIT_FEED_FAILED,
     EXIT_OK,

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..app import config_file
-from ..app.rebuild import LayoutChanged
 from ..app.facade import open_store
+from ..app.rebuild import LayoutChanged
 from ..core.config import model as config_mod
 from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked

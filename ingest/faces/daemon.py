@@ -36,10 +36,10 @@ import httpx
 from ..app import config_file
 from ..app.facade import Poller
 from ..core.config import model as config_mod
-from ..core.scheduling import cadence
 from ..core.config.model import Config, FeedConfig
-from ..core.scheduling.duequeue import DueQueue, DueSource
 from ..core.records import FailureKind, FeedReport
+from ..core.scheduling import cadence
+from ..core.scheduling.duequeue import DueQueue, DueSource
 from .common import utcnow
 from .hookbatch import HookBatches
 from .observe import Metrics, event, serve_status, status_server

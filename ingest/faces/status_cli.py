@@ -18,7 +18,15 @@ from typing import Any
 
 from ..app import config_file
 from ..core.reporting.status import IDLE_BUCKETS, IDLE_LABELS, STATES
-from .common import EXIT_FEED_FAILED, EXIT_OK, error, has_store, load_config, open_store_or_exit, utcnow
+from .common import (
+    EXIT_FEED_FAILED,
+    EXIT_OK,
+    error,
+    has_store,
+    load_config,
+    open_store_or_exit,
+    utcnow,
+)
 from .report import when
 
 __all__ = ["add_parsers", "command_healthcheck", "command_status"]

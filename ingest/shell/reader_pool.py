@@ -62,14 +62,14 @@ def read_feed(
     salted apart, so an entry never counts as known under an identity it no
     longer has.
     """
-    from ..core.deciding.edits import content_hash
-    from ..core.reading.incremental import read_items
     from ..core.content.article import article_to_json
     from ..core.content.normalize import entry_date, legacy_identity, normalize
-    from ..core.reading.parse import ParseError
-    from ..core.rendering.profiles import PROFILES
-    from ..core.rendering.page import render
     from ..core.content.reuse import find_reused
+    from ..core.deciding.edits import content_hash
+    from ..core.reading.incremental import read_items
+    from ..core.reading.parse import ParseError
+    from ..core.rendering.page import render
+    from ..core.rendering.profiles import PROFILES
 
     try:
         subset = read_items(result, salt, items, known)

@@ -30,7 +30,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
 
 __all__ = [
     "flush", "Flusher", "fsync_dir", "is_temporary", "read_text", "remove_stale_temporaries", "same_bytes",

@@ -17,15 +17,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ...errors import IngestError
-from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..content.excerpt import SUMMARY_LENGTH
-from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
-from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..deciding.retention import Keep
 from ..printable import printable_url, split_credentials
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "EXTRA_FIELDS", "FEED_KEYS", "FEED_SETTINGS",

@@ -18,6 +18,14 @@ from urllib.parse import quote, unquote, urlsplit
 
 import yaml
 
+from ..content.excerpt import SUMMARY_LENGTH
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
+from ..deciding.filters import RuleError, check_rule
+from ..deciding.retention import parse_keep
+from ..printable import printable_url, split_credentials, url_secrets
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
+from ..scheduling.crontab import cron_trigger
+from .feed_names import derive_names
 from .model import (
     DEFAULT_OUTPUT,
     DEFAULT_PROFILE,
@@ -26,12 +34,13 @@ from .model import (
     FEED_KEYS,
     FEED_SETTINGS,
     FUTURE_DATES,
-    IDENTITY_MODES,
     HOOK_KEYS,
+    IDENTITY_MODES,
     IMAGE_MODES,
     OUTPUT_KEYS,
     TAG_SOURCES,
     TOP_KEYS,
+    WEBHOOK_KEYS,
     Adaptive,
     CONTENT_MODES,
     EXTRACT_FAILURES,
@@ -39,20 +48,11 @@ from .model import (
     Config,
     ConfigError,
     FeedConfig,
-    WEBHOOK_KEYS,
     TagRule,
     Webhook,
     parse_duration,
     parse_size,
 )
-from ..scheduling.crontab import cron_trigger
-from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
-from ..content.excerpt import SUMMARY_LENGTH
-from ..deciding.filters import RuleError, check_rule
-from .feed_names import derive_names
-from ..printable import printable_url, split_credentials, url_secrets
-from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
-from ..deciding.retention import parse_keep
 from .store_url import is_postgres
 
 __all__ = ["parse"]

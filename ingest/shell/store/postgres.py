@@ -21,8 +21,8 @@ from typing import Any
 
 import psycopg  # this module is imported only for a PostgreSQL store
 
-from ...core.printable import printable_url
 from ...core.config.store_url import redact
+from ...core.printable import printable_url
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ...core.printable import stored_url
 from ...core.content.entry_images import ImageRecord
 from ...core.deciding.extract import ExtractRecord
+from ...core.printable import stored_url
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 
@@ -281,6 +281,21 @@ class SqlStore:
         """Whether another entry has this slug or this file name."""
         row = self._q("SELECT 1 FROM entries WHERE slug = ? OR path = ? LIMIT 1", (slug, path)).fetchone()
         return row is not None
+
+    def names_taken(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` some entry has as its slug or its file name: one query per 500, not one per name."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 250):  # two lists of parameters, within SQLite's limit
+            chunk = wanted[start:start + 250]
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT slug, path FROM entries WHERE slug IN ({marks}) OR path IN ({marks})", chunk + chunk
+            ).fetchall()
+            asked = set(chunk)
+            for slug, path in rows:
+                found.update(key for key in (slug, path) if key in asked)
+        return found
 
     def save_entry(
         self,
