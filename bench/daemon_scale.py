@@ -1,9 +1,15 @@
-"""The daemon at scale: ``bench/run --daemon-scale N --interval SECONDS --minutes M``.
+"""The daemon at scale: ``bench/run --daemon-scale N[,N2...] --interval SECONDS --minutes M``.
 
 Runs one ``ingest daemon`` against nginx on loopback with N feeds polled
-every SECONDS, for M minutes of steady state, and prints one final line:
+every SECONDS, for M minutes of steady state, and prints one line:
 
-    daemon-scale: feeds=N polls=P polls_per_s=R cpu_pct=C rss_mb=M lag_p99_s=L
+    daemon-scale: feeds=N polls=P polls_per_s=R cpu_pct=C cpu_ms_per_poll=T rss_mb=M lag_p99_s=L
+
+With several feed counts (``--daemon-scale 5000,50000``) each is measured
+in turn, the later ones at the same poll rate (their interval scaled by
+their share of the first count: 600 s for 50,000 after 5,000 at 60 s), and
+the target lines compare the CPU per poll: a poll must cost the same
+whatever the number of feeds (at most 1.3 times between two counts).
 
 How. The corpus (bench/corpus.py) is written and served by nginx, which
 answers conditional requests. Every tenth feed (corpus.changes_in), the
@@ -74,10 +80,34 @@ class Figures:
     lag_p50_s: float
     lag_max_s: float
     startup_s: float  # daemon start to its 'started' event
+    interval_s: float = 0.0
+    cpu_ms_per_poll: float = 0.0  # the daemon's CPU in the window over the polls in it
 
     def line(self) -> str:
         return (f"daemon-scale: feeds={self.feeds} polls={self.polls} polls_per_s={self.polls_per_s:.1f} "
-                f"cpu_pct={self.cpu_pct:.1f} rss_mb={self.rss_mb:.0f} lag_p99_s={self.lag_p99_s:.2f}")
+                f"cpu_pct={self.cpu_pct:.1f} cpu_ms_per_poll={self.cpu_ms_per_poll:.2f} "
+                f"rss_mb={self.rss_mb:.0f} lag_p99_s={self.lag_p99_s:.2f}")
+
+
+# The targets: a daemon with 5,000 feeds at 60 s (83 polls/s) under a fifth of a core, polls on time, and a
+# poll that costs the same at any number of feeds.
+CPU_PCT_LIMIT = 20.0
+LAG_P99_LIMIT = 1.0
+PER_POLL_RATIO_LIMIT = 1.3
+
+
+def targets(measured: list[Figures]) -> list[tuple[str, str, float, str, float]]:
+    """(verdict, what, value, comparison, limit) for each target line."""
+    lines = []
+    for figures in measured:
+        at = f"{figures.feeds} feeds at {figures.interval_s:g} s"
+        lines.append(("cpu_pct, " + at, figures.cpu_pct, "<=", CPU_PCT_LIMIT))
+        lines.append(("lag_p99_s, " + at, figures.lag_p99_s, "<=", LAG_P99_LIMIT))
+    for low, high in zip(measured, measured[1:]):
+        if low.cpu_ms_per_poll > 0:
+            ratio = high.cpu_ms_per_poll / low.cpu_ms_per_poll
+            lines.append((f"CPU per poll flat: ({high.feeds}) / ({low.feeds})", ratio, "<=", PER_POLL_RATIO_LIMIT))
+    return [("PASS" if value <= limit else "FAIL", what, value, op, limit) for what, value, op, limit in lines]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -334,6 +364,7 @@ def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) 
     window = t1 - t0
     changed = [e for e in polls if e["status"] == "ok" and e["new"]]
     return Figures(
+        interval_s=interval, cpu_ms_per_poll=1000 * (cpu1 - cpu0) / len(polls) if polls else 0.0,
         feeds=feeds, polls=len(polls), polls_per_s=len(polls) / window, cpu_pct=100 * (cpu1 - cpu0) / window,
         rss_mb=rss / 2**20, lag_p99_s=percentile(lags, 0.99), window_s=window, changed_polls=len(changed),
         new_files=sum(e["new"] for e in polls), failed_polls=sum(e["status"] == "failed" for e in polls),
@@ -341,11 +372,16 @@ def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path) 
     )
 
 
+def counts(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run --daemon-scale", description=__doc__.splitlines()[0])
-    parser.add_argument("--daemon-scale", type=int, required=True, metavar="N", help="feeds the daemon polls")
+    parser.add_argument("--daemon-scale", type=counts, required=True, metavar="N[,N2...]",
+                        help="feeds the daemon polls; several counts are measured in turn at the same poll rate")
     parser.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
-                        help="every feed's polling interval (default 60)")
+                        help="every feed's polling interval at the first count (default 60)")
     parser.add_argument("--minutes", type=float, default=5.0, metavar="M",
                         help="length of the measured window (default 5)")
     parser.add_argument("--items", type=int, default=5,
@@ -354,7 +390,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="work directory to keep (corpus, state, output, the daemon's log)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
     args = parser.parse_args(argv)
-    if args.daemon_scale < 1 or args.interval <= 0 or args.minutes <= 0 or args.items < 1:
+    if min(args.daemon_scale) < 1 or args.interval <= 0 or args.minutes <= 0 or args.items < 1:
         parser.error("--daemon-scale and --items must be at least 1, --interval and --minutes above 0")
     return args
 
@@ -367,20 +403,35 @@ def main(argv: list[str]) -> int:
         raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
     workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="ingest-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    measured = []
     try:
-        figures = run(args.daemon_scale, args.interval, args.minutes, args.items, workdir)
+        for feeds in args.daemon_scale:
+            interval = args.interval * feeds / args.daemon_scale[0]  # the same poll rate at every count
+            where = workdir / str(feeds) if len(args.daemon_scale) > 1 else workdir
+            figures = run(feeds, interval, args.minutes, args.items, where)
+            share = 100 * figures.changed_polls / figures.polls if figures.polls else 0.0
+            print(f"{feeds} feeds every {interval:g} s: window {figures.window_s:.0f} s after a start-up of "
+                  f"{figures.startup_s:.1f} s; {figures.changed_polls} polls ({share:.1f}%) wrote "
+                  f"{figures.new_files} new files, {figures.failed_polls} failed; lag p50 "
+                  f"{figures.lag_p50_s:.3f} s, max {figures.lag_max_s:.2f} s", flush=True)
+            print(figures.line(), flush=True)
+            measured.append(figures)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    share = 100 * figures.changed_polls / figures.polls if figures.polls else 0.0
-    print(f"window {figures.window_s:.0f} s after a start-up of {figures.startup_s:.1f} s; "
-          f"{figures.changed_polls} polls ({share:.1f}%) wrote {figures.new_files} new files, "
-          f"{figures.failed_polls} failed; lag p50 {figures.lag_p50_s:.3f} s, max {figures.lag_max_s:.2f} s")
     if args.json:
-        args.json.write_text(json.dumps(vars(figures), indent=2))
-    print(figures.line(), flush=True)
-    return 0 if figures.failed_polls == 0 else 1
-
+        args.json.write_text(json.dumps([vars(f) for f in measured] if len(measured) > 1 else vars(measured[0]),
+                                        indent=2))
+    lines = targets(measured)
+    print("Targets:")
+    for verdict, what, value, op, limit in lines:
+        print(f"  {verdict}    {what:<48} {value:6.2f} {op} {limit:g}")
+    failed = sum(f.failed_polls for f in measured)
+    missed = sum(verdict != "PASS" for verdict, *_ in lines)
+    print(f"{len(lines) - missed} of {len(lines)} targets pass; {failed} failed polls", flush=True)
+    if len(measured) == 1:
+        print(measured[0].line(), flush=True)  # the last line, as before, for scripts
+    return 0 if failed == 0 and missed == 0 else 1
 
 if __name__ == "__main__":
     try:
