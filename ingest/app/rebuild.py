@@ -28,6 +28,7 @@ from ..errors import IngestError
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import read_text, same_bytes, write_atomic
+from .edited import edited_files
 from .images import (
     Images,
     forget_images,
@@ -222,20 +223,6 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         _prune_empty(output, [p.parent for p in report.removed])
         store.save_layout(wanted)
     return report
-
-
-def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredEntry, bool]]:
-    """The written entries whose files were edited by hand, each with whether upstream changed since.
-
-    Upstream changed since when the text ingest would write now is not the
-    one the file was written from.
-    """
-    found = []
-    for entry in entries:
-        current = read_text(output / entry.path)
-        if current is not None and is_edited(current, entry.ours):
-            found.append((entry, entry.content_hash != entry.written_hash))
-    return found
 
 
 def _edit_modes(config: Config, store: Store) -> dict[int, str]:

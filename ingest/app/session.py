@@ -11,20 +11,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
-
-from ..core import schedule
 from ..core.config import Config, FeedConfig
 from ..core.records import FailureKind, FeedReport, FeedState, HookResult
-from ..shell.fetch import Client
-from ..shell.hooks import run_after, run_after_async
 from ..shell.leftovers import remove_leftovers
-from ..shell.limits import RequestLimits
-from ..shell.store import StoreAPI as Store
-from ..shell.store import open_store as open_any
-from ..shell.write import Flusher, write_atomic
-from .run import output_problem, poll_feed
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..shell.store import StoreAPI as Store
+
+# The shell's parts are imported by the use cases that need them, so that a
+# command imports only what it uses: listing the feeds opens the store but
+# needs no HTTP client or event loop; finding a page's feeds needs no store.
 
 __all__ = ["Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text"]
 
@@ -36,16 +36,22 @@ def open_store(
 
     ``shared``: as one node of a cluster (PostgreSQL only).
     """
+    from ..shell.store import open_store as open_any
+
     return open_any(config.store_url or config.store, wait=wait, readonly=readonly, lock=lock, shared=shared)
 
 
 def after_run(config: Config, changed: Sequence[Path], removed: Sequence[Path] = ()) -> HookResult | None:
     """Run the config's ``after_run`` hook if files changed; None when there was nothing to do."""
+    from ..shell.hooks import run_after
+
     return run_after(config.after_run, changed, output=config.output, cwd=config.path.parent, removed=removed)
 
 
 async def after_run_async(config: Config, changed: Sequence[Path], removed: Sequence[Path] = ()) -> HookResult | None:
     """``after_run`` without blocking the event loop; cancelling it stops the hook's processes."""
+    from ..shell.hooks import run_after_async
+
     return await run_after_async(
         config.after_run, changed, output=config.output, cwd=config.path.parent, removed=removed
     )
@@ -53,6 +59,8 @@ async def after_run_async(config: Config, changed: Sequence[Path], removed: Sequ
 
 def save_text(path: str | Path, text: str) -> None:
     """Write a file the user asked for (an export) atomically: all of it or nothing."""
+    from ..shell.write import write_atomic
+
     write_atomic(path, text)
 
 
@@ -60,6 +68,10 @@ class Poller:
     """Polls feeds one at a time or concurrently, sharing one HTTP client, the per-host limits and the disk flushes."""
 
     def __init__(self, config: Config, store: Store, transport: httpx.AsyncBaseTransport | None = None):
+        from ..shell.fetch import Client
+        from ..shell.limits import RequestLimits
+        from ..shell.write import Flusher
+
         self.config = config
         self.store = store
         self._client = Client(config.concurrency, transport)
@@ -69,6 +81,8 @@ class Poller:
 
     async def poll(self, config: Config, feed: FeedConfig, rng: random.Random | None = None) -> FeedReport:
         """Poll ``feed`` under ``config`` (the daemon's current one, which a reload may have replaced)."""
+        from .run import poll_feed
+
         problem = self.check(config)
         if problem is not None:
             return FeedReport(feed.name, feed.url, status="failed", error=problem[0], kind=problem[1])
@@ -85,6 +99,8 @@ class Poller:
         object, which is checked again on its first poll.
         """
         if self._checked is None or self._checked[0] is not config:
+            from .run import output_problem
+
             self._checked = (config, output_problem(config, self.store))
         return self._checked[1]
 
@@ -97,6 +113,8 @@ class Poller:
         adaptive feed, how often it published lately; the same for a single
         daemon and for a cluster's nodes.
         """
+        from ..core import schedule  # APScheduler's triggers: only the daemon plans polls
+
         state = self.store.feed_state(feed_id)
         history = schedule.History(ok=not failed)
         if feed.adaptive is not None:

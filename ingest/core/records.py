@@ -11,11 +11,12 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .normalize import Article
-from .policy import Hop
-from .reuse import Reuse
+if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load the sanitizer
+    from .normalize import Article
+    from .policy import Hop
+    from .reuse import Reuse
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",

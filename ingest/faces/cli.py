@@ -10,33 +10,23 @@ but the ``after_run`` hook failed; 75 another ingest process holds the store
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import logging
-import signal
-from pathlib import Path
-from urllib.parse import urlsplit
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..app import settings
-from ..app.session import remove_leftovers
-from ..core import config as config_mod
-from .commands import command_edits, command_prune, command_rebuild, command_run
 from .closedpipe import guarded_stdout
-from .common import (
-    EXIT_FEED_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Exit,
-    check_paths,
-    error,
-    load_config,
-    open_store_or_exit,
-)
-from .feeds_cli import command_feeds, command_reset
-from .observe import parse_listen, setup_logging
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import httpx
+
+    from ..core import config as config_mod
+
+# Nothing else is imported before the arguments are read: ``--version`` and
+# ``--help`` answer at once, and each command imports only what it uses
+# (``feeds`` and ``edits`` no HTTP client or event loop, ``discover`` no
+# store), which tests/test_imports.py checks.
 
 __all__ = ["build_parser", "command_daemon", "command_discover", "JSON_COMMANDS", "main"]
 
@@ -140,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _listen(value: str) -> tuple[str, int]:
+    from .observe import parse_listen
+
     try:
         return parse_listen(value)
     except ValueError as exc:
@@ -147,6 +139,8 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _duration(value: str) -> float:
+    from ..core import config as config_mod
+
     try:
         return config_mod.parse_duration(value)
     except ValueError as exc:
@@ -162,6 +156,10 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
 def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import logging
+
+    from .common import EXIT_USAGE, Exit, error
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -174,27 +172,7 @@ def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) ->
     if args.json and args.command not in JSON_COMMANDS and getattr(args, "opml_command", None) != "import":
         parser.error(f"--json is not an option of {args.command!r}")
     try:
-        if args.command == "discover":
-            return command_discover(args, transport)
-        if args.command == "feeds":
-            return command_feeds(args)
-        if args.command == "reset":
-            return command_reset(args)
-        if args.command == "rebuild":
-            return command_rebuild(args)
-        if args.command == "edits":
-            return command_edits(args)
-        if args.command == "prune":
-            return command_prune(args)
-        if args.command == "daemon":
-            return command_daemon(args, transport)
-        if args.command == "opml":
-            from .opml_cli import (
-                command_opml,  # XML and config editing stay out of the other commands
-            )
-
-            return command_opml(args)
-        return command_run(args, transport)
+        return _command(args, transport)
     except Exit as stop:
         return stop.code
     except KeyboardInterrupt:
@@ -202,7 +180,37 @@ def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) ->
         return 130
 
 
+def _command(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    """Run the command, importing only its own modules."""
+    if args.command == "discover":
+        return command_discover(args, transport)
+    if args.command in ("feeds", "reset", "edits"):
+        from .feeds_cli import command_edits, command_feeds, command_reset
+
+        return {"feeds": command_feeds, "reset": command_reset, "edits": command_edits}[args.command](args)
+    if args.command == "daemon":
+        return command_daemon(args, transport)
+    if args.command == "opml":
+        from .opml_cli import command_opml  # XML and config editing stay out of the other commands
+
+        return command_opml(args)
+    from .commands import command_prune, command_rebuild, command_run
+
+    if args.command == "rebuild":
+        return command_rebuild(args)
+    if args.command == "prune":
+        return command_prune(args)
+    return command_run(args, transport)
+
+
 def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    import asyncio
+    import signal
+
+    from ..app.session import remove_leftovers
+    from .common import EXIT_USAGE, check_paths, error, load_config, open_store_or_exit
+    from .observe import setup_logging
+
     # A reload request before the daemon is ready must not kill it (SIGHUP's default).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(args.log_format, args.verbose)
@@ -233,7 +241,11 @@ def _cluster_node(
     cfg: config_mod.Config, config_path: Path, args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
 ) -> int:
     """``ingest daemon`` on a PostgreSQL store: one node among any number sharing the feeds (see cluster)."""
+    import asyncio
+
+    from ..app.session import remove_leftovers
     from .cluster import ClusterNode, NodeOptions, default_node
+    from .common import EXIT_USAGE, error, open_store_or_exit
 
     if args.lease < 1:
         error("--lease must be at least 1s")
@@ -250,7 +262,12 @@ def _cluster_node(
 
 def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
     """Print the feeds a page offers, as config lines or JSON; exit 1 when there are none."""
+    import asyncio
+    import json
+    from urllib.parse import urlsplit
+
     from ..app.discover import DiscoverError, config_line, discover
+    from .common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, error
 
     url = args.url.strip()
     parts = urlsplit(url)
