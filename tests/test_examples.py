@@ -70,17 +70,29 @@ def test_the_offline_example_writes_real_files_without_a_network(tmp_path) -> No
     assert again.returncode == 0 and "wrote 0 new and 0 updated" in again.stdout
 
 
-def test_the_readme_shows_the_offline_run_and_a_file_it_really_writes(tmp_path) -> None:
+ROOT = EXAMPLES.parent
+DOCS = ROOT / "docs"
+
+
+def _section(text: str, name: str) -> str:
+    """A snippet section (``--8<-- [start:name]`` ... ``[end:name]``) that the docs include."""
+    start = text.index(f"--8<-- [start:{name}]")
+    return text[text.index("\n", start) + 1:text.index(f"--8<-- [end:{name}]")]
+
+
+def test_the_readme_shows_the_offline_run_and_first_run_a_file_it_really_writes(tmp_path) -> None:
     import re
     import shutil
 
     from conftest import run_cli
 
-    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
-    quickstart = readme[readme.index("## Quickstart"):readme.index("### A Hugo site")]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quickstart = _section(readme, "offline-run")
     assert ".venv/bin/ingest --config examples/offline/feeds.yaml run" in quickstart
-    shown = re.search(r"<!-- offline-example.*?-->\n```markdown\n(.*?)```\n", quickstart, re.DOTALL)
-    assert shown, "the README's quickstart shows a produced file"
+    first_run = (DOCS / "getting-started" / "first-run.md").read_text(encoding="utf-8")
+    assert '--8<-- "README.md:offline-run"' in first_run  # the docs show the README's own block
+    shown = re.search(r"<!-- offline-example.*?-->\n```markdown\n(.*?)```\n", first_run, re.DOTALL)
+    assert shown, "the first-run page shows a produced file"
     example = tmp_path / "examples" / "offline"
     shutil.copytree(EXAMPLES / "offline", example, ignore=shutil.ignore_patterns("posts", "state"))
 
@@ -92,19 +104,48 @@ def test_the_readme_shows_the_offline_run_and_a_file_it_really_writes(tmp_path) 
     assert shown.group(1) == written
 
 
-def test_the_readme_contents_list_every_section_and_every_link_leads_to_one() -> None:
+def _anchor(heading: str) -> str:
+    """The id MkDocs (and GitHub) give a heading: lower case, punctuation dropped, spaces to dashes."""
     import re
 
-    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
-    headings = [line[3:] for line in readme.splitlines() if line.startswith("## ") and line != "## Contents"]
-    anchors = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
-    contents = readme[readme.index("## Contents"):].split("\n## ", 1)[0]
-    links = re.findall(r"\]\(#([^)]+)\)", contents)
+    text = re.sub(r"`|\*\*", "", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
-    assert sorted(links) == sorted(anchors)
-    every_heading = {
-        re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
-        for line in readme.splitlines() if re.match(r"#{1,4} ", line)
-    }
-    broken = [link for link in re.findall(r"\]\(#([^)]+)\)", readme) if link not in every_heading]
-    assert broken == []  # every link within the README leads to a heading
+
+def _headings(page: Path) -> set[str]:
+    import re
+
+    lines = page.read_text(encoding="utf-8").splitlines()
+    return {_anchor(line.lstrip("#")) for line in lines if re.match(r"#{1,6} ", line)}
+
+
+def _links(page: Path) -> list[tuple[Path, str]]:
+    """Relative links of a Markdown page, as (file, anchor); links to other sites are left out."""
+    import re
+
+    found = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        found.append(((page.parent / path).resolve() if path else page, anchor))
+    return found
+
+
+def test_the_readme_is_short_and_every_link_in_it_leads_to_a_page_and_heading() -> None:
+    readme = ROOT / "README.md"
+
+    assert len(readme.read_text(encoding="utf-8").splitlines()) <= 200
+    links = _links(readme)
+    assert links
+    broken = [(str(path), anchor) for path, anchor in links
+              if not path.exists() or (anchor and path.suffix == ".md" and anchor not in _headings(path))]
+    assert broken == []
+
+
+def test_every_docs_page_is_within_two_clicks_of_the_readme() -> None:
+    pages = {page.resolve() for page in DOCS.rglob("*.md")}
+    one_click = {path for path, _ in _links(ROOT / "README.md") if path in pages}
+    two_clicks = one_click | {path for page in one_click for path, _ in _links(page) if path in pages}
+
+    assert sorted(str(p.relative_to(DOCS)) for p in pages - two_clicks) == []
