@@ -47,13 +47,32 @@ from .report import describe
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
     from ..shell.store import StoreAPI
 
-__all__ = ["ClusterNode", "default_node", "EXIT_FAILED", "EXIT_OK", "NodeOptions", "utcnow"]
+__all__ = ["claim_size", "ClusterNode", "default_node", "EXIT_FAILED", "EXIT_OK", "NodeOptions", "utcnow"]
 
 
 log = logging.getLogger("ingest.daemon")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+
+def claim_size(concurrency: int, in_flight: int, *, tick_passed: bool, caught_up: bool) -> int:
+    """How many due feeds a node claims now (0: not yet).
+
+    A node runs ``concurrency`` polls at once and holds as many more
+    claimed, so a slot that frees up starts the next poll at once while the
+    claim that refills the queue is made. While there is a backlog it
+    claims again as soon as half of that queue has drained, so it polls as
+    many feeds as its polls' speed allows, not a fixed number per tick;
+    once a claim found fewer due feeds than it asked for (``caught_up``),
+    it looks again on the next tick only, not after every finished poll.
+    """
+    room = 2 * concurrency - in_flight
+    if room <= 0:
+        return 0
+    if tick_passed:
+        return room
+    return room if not caught_up and room >= max(1, concurrency) else 0
 
 
 def default_node() -> str:
@@ -84,6 +103,7 @@ class ClusterNode:
         self._feeds: dict[int, FeedConfig] = {}
         self._in_flight: dict[int, asyncio.Task] = {}
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # a poll finished: its slot may be claimed for at once
         self._stopping = False
         self._reload_wanted = False
         self._hooks = HookBatches(lambda: self.config, node=self.node)
@@ -120,6 +140,7 @@ class ClusterNode:
             event("stopping", f"{sig.name}: stopping node {self.node}", signal=sig.name, in_flight=len(self._in_flight))
         self._stopping = True
         self._stop.set()
+        self._wake.set()
 
     def _on_reload(self) -> None:
         self._reload_wanted = True
@@ -145,13 +166,18 @@ class ClusterNode:
 
     async def _loop(self) -> None:
         renew_every = self.options.lease / 3
-        last_renew = time.monotonic()
+        last_renew = last_tick = time.monotonic()
+        caught_up = False
         while not self._stopping:
             if self._reload_wanted:
                 self._reload()
-            room = self.config.concurrency * 2 - len(self._in_flight)  # a few queued behind the fetch limit
+            ticked = time.monotonic() - last_tick >= self._tick
+            if ticked:
+                last_tick = time.monotonic()
+            room = claim_size(self.config.concurrency, len(self._in_flight), tick_passed=ticked, caught_up=caught_up)
             if room > 0 and self._feeds:
                 claims = self.store.claim_due(self.node, utcnow(), self.options.lease, room, among=list(self._feeds))
+                caught_up = len(claims) < room
                 for claim in claims:
                     feed = self._feeds[claim.feed_id]
                     if claim.taken_from is not None:
@@ -165,8 +191,9 @@ class ClusterNode:
             if time.monotonic() - last_renew >= renew_every and self._in_flight:
                 self.store.renew(self.node, list(self._in_flight), utcnow(), self.options.lease)
                 last_renew = time.monotonic()
-            try:
-                await asyncio.wait_for(self._stop.wait(), self._tick)
+            self._wake.clear()
+            try:  # until a poll ends (its slot may be claimed for) or the next tick
+                await asyncio.wait_for(self._wake.wait(), max(0.0, self._tick - (time.monotonic() - last_tick)))
             except asyncio.TimeoutError:
                 pass
 
@@ -185,6 +212,7 @@ class ClusterNode:
         when = self._next(feed_id, feed, report)
         self.store.release(self.node, feed_id, when)
         self._in_flight.pop(feed_id, None)
+        self._wake.set()
         self.node_metrics.held.set(len(self._in_flight))
         self.node_metrics.polls.inc()
         self.metrics.observe(report, duration)
