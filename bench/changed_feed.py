@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from corpus import feed_bytes  # noqa: E402
 
 from ingest.app.run import poll_feed  # noqa: E402
-from ingest.app.settings import load  # noqa: E402
+from ingest.app.config_file import load  # noqa: E402
 from ingest.core.records import FetchResult  # noqa: E402
 from ingest.shell.fetch import Client  # noqa: E402
-from ingest.shell.reading import read_feed  # noqa: E402
+from ingest.shell.reader_pool import read_feed  # noqa: E402
 from ingest.shell.store import Store  # noqa: E402
 
 

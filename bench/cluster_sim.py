@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from ingest.core.config import parse_duration  # noqa: E402
+from ingest.core.config.model import parse_duration  # noqa: E402
 from ingest.shell.store import open_store  # noqa: E402
 
 EPOCH = datetime(2030, 1, 1, tzinfo=timezone.utc)

@@ -190,10 +190,10 @@ def seed_plan(config: Path, feeds: int, interval: float) -> dict[int, float]:
     daemon time to start; the daemon keeps any stored plan within its
     interval plus jitter. Returns each feed's planned time (epoch seconds).
     """
-    from ingest.app import settings
+    from ingest.app import config_file
     from ingest.shell.store import Store
 
-    cfg = settings.load(config)
+    cfg = config_file.load(config)
     order = list(range(feeds))
     random.Random(13).shuffle(order)  # neighbours in the config are not neighbours in time
     start = datetime.now(timezone.utc) + timedelta(seconds=interval * 0.1)

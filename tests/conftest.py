@@ -334,6 +334,38 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | No
     )
 
 
+def json_lines(stdout: str) -> list[dict[str, Any]]:
+    """``--json`` output as a script reads it, each line checked against the published schema."""
+    import jsonschema
+
+    validator = _output_validator()
+    records = []
+    for line in stdout.splitlines():
+        record = json.loads(line)
+        errors = sorted(validator.iter_errors(record), key=lambda e: e.path)
+        if errors:
+            kind = f"{record.get('command')}.{record.get('type')}".replace(" ", "-")
+            specific = SCHEMA.get("$defs", {}).get(kind)
+            detail = (
+                [e.message for e in jsonschema.Draft202012Validator(
+                    {**specific, "$defs": SCHEMA["$defs"]}).iter_errors(record)]
+                if specific else [f"no object {kind!r} in the schema"]
+            )
+            raise AssertionError(f"--json line does not match the schema: {line}\n" + "\n".join(detail))
+        records.append(record)
+    return records
+
+
+SCHEMA: dict[str, Any] = json.loads((ROOT / "ingest" / "schema" / "output.schema.json").read_text())
+
+
+def _output_validator() -> Any:
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    return jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
     """Every file's bytes and mtime (ns), to prove a run touched nothing."""
     return {

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
 
-from conftest import DaemonProcess, FeedServer, Response, item, rss, run_cli, write_config
+from conftest import (
+    DaemonProcess,
+    FeedServer,
+    Response,
+    item,
+    json_lines,
+    rss,
+    run_cli,
+    write_config,
+)
 
 INTERVAL = 2.0
 FEEDS = 8
@@ -142,7 +150,7 @@ def test_a_node_reports_its_polls_leases_and_takeovers_in_metrics(
     finally:
         node.kill()
     shown = run_cli("--config", config, "feeds", "--json")
-    record = [json.loads(line) for line in shown.stdout.splitlines() if '"type": "feed"' in line][0]
+    record = [r for r in json_lines(shown.stdout) if r["type"] == "feed"][0]
     assert record["node"] == "solo" and record["lease_until"] is None  # released on a clean stop
 
 

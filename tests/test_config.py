@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, run_cli
-from ingest.app.settings import load
-from ingest.core.config import ConfigError, TagRule, parse_duration
+from ingest.app.config_file import load
+from ingest.core.config.model import ConfigError, TagRule, parse_duration
 
 MINIMUM = """\
 output: data/posts            # directory that receives <slug>.md files
@@ -121,13 +121,13 @@ def test_config_error_stops_before_any_fetch(tmp_path: Path, server: FeedServer)
 
 def test_every_error_a_command_reports_shares_one_root() -> None:
     """A program embedding ingest catches IngestError once; a bug (a plain exception) still surfaces."""
-    from ingest.core.config import ConfigError
+    from ingest.core.config.model import ConfigError
     from ingest.shell.config_edit import EditError
     from ingest.app.discover import DiscoverError
     from ingest.errors import IngestError
-    from ingest.core.filters import RuleError
-    from ingest.core.opml import OpmlError
-    from ingest.core.parse import ParseError
+    from ingest.core.deciding.filters import RuleError
+    from ingest.core.config.opml import OpmlError
+    from ingest.core.reading.parse import ParseError
     from ingest.app.rebuild import LayoutChanged
     from ingest.errors import StoreError, StoreLocked
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.core import config_schema
+from ingest.core.config import schema as config_schema
 from ingest.shell.config_edit import EditError, NewFeed, append_feeds
 
 NEW = [

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, write_config
-from ingest.app.settings import load
-from ingest.core.config import BasicAuth, ConfigError, parse_size
+from ingest.app.config_file import load
+from ingest.core.config.model import BasicAuth, ConfigError, parse_size
 
 
 def test_defaults_and_overrides(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ import yaml
 
 from conftest import FeedServer, write_config
 from feed_corpus import Case, corpus
-from ingest.core.config import FeedConfig
+from ingest.core.config.model import FeedConfig
 from ingest.core.records import FetchResult
 from ingest.faces.cli import main
 from ingest.core.records import EntryFailure, Prepared
-from ingest.shell.reading import read_feed
+from ingest.shell.reader_pool import read_feed
 
 URL = "https://news.example/feed"
 FEED = FeedConfig(url=URL, name="corpus")

@@ -1,4 +1,4 @@
-"""Property tests of the pure dedupe decision (``core.dedupe.decide_entries``).
+"""Property tests of the pure dedupe decision (``core.deciding.entries.decide_entries``).
 
 The decision is driven against an in-memory model of the store and the
 output directory: the model looks facts up the way the shell does and
@@ -15,15 +15,15 @@ from datetime import date, datetime, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.core.config import FeedConfig
-from ingest.core.dedupe import Facts, Settings, candidates, dated, decide_entries
-from ingest.core.edits import content_hash
-from ingest.core.normalize import Article, article_to_json
-from ingest.core.profiles import PROFILES
+from ingest.core.config.model import FeedConfig
+from ingest.core.deciding.entries import Facts, Settings, candidates, dated, decide_entries
+from ingest.core.deciding.edits import content_hash
+from ingest.core.content.article import Article, article_to_json
+from ingest.core.rendering.profiles import PROFILES
 from ingest.core.records import (
     Broken, Forget, HoldBack, KeepEdit, Prepared, Same, Skip, StoredEntry, Withdraw, Write,
 )
-from ingest.core.render import render
+from ingest.core.rendering.page import render
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 PROFILE = PROFILES["hugo"]

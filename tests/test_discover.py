@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import yaml
-
-from conftest import FeedServer, Response, item, rss, run_cli
+from conftest import FeedServer, Response, item, json_lines, rss, run_cli
 
 PAGE = """<!DOCTYPE html>
 <html><head><title>My blog</title>
@@ -57,10 +56,13 @@ def test_json_prints_the_same_feeds_as_json_before_or_after_the_command(server: 
 
     assert after.returncode == before.returncode == 0
     assert after.stdout == before.stdout
-    assert json.loads(after.stdout) == [
-        {"url": server.url("/blog/feed.xml"), "type": "rss", "title": "All posts", "via": "advertised"},
-        {"url": server.url("/blog/comments.atom"), "type": "atom", "title": "Comments", "via": "advertised"},
-        {"url": "https://other.example/feed.json", "type": "json", "title": None, "via": "advertised"},
+    head = {"type": "feed", "command": "discover", "version": 2}
+    assert json_lines(after.stdout) == [
+        {**head, "url": server.url("/blog/feed.xml"), "format": "rss", "title": "All posts", "via": "advertised"},
+        {**head, "url": server.url("/blog/comments.atom"), "format": "atom", "title": "Comments", "via": "advertised"},
+        {**head, "url": "https://other.example/feed.json", "format": "json", "title": None, "via": "advertised"},
+        {"type": "summary", "command": "discover", "version": 2, "url": server.url("/blog/"), "feeds": 3,
+         "error": None, "exit_code": 0},
     ]
     assert run_cli("--json", "edits").returncode == 2
 
@@ -101,7 +103,7 @@ def test_without_advertised_feeds_the_well_known_paths_are_asked_politely(server
         ["/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json"]
     )
     assert server.max_in_flight_total <= 2
-    assert json.loads(run_cli("discover", "--json", server.url("/")).stdout)[1]["via"] == "well-known"
+    assert json_lines(run_cli("discover", "--json", server.url("/")).stdout)[1]["via"] == "well-known"
 
 
 def test_a_page_without_any_feed_exits_1_saying_so(server: FeedServer) -> None:

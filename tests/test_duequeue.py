@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.core.duequeue import DueQueue
+from ingest.core.scheduling.duequeue import DueQueue
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KEYS = st.sampled_from([f"feed-{n}" for n in range(12)])

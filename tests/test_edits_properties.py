@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from conftest import rss, write_config
 from ingest.faces.cli import main
-from ingest.core.edits import Resolution, content_hash, merge, resolve
-from ingest.core.normalize import Article
-from ingest.core.profiles import PROFILES
-from ingest.core.render import render
+from ingest.core.deciding.edits import Resolution, content_hash, merge, resolve
+from ingest.core.content.article import Article
+from ingest.core.rendering.profiles import PROFILES
+from ingest.core.rendering.page import render
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 articles = st.builds(

@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from ingest.faces.cli import build_parser
-from ingest.core.crontab import cron_trigger
+from ingest.core.scheduling.crontab import cron_trigger
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -11,13 +11,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import item, rss
-from ingest.core.config import FeedConfig
-from ingest.core.excerpt import ELLIPSIS, SUMMARY_LENGTH, excerpt
+from ingest.core.config.model import FeedConfig
+from ingest.core.content.excerpt import ELLIPSIS, SUMMARY_LENGTH, excerpt
 from ingest.core.records import FetchResult
-from ingest.core.normalize import Article, article_from_json, article_to_json, normalize
-from ingest.core.parse import parse
-from ingest.core.profiles import PROFILES
-from ingest.core.render import render
+from ingest.core.content.article import Article, article_from_json, article_to_json
+from ingest.core.content.normalize import normalize
+from ingest.core.reading.parse import parse
+from ingest.core.rendering.profiles import PROFILES
+from ingest.core.rendering.page import render
 
 FEED_URL = "https://blog.example.org/feed.xml"
 

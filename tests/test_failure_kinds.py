@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from conftest import FeedServer, Response, item, rss, write_config
+from conftest import FeedServer, Response, item, json_lines, rss, write_config
+
 from ingest.faces.cli import main
 
 
@@ -28,7 +28,7 @@ def test_each_way_of_failing_has_its_kind(tmp_path: Path, server: FeedServer, ca
 
     code = main(["--config", str(config), "run", "--json"])
 
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    records = json_lines(capsys.readouterr().out)
     kinds = {r["name"]: r["failure"] for r in records if r["type"] == "feed"}
     assert code == 1
     assert kinds == {

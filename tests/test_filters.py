@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.core.filters import RuleError, check_rule, compile_filter, filter_key
-from ingest.core.retention import Keep, expired, parse_keep
+from ingest.core.deciding.filters import RuleError, check_rule, compile_filter, filter_key
+from ingest.core.deciding.retention import Keep, expired, parse_keep
 
 
 @pytest.mark.parametrize(

@@ -351,7 +351,7 @@ def test_a_dry_run_fetches_no_image_and_a_post_you_edited_keeps_your_text(tmp_pa
 def test_the_guard_sees_every_redirect_hop(hosts: list[FeedServer]) -> None:
     import asyncio
 
-    from ingest.core.config import FeedConfig
+    from ingest.core.config.model import FeedConfig
     from ingest.core.records import Validators
     from ingest.shell.fetch import Client, Refused, fetch
 

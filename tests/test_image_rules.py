@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.core.images import (
+from ingest.core.content.entry_images import (
     UnsafeSvg, digest, dimensions, file_name, is_pixel, is_public, localize, sanitize_svg, sniff, wanted,
 )
-from ingest.core.normalize import Article
-from ingest.core.profiles import PROFILES
-from ingest.core.render import render
+from ingest.core.content.article import Article
+from ingest.core.rendering.profiles import PROFILES
+from ingest.core.rendering.page import render
 from test_image_download import JPEG, SVG, png
 
 ARTICLE = Article(

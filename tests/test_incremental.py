@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import item, rss, run_cli, snapshot, stored_feed, write_config
-from ingest.core.incremental import read_items
-from ingest.core.itemsplit import split_items
-from ingest.core.parse import ParseError, parse
+from ingest.core.reading.incremental import read_items
+from ingest.core.reading.itemsplit import split_items
+from ingest.core.reading.parse import ParseError, parse
 from ingest.core.records import FetchResult
-from ingest.shell.reading import source_hash
+from ingest.shell.reader_pool import source_hash
 
 RSS_TYPE = {"content-type": "application/rss+xml; charset=utf-8"}
 

@@ -91,16 +91,16 @@ def test_the_check_sees_a_core_module_importing_the_store(tmp_path):
         target = copy / path.relative_to(PACKAGE)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(path.read_text())
-    render = copy / "core" / "render.py"
-    render.write_text(render.read_text() + "\n\ndef late():\n    from ..shell import store\n")
+    render = copy / "core" / "rendering" / "page.py"
+    render.write_text(render.read_text() + "\n\ndef late():\n    from ...shell import store\n")
     daemon = copy / "faces" / "daemon.py"
     daemon.write_text(daemon.read_text() + "\nfrom ..shell.fetch import Client\n")
-    policy = copy / "core" / "policy.py"
+    policy = copy / "core" / "scheduling" / "politeness.py"
     policy.write_text(policy.read_text() + "\nimport sqlite3\n")
     broken = broken_walls(copy)
-    assert any(b.startswith("ingest.core.render -> ingest.shell.store") for b in broken), broken
+    assert any(b.startswith("ingest.core.rendering.page -> ingest.shell.store") for b in broken), broken
     assert any(b.startswith("ingest.faces.daemon -> ingest.shell.fetch") for b in broken), broken
-    assert any(b.startswith("ingest.core.policy -> sqlite3") for b in broken), broken
+    assert any(b.startswith("ingest.core.scheduling.politeness -> sqlite3") for b in broken), broken
 
 
 def modules() -> list[Path]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, item, rss, run_cli, write_config
-from ingest.app.settings import load
-from ingest.core.config import ConfigError
-from ingest.core.names import default_name, derive_names
+from ingest.app.config_file import load
+from ingest.core.config.model import ConfigError
+from ingest.core.config.feed_names import default_name, derive_names
 
 LONG = "/" + "a-very-long-path-segment/" * 4  # host and this pass 80 characters once slugified
 

@@ -9,11 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES
-from ingest.core.config import FeedConfig, TagRule
+from ingest.core.config.model import FeedConfig, TagRule
 from ingest.core.records import FetchResult
-from ingest.core import normalize as normalize_module
-from ingest.core.normalize import Article, identity, normalize, pick_tags, plain_text, sanitize
-from ingest.core.parse import ParseError, parse
+from ingest.core.content import sanitize as sanitize_module
+from ingest.core.content.article import Article
+from ingest.core.content.identity import identity
+from ingest.core.content.normalize import normalize, pick_tags, plain_text
+from ingest.core.content.sanitize import sanitize
+from ingest.core.reading.parse import ParseError, parse
 
 FEED = FeedConfig(url="https://feeds.example.com/feed.xml", name="example")
 
@@ -224,8 +227,8 @@ _BASES = st.sampled_from([
 def test_bodies_are_sanitized_alike_whatever_part_of_the_base_url_they_need(body: str, base: str) -> None:
     """The fast paths (absolute URLs only, or root-relative ones) give what resolving against the base gives."""
     resolved = nh3.clean(
-        body, tags=normalize_module._TAGS, attributes=normalize_module._ATTRIBUTES, link_rel=None,
-        url_schemes=normalize_module._URL_SCHEMES, url_relative=("rewrite_with_base", base),
+        body, tags=sanitize_module._TAGS, attributes=sanitize_module._ATTRIBUTES, link_rel=None,
+        url_schemes=sanitize_module._URL_SCHEMES, url_relative=("rewrite_with_base", base),
     ).strip()
     assert sanitize(body, base) == resolved
 

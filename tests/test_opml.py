@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import xml.etree.ElementTree as ET
@@ -10,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import FeedServer, item, json_lines, rss, run_cli, snapshot
 
-from conftest import FeedServer, item, rss, run_cli, snapshot
-from ingest.app import settings
-from ingest.core import config as config_mod
-from ingest.core.opml import Outline
-from ingest.app.opml_import import Decision, ImportFailed, apply
+from ingest.app import config_file
+from ingest.app.opml_import import OutlineDecision, ImportFailed, apply
+from ingest.core.config import model as config_mod
+from ingest.core.config.opml import Outline
 
 COMMENTED = """\
 # My feeds. Keep this comment!
@@ -76,7 +75,7 @@ def setup(tmp_path: Path, config_text: str = COMMENTED, opml: str = NESTED) -> t
 
 
 def load(config: Path) -> config_mod.Config:
-    return settings.load(config)
+    return config_file.load(config)
 
 
 def test_import_nested_folders_into_a_commented_config(tmp_path: Path) -> None:
@@ -197,7 +196,7 @@ def test_a_result_that_would_not_load_is_never_written(tmp_path: Path) -> None:
     config, _source = setup(tmp_path)
     before = snapshot(tmp_path)
     cfg = load(config)
-    clash = Decision(Outline(3, "https://new.example/feed", "x", None, "rss", ()), "new", name="bbc-world")
+    clash = OutlineDecision(Outline(3, "https://new.example/feed", "x", None, "rss", ()), "new", name="bbc-world")
     with pytest.raises(ImportFailed, match="duplicate feed name 'bbc-world'"):
         apply(cfg, [clash], write=True)
     assert snapshot(tmp_path) == before
@@ -207,28 +206,29 @@ def test_json_lines_one_per_outline_then_a_summary(tmp_path: Path) -> None:
     config, source = setup(tmp_path)
     done = run_cli("--config", config, "opml", "import", source, "--json")
     assert done.returncode == 1, done.stderr
-    records = [json.loads(line) for line in done.stdout.splitlines()]
-    keys = ["kind", "status", "line", "url", "name", "title", "categories", "html_url", "type", "reason"]
+    records = json_lines(done.stdout)
+    keys = ["type", "command", "version", "status", "line", "url", "name", "title", "categories", "html_url",
+            "outline_type", "reason"]
     assert all(list(record) == keys for record in records[:-1])
     assert [r["status"] for r in records[:-1]] == [
         "new", "new", "new", "exists", "new", "new", "duplicate", "invalid", "invalid", "invalid",
     ]
     python = records[0]
     assert python == {
-        "kind": "feed", "status": "new", "line": 7, "url": "https://blog.python.org/feeds/posts/default",
+        "type": "feed", "command": "opml import", "version": 2, "status": "new", "line": 7, "url": "https://blog.python.org/feeds/posts/default",
         "name": "python-insider-news-releases", "title": "Python Insider — news & <releases>",
         "categories": ["Tech & Science", 'Python: "snakes" # not a comment'], "html_url": "https://blog.python.org/",
-        "type": "rss", "reason": None,
+        "outline_type": "rss", "reason": None,
     }
     assert records[3]["name"] == "bbc-world" and records[3]["reason"] == "already configured as bbc-world"
     assert records[7]["url"] is None and records[7]["title"] == "Just a note"
     assert records[-1] == {
-        "kind": "summary", "config": str(config), "file": str(source), "dry_run": False, "written": True,
-        "new": 5, "exists": 1, "duplicate": 1, "invalid": 3,
+        "type": "summary", "command": "opml import", "version": 2, "config": str(config), "file": str(source),
+        "dry_run": False, "written": True, "new": 5, "exists": 1, "duplicate": 1, "invalid": 3, "exit_code": 1,
     }
     # the global flag before the command works too; a dry run says it wrote nothing
     again = run_cli("--json", "--config", config, "opml", "import", source, "--dry-run")
-    summary = json.loads(again.stdout.splitlines()[-1])
+    summary = json_lines(again.stdout)[-1]
     assert summary["written"] is False and summary["dry_run"] is True and summary["exists"] == 7
 
 

@@ -97,7 +97,7 @@ def exempt(sql: str) -> bool:
 def test_no_lookup_scans_a_filled_table(tmp_path: Path, server: FeedServer, pg_url: str) -> None:
     import psycopg
 
-    from ingest.app import settings
+    from ingest.app import config_file as settings
     from ingest.app.run import run_feeds
     from ingest.shell.store import open_store
 

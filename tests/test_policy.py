@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.core import policy
-from ingest.core.policy import Hop
+from ingest.core.scheduling import politeness
+from ingest.core.scheduling.politeness import Hop
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -24,20 +24,20 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
         ("Sun, 01 Mar 2026 11:00:00 GMT", None),  # already past
         ("soon", None),
         (None, None),
-        ("999999999", NOW + policy.MAX_SERVER_DELAY),
+        ("999999999", NOW + politeness.MAX_SERVER_DELAY),
         ("999999999", NOW + timedelta(hours=24)),  # the README: server hints are capped at 24 h
     ],
 )
 def test_retry_after(value, expected) -> None:
-    assert policy.retry_after(value, NOW) == expected
+    assert politeness.retry_after(value, NOW) == expected
 
 
 @given(st.integers(min_value=1, max_value=10_000), st.integers(min_value=0, max_value=2**32))
 def test_backoff_grows_and_stays_within_jittered_bounds(errors: int, seed: int) -> None:
-    nominal = min(policy.BACKOFF_CAP, policy.BACKOFF_BASE * 2 ** min(errors - 1, 20))
-    delay = policy.backoff(errors, NOW, random.Random(seed)) - NOW
+    nominal = min(politeness.BACKOFF_CAP, politeness.BACKOFF_BASE * 2 ** min(errors - 1, 20))
+    delay = politeness.backoff(errors, NOW, random.Random(seed)) - NOW
     assert nominal * 0.75 <= delay <= nominal
-    assert delay <= policy.BACKOFF_CAP
+    assert delay <= politeness.BACKOFF_CAP
 
 
 class FixedJitter(random.Random):
@@ -60,21 +60,21 @@ class FixedJitter(random.Random):
 )
 def test_backoff_follows_the_documented_schedule(errors: int, minutes: int) -> None:
     """The README: 1 min, 2 min, 4 min, ... doubling up to 24 h, each shortened by a random 0-25 %."""
-    assert policy.backoff(errors, NOW, FixedJitter(1.0)) - NOW == timedelta(minutes=minutes)
-    assert policy.backoff(errors, NOW, FixedJitter(0.0)) - NOW == timedelta(minutes=minutes) * 0.75
+    assert politeness.backoff(errors, NOW, FixedJitter(1.0)) - NOW == timedelta(minutes=minutes)
+    assert politeness.backoff(errors, NOW, FixedJitter(0.0)) - NOW == timedelta(minutes=minutes) * 0.75
 
 
 def test_backoff_jitter_spreads_feeds_apart() -> None:
     rng = random.Random(1)
-    assert len({policy.backoff(3, NOW, rng) for _ in range(20)}) > 1
+    assert len({politeness.backoff(3, NOW, rng) for _ in range(20)}) > 1
 
 
 def test_cache_hint_ignores_private_no_store_and_garbage() -> None:
-    assert policy.cache_hint({"cache-control": "no-store, max-age=60"}, None, NOW) is None
-    assert policy.cache_hint({"cache-control": "max-age=abc"}, None, NOW) is None
-    assert policy.cache_hint({"expires": "0"}, None, NOW) is None
-    assert policy.cache_hint({}, 0, NOW) is None
-    assert policy.cache_hint({"cache-control": "s-maxage=30, max-age=60"}, None, NOW) == NOW + timedelta(seconds=30)
+    assert politeness.cache_hint({"cache-control": "no-store, max-age=60"}, None, NOW) is None
+    assert politeness.cache_hint({"cache-control": "max-age=abc"}, None, NOW) is None
+    assert politeness.cache_hint({"expires": "0"}, None, NOW) is None
+    assert politeness.cache_hint({}, 0, NOW) is None
+    assert politeness.cache_hint({"cache-control": "s-maxage=30, max-age=60"}, None, NOW) == NOW + timedelta(seconds=30)
 
 
 @pytest.mark.parametrize(
@@ -88,15 +88,15 @@ def test_cache_hint_ignores_private_no_store_and_garbage() -> None:
     ],
 )
 def test_permanent_target(hops, target) -> None:
-    assert policy.permanent_target(hops) == target
+    assert politeness.permanent_target(hops) == target
 
 
 def test_redirect_confirmation() -> None:
-    decide = policy.decide_redirect
-    assert decide("http://a/f", "http://b/f", None) == policy.RedirectDecision(None, "http://b/f")
-    assert decide("http://a/f", "http://b/f", "http://b/f") == policy.RedirectDecision("http://b/f", None)
-    assert decide("http://a/f", "http://c/f", "http://b/f") == policy.RedirectDecision(None, "http://c/f")
-    assert decide("http://a/f", None, "http://b/f") == policy.RedirectDecision(None, None)
-    assert decide("http://a/f", "https://a/feed", None) == policy.RedirectDecision("https://a/feed", None)
-    assert decide("https://a/f", "http://a/f", None) == policy.RedirectDecision(None, "http://a/f")
-    assert decide("http://a/f", "https://b/f", None) == policy.RedirectDecision(None, "https://b/f")
+    decide = politeness.decide_redirect
+    assert decide("http://a/f", "http://b/f", None) == politeness.RedirectDecision(None, "http://b/f")
+    assert decide("http://a/f", "http://b/f", "http://b/f") == politeness.RedirectDecision("http://b/f", None)
+    assert decide("http://a/f", "http://c/f", "http://b/f") == politeness.RedirectDecision(None, "http://c/f")
+    assert decide("http://a/f", None, "http://b/f") == politeness.RedirectDecision(None, None)
+    assert decide("http://a/f", "https://a/feed", None) == politeness.RedirectDecision("https://a/feed", None)
+    assert decide("https://a/f", "http://a/f", None) == politeness.RedirectDecision(None, "http://a/f")
+    assert decide("http://a/f", "https://b/f", None) == politeness.RedirectDecision(None, "https://b/f")

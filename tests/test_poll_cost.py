@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from conftest import FeedServer, item, rss, write_config
-from ingest.app import settings
-from ingest.app.session import Poller
+from ingest.app import config_file
+from ingest.app.facade import Poller
 from ingest.shell.store import Store
 
 pytestmark = pytest.mark.timeout(60)
@@ -46,7 +46,7 @@ def serve_feeds(server: FeedServer, count: int) -> list[dict[str, str]]:
 
 def statements_of_polls(tmp_path: Path, feeds: list[dict[str, str]], polls: int) -> list[list[str]]:
     """The statements of each of ``polls`` polls of the first feed, after one poll of every feed."""
-    config = settings.load(write_config(tmp_path, feeds))
+    config = config_file.load(write_config(tmp_path, feeds))
     store = RecordingStore.open(config.store)
     store.statements = []
 
@@ -90,7 +90,7 @@ def test_a_poll_runs_the_same_statements_with_3_and_40_feeds(tmp_path: Path, ser
 def test_the_whole_config_check_is_made_once_per_config(tmp_path: Path, server: FeedServer) -> None:
     """The layout check (which reads every feed's row) runs on the first poll under a config, not on later ones."""
     feeds = serve_feeds(server, 3)
-    config = settings.load(write_config(tmp_path, feeds))
+    config = config_file.load(write_config(tmp_path, feeds))
     store = RecordingStore.open(config.store)
     store.statements = []
 
@@ -103,7 +103,7 @@ def test_the_whole_config_check_is_made_once_per_config(tmp_path: Path, server: 
             await poller.poll(config, config.feeds[1])
             later = store.statements
             store.statements = []
-            reloaded = settings.load(config.path)  # a reload: a new config object
+            reloaded = config_file.load(config.path)  # a reload: a new config object
             await poller.poll(reloaded, reloaded.feeds[2])
             return first, later, store.statements
         finally:

@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from conftest import FeedServer, item, rss, run_cli, snapshot, write_config
-from ingest.core import config as config_mod
-from ingest.core import config_schema
-from ingest.core.normalize import Article, article_from_json, article_to_json
-from ingest.core.profiles import PROFILES
-from ingest.core.render import render
+from ingest.core.config import model as config_mod
+from ingest.core.config import schema as config_schema
+from ingest.core.content.article import Article, article_from_json, article_to_json
+from ingest.core.rendering.profiles import PROFILES
+from ingest.core.rendering.page import render
 
 
 def front(path: Path) -> dict:

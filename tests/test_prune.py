@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from email.utils import formatdate
 from pathlib import Path
 
-from conftest import FeedServer, item, rss, run_cli, write_config
+from conftest import FeedServer, item, json_lines, rss, run_cli, write_config
 
 
 def recent(days_ago: float) -> str:
@@ -105,10 +104,11 @@ def test_keep_applies_after_each_run_and_as_prune_without_an_age(tmp_path: Path,
     config.write_text(config.read_text().replace("days: 365", "max_files: 1"))
     by_keep = run_cli("--config", config, "prune", "--json")
     assert by_keep.returncode == 0, by_keep.stderr
-    lines = [json.loads(line) for line in by_keep.stdout.splitlines()]
+    lines = json_lines(by_keep.stdout)
     assert lines == [
-        {"type": "feed", "command": "prune", "name": "news", "removed": ["fresh-one.md"], "held_edits": []},
-        {"type": "summary", "command": "prune", "removed": 1, "held_edits": 0, "output": str(posts.resolve()),
+        {"type": "feed", "command": "prune", "version": 2, "name": "news", "removed": ["fresh-one.md"],
+         "held_edits": []},
+        {"type": "summary", "command": "prune", "version": 2, "removed": 1, "held_edits": 0, "output": str(posts.resolve()),
          "dry_run": False, "exit_code": 0, "hook": lines[1]["hook"]},
     ]
     assert lines[1]["hook"]["ok"] is True

@@ -9,9 +9,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.core.normalize import SLUG_MAX, Article, make_slug, one_line
-from ingest.core.render import double_quoted, render, single_quoted
-from ingest.core.dedupe import slug_candidates
+from ingest.core.content.normalize import SLUG_MAX, make_slug, one_line
+from ingest.core.content.article import Article
+from ingest.core.rendering.page import double_quoted, render, single_quoted
+from ingest.core.deciding.entries import slug_candidates
 
 SAFE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.md$")
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.app import settings
-from ingest.core.config import Adaptive, ConfigError, FeedConfig
-from ingest.core.crontab import cron_trigger
-from ingest.core.schedule import History, first_poll, interval_for, jitter, next_poll
+from ingest.app import config_file
+from ingest.core.config.model import Adaptive, ConfigError, FeedConfig
+from ingest.core.scheduling.crontab import cron_trigger
+from ingest.core.scheduling.cadence import History, first_poll, interval_for, jitter, next_poll
 
 NOW = datetime(2026, 3, 4, 10, 3, 7, tzinfo=timezone.utc)  # a Wednesday
 
@@ -121,7 +121,7 @@ def test_config_reads_cron_and_adaptive_and_lets_a_feed_override_the_default_sch
         "  - url: http://a.example/3\n    adaptive: {min: 1m, max: 2h}\n"
         "  - url: http://a.example/4\n    adaptive: true\n",
     )
-    feeds = settings.load(path).feeds
+    feeds = config_file.load(path).feeds
     assert [f.cron for f in feeds] == ["*/10 * * * *", None, None, None]
     assert feeds[1].interval == 300
     assert feeds[2].adaptive == Adaptive(min=60, max=7200)
@@ -148,5 +148,5 @@ def test_config_reads_cron_and_adaptive_and_lets_a_feed_override_the_default_sch
 def test_schedule_config_errors_name_the_line_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        settings.load(path)
+        config_file.load(path)
     assert str(caught.value).startswith(f"{path}{message}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.core.records import Validators
-from ingest.core.dedupe import Action, decide
+from ingest.core.deciding.entries import Action, decide
 from ingest.errors import StoreError, StoreLocked
 from ingest.shell.store import SCHEMA_VERSION, Store
 from ingest.core.records import StoredEntry

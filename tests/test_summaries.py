@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 
 from conftest import FeedServer, item, rss, run_cli, snapshot, write_config
-from ingest.core.normalize import article_from_json
-from ingest.core.render import render
-from ingest.core.edits import content_hash
+from ingest.core.content.article import article_from_json
+from ingest.core.rendering.page import render
+from ingest.core.deciding.edits import content_hash
 
 
 def article_html(n: int, paragraphs: int = 2000) -> str:

@@ -14,7 +14,7 @@ import pytest
 import trustme
 
 from conftest import FeedServer, Request, Response, item, rss, run_cli, write_config
-from ingest.app.settings import load
+from ingest.app.config_file import load
 from ingest.shell.fetch import Client
 from ingest.app.run import poll_feed
 from ingest.shell.store import Store

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, Response, item, rss, run_cli, write_config
-from ingest.shell.reading import available_cores
+from ingest.shell.reader_pool import available_cores
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

@@ -1,7 +1,7 @@
 """Carry out the dedupe decision for a feed's entries, in the order that survives a crash.
 
 The shell looks up what the decision needs (``Facts``: the stored entries,
-the names already taken, the files in the output), ``dedupe.decide_entries``
+the names already taken, the files in the output), ``deciding.entries.decide_entries``
 decides without touching anything, and the intents are applied here:
 
 1. every entry to write is claimed in the store (state ``pending``, with
@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from ..core.config import FeedConfig
-from ..core.dedupe import (
+from ..core.config.model import FeedConfig
+from ..core.deciding.entries import (
     OCCUPIED,
     Facts,
     Settings,
@@ -35,9 +35,9 @@ from ..core.dedupe import (
     judged,
     rendered,
 )
-from ..core.edits import content_hash
-from ..core.normalize import article_from_json
-from ..core.profiles import Profile
+from ..core.deciding.edits import content_hash
+from ..core.content.article import article_from_json
+from ..core.rendering.profiles import Profile
 from ..core.records import (
     Broken,
     EntryFailure,
@@ -53,12 +53,12 @@ from ..core.records import (
     Withdraw,
     Write,
 )
-from ..core.reuse import adopt_earlier_files
+from ..core.content.reuse import adopt_earlier_files
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, read_text, same_bytes, write_atomic
-from .images import Images
-from .selection import withdraw
+from .place_images import Images
+from .withdrawals import withdraw
 
 __all__ = ["Applier"]
 

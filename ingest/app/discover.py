@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..core.config import FeedConfig, redact
-from ..core.parse import (
+from ..core.config.model import FeedConfig, redact
+from ..core.reading.parse import (
     FEED_LINK_TYPES,
     MAYBE_JSON_FEED,
     ParseError,
@@ -57,9 +57,6 @@ class Found:
     type: str
     title: str | None
     via: str  # "itself", "advertised" or "well-known"
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class DiscoverError(IngestError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.edits import is_edited
+from ..core.deciding.edits import is_edited
 from ..core.records import StoredEntry
 from ..shell.write import read_text
 

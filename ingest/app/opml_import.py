@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..core import config as config_mod
-from ..core import config_schema
-from ..core.names import MAX_LENGTH, default_name, suffixed_name
-from ..core.opml import Outline, same_feed_key, url_problem
+from ..core.config import model as config_mod
+from ..core.config import schema as config_schema
+from ..core.config.feed_names import MAX_LENGTH, default_name, suffixed_name
+from ..core.config.opml import Outline, same_feed_key, url_problem
 from ..errors import IngestError
 from ..shell.config_edit import (
     ConfigChanged,
@@ -34,14 +33,14 @@ from ..shell.config_edit import (
     replace_config,
 )
 
-__all__ = ["apply", "ConfigBusy", "Decision", "ImportFailed", "new_feeds", "plan", "STATUSES", "summary_json"]
+__all__ = ["apply", "ConfigBusy", "ImportFailed", "new_feeds", "OutlineDecision", "plan", "STATUSES"]
 
 
 STATUSES = ("new", "exists", "duplicate", "invalid")
 
 
 @dataclass(frozen=True)
-class Decision:
+class OutlineDecision:
     """What the import does with one outline; ``name`` is the new feed's name, or the configured one for ``exists``."""
 
     outline: Outline
@@ -53,21 +52,6 @@ class Decision:
     def categories(self) -> tuple[str, ...]:
         return self.outline.folders
 
-    def as_json(self) -> dict[str, Any]:
-        """The documented JSON record of this decision (one line of ``ingest --json opml import``)."""
-        return {
-            "kind": "feed",
-            "status": self.status,
-            "line": self.outline.line,
-            "url": self.outline.url,
-            "name": self.name,
-            "title": self.outline.title or None,
-            "categories": list(self.categories),
-            "html_url": self.outline.html_url,
-            "type": self.outline.type,
-            "reason": self.reason,
-        }
-
 
 class ImportFailed(IngestError):
     """The import cannot be written: the result would not be a valid config."""
@@ -77,41 +61,41 @@ class ConfigBusy(ImportFailed):
     """The config changed while the import was prepared; nothing was written, and running it again may succeed."""
 
 
-def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[Decision]:
+def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[OutlineDecision]:
     """One decision per outline, in document order; pure (reads only ``cfg``)."""
     from slugify import slugify
 
     configured = {same_feed_key(feed.url): feed for feed in cfg.feeds}
     used = {feed.name for feed in cfg.feeds}
     first_line: dict[str, int] = {}
-    decisions: list[Decision] = []
+    decisions: list[OutlineDecision] = []
     for outline in outlines:
         if outline.url is None:
             what = f"outline {outline.title!r}" if outline.title else "an outline"
-            decisions.append(Decision(outline, "invalid", reason=f"{what} has no xmlUrl (and holds no outlines)"))
+            decisions.append(OutlineDecision(outline, "invalid", reason=f"{what} has no xmlUrl (and holds no outlines)"))
             continue
         problem = url_problem(outline.url)
         if problem:
-            decisions.append(Decision(outline, "invalid", reason=problem))
+            decisions.append(OutlineDecision(outline, "invalid", reason=problem))
             continue
         key = same_feed_key(outline.url)
         if key in configured:
             existing = configured[key]
-            decisions.append(Decision(outline, "exists", name=existing.name, reason=f"already configured as {existing.name}"))
+            decisions.append(OutlineDecision(outline, "exists", name=existing.name, reason=f"already configured as {existing.name}"))
             continue
         if key in first_line:
-            decisions.append(Decision(outline, "duplicate", reason=f"the same feed as line {first_line[key]}"))
+            decisions.append(OutlineDecision(outline, "duplicate", reason=f"the same feed as line {first_line[key]}"))
             continue
         first_line[key] = outline.line
         name = slugify(outline.title, max_length=MAX_LENGTH) or default_name(outline.url)
         if name in used:
             name = suffixed_name(name, outline.url, used)
         used.add(name)
-        decisions.append(Decision(outline, "new", name=name))
+        decisions.append(OutlineDecision(outline, "new", name=name))
     return decisions
 
 
-def new_feeds(decisions: Sequence[Decision]) -> list[NewFeed]:
+def new_feeds(decisions: Sequence[OutlineDecision]) -> list[NewFeed]:
     """The config entries of the ``new`` decisions: url, name, categories, and the title and site as a comment."""
     feeds = []
     for decision in decisions:
@@ -125,7 +109,7 @@ def new_feeds(decisions: Sequence[Decision]) -> list[NewFeed]:
     return feeds
 
 
-def apply(cfg: config_mod.Config, decisions: Sequence[Decision], *, write: bool) -> bool:
+def apply(cfg: config_mod.Config, decisions: Sequence[OutlineDecision], *, write: bool) -> bool:
     """Add the new feeds to the config file; whether the file was replaced.
 
     The new text must load as a config in which every feed that was there
@@ -170,9 +154,3 @@ def _check_result(before: config_mod.Config, after: config_mod.Config, added: Se
                 break
     if problem:
         raise ImportFailed(f"refusing to write {before.path}: {problem}; the config was left as it was")
-
-
-def summary_json(cfg_path: Path, source: str, decisions: Sequence[Decision], *, dry_run: bool, written: bool) -> dict[str, Any]:
-    """The last JSON record of ``ingest --json opml import``: counts per status and whether the config was written."""
-    counts = {status: sum(d.status == status for d in decisions) for status in STATUSES}
-    return {"kind": "summary", "config": str(cfg_path), "file": source, "dry_run": dry_run, "written": written, **counts}

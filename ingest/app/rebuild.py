@@ -18,18 +18,18 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..core.config import Config
-from ..core.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
-from ..core.normalize import article_from_json
-from ..core.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..core.config.model import Config
+from ..core.deciding.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
+from ..core.content.article import article_from_json
+from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..core.records import Layout, StoredEntry
-from ..core.render import base_text, render
+from ..core.rendering.page import base_text, render
 from ..errors import IngestError
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import read_text, same_bytes, write_atomic
 from .edited import edited_files
-from .images import (
+from .place_images import (
     Images,
     forget_images,
     image_modes,

@@ -27,10 +27,10 @@ from pathlib import Path
 import httpx
 
 from .. import __version__
-from ..core import policy
-from ..core.config import Config, FeedConfig, redact
-from ..core.excerpt import SUMMARY_LENGTH
-from ..core.profiles import PROFILES, Profile
+from ..core.scheduling import politeness
+from ..core.config.model import Config, FeedConfig, redact
+from ..core.content.excerpt import SUMMARY_LENGTH
+from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -43,14 +43,14 @@ from ..core.records import (
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
-from ..shell.reading import Readers, available_cores
+from ..shell.reader_pool import Readers, available_cores
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher
 from .apply import Applier
-from .images import Images
+from .place_images import Images
 from .rebuild import LayoutChanged, check_layout
-from .selection import keep_feed, refilter
+from .withdrawals import keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
 
@@ -297,7 +297,7 @@ class _Run:
             if not self.dry_run:
                 self.store.record_success(
                     feed_id, result.validators, now,
-                    not_before=policy.cache_hint(result.headers, ttl, now), body_hash=body_hash, ttl_minutes=ttl,
+                    not_before=politeness.cache_hint(result.headers, ttl, now), body_hash=body_hash, ttl_minutes=ttl,
                     entry_sources=sources if read is not None else None,
                     item_tokens=[read.items[s] for s in sources if s in read.items] if read is not None else None,
                 )
@@ -362,7 +362,7 @@ class _Run:
             if not self.dry_run:
                 self.store.retire(feed_id, reason, now)
             return
-        until = policy.retry_after(result.headers.get("retry-after"), now) if result.status in (429, 503) else None
+        until = politeness.retry_after(result.headers.get("retry-after"), now) if result.status in (429, 503) else None
         if until is not None:
             report.status = "deferred"
             report.until = until
@@ -381,7 +381,7 @@ class _Run:
         report.kind = kind
         report.error = error
         errors = (state.error_count if state else 0) + 1
-        report.until = policy.backoff(errors, now, self.rng) if backoff else None
+        report.until = politeness.backoff(errors, now, self.rng) if backoff else None
         if not self.dry_run:
             try:
                 self.store.record_failure(feed_id, error, now, not_before=report.until)
@@ -391,8 +391,8 @@ class _Run:
     def _redirects(self, feed_id: int, result: FetchResult, state: FeedState | None, report: FeedReport) -> None:
         """Move the feed only on a confirmed permanent redirect; a temporary one changes nothing."""
         pending = state.pending_redirect if state else None
-        target = policy.permanent_target(result.hops)
-        decision = policy.decide_redirect(result.url, target, pending)
+        target = politeness.permanent_target(result.hops)
+        decision = politeness.decide_redirect(result.url, target, pending)
         if decision.migrate_to:
             self.store.note_redirect(feed_id, pending=None, moved_to=decision.migrate_to)
             report.notes.append(f"moved permanently to {redact(decision.migrate_to)}; polled there from now on")

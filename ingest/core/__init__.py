@@ -1,5 +1,10 @@
-"""The pure core: parsing, normalizing, rendering, the dedupe decision and the other rules.
+"""The pure core, one sub-package per stage of the pipeline.
 
-Nothing here touches the disk, the network, a database or the clock; the
-import contract in pyproject.toml keeps it so. Internal: not a library API.
+reading (bytes into feed entries) -> content (an entry into an Article) ->
+deciding (what becomes of each entry and file, as intents) -> rendering
+(the Markdown file); scheduling (when to poll) and config (what feeds.yaml
+says) serve them all, and ``records`` holds the values passed between stages.
+
+Nothing here touches the disk, the network, a database or the clock;
+tests/test_layout.py keeps it so. Internal: not a library API.
 """

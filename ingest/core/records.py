@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load the sanitizer
-    from .normalize import Article
-    from .policy import Hop
-    from .reuse import Reuse
+    from .content.article import Article
+    from .content.reuse import Reuse
+    from .scheduling.politeness import Hop
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
@@ -150,7 +150,7 @@ class FeedState:
     retired_at: datetime | None = None
     retired_reason: str | None = None
     entry_sources: frozenset[str] = frozenset()
-    item_tokens: frozenset[str] = frozenset()  # see ``core.incremental``
+    item_tokens: frozenset[str] = frozenset()  # see ``core.reading.incremental``
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
     request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
 

@@ -10,10 +10,11 @@ but the ``after_run`` hook failed; 75 another ingest process holds the store
 from __future__ import annotations
 
 import argparse
+import shutil
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..app import settings
+from ..app import config_file
 from .closedpipe import guarded_stdout
 
 if TYPE_CHECKING:
@@ -21,29 +22,56 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from ..core import config as config_mod
+    from ..core.config import model as config_mod
 
 # Nothing else is imported before the arguments are read: ``--version`` and
 # ``--help`` answer at once, and each command imports only what it uses
 # (``feeds`` and ``edits`` no HTTP client or event loop, ``discover`` no
 # store), which tests/test_imports.py checks.
 
-__all__ = ["build_parser", "command_daemon", "command_discover", "JSON_COMMANDS", "main"]
+__all__ = ["build_parser", "COMMAND_DOCS", "command_daemon", "command_discover", "HELP_WIDTH", "JSON_COMMANDS", "main"]
 
 
 JSON_COMMANDS = frozenset({"discover", "run", "feeds", "prune", "rebuild"})  # the ones that speak --json
+
+# The page of the documentation (docs/ in the source; ``mkdocs build`` makes
+# it a site in site/) that each --help names, so a reader who needs more than
+# the flags knows where to look, offline. Every command must have one.
+COMMAND_DOCS = {
+    "": "docs/index.md",
+    "run": "docs/getting-started/first-run.md",
+    "feeds": "docs/how-to/status-webhooks.md",
+    "reset": "docs/how-to/troubleshooting.md",
+    "rebuild": "docs/how-to/rebuild.md",
+    "prune": "docs/how-to/filters-retention.md",
+    "edits": "docs/how-to/keep-edits.md",
+    "daemon": "docs/getting-started/cron-or-daemon.md",
+    "discover": "docs/getting-started/your-feeds.md",
+    "opml": "docs/how-to/opml.md",
+    "opml import": "docs/how-to/opml.md",
+    "opml export": "docs/how-to/opml.md",
+}
+HELP_WIDTH = 100  # --help never prints a longer line, however wide the terminal
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's layout, at most HELP_WIDTH columns wide (its own default is the terminal's width)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=min(shutil.get_terminal_size().columns, HELP_WIDTH) - 2)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ingest",
-        description="Poll RSS and Atom feeds and write one Markdown file per entry.",
+        formatter_class=_HelpFormatter,
+        description="Poll RSS, Atom and JSON feeds and write one Markdown file per entry.",
     )
     parser.add_argument("--version", action="version", version=f"ingest {__version__}")
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help=f"config file (default: ${settings.CONFIG_ENV} or {settings.DEFAULT_CONFIG})",
+        help=f"config file (default: ${config_file.CONFIG_ENV} or {config_file.DEFAULT_CONFIG})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     parser.add_argument(
@@ -52,25 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="fetch every enabled feed once and write new or changed entries")
-    run.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeat for more)")
-    run.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
+    run.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeat for more), even if 'enabled: false'")
+    run.add_argument(
+        "--dry-run", action="store_true", help="fetch and show what would be written; write and store nothing"
+    )
     run.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     run.add_argument(
         "--force", action="store_true",
-        help="also ask feeds that are deferred (server hints, Retry-After, error backoff); not retired ones",
+        help="also ask feeds that are deferred (server hints, Retry-After, error backoff); retired ones"
+        " need 'ingest reset'",
     )
     run.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    feeds = commands.add_parser("feeds", help="list the feeds with their state: errors, next attempt, retired")
+    feeds = commands.add_parser("feeds", help="list the feeds with their state: errors, next attempt, retired, moved")
     feeds.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     reset = commands.add_parser(
-        "reset", help="forget a feed's errors, backoff, deferral and retirement so the next run asks it"
+        "reset", help="forget a feed's errors, backoff, deferral and retirement so the next run asks it at once"
     )
     reset.add_argument("names", nargs="+", metavar="NAME", help="feed name as shown by 'ingest feeds'")
     reset.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     again = commands.add_parser(
         "rebuild", help="re-render every stored entry with the configured profile and body format (no fetching)"
     )
-    again.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    again.add_argument(
+        "--dry-run", action="store_true", help="show how many files would be rewritten or renamed; change nothing"
+    )
     again.add_argument("--wait", action="store_true", help="wait for another running ingest instead of exiting")
     again.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     prune = commands.add_parser(
@@ -111,13 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
-    find.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the feeds as JSON")
+    find.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS,
+        help="one JSON object per line (ingest --json discover URL works too)",
+    )
     opml = commands.add_parser("opml", help="import subscriptions from an OPML file, or export the feeds as OPML")
     opml_actions = opml.add_subparsers(dest="opml_command", metavar="ACTION", required=True)
     opml_import = opml_actions.add_parser("import", help="add the subscriptions of an OPML 1.0/2.0 file to the config")
     opml_import.add_argument("file", metavar="FILE", help="the OPML file ('-' reads standard input)")
     opml_import.add_argument("--dry-run", action="store_true", help="show what would be added; write nothing")
-    opml_import.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per line")
+    opml_import.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per outline, then a summary"
+    )
     opml_export = opml_actions.add_parser("export", help="write the configured feeds as OPML 2.0")
     opml_export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     for action in (opml_import, opml_export):
@@ -126,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for command in (run, feeds, again, prune):
         command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    named = {"": parser, **commands.choices, **{f"opml {name}": p for name, p in opml_actions.choices.items()}}
+    for name, command in named.items():
+        command.formatter_class = _HelpFormatter
+        command.epilog = f"Documentation: {COMMAND_DOCS[name]} in the ingest source" + (
+            "; every command and flag: docs/reference/cli.md; every config key: docs/reference/config.md."
+            if not name else ".")
     return parser
 
 
@@ -139,7 +183,7 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _duration(value: str) -> float:
-    from ..core import config as config_mod
+    from ..core.config import model as config_mod
 
     try:
         return config_mod.parse_duration(value)
@@ -207,14 +251,14 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
     import asyncio
     import signal
 
-    from ..app.session import remove_leftovers
+    from ..app.facade import remove_leftovers
     from .common import EXIT_USAGE, check_paths, error, load_config, open_store_or_exit
     from .observe import setup_logging
 
     # A reload request before the daemon is ready must not kill it (SIGHUP's default).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(args.log_format, args.verbose)
-    config_path = settings.resolve_path(args.config)
+    config_path = config_file.resolve_path(args.config)
     cfg = load_config(config_path)
     if not cfg.select(None):
         error(f"no enabled feeds in {cfg.path}")
@@ -243,7 +287,7 @@ def _cluster_node(
     """``ingest daemon`` on a PostgreSQL store: one node among any number sharing the feeds (see cluster)."""
     import asyncio
 
-    from ..app.session import remove_leftovers
+    from ..app.facade import remove_leftovers
     from .cluster import ClusterNode, NodeOptions, default_node
     from .common import EXIT_USAGE, error, open_store_or_exit
 
@@ -263,10 +307,11 @@ def _cluster_node(
 def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
     """Print the feeds a page offers, as config lines or JSON; exit 1 when there are none."""
     import asyncio
-    import json
     from urllib.parse import urlsplit
 
     from ..app.discover import DiscoverError, config_line, discover
+    from ..core.config.model import redact
+    from . import jsonout as records
     from .common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, error
 
     url = args.url.strip()
@@ -278,9 +323,13 @@ def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTranspo
         found = asyncio.run(discover(url, transport))
     except DiscoverError as exc:
         error(str(exc))
+        if args.json:
+            records.emit(records.discover_summary(redact(url), 0, str(exc), EXIT_FEED_FAILED))
         return EXIT_FEED_FAILED
     if args.json:
-        print(json.dumps([feed.as_json() for feed in found], indent=2, ensure_ascii=False))
+        for feed in found:
+            records.emit(records.discover_record(feed.url, feed.type, feed.title, feed.via))
+        records.emit(records.discover_summary(redact(url), len(found), None, EXIT_OK))
     else:
         for feed in found:
             print(config_line(feed))

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ..app import settings
-from ..app.session import Poller
-from ..core import config as config_mod
-from ..core.config import Config, FeedConfig
+from ..app import config_file
+from ..app.facade import Poller
+from ..core.config import model as config_mod
+from ..core.config.model import Config, FeedConfig
 from ..core.records import FeedReport
 from .common import utcnow
 from .hookbatch import HookBatches
@@ -157,7 +157,7 @@ class ClusterNode:
     def _reload(self) -> None:
         self._reload_wanted = False
         try:
-            new = settings.load(self.options.config_path)
+            new = config_file.load(self.options.config_path)
         except config_mod.ConfigError as exc:
             event("reload_failed", f"config error: {exc}; keeping the previous config", logging.ERROR, error=str(exc))
             return

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 
-from ..app import settings
+from ..app import config_file
 from ..app.rebuild import RebuildReport, rebuild
 from ..app.run import run_feeds
-from ..app.selection import Changes, apply_keep, refilter_all
-from ..app.session import after_run, remove_leftovers
-from ..core import config as config_mod
+from ..app.withdrawals import Changes, apply_keep, refilter_all
+from ..app.facade import after_run, remove_leftovers
+from ..core.config import model as config_mod
 from ..core.records import FeedReport
 from . import jsonout as records
 from .common import (
@@ -40,7 +40,7 @@ __all__ = ["command_prune", "command_rebuild", "command_run", "rebuild_summary",
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = select_feeds(cfg, args.feed)
     if not feeds:
         error(f"no enabled feeds in {cfg.path}")
@@ -75,7 +75,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
 
 
 def command_rebuild(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     if not has_store(cfg):
         error(f"nothing to rebuild: no store at {cfg.store_location} (run 'ingest run' first)")
         return EXIT_USAGE
@@ -90,10 +90,7 @@ def command_rebuild(args: argparse.Namespace) -> int:
     removed = [cfg.output / name for _feed, change in by_feed for name in change.removed]
     if args.json:
         for feed, change in by_feed:
-            records.emit({
-                "type": "feed", "command": "rebuild", "name": feed, "written": change.written,
-                "removed": change.removed, "held_edits": change.held,
-            })
+            records.emit(records.rebuild_record(feed, change.written, change.removed, change.held))
     else:
         print(rebuild_summary(report, cfg, args.dry_run, len(written), len(removed)), flush=True)
     hook = None
@@ -101,16 +98,10 @@ def command_rebuild(args: argparse.Namespace) -> int:
         hook = after_run(cfg, report.changed + written, report.removed + removed)
     code = with_hook(EXIT_OK, hook)
     if args.json:
-        out = cfg.output
-        records.emit({
-            "type": "summary", "command": "rebuild", "rewritten": records.names(report.rewritten, out),
-            "moved": records.names(report.moved, out), "unchanged": report.unchanged,
-            "kept_deleted": report.kept_deleted, "kept_edits": records.names(report.kept, out),
-            "merged_edits": records.names(report.merged, out), "without_data": report.without_data,
-            "written": len(written), "removed": len(removed), "output": str(out.resolve()),
-            "profile": cfg.profile, "body": cfg.body, "dry_run": args.dry_run, "exit_code": code,
-            "hook": records.hook_record(hook),
-        })
+        records.emit(records.rebuild_summary(report, cfg.output, {
+            "written": len(written), "removed": len(removed), "profile": cfg.profile, "body": cfg.body,
+            "dry_run": args.dry_run, "exit_code": code,
+        }, hook))
     return code
 
 
@@ -122,7 +113,7 @@ def command_prune(args: argparse.Namespace) -> int:
     state ``written`` are, so a daemon that claims an entry first keeps it
     and one that comes later finds it pruned and never writes it again.
     """
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = select_feeds(cfg, args.feed) if args.feed else cfg.feeds
     if args.older_than is None and not any(feed.keep for feed in feeds):
         error("nothing to prune by: give --older-than DURATION, or set 'keep:' for the feeds")
@@ -152,8 +143,7 @@ def command_prune(args: argparse.Namespace) -> int:
     for feed_id, change in sorted(results.items(), key=lambda item: names.get(item[0], "")):
         name = names.get(feed_id, str(feed_id))
         if args.json:
-            records.emit({"type": "feed", "command": "prune", "name": name, "removed": change.removed,
-                          "held_edits": change.held})
+            records.emit(records.prune_record(name, change.removed, change.held))
             continue
         held = f"; {len(change.held)} edited by you, left in place: {', '.join(change.held)}" if change.held else ""
         print(f"{name}  {verb} {len(change.removed)} file{'s' if len(change.removed) != 1 else ''}{held}")
@@ -164,9 +154,9 @@ def command_prune(args: argparse.Namespace) -> int:
     hook = None if args.dry_run else after_run(cfg, [], removed)
     code = with_hook(EXIT_OK, hook)
     if args.json:
-        records.emit({"type": "summary", "command": "prune", "removed": len(removed), "held_edits": held,
-                      "output": str(cfg.output.resolve()), "dry_run": args.dry_run, "exit_code": code,
-                      "hook": records.hook_record(hook)})
+        records.emit(records.prune_summary(
+            len(removed), held, cfg.output, dry_run=args.dry_run, exit_code=code, hook=hook
+        ))
     else:
         kept = f"; {held} edited file{'s' if held != 1 else ''} left in place" if held else ""
         plural = "s" if len(removed) != 1 else ""

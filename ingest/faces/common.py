@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..app import settings
-from ..app.session import open_store
-from ..core import config as config_mod
+from ..app import config_file
+from ..app.facade import open_store
+from ..core.config import model as config_mod
 from ..errors import StoreError, StoreLocked
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Exit(Exception):
 
 def load_config(path: Path) -> config_mod.Config:
     try:
-        return settings.load(path)
+        return config_file.load(path)
     except config_mod.ConfigError as exc:
         error(f"config error: {exc}")
         raise Exit(EXIT_USAGE) from None
@@ -57,7 +57,7 @@ def load_config(path: Path) -> config_mod.Config:
 
 def check_paths(cfg: config_mod.Config, *, create: bool = True) -> None:
     try:
-        settings.check_paths(cfg, create=create)
+        config_file.check_paths(cfg, create=create)
     except config_mod.ConfigError as exc:
         error(f"config error: {exc}")
         raise Exit(EXIT_USAGE) from None

@@ -1,6 +1,6 @@
 """``ingest daemon``: poll each feed on its own clock, for as long as it runs.
 
-Every enabled feed sits in a due-queue (``core.duequeue``) keyed by the time
+Every enabled feed sits in a due-queue (``core.scheduling.duequeue``) keyed by the time
 of its next poll, rebuilt from the config at start-up and on SIGHUP. One
 dispatcher takes the feeds that are due, earliest first, as poll slots
 (``concurrency``) free up: a feed is never polled twice at once, and polls
@@ -10,7 +10,7 @@ APScheduler job per feed held too, but with a slower start, more memory and
 a longer lag at 50,000 feeds (bench/README.md). Each poll runs the same pipeline as ``ingest run`` for its
 feed, on the one event loop that also carries the fetches, so the store is
 only ever touched from one thread. After every poll the next one is planned
-by ``schedule.next_poll``, written to the store, so a restart resumes the
+by ``cadence.next_poll``, written to the store, so a restart resumes the
 plan, and put back in the queue.
 
 The store lock is held for the daemon's whole life: a cron ``ingest run``
@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ..app import settings
-from ..app.session import Poller
-from ..core import config as config_mod
-from ..core import schedule
-from ..core.config import Config, FeedConfig
-from ..core.duequeue import DueQueue, DueSource
+from ..app import config_file
+from ..app.facade import Poller
+from ..core.config import model as config_mod
+from ..core.scheduling import cadence
+from ..core.config.model import Config, FeedConfig
+from ..core.scheduling.duequeue import DueQueue, DueSource
 from ..core.records import FailureKind, FeedReport
 from .common import utcnow
 from .hookbatch import HookBatches
@@ -173,7 +173,7 @@ class Daemon:
         if self._stopping:
             return
         try:
-            new = settings.load(self.options.config_path)
+            new = config_file.load(self.options.config_path)
         except config_mod.ConfigError as exc:
             event(
                 "reload_failed", f"config error: {exc}; keeping the previous config", logging.ERROR,
@@ -220,7 +220,7 @@ class Daemon:
                 feed_id = self.store.feed_id(feed.url, feed.name)
                 state = self.store.feed_state(feed_id)
                 assert state is not None
-                when = schedule.first_poll(feed, now, planned=state.next_poll_at, not_before=state.not_before)
+                when = cadence.first_poll(feed, now, planned=state.next_poll_at, not_before=state.not_before)
                 self._queue.plan(name, when)
                 self.store.plan_poll(feed_id, when)
                 self.metrics.add_feed(name)

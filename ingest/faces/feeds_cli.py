@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from ..app import settings
+from ..app import config_file
 from ..app.edited import edited_files
-from ..core import config as config_mod
-from ..core.config import redact
+from ..core.config import model as config_mod
+from ..core.config.model import redact
 from ..core.records import FeedState
 from . import jsonout as records
 from .common import (
@@ -32,7 +32,7 @@ __all__ = ["command_edits", "command_feeds", "command_reset"]
 
 def command_feeds(args: argparse.Namespace) -> int:
     """The state of every configured feed, read without taking the lock (safe beside a running daemon)."""
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     if not has_store(cfg):
         error(f"no store at {cfg.store_location} yet: no feed has been polled")
     store = open_store_or_exit(cfg, wait=False, readonly=True)
@@ -48,14 +48,10 @@ def command_feeds(args: argparse.Namespace) -> int:
             holder = holders.get(state.id) if state else None
             details.append(_feed_details(feed, state) + ([_holder_line(holder)] if holder else []))
             if args.json:
-                record = _feed_record(feed, state, rows[-1][1], now)
-                if cfg.store_url is not None:
-                    record["node"] = holder[0] if holder else None
-                    record["lease_until"] = records.iso(holder[1]) if holder and holder[1] else None
-                records.emit(record)
+                records.emit(records.feeds_record(_feed_record(feed, state, rows[-1][1], now, holder)))
                 states[rows[-1][1]] = states.get(rows[-1][1], 0) + 1
     if args.json:
-        records.emit({"type": "summary", "command": "feeds", "feeds": len(cfg.feeds), "states": states})
+        records.emit(records.feeds_summary(len(cfg.feeds), states))
         return EXIT_OK
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
@@ -87,12 +83,16 @@ def _feed_row(feed: config_mod.FeedConfig, state: FeedState | None, now: datetim
 
 
 def _feed_record(
-    feed: config_mod.FeedConfig, state: FeedState | None, status: str, now: datetime
+    feed: config_mod.FeedConfig, state: FeedState | None, status: str, now: datetime,
+    holder: tuple[str, datetime | None] | None,
 ) -> dict[str, object]:
-    """One feed of ``ingest feeds --json``; ``next_attempt`` is null when the next run asks it (or never will)."""
+    """One feed of ``ingest feeds --json``; ``next_attempt`` is null when the next run asks it (or never will).
+
+    ``node`` and ``lease_until`` name a cluster node (PostgreSQL store) that polls it; null otherwise.
+    """
     waiting = state is not None and not state.retired_at and feed.enabled and state.waiting(now)
     return {
-        "type": "feed", "command": "feeds", "name": feed.name, "url": redact(feed.url), "enabled": feed.enabled,
+        "name": feed.name, "url": redact(feed.url), "enabled": feed.enabled,
         "state": status,
         "last_success": records.iso(state.last_success_at) if state else None,
         "last_polled": records.iso(state.last_polled_at) if state else None,
@@ -103,6 +103,8 @@ def _feed_record(
         "retired_reason": state.retired_reason if state else None,
         "moved_to": redact(state.moved_to) if state and state.moved_to else None,
         "pending_redirect": redact(state.pending_redirect) if state and state.pending_redirect else None,
+        "node": holder[0] if holder else None,
+        "lease_until": records.iso(holder[1]) if holder and holder[1] else None,
     }
 
 
@@ -127,7 +129,7 @@ def _holder_line(holder: tuple[str, datetime | None]) -> str:
 
 
 def command_reset(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = select_feeds(cfg, args.names)
     if not has_store(cfg):
         error(f"nothing to reset: no store at {cfg.store_location} (no feed was polled yet)")
@@ -148,7 +150,7 @@ def command_reset(args: argparse.Namespace) -> int:
 
 def command_edits(args: argparse.Namespace) -> int:
     """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     if not has_store(cfg):
         print(f"no file written yet: no store at {cfg.store_location}")
         return EXIT_OK

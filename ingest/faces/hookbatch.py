@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..app.session import after_run_async
-from ..core.config import Config
+from ..app.facade import after_run_async
+from ..core.config.model import Config
 from ..core.records import FeedReport
 from .observe import event
 

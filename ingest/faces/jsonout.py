@@ -1,11 +1,18 @@
 """``--json``: what the commands print for scripts, one JSON object per line.
 
-The schema is part of ingest's interface (the README documents it): every
-object has ``type`` (``feed`` or ``summary``) and ``command``; a command
-prints one ``feed`` object per feed as it is done, then one ``summary``.
-Fields are only ever added, never renamed or removed. File names are
-relative to the output directory, which the summary gives as an absolute
-path; times are ISO 8601 in UTC, ``null`` when there is none.
+The shape is part of ingest's interface and is published as a JSON Schema,
+``ingest/schema/output.schema.json``; the tests validate every command's
+output against it. Every object has ``type`` (``feed`` or ``summary``),
+``command`` and ``version`` (``VERSION``), and every key of its kind is
+always present (``null`` or ``[]`` when there is nothing to say). A command
+prints one ``feed`` object per feed (or outline, or found feed), then one
+``summary``. File names are relative to the output directory; times are
+ISO 8601 in UTC.
+
+To add a field: add it to the builder here and to the object's
+``properties`` and ``required`` in the schema (the tests fail until both
+agree), and to docs/reference/json-output.md. Adding a field keeps
+``VERSION``; renaming, removing or changing the meaning of one raises it.
 """
 
 from __future__ import annotations
@@ -13,20 +20,36 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.records import FeedReport, HookResult
 
-__all__ = ["emit", "feed_record", "hook_record", "iso", "names", "run_summary"]
+if TYPE_CHECKING:
+    from ..app.opml_import import Decision
+    from ..app.rebuild import RebuildReport
+
+__all__ = [
+    "discover_record", "discover_summary", "emit", "feed_record", "feeds_record", "feeds_summary", "hook_record",
+    "iso", "names", "opml_record", "opml_summary", "prune_record", "prune_summary", "rebuild_record",
+    "rebuild_summary", "run_summary", "SCHEMA", "VERSION",
+]
+
+VERSION = 2  # the shape before objects carried a version counts as 1
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schema" / "output.schema.json"
 
 
 def emit(record: dict[str, Any]) -> None:
     """Print one object on one line, flushed, so a reader sees each feed as it finishes."""
     print(json.dumps(record, ensure_ascii=False, sort_keys=False), flush=True)
     sys.stdout.flush()
+
+
+def _object(kind: str, command: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"type": kind, "command": command, "version": VERSION, **fields}
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -43,9 +66,7 @@ def names(paths: Iterable[str | Path], output: Path) -> list[str]:
 
 def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
     """One feed of ``ingest run``."""
-    return {
-        "type": "feed",
-        "command": "run",
+    return _object("feed", "run", {
         "name": report.name,
         "url": report.url,
         "status": report.status,
@@ -63,9 +84,8 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "failure": report.kind.value if report.kind else None,
         "until": iso(report.until),
         "notes": list(report.notes),
-        # entry images not downloaded (``images: download``), present only when there are any
-        **({"images_failed": list(report.images_failed)} if report.images_failed else {}),
-    }
+        "images_failed": list(report.images_failed),
+    })
 
 
 def run_summary(
@@ -74,9 +94,7 @@ def run_summary(
     failed = sum(r.failed for r in reports)
     deferred = sum(r.status == "deferred" for r in reports)
     retired = sum(r.status == "retired" for r in reports)
-    return {
-        "type": "summary",
-        "command": "run",
+    return _object("summary", "run", {
         "feeds": len(reports),
         "ok": len(reports) - failed - deferred - retired,
         "failed": failed,
@@ -88,11 +106,12 @@ def run_summary(
         "filtered": sum(r.filtered for r in reports),
         "removed": sum(len(r.removed) for r in reports),
         "pruned": sum(len(r.pruned) for r in reports),
+        "images_failed": sum(len(r.images_failed) for r in reports),
         "output": str(output.resolve()),
         "dry_run": dry_run,
         "exit_code": exit_code,
         "hook": hook_record(hook),
-    }
+    })
 
 
 def hook_record(hook: HookResult | None) -> dict[str, Any] | None:
@@ -100,3 +119,87 @@ def hook_record(hook: HookResult | None) -> dict[str, Any] | None:
     if hook is None:
         return None
     return {"command": hook.command, "ok": hook.ok, "returncode": hook.returncode, "error": hook.error}
+
+
+def rebuild_record(name: str, written: Sequence[str], removed: Sequence[str], held: Sequence[str]) -> dict[str, Any]:
+    """One feed whose changed rules wrote or removed files during ``ingest rebuild``."""
+    return _object("feed", "rebuild", {
+        "name": name, "written": list(written), "removed": list(removed), "held_edits": list(held),
+    })
+
+
+def rebuild_summary(report: RebuildReport, output: Path, fields: dict[str, Any], hook: HookResult | None) -> dict[str, Any]:
+    """``fields``: the counts and settings the command adds to the report's."""
+    return _object("summary", "rebuild", {
+        "rewritten": names(report.rewritten, output),
+        "moved": names(report.moved, output),
+        "unchanged": report.unchanged,
+        "kept_deleted": report.kept_deleted,
+        "kept_edits": names(report.kept, output),
+        "merged_edits": names(report.merged, output),
+        "without_data": report.without_data,
+        "written": fields["written"],
+        "removed": fields["removed"],
+        "output": str(output.resolve()),
+        "profile": fields["profile"],
+        "body": fields["body"],
+        "dry_run": fields["dry_run"],
+        "exit_code": fields["exit_code"],
+        "hook": hook_record(hook),
+    })
+
+
+def prune_record(name: str, removed: Sequence[str], held: Sequence[str]) -> dict[str, Any]:
+    return _object("feed", "prune", {"name": name, "removed": list(removed), "held_edits": list(held)})
+
+
+def prune_summary(
+    removed: int, held: int, output: Path, *, dry_run: bool, exit_code: int, hook: HookResult | None
+) -> dict[str, Any]:
+    return _object("summary", "prune", {
+        "removed": removed, "held_edits": held, "output": str(output.resolve()), "dry_run": dry_run,
+        "exit_code": exit_code, "hook": hook_record(hook),
+    })
+
+
+def feeds_record(fields: dict[str, Any]) -> dict[str, Any]:
+    """One feed of ``ingest feeds``; ``fields`` are its state (see feeds_cli)."""
+    return _object("feed", "feeds", fields)
+
+
+def feeds_summary(feeds: int, states: dict[str, int]) -> dict[str, Any]:
+    return _object("summary", "feeds", {"feeds": feeds, "states": states, "exit_code": 0})
+
+
+def opml_record(decision: Decision, url: str | None) -> dict[str, Any]:
+    """One outline of ``ingest opml import``, its ``url`` made printable."""
+    outline = decision.outline
+    return _object("feed", "opml import", {
+        "status": decision.status,
+        "line": outline.line,
+        "url": url,
+        "name": decision.name,
+        "title": outline.title or None,
+        "categories": list(decision.categories),
+        "html_url": outline.html_url,
+        "outline_type": outline.type,
+        "reason": decision.reason,
+    })
+
+
+def opml_summary(config: Path, source: str, counts: dict[str, int], *, dry_run: bool, written: bool,
+                 exit_code: int) -> dict[str, Any]:
+    return _object("summary", "opml import", {
+        "config": str(config), "file": source, "dry_run": dry_run, "written": written,
+        "new": counts["new"], "exists": counts["exists"], "duplicate": counts["duplicate"],
+        "invalid": counts["invalid"], "exit_code": exit_code,
+    })
+
+
+def discover_record(url: str, kind: str, title: str | None, via: str) -> dict[str, Any]:
+    """One feed ``ingest discover`` found; ``format`` is rss, atom or json."""
+    return _object("feed", "discover", {"url": url, "format": kind, "title": title, "via": via})
+
+
+def discover_summary(page: str, found: int, error: str | None, exit_code: int) -> dict[str, Any]:
+    return _object("summary", "discover", {"url": page, "feeds": found, "error": error, "exit_code": exit_code})

@@ -10,23 +10,23 @@ changed while the import was prepared (nothing was written; run it again).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..app import settings
+from ..app import config_file
 from ..app.opml_import import (
     ConfigBusy,
-    Decision,
+    OutlineDecision,
+    STATUSES,
     ImportFailed,
     apply,
     plan,
-    summary_json,
 )
-from ..app.session import save_text
-from ..core.config import redact
-from ..core.opml import OpmlError, exportable, read_opml, write_opml
+from ..app.facade import save_text
+from ..core.config.model import redact
+from ..core.config.opml import OpmlError, exportable, read_opml, write_opml
+from . import jsonout as records
 from .common import (
     EXIT_FEED_FAILED,
     EXIT_LOCKED,
@@ -47,7 +47,7 @@ def command_opml(args: argparse.Namespace) -> int:
 
 
 def command_import(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     source = "-" if args.file == "-" else str(args.file)
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
@@ -65,22 +65,25 @@ def command_import(args: argparse.Namespace) -> int:
     except ImportFailed as exc:
         error(str(exc))
         return EXIT_LOCKED if isinstance(exc, ConfigBusy) else EXIT_USAGE
+    code = EXIT_FEED_FAILED if any(d.status == "invalid" for d in decisions) else EXIT_OK
     if args.json:
         for decision in decisions:
-            record = decision.as_json()
-            record["url"] = redact(record["url"]) if record["url"] else None
-            print(json.dumps(record, ensure_ascii=False))
-        print(json.dumps(summary_json(cfg.path, source, decisions, dry_run=args.dry_run, written=written), ensure_ascii=False))
+            url = decision.outline.url
+            records.emit(records.opml_record(decision, redact(url) if url else None))
+        counts = {status: sum(d.status == status for d in decisions) for status in STATUSES}
+        records.emit(records.opml_summary(
+            cfg.path, source, counts, dry_run=args.dry_run, written=written, exit_code=code
+        ))
     else:
         _print_decisions(decisions, args.dry_run)
         print(_import_summary(decisions, cfg.path, args.dry_run))
-    return EXIT_FEED_FAILED if any(d.status == "invalid" for d in decisions) else EXIT_OK
+    return code
 
 
 _WORDS = {"new": "added", "exists": "exists", "duplicate": "duplicate", "invalid": "invalid"}
 
 
-def _print_decisions(decisions: list[Decision], dry_run: bool) -> None:
+def _print_decisions(decisions: list[OutlineDecision], dry_run: bool) -> None:
     rows = []
     for d in decisions:
         status = "would add" if dry_run and d.status == "new" else _WORDS[d.status]
@@ -96,7 +99,7 @@ def _print_decisions(decisions: list[Decision], dry_run: bool) -> None:
         print("  ".join(cells).rstrip())
 
 
-def _import_summary(decisions: list[Decision], config: Path, dry_run: bool) -> str:
+def _import_summary(decisions: list[OutlineDecision], config: Path, dry_run: bool) -> str:
     counts = {status: sum(d.status == status for d in decisions) for status in _WORDS}
     new = counts["new"]
     feeds = f"{new} feed{'s' if new != 1 else ''}"
@@ -115,7 +118,7 @@ def _import_summary(decisions: list[Decision], config: Path, dry_run: bool) -> s
 
 
 def command_export(args: argparse.Namespace) -> int:
-    cfg = load_config(settings.resolve_path(args.config))
+    cfg = load_config(config_file.resolve_path(args.config))
     feeds = []
     for feed in cfg.feeds:
         reason = exportable(feed)

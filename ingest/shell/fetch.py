@@ -30,8 +30,8 @@ from urllib.request import getproxies, url2pathname
 import httpx
 
 from .. import __version__
-from ..core.config import BasicAuth, FeedConfig, redact, strip_userinfo
-from ..core.policy import REDIRECTS, Hop
+from ..core.config.model import BasicAuth, FeedConfig, redact, strip_userinfo
+from ..core.scheduling.politeness import REDIRECTS, Hop
 from ..core.records import FailureKind, FetchResult, Validators
 from .transport import make_transport
 

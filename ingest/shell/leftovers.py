@@ -17,8 +17,8 @@ import logging
 import os
 from pathlib import Path
 
-from ..core.config import Config
-from ..core.profiles import PROFILES
+from ..core.config.model import Config
+from ..core.rendering.profiles import PROFILES
 from .write import remove_stale_temporaries
 
 __all__ = ["output_directories", "remove_leftovers"]

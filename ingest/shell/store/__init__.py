@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...core.storeurl import is_postgres
+from ...core.config.store_url import is_postgres
 from .base import StoreAPI
 from .leases import Claim
 from .sql import utcnow

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from ...core.images import ImageRecord
+from ...core.content.entry_images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from .leases import Claim
 

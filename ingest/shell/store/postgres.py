@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg  # this module is imported only for a PostgreSQL store
 
-from ...core.storeurl import redact
+from ...core.config.store_url import redact
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
@@ -87,7 +87,7 @@ MIGRATIONS: list[str] = [
     );
     """,
     # A token for each item of the feed's last processed body (see
-    # ``core.incremental``), and entry images stored with their posts
+    # ``core.reading.incremental``), and entry images stored with their posts
     # (``images: download``) with the images setting each feed was written with.
     """
     ALTER TABLE feeds ADD COLUMN item_tokens TEXT;

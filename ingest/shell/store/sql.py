@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ...core.images import ImageRecord
+from ...core.content.entry_images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 

@@ -109,7 +109,7 @@ MIGRATIONS: list[str] = [
     """,
     # A token for each item of the feed's last processed body (its bytes'
     # hash, its id's hash, its source hash; space-separated), so a changed
-    # body parses only its changed items (see ``core.incremental``).
+    # body parses only its changed items (see ``core.reading.incremental``).
     """
     ALTER TABLE feeds ADD COLUMN item_tokens TEXT;
     """,

@@ -14,10 +14,10 @@ import re
 from dataclasses import replace
 from datetime import datetime, time, timezone
 
-from .excerpt import excerpt
-from .normalize import Article, article_from_json
+from ..content.excerpt import excerpt
+from ..content.article import Article, article_from_json
 from .profiles import HUGO, Field, Profile
-from .records import StoredEntry
+from ..records import StoredEntry
 
 __all__ = ["base_text", "double_quoted", "render", "render_body", "single_quoted"]
 

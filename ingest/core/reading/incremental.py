@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import feedparser
 
 from .itemsplit import split_items
-from .normalize import entry_id
+from ..content.normalize import entry_id
 from .parse import (
     ParsedFeed,
     check_entities,
@@ -41,7 +41,7 @@ from .parse import (
 )
 
 if TYPE_CHECKING:
-    from .records import FetchResult
+    from ..records import FetchResult
 
 __all__ = ["ItemRead", "read_items"]
 

@@ -2,50 +2,32 @@
 
 This is the one place where field rules live (see the README's table). It is
 pure: no clock, disk or network, so the rules can be property-tested. Missing
-values get documented fallbacks here rather than crashes later.
-
-It is longer than the other modules because the field rules are one
-table read top to bottom; splitting it would scatter that table.
+values get documented fallbacks here rather than crashes later. The record
+itself is ``article``; making HTML safe is ``sanitize``; telling entries
+apart is ``identity``.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import html
-import json
 import re
 import unicodedata
-from dataclasses import dataclass, fields
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
-from .config import FeedConfig, strip_userinfo
-from .excerpt import SUMMARY_LENGTH
+from ..config.model import FeedConfig, strip_userinfo
+from .article import Article
+from .identity import has_scheme, identity
+from .sanitize import is_absolute_http, sanitize
 
 __all__ = [
-    "Article", "article_from_json", "article_to_json", "entry_datetime", "entry_id", "entry_link",
-    "entry_title", "identity", "make_slug", "normalize", "normalize_link", "one_line", "pick_tags",
-    "plain_text", "sanitize", "SLUG_MAX", "SUMMARY_FALLBACK_CHARS", "TITLE_FALLBACK_CHARS", "UNTITLED",
+    "entry_datetime", "entry_id", "entry_link",
+    "entry_title", "make_slug", "normalize", "one_line", "pick_tags",
+    "plain_text", "SLUG_MAX", "SUMMARY_FALLBACK_CHARS", "TITLE_FALLBACK_CHARS", "UNTITLED",
 ]
-
-
-# nh3's defaults plus the harmless attributes feeds commonly use, so that safe
-# markup comes through byte for byte (ammonia keeps attribute order).
-_ATTRIBUTES: dict[str, set[str]] = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-_ATTRIBUTES["*"] = {"lang", "title", "dir"}
-_ATTRIBUTES["a"] |= {"target", "rel", "name", "type"}
-_ATTRIBUTES["img"] |= {"srcset", "sizes", "loading", "decoding", "title"}
-_ATTRIBUTES["time"] = {"datetime"}
-_TAGS = set(nh3.ALLOWED_TAGS) | {"audio", "video", "source", "picture", "track"}
-_ATTRIBUTES["audio"] = {"src", "controls", "preload"}
-_ATTRIBUTES["video"] = {"src", "controls", "preload", "poster", "width", "height"}
-_ATTRIBUTES["source"] = {"src", "srcset", "type", "media", "sizes"}
-_ATTRIBUTES["track"] = {"src", "kind", "label", "srclang"}
-_URL_SCHEMES = {"http", "https", "mailto", "tel", "ftp"}
 
 SLUG_MAX = 150  # leaves room for a suffix, ".md" and a temp prefix within 255 bytes
 TITLE_FALLBACK_CHARS = 80
@@ -55,42 +37,9 @@ UNTITLED = "Untitled"
 # Controls (Cc), lone surrogates (Cs), the BOM and non-characters: never kept in one-line text.
 _DROPPED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*")
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg")
-# Attributes nh3 resolves against a base URL, and a few more to be safe.
-_URL_ATTRIBUTES = frozenset(
-    "href src srcset action formaction data ping poster cite longdesc background codebase manifest".split()
-)
-# An attribute value that does not start with a scheme, and the attribute name before it.
-_NOT_ABSOLUTE_VALUE = re.compile(r"""=\s*+["']?+(?![A-Za-z][A-Za-z0-9+.-]*:)([^"'\s>]*)""")
 _PLAIN_URL = re.compile(r"[!-~]*")  # printable ASCII, no spaces
 _IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]+)\"", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Article:
-    """Everything the renderer needs, already cleaned; ``slug`` is a base name."""
-
-    identity: str
-    title: str
-    date: date | None
-    description: str
-    summary: str
-    slug: str
-    image: str
-    link: str
-    source: str
-    categories: tuple[str, ...]
-    tags: tuple[str, ...]
-    draft: bool
-    body: str
-    published: datetime | None = None  # the full UTC time behind ``date``, when known
-    # description and summary keep the full plain text; rendering cuts them to
-    # this many characters, so a stored entry can be rendered again under the rule
-    summary_length: int = SUMMARY_LENGTH
-    # Not rendered by any profile: kept for the feed's filter rules, which match them.
-    author: str = ""
-    entry_categories: tuple[str, ...] = ()  # the entry's own <category> values
 
 
 def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False) -> Article:
@@ -107,11 +56,11 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     own_link = entry_link(entry, base_url)
     raw_id = entry_id(entry)
     link = own_link
-    if not link and entry.get("guidislink") and _SCHEME.match(raw_id):
+    if not link and entry.get("guidislink") and has_scheme(raw_id):
         link = raw_id
 
     body_html, body_base = _body_html(entry)
-    resolve_against = next((url for url in (body_base, link, base_url) if _is_absolute_http(url)), "")
+    resolve_against = next((url for url in (body_base, link, base_url) if is_absolute_http(url)), "")
     body = sanitize(body_html, resolve_against)
     summary_text = plain_text(_summary_html(entry)) or _shorten(plain_text(body), SUMMARY_FALLBACK_CHARS)
     title = plain_text(_detail_value(entry, "title")) or _shorten(summary_text, TITLE_FALLBACK_CHARS) or UNTITLED
@@ -187,63 +136,6 @@ def plain_text(markup: str) -> str:
     return one_line(html.unescape(markup))
 
 
-def sanitize(body_html: str, base_url: str) -> str:
-    """Remove anything unsafe while leaving safe markup exactly as it was."""
-    if not body_html:
-        return ""
-    needs = _base_needed(body_html) if _is_absolute_http(base_url) else ""
-    if needs == "full":
-        # Relative URLs that need the whole entry address: a cleaner of its own.
-        return _new_cleaner(base_url).clean(body_html).strip()
-    # The common case: a cleaner built once per site does the same work in
-    # half the time (building one converts nh3's tables, which costs more
-    # than cleaning).
-    origin = urlunsplit(urlsplit(base_url)._replace(path="/", query="", fragment="")) if needs else None
-    return _cleaner(origin).clean(body_html).strip()
-
-
-def _new_cleaner(base: str | None) -> nh3.Cleaner:
-    """A cleaner resolving relative URLs against ``base``, or leaving them be (None)."""
-    url_relative: Any = ("rewrite_with_base", base) if base else "pass_through"
-    return nh3.Cleaner(
-        tags=_TAGS, attributes=_ATTRIBUTES, link_rel=None, url_schemes=_URL_SCHEMES, url_relative=url_relative
-    )
-
-
-_cleaner = functools.lru_cache(maxsize=64)(_new_cleaner)
-
-
-def _base_needed(body_html: str) -> str:
-    """How much of the base URL the body's URL attributes need: "", "origin" or "full".
-
-    "" when every URL is absolute, "origin" when the others all start with a
-    single "/" (only the scheme and host of the base matter then), "full"
-    otherwise. Errs towards "full": any value that does not plainly start
-    with a scheme, after an attribute name that may hold a URL, counts.
-    """
-    needs = ""
-    for match in _NOT_ABSOLUTE_VALUE.finditer(body_html):
-        attribute = _name_before(body_html, match.start()).lower()
-        if attribute and attribute not in _URL_ATTRIBUTES and not attribute.endswith(("src", "href")):
-            continue
-        value = match.group(1)
-        if value.startswith("/") and not value.startswith("//"):
-            needs = "origin"
-        else:
-            return "full"
-    return needs
-
-
-def _name_before(text: str, end: int) -> str:
-    """The attribute name that ends (give or take spaces) at ``end``."""
-    while end > 0 and text[end - 1].isspace():
-        end -= 1
-    start = end
-    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "-_:."):
-        start -= 1
-    return text[start:end]
-
-
 def pick_tags(title: str, feed_categories: list[str], count: int, sources: tuple[str, ...]) -> tuple[str, ...]:
     """The ``count`` longest distinct title words (ties in title order), then feed categories."""
     chosen: list[str] = []
@@ -268,43 +160,6 @@ def make_slug(title: str) -> str:
     return slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
 
 
-# --- identity and dates ----------------------------------------------------
-
-
-def identity(raw_id: str, link: str, title: str, published: datetime | None, scope: str) -> str:
-    """A key that stays the same for the same entry across runs and feeds.
-
-    An http(s) id and a link are one kind of key, compared after
-    normalization, so the same story is one entry whether a feed names it by
-    guid or by link. Another URI-shaped id (urn:, tag:) is global too. A
-    bare id such as ``42`` is only unique within its feed, so it is scoped.
-    With neither id nor link, the title and publication time within the
-    feed: an entry edited upstream keeps its file.
-    """
-    if raw_id:
-        if _is_http(raw_id):
-            return f"url:{normalize_link(raw_id)}"
-        return f"id:{raw_id}" if _SCHEME.match(raw_id) else f"feed:{scope}:id:{raw_id}"
-    if link:
-        return f"url:{normalize_link(link)}"
-    when = published.isoformat() if published else ""
-    digest = hashlib.sha256(f"{title}\n{when}".encode("utf-8", "surrogatepass")).hexdigest()
-    return f"feed:{scope}:title:{digest}"
-
-
-def normalize_link(link: str) -> str:
-    """Lower-case scheme and host, drop default ports and fragments."""
-    parts = urlsplit(link)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
-    except ValueError:  # a port out of range: keep the link as it was written
-        return link
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-
-
 def entry_datetime(entry: Any) -> datetime | None:
     """Publication time in UTC; else last update; else None."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
@@ -315,33 +170,6 @@ def entry_datetime(entry: Any) -> datetime | None:
             except (TypeError, ValueError):
                 continue
     return None
-
-
-# --- keeping an Article in the store ---------------------------------------
-
-
-def article_to_json(article: Article) -> str:
-    """The Article as JSON, so ``ingest rebuild`` can render it again without the feed."""
-    data = {f.name: getattr(article, f.name) for f in _FIELDS}  # asdict() deep-copies every body
-    data["categories"] = list(article.categories)
-    data["tags"] = list(article.tags)
-    data["date"] = article.date.isoformat() if article.date else None
-    data["published"] = article.published.isoformat() if article.published else None
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-_FIELDS = fields(Article)
-_FIELD_NAMES = frozenset(f.name for f in _FIELDS)
-
-
-def article_from_json(text: str) -> Article:
-    data = json.loads(text)
-    data["date"] = date.fromisoformat(data["date"]) if data.get("date") else None
-    data["published"] = datetime.fromisoformat(data["published"]) if data.get("published") else None
-    data["categories"] = tuple(data["categories"])
-    data["tags"] = tuple(data["tags"])
-    data["entry_categories"] = tuple(data.get("entry_categories", ()))
-    return Article(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
 
 
 # --- field helpers ---------------------------------------------------------
@@ -374,7 +202,7 @@ def _body_html(entry: Any) -> tuple[str, str]:
     if detail.get("type") == "text/plain":
         value = html.escape(value)
     base = detail.get("base") or ""
-    return value, base if _is_absolute_http(base) else ""
+    return value, base if is_absolute_http(base) else ""
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -443,20 +271,8 @@ def _clean_url(url: str) -> str:
 def _absolute(url: str, base_url: str) -> str:
     if not url:
         return ""
-    if _SCHEME.match(url) or not base_url:
+    if has_scheme(url) or not base_url:
         return url
     return urljoin(base_url, url)
 
 
-def _is_http(url: str) -> bool:
-    return urlsplit(url).scheme.lower() in ("http", "https")
-
-
-def _is_absolute_http(url: str) -> bool:
-    """An http(s) URL with a host and a valid port: something relative URLs can be resolved against."""
-    parts = urlsplit(url)
-    try:
-        parts.port  # noqa: B018 (raises on a port out of range)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

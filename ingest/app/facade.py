@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.config import Config, FeedConfig
+from ..core.config.model import Config, FeedConfig
 from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..shell.leftovers import remove_leftovers
 
@@ -113,14 +113,14 @@ class Poller:
         adaptive feed, how often it published lately; the same for a single
         daemon and for a cluster's nodes.
         """
-        from ..core import schedule  # APScheduler's triggers: only the daemon plans polls
+        from ..core.scheduling import cadence  # APScheduler's triggers: only the daemon plans polls
 
         state = self.store.feed_state(feed_id)
-        history = schedule.History(ok=not failed)
+        history = cadence.History(ok=not failed)
         if feed.adaptive is not None:
-            count, window = self.store.publishing_history(feed_id, now, schedule.HORIZON)
+            count, window = self.store.publishing_history(feed_id, now, cadence.HORIZON)
             history = replace(history, new_entries=count, window=window)
-        when = schedule.next_poll(feed, now, not_before=state.not_before if state else None, history=history)
+        when = cadence.next_poll(feed, now, not_before=state.not_before if state else None, history=history)
         return when, state
 
     async def aclose(self) -> None:

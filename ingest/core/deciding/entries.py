@@ -16,12 +16,13 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .config import FeedConfig
+from ..config.model import FeedConfig
 from .edits import Resolution, content_hash, resolve
 from .filters import compile_filter
-from .normalize import Article, article_to_json, plain_text
-from .profiles import Profile
-from .records import (
+from ..content.article import Article, article_to_json
+from ..content.normalize import plain_text
+from ..rendering.profiles import Profile
+from ..records import (
     Broken,
     Forget,
     HoldBack,
@@ -34,10 +35,10 @@ from .records import (
     Withdraw,
     Write,
 )
-from .render import base_text, render
+from ..rendering.page import base_text, render
 
 __all__ = [
-    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "Decision", "Facts", "Settings", "admits", "candidates", "dated",
+    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated",
     "decide", "decide_entries", "judged", "slug_candidates", "texts_of",
 ]
 
@@ -114,7 +115,7 @@ OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
 
 
 @dataclass(frozen=True)
-class Decision:
+class EntryDecision:
     """One intent per entry, in the batch's order, and the identities and names this batch took."""
 
     intents: list[Intent]
@@ -187,7 +188,7 @@ def judged(stored: StoredEntry | None, feed_id: int) -> bool:
 def decide_entries(
     entries: Sequence[Prepared], facts: Facts, settings: Settings,
     seen: AbstractSet[str] = frozenset(), claimed: AbstractSet[str] = frozenset(),
-) -> Decision:
+) -> EntryDecision:
     """Decide about each of a feed's entries; ``seen`` and ``claimed`` are what earlier feeds of the run took.
 
     An entry seen earlier in the run is skipped; a new entry gets the first
@@ -202,7 +203,7 @@ def decide_entries(
             intents.append(decider.decide(prepared))
         except Exception as exc:  # one odd entry must not cost the others
             intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
-    return Decision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now))
+    return EntryDecision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now))
 
 
 @dataclass

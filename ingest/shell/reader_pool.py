@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.records import EntryFailure, Prepared, ReadFeed, Unchanged
 
 if TYPE_CHECKING:
-    from ..core.config import FeedConfig
+    from ..core.config.model import FeedConfig
     from ..core.records import FetchResult
 
 __all__ = ["available_cores", "read_feed", "Readers", "source_hash"]
@@ -60,13 +60,14 @@ def read_feed(
     salted apart, so an entry never counts as known under an identity it no
     longer has.
     """
-    from ..core.edits import content_hash
-    from ..core.incremental import read_items
-    from ..core.normalize import article_to_json, normalize
-    from ..core.parse import ParseError
-    from ..core.profiles import PROFILES
-    from ..core.render import render
-    from ..core.reuse import find_reused
+    from ..core.deciding.edits import content_hash
+    from ..core.reading.incremental import read_items
+    from ..core.content.article import article_to_json
+    from ..core.content.normalize import normalize
+    from ..core.reading.parse import ParseError
+    from ..core.rendering.profiles import PROFILES
+    from ..core.rendering.page import render
+    from ..core.content.reuse import find_reused
 
     try:
         subset = read_items(result, salt, items, known)

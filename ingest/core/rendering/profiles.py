@@ -1,6 +1,6 @@
 """Site-builder profiles: how files are named and which front-matter keys they get.
 
-A profile is data, read by ``render``; adding a builder means adding a table
+A profile is data, read by ``page``; adding a builder means adding a table
 here, not another writer. Each profile also says how to stop its builder from
 running entry bodies as templates: a feed is untrusted text, and Hugo
 shortcodes (``{{< >}}``, ``{{% %}}``) or Liquid tags (``{{ }}``, ``{% %}``) in

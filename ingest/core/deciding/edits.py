@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 __all__ = [
-    "content_hash", "DEFAULT_EDITS", "EDIT_MODES", "is_edited", "merge", "Outcome", "Resolution", "resolve",
+    "content_hash", "DEFAULT_EDITS", "EDIT_MODES", "is_edited", "merge", "EditOutcome", "Resolution", "resolve",
 ]
 
 
@@ -50,7 +50,7 @@ class Resolution(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EditOutcome:
     resolution: Resolution
     text: str | None = None  # what to write for WRITE and MERGE
 
@@ -72,7 +72,7 @@ def resolve(
     ours: Collection[str | None],
     upstream: str,
     base: Callable[[], str | None],
-) -> Outcome:
+) -> EditOutcome:
     """What to do with an existing entry's file when ingest has new text for it.
 
     ``current`` is the file's text (None when the owner deleted it), ``ours``
@@ -82,16 +82,16 @@ def resolve(
     counts as ingest's.
     """
     if current is None:
-        return Outcome(Resolution.DELETED)
+        return EditOutcome(Resolution.DELETED)
     if current == upstream or not is_edited(current, ours) or mode == "overwrite":
-        return Outcome(Resolution.WRITE, upstream)
+        return EditOutcome(Resolution.WRITE, upstream)
     if mode == "merge":
         base_text = base()
         if base_text is not None and content_hash(base_text) == next(iter(ours), None):
             merged = merge(base_text, current, upstream)
             if merged is not None:
-                return Outcome(Resolution.MERGE, merged)
-    return Outcome(Resolution.KEEP)
+                return EditOutcome(Resolution.MERGE, merged)
+    return EditOutcome(Resolution.KEEP)
 
 
 # --- three-way merge of front matter and body --------------------------------

@@ -8,7 +8,7 @@ work; ``keep:`` in the config and ``ingest prune`` both decide here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,8 +19,10 @@ __all__ = ["Keep", "expired", "parse_keep"]
 class Keep:
     """A feed's ``keep:``: files of entries older than ``days``, and beyond the newest ``max_files``, go."""
 
-    days: float | None = None
-    max_files: int | None = None
+    days: float | None = field(default=None, metadata={
+        "type": "number", "example": "90", "doc": "remove the files of entries published more than this many days ago"})
+    max_files: int | None = field(default=None, metadata={
+        "type": "integer", "example": "500", "doc": "keep the files of only this many of the newest entries"})
 
 
 def parse_keep(value: Any) -> Keep | None:

@@ -24,8 +24,8 @@ import tempfile
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from ..core.config import FeedConfig
-from ..core.images import UnsafeSvg, digest, is_pixel, is_public, sanitize_svg, sniff
+from ..core.config.model import FeedConfig
+from ..core.content.entry_images import UnsafeSvg, digest, is_pixel, is_public, sanitize_svg, sniff
 from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
 from .write import write_atomic
 

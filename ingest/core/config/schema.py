@@ -1,7 +1,7 @@
 """Read the YAML text of ``feeds.yaml`` into a ``Config``, every mistake with its file, line and key.
 
 Pure: the text comes in, the Config (or a ConfigError) goes out; reading
-the file and checking the paths it names is ``app.settings``'s job.
+the file and checking the paths it names is ``app.config_file``'s job.
 
 It is a little longer than the other modules: every key's check sits
 beside its error message, one small reader per section, in file order.
@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
-from .config import (
+from .model import (
+    DEFAULT_OUTPUT,
     DEFAULT_PROFILE,
+    DEFAULT_STORE,
     FEED_KEYS,
     FEED_SETTINGS,
     HOOK_KEYS,
@@ -36,20 +38,23 @@ from .config import (
     parse_duration,
     parse_size,
 )
-from .crontab import cron_trigger
-from .edits import DEFAULT_EDITS, EDIT_MODES
-from .excerpt import SUMMARY_LENGTH
-from .filters import RuleError, check_rule
-from .names import derive_names
-from .profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
-from .retention import parse_keep
-from .storeurl import is_postgres
+from ..scheduling.crontab import cron_trigger
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
+from ..content.excerpt import SUMMARY_LENGTH
+from ..deciding.filters import RuleError, check_rule
+from .feed_names import derive_names
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
+from ..deciding.retention import parse_keep
+from .store_url import is_postgres
 
 __all__ = ["parse"]
 
 # Header names ingest sets itself, or that would break the request if overridden.
 _RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
                      "if-none-match", "if-modified-since", "authorization"}
+# Defaults come from the dataclasses, their one source (the docs are generated from them too).
+_FEED_DEFAULTS = FeedConfig(url="", name="")
+_TOP_DEFAULTS = {f.name: f.default for f in fields(Config)}
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -71,11 +76,13 @@ def parse(text: str, path: Path) -> Config:
     base = path.parent
     output, profile, body = _output(reader, top)
     output = base / output
-    store_text = reader.string(top, "store", "", default="data/ingest.sqlite3")
+    store_text = reader.string(top, "store", "", default=DEFAULT_STORE)
     store_url = store_text if is_postgres(store_text) else None
     store = base / ("ingest.postgresql" if store_url else store_text)
-    concurrency = reader.integer(top, "concurrency", "", default=4, minimum=1)
-    host_concurrency = reader.integer(top, "host_concurrency", "", default=2, minimum=1)
+    concurrency = reader.integer(top, "concurrency", "", default=_TOP_DEFAULTS["concurrency"], minimum=1)
+    host_concurrency = reader.integer(
+        top, "host_concurrency", "", default=_TOP_DEFAULTS["host_concurrency"], minimum=1
+    )
     after_run = _hooks(reader, top)
 
     defaults_node = top.get("defaults")
@@ -125,7 +132,7 @@ def parse(text: str, path: Path) -> Config:
 
 
 def _derive_names(feeds: list[FeedConfig], written: dict[str, int]) -> list[FeedConfig]:
-    """Name the feeds that have no ``name:``; see ``names`` for why these never collide."""
+    """Name the feeds that have no ``name:``; see ``feed_names`` for why these never collide."""
     unnamed = [index for index, feed in enumerate(feeds) if not feed.name]
     derived = derive_names([feeds[index].url for index in unnamed], taken=written)
     for index, name in zip(unnamed, derived):
@@ -215,10 +222,10 @@ def _check_keys(reader: _Reader, entries: Entries, allowed: set[str], prefix: st
 def _output(reader: _Reader, top: Entries) -> tuple[str, str, str]:
     """``output: DIR`` (the seed form) or ``output: {dir, profile, body}``."""
     if "output" not in top or not isinstance(top["output"][1], yaml.MappingNode):
-        return reader.string(top, "output", "", default="data/posts"), DEFAULT_PROFILE, DEFAULT_BODY
+        return reader.string(top, "output", "", default=DEFAULT_OUTPUT), DEFAULT_PROFILE, DEFAULT_BODY
     entries = reader.mapping(top["output"][1], "output")
     _check_keys(reader, entries, OUTPUT_KEYS, prefix="output.")
-    directory = reader.string(entries, "dir", "output.", default="data/posts")
+    directory = reader.string(entries, "dir", "output.", default=DEFAULT_OUTPUT)
     profile = reader.choice(entries, "profile", "output.", tuple(PROFILES), DEFAULT_PROFILE)
     body = reader.choice(entries, "body", "output.", BODY_FORMATS, DEFAULT_BODY)
     return directory, profile, body
@@ -277,11 +284,13 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
             except ValueError as exc:
                 raise reader.fail(entries, key, prefix, str(exc)) from None
     if "images" in entries:
-        out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, "keep")
+        out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, _FEED_DEFAULTS.images)
     if "edits" in entries:
         out["edits"] = reader.choice(entries, "edits", prefix, EDIT_MODES, DEFAULT_EDITS)
     if "max_redirects" in entries:
-        out["max_redirects"] = reader.integer(entries, "max_redirects", prefix, default=5, minimum=0)
+        out["max_redirects"] = reader.integer(
+            entries, "max_redirects", prefix, default=_FEED_DEFAULTS.max_redirects, minimum=0
+        )
     _schedule_settings(reader, entries, prefix, out)
     if "user_agent" in entries:
         out["user_agent"] = reader.string(entries, "user_agent", prefix, default=None)
@@ -402,10 +411,10 @@ def _tag_rule(reader: _Reader, entries: Entries, prefix: str) -> TagRule:
     unknown = set(value) - {"count", "from"}
     if unknown:
         raise reader.fail(entries, "tags", prefix, f"unknown key {sorted(unknown)[0]!r} (known keys: count, from)")
-    count = value.get("count", 5)
+    count = value.get("count", TagRule().count)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise reader.fail(entries, "tags", prefix, "count must be a whole number of at least 0")
-    sources = value.get("from", ["title"])
+    sources = value.get("from", list(TagRule().sources))
     if isinstance(sources, str):
         sources = [sources]
     if not isinstance(sources, list) or not sources or any(s not in TAG_SOURCES for s in sources):

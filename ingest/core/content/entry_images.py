@@ -23,8 +23,8 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
-from .normalize import Article
-from .profiles import Profile
+from .article import Article
+from ..rendering.profiles import Profile
 
 __all__ = [
     "digest", "dimensions", "file_name", "image_dir", "ImageRecord", "ImageState", "is_pixel", "is_public",

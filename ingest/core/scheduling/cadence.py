@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import FeedConfig
+from ..config.model import FeedConfig
 from .crontab import cron_trigger
 
 __all__ = [

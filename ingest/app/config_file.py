@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..core.config import Config
+    from ..core.config.model import Config
 
 # The config's modules are imported by the functions that read one: the
 # command line names these paths in --help before any config is read.
@@ -24,8 +24,8 @@ def resolve_path(cli_value: str | None) -> Path:
 
 
 def load(path: Path | str) -> Config:
-    from ..core.config import ConfigError
-    from ..core.config_schema import parse
+    from ..core.config.model import ConfigError
+    from ..core.config.schema import parse
 
     path = Path(path)
     try:
@@ -45,7 +45,7 @@ def check_paths(config: Config, *, create: bool) -> None:
     is reported the same way: file, line and key. ``create`` makes the
     directories (a dry run only checks).
     """
-    from ..core.config import ConfigError
+    from ..core.config.model import ConfigError
 
     checks = [("output", config.output, "the output directory")]
     if config.store_url is None:

@@ -6,7 +6,7 @@ duplicate of it, and the stories are lost. Within one document, entries
 that share an id but differ in their own link (or, lacking links, in
 title and publication time) are distinct: each is known by that link, or
 by its title and time within the feed, exactly as an entry without an id
-is (``normalize.identity``). The decision is made over the whole document
+is (``identity.identity``). The decision is made over the whole document
 before any entry is skipped as known, and does not depend on the order of
 the items, so it is the same on every run. True repeats (same id, same
 link, or same title and time) remain one entry, written once. A feed that
@@ -26,18 +26,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .normalize import (
-    article_to_json,
-    entry_datetime,
-    entry_id,
-    entry_link,
-    entry_title,
-    identity,
-    normalize_link,
-)
+from .article import article_to_json
+from .normalize import entry_datetime, entry_id, entry_link, entry_title
+from .identity import identity, normalize_link
 
 if TYPE_CHECKING:
-    from .records import EntryFailure, Prepared, StoredEntry, Unchanged
+    from ..records import EntryFailure, Prepared, StoredEntry, Unchanged
 
 
 __all__ = ["adopt_earlier_files", "find_reused", "Reuse"]
@@ -100,7 +94,7 @@ def adopt_earlier_files(
     ``lookup`` is the store's ``stored_entries``. Only an entry this feed
     stored counts, and only one entry per shared id takes it back.
     """
-    from .records import Prepared
+    from ..records import Prepared
 
     told_apart = [item for item in entries if isinstance(item, Prepared) and item.reuse is not None]
     if not told_apart:
@@ -126,7 +120,7 @@ def adopt_earlier_files(
 
 def _stored_key(article_json: str, by: str) -> str:
     """What a stored entry would be told apart by, from the Article kept in the store."""
-    from .normalize import article_from_json
+    from .article import article_from_json
 
     article = article_from_json(article_json)
     if by == "link":

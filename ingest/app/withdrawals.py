@@ -20,19 +20,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ..core.config import Config, FeedConfig
-from ..core.dedupe import FILTERED, PRUNED, admits, judged
-from ..core.edits import content_hash, is_edited
-from ..core.filters import filter_key
-from ..core.normalize import Article, article_from_json
-from ..core.profiles import PROFILES, Profile
+from ..core.config.model import Config, FeedConfig
+from ..core.deciding.entries import FILTERED, PRUNED, admits, judged
+from ..core.deciding.edits import content_hash, is_edited
+from ..core.deciding.filters import filter_key
+from ..core.content.article import Article, article_from_json
+from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import StoredEntry
-from ..core.render import render
-from ..core.retention import Keep, expired
+from ..core.rendering.page import render
+from ..core.deciding.retention import Keep, expired
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import read_text, write_atomic
-from .images import forget_images, queue_images
+from .place_images import forget_images, queue_images
 
 __all__ = ["apply_keep", "Changes", "keep_feed", "refilter", "refilter_all", "withdraw"]
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import IngestError
+from ...errors import IngestError
 
 __all__ = ["Filter", "RuleError", "check_rule", "compile_filter", "filter_key"]
 

@@ -29,16 +29,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..core import policy
-from ..core.config import Config, FeedConfig
-from ..core.edits import content_hash, is_edited
-from ..core.images import ImageRecord, file_name, image_dir, localize, reference, wanted
-from ..core.normalize import Article, article_from_json
-from ..core.profiles import Profile
+from ..core.scheduling import politeness
+from ..core.config.model import Config, FeedConfig
+from ..core.deciding.edits import content_hash, is_edited
+from ..core.content.entry_images import ImageRecord, file_name, image_dir, localize, reference, wanted
+from ..core.content.article import Article, article_from_json
+from ..core.rendering.profiles import Profile
 from ..core.records import FeedReport, StoredEntry, Validators
-from ..core.render import render
+from ..core.rendering.page import render
 from ..shell.fetch import Client
-from ..shell.images import (
+from ..shell.image_io import (
     Fetched,
     drop_spool,
     fetch_image,
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from ..shell.limits import RequestLimits
 
 __all__ = [
-    "forget_images", "image_modes", "Images", "images_changed", "Outcome", "queue_images", "relocate",
+    "forget_images", "image_modes", "Images", "images_changed", "ImagePlacement", "queue_images", "relocate",
     "SPOOL_OVER",
 ]
 
@@ -71,7 +71,7 @@ SPOOL_OVER = 512 * 1024
 
 
 @dataclass
-class Outcome:
+class ImagePlacement:
     """What the step did to one file: its text, and the image failures to report."""
 
     text: str
@@ -153,7 +153,7 @@ class Images:
     def place(
         self, mode: str, feed_id: int, article: Article, text: str, now: datetime,
         stored: StoredEntry | None = None,
-    ) -> Outcome:
+    ) -> ImagePlacement:
         """The file's text with its images local where they could be stored; records and image files follow.
 
         ``article`` carries the post's final slug; ``mode`` is its feed's
@@ -161,9 +161,9 @@ class Images:
         owns, the text is returned as it is.
         """
         if mode != "download":
-            return Outcome(text)
+            return ImagePlacement(text)
         if stored is not None and (stored.feed_id != feed_id or (stored.state == "deleted" and stored.hidden is None)):
-            return Outcome(text)
+            return ImagePlacement(text)
         if not self.dry_run and feed_id not in self._modes:
             if self.store.images_mode(feed_id) != mode:
                 self.store.save_images_mode(feed_id, mode)
@@ -203,7 +203,7 @@ class Images:
             elif got is not None and got.error is not None:
                 failures.append(f"{url}: {got.error}")
                 count = (record.failures if record is not None and record.state == "failed" else 0) + 1
-                retry = policy.backoff(count, now, self.rng)
+                retry = politeness.backoff(count, now, self.rng)
                 saves.append(ImageRecord(identity, url, "failed", error=got.error, failures=count, next_try=retry))
             elif record is None or record.state == "stored":  # never tried, or its file is gone: to fetch
                 saves.append(ImageRecord(identity, url, "failed", error=None, failures=0, next_try=None))
@@ -220,8 +220,8 @@ class Images:
                 self.store.save_images(saves)
             remove_images(self.output, sorted(p for p in unused if p))
         if not refs:
-            return Outcome(text, failures)
-        return Outcome(render(localize(article, refs), self.profile, self.body), failures)
+            return ImagePlacement(text, failures)
+        return ImagePlacement(render(localize(article, refs), self.profile, self.body), failures)
 
     def forget(self, identity: str) -> None:
         """A post that is gone (deleted by its owner, filtered, pruned) takes its images along."""

@@ -1,7 +1,7 @@
 """Turn fetched bytes into feed entries with feedparser.
 
 feedparser's own sanitizer and relative-URI resolver are turned off: they are
-slow and reorder attributes, and ``normalize`` does both jobs with nh3. The
+slow and reorder attributes, and ``content.sanitize`` does both jobs with nh3. The
 final URL is deliberately not given to feedparser as ``content-location``, so
 a guid such as ``123`` keeps its raw value for identity instead of becoming a
 URL relative to wherever the feed happened to be fetched from.
@@ -33,10 +33,10 @@ from xml.parsers import expat
 
 import feedparser
 
-from ..errors import IngestError
-from .config import redact
-from .policy import parse_ttl
-from .records import FetchResult
+from ...errors import IngestError
+from ..config.model import redact
+from ..scheduling.politeness import parse_ttl
+from ..records import FetchResult
 from .recover import cut_entry
 
 __all__ = [

@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
-from ..errors import IngestError
-from .config import FeedConfig, strip_userinfo
-from .normalize import normalize_link
-from .parse import ParseError, check_entities
+from ...errors import IngestError
+from .model import FeedConfig, strip_userinfo
+from ..content.identity import normalize_link
+from ..reading.parse import ParseError, check_entities
 
 __all__ = [
     "exportable", "MAX_OPML_SIZE", "OpmlError", "Outline", "read_opml", "same_feed_key", "url_problem",

@@ -1,0 +1,1 @@
+"""Config: what ``feeds.yaml`` says, as values, read from its YAML text; feed names; OPML lists."""

@@ -1,0 +1,355 @@
+"""What ``feeds.yaml`` says, as values: the config, each feed's settings, and their small parsers.
+
+The YAML is read by ``config.schema``; the file itself by ``app.config_file``.
+
+Every mistake is reported before any network traffic, with the file, line and
+key, because a cron job that half-runs on a typo is worse than one that stops.
+Relative paths resolve against the directory that holds the config file, so a
+run behaves the same whatever directory cron starts it from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ...errors import IngestError
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
+from ..content.excerpt import SUMMARY_LENGTH
+from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..deciding.retention import Keep
+from .store_url import redact as redact_store
+
+__all__ = [
+    "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
+    "format_duration", "format_size", "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
+]
+
+
+
+TAG_SOURCES = ("title", "feed")
+IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
+DEFAULT_OUTPUT = "data/posts"  # relative to the config file's directory
+DEFAULT_STORE = "data/ingest.sqlite3"
+
+
+class ConfigError(IngestError):
+    """A problem in the config file, located as precisely as the YAML allows."""
+
+    def __init__(self, path: Path | str, line: int | None, key: str | None, message: str):
+        self.path = Path(path)
+        self.line = line
+        self.key = key
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.path)
+        if self.line is not None:
+            where += f":{self.line}"
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """How many tags an entry gets and where they come from."""
+
+    count: int = field(default=5, metadata={"doc": "how many tags each file gets", "example": "3"})
+    sources: tuple[str, ...] = field(default=("title",), metadata={
+        "yaml": "from", "choices": TAG_SOURCES, "example": "[title, feed]",
+        "doc": "where they come from: the longest title words, and the entry's own categories in the feed",
+    })
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    """Credentials for a private feed; the password never appears in a repr or a log."""
+
+    username: str = field(metadata={"doc": "the user name", "example": "reader", "required": True})
+    password: str = field(repr=False, metadata={
+        "doc": "the password; or `password_env: VARIABLE` to read it from the environment instead",
+        "example": "s3cret", "required": True,
+    })
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(username={self.username!r}, password=***)"
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """Bounds for a feed whose polling interval follows how often it publishes."""
+
+    min: float = field(default=300.0, metadata={
+        "units": "duration", "example": "10m", "doc": "the shortest wait between two polls"})
+    max: float = field(default=86400.0, metadata={
+        "units": "duration", "example": "6h", "doc": "the longest wait between two polls"})
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One feed's settings, as a ``feeds:`` item (and ``defaults:``) says.
+
+    The ``metadata`` of each field is the configuration reference
+    (docs/reference/config.md is generated from it): ``doc`` says what the key
+    does, ``example`` shows a value as written in YAML, ``units`` shows a
+    default as a duration or a size, ``see`` names the docs page about it.
+    The default shown is the field's own, so it is written only here.
+    """
+
+    url: str = field(metadata={
+        "doc": "the feed: `http://`, `https://` or `file://` (a local file, read as is; relative to the config)",
+        "example": "https://example.org/atom.xml", "required": True,
+    })
+    name: str = field(metadata={
+        "doc": "shown in output and used by `--feed`; names you write must be unique",
+        "example": "example-blog", "see": "getting-started/your-feeds.md#derived-names-never-collide",
+        "computed": "from the URL: host and path, slugified, at most 80 characters (a `file://` feed: the file's"
+                    " name without extension)",
+    })
+    enabled: bool = field(default=True, metadata={
+        "doc": "`false` skips the feed unless named with `--feed`", "example": "false"})
+    interval: float = field(default=3600.0, metadata={
+        "units": "duration", "example": "30m",
+        "doc": "how often the daemon polls it: seconds or `30s`, `15m`, `2h`, `1d`",
+        "see": "getting-started/cron-or-daemon.md#when-a-feed-is-polled",
+    })
+    cron: str | None = field(default=None, metadata={
+        "example": '"*/10 * * * *"',
+        "doc": "poll at the times of a five-field crontab expression instead (local time; weekdays `0`/`7` ="
+               " Sunday as in crontab); not together with `interval` or `adaptive`",
+    })
+    adaptive: Adaptive | None = field(default=None, metadata={
+        "type": "boolean or mapping", "example": "{min: 10m, max: 6h}", "none": "false",
+        "doc": "`true` (or the bounds below): the daemon polls more often when the feed publishes often, less"
+               " when it is quiet, within `min` and `max`, starting from `interval`",
+        "see": "getting-started/cron-or-daemon.md#adaptive-mode",
+    })
+    categories: tuple[str, ...] | None = field(default=None, metadata={
+        "example": "[tech, python]", "doc": "the `categories:` list of every file from this feed",
+        "computed": "`[<feed host>]` (a `file://` feed: `[<name>]`)",
+    })
+    tags: TagRule = field(default_factory=TagRule, metadata={
+        "type": "integer or mapping", "example": "{count: 5, from: [title, feed]}",
+        "doc": "the tags of each file: a number of title words, or the mapping below",
+    })
+    draft: bool = field(default=False, metadata={"doc": "the `draft:` value of every file from this feed",
+                                                 "example": "true"})
+    edits: str = field(default=DEFAULT_EDITS, metadata={
+        "choices": EDIT_MODES, "example": "merge", "see": "how-to/keep-edits.md",
+        "doc": "what an upstream change or a rebuild does to a file you edited by hand",
+    })
+    timeout: float = field(default=10.0, metadata={
+        "units": "duration", "example": "20s", "doc": "per network step: connecting, and each wait for more data"})
+    deadline: float = field(default=30.0, metadata={
+        "units": "duration", "example": "1m", "doc": "total time for the whole fetch (connect, redirects, every read)"})
+    max_size: int = field(default=16 * 1024 * 1024, metadata={
+        "units": "size", "example": "4MiB",
+        "doc": "largest body accepted, counted after decompression: bytes or `512KiB`, `16MiB`, `10MB`, `1GiB`",
+    })
+    max_redirects: int = field(default=5, metadata={"doc": "longest redirect chain followed", "example": "3"})
+    user_agent: str | None = field(default=None, metadata={
+        "example": '"mysite-bot/1.0 (+https://mysite.example/about)"',
+        "doc": "the User-Agent sent to this feed; set it under `defaults:` for all feeds",
+        "computed": "`ingest/<version> (+project URL; feed to Markdown)`",
+    })
+    headers: tuple[tuple[str, str], ...] = field(default=(), metadata={
+        "type": "mapping", "example": "{X-Api-Key: abc123}",
+        "doc": "extra request headers, sent only to the feed's own host; not `Host`, `Authorization` (use"
+               " `auth`), the conditional GET headers or the transfer headers ingest manages itself",
+    })
+    auth: BasicAuth | None = field(default=None, metadata={
+        "type": "mapping", "example": "{username: reader, password_env: MEMBERS_FEED_PASSWORD}",
+        "doc": "basic auth for a private feed, sent only to the feed's own host, never printed, logged or stored",
+    })
+    # The config's directory: a relative ``file:`` URL (``file:feeds/a.xml``) is
+    # read from there, as other relative paths are, while the URL stays as
+    # written in the files' ``source:`` and the store.
+    base: Path | None = field(default=None, compare=False, repr=False, metadata={"internal": True})
+    summary_length: int = field(default=SUMMARY_LENGTH, metadata={
+        "example": "160", "see": "reference/front-matter.md#short-description-and-summary",
+        "doc": "the longest `description:` and `summary:` in characters, before the `…` that marks a cut",
+    })
+    include: tuple[str, ...] = field(default=(), metadata={
+        "example": '[python, "/^Release \\d/"]', "see": "how-to/filters-retention.md#rules",
+        "doc": "write only entries that match one of these rules (text, or `/regular expression/`)",
+    })
+    exclude: tuple[str, ...] = field(default=(), metadata={
+        "example": "[sponsored]", "see": "how-to/filters-retention.md#rules",
+        "doc": "never write entries that match one of these rules",
+    })
+    keep: Keep | None = field(default=None, metadata={
+        "type": "mapping", "example": "{days: 90, max_files: 500}", "see": "how-to/filters-retention.md#retention",
+        "doc": "after each run or daemon poll, remove the files of older entries (either key, or both)",
+    })
+    images: str = field(default="keep", metadata={
+        "choices": IMAGE_MODES, "example": "download", "see": "how-to/images.md",
+        "doc": "`keep`: files point at the publisher's images; `download`: the lead image and the body's"
+               " images are stored with the post",
+    })
+    image_max_size: int = field(default=10 * 1024 * 1024, metadata={
+        "units": "size", "example": "2MiB", "doc": "largest image stored with `images: download`"})
+
+    @property
+    def default_categories(self) -> tuple[str, ...]:
+        """The feed host, or the feed name for feeds without one (file://)."""
+        host = urlsplit(self.url).hostname
+        return (host or self.name,)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole file: where files and the store go, the feeds, and the run's limits.
+
+    Documented from the fields' ``metadata`` as ``FeedConfig`` is.
+    """
+
+    path: Path = field(metadata={"internal": True})
+    output: Path = field(metadata={
+        "yaml": "output.dir", "shown": DEFAULT_OUTPUT, "type": "path", "example": "site/content/posts",
+        "doc": "the directory files are written to (for `jekyll`: the site's source directory; files go to its"
+               " `_posts/`); `output: DIR` is short for `output: {dir: DIR}`",
+    })
+    store: Path = field(metadata={
+        "shown": DEFAULT_STORE, "type": "path or URL", "example": "postgresql://ingest@db.internal:5432/ingest",
+        "doc": "the store that remembers every entry: a SQLite file, or a PostgreSQL URL for several daemons",
+        "see": "how-to/postgresql-cluster.md",
+    })
+    feeds: tuple[FeedConfig, ...] = field(metadata={
+        "type": "list", "example": "[{url: https://example.org/feed}]", "required": True,
+        "doc": "the feeds, each a mapping with `url` and any per-feed setting below",
+    })
+    concurrency: int = field(default=4, metadata={"doc": "feeds fetched at the same time", "example": "8"})
+    host_concurrency: int = field(default=2, metadata={
+        "example": "1", "doc": "requests in flight to one host at a time, whatever `concurrency` says (counted by"
+                               " the host of the URL first asked)",
+    })
+    profile: str = field(default=DEFAULT_PROFILE, metadata={
+        "yaml": "output.profile", "choices": tuple(PROFILES), "example": "jekyll",
+        "doc": "file names and front matter for a site builder", "see": "reference/front-matter.md#per-profile",
+    })
+    body: str = field(default=DEFAULT_BODY, metadata={
+        "yaml": "output.body", "choices": BODY_FORMATS, "example": "markdown",
+        "doc": "`html`: the sanitized HTML as is; `markdown`: converted with markdownify, for sites that do not"
+               " render raw HTML",
+    })
+    after_run: str | tuple[str, ...] | None = field(default=None, metadata={
+        "yaml": "hooks.after_run", "type": "text or list", "example": "hugo --minify",
+        "doc": "a command run once after a `run`, `rebuild` or `prune` that wrote, renamed or removed at least"
+               " one file (text: through the shell; a list: program and arguments)",
+        "see": "getting-started/sites.md#telling-the-builder-hooksafter_run",
+    })
+    # where 'output' and 'store' are set
+    lines: dict[str, int] = field(default_factory=dict, compare=False, metadata={"internal": True})
+    # ``store: postgresql://...``: the database URL; ``store`` is then the
+    # config's directory (plus a name never created), the anchor that the
+    # recorded output layout is relative to, as a SQLite file's directory is.
+    store_url: str | None = field(default=None, metadata={"internal": True})
+
+    @property
+    def store_location(self) -> str:
+        """The store as a message shows it: the SQLite path, or the PostgreSQL URL without its password."""
+        return redact_store(self.store_url) if self.store_url else str(self.store)
+
+    def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
+        """Enabled feeds, or exactly the named ones (enabled or not)."""
+        if not names:
+            return tuple(f for f in self.feeds if f.enabled)
+        names = list(dict.fromkeys(names))
+        by_name = {f.name: f for f in self.feeds}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise ConfigError(self.path, None, None, f"no feed named {', '.join(unknown)} (feeds: {known})")
+        return tuple(by_name[n] for n in names)
+
+
+TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency", "hooks"}
+OUTPUT_KEYS = {"dir", "profile", "body"}
+HOOK_KEYS = {"after_run"}
+FEED_SETTINGS = {
+    "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
+    "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
+    "include", "exclude", "keep", "images", "image_max_size",
+}
+FEED_KEYS = FEED_SETTINGS | {"url", "name"}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+def redact(url: str) -> str:
+    """The URL without any user:password part, for messages and logs."""
+    return strip_userinfo(url, mark="***@")
+
+
+def strip_userinfo(url: str, mark: str = "") -> str:
+    """The URL without ``user:password@``: what may be requested, logged or published.
+
+    ``mark`` takes the credentials' place (``"***@"`` shows a reader that
+    some were there).
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, mark + host, parts.path, parts.query, parts.fragment))
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m, 2h or 1d")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration; use a number of seconds or 30s, 15m, 2h, 1d")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("must be greater than zero")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest way to write ``seconds`` that ``parse_duration`` reads back exactly (``3600.0`` -> ``1h``)."""
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def format_size(size: int) -> str:
+    """The shortest binary-unit way to write ``size`` that ``parse_size`` reads back exactly (``16MiB``)."""
+    for unit in ("GiB", "MiB", "KiB"):
+        factor = _SIZE_UNITS[unit.lower()]
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from ``1048576``, ``"512KiB"``, ``"16MiB"``, ``"10MB"`` or ``"1GiB"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 512KiB, 16MiB or 10MB")
+    if isinstance(value, (int, float)):
+        size = float(value)
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a size; use a number of bytes or 512KiB, 16MiB, 10MB")
+        unit = match.group(2).lower() if match.group(2) else None
+        size = float(match.group(1)) * _SIZE_UNITS[unit]
+    if size < 1:
+        raise ValueError("must be at least 1 byte")
+    return int(size)
+
+
+# --- internals -------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Content: one entry into an ``Article`` (fields, sanitized HTML, identity, excerpts, images found)."""
