@@ -91,4 +91,5 @@ def test_the_per_poll_target_fails_past_1_3() -> None:
     assert [v for v, what, *_ in flat if what.startswith("CPU per poll")] == ["PASS"]
     assert [v for v, what, *_ in grown if what.startswith("CPU per poll")] == ["FAIL"]
     assert [v for v, what, *_ in grown if what.startswith("cpu_pct")] == ["PASS", "PASS"]
+    assert [v for v, what, *_ in grown if what.startswith("CPU ms per poll")] == ["PASS", "FAIL"]  # Miniflux: 1.9
     assert [v for v, what, *_ in targets([measured(5000, 60, 2.5)]) if what.startswith("cpu_pct")] == ["FAIL"]

@@ -176,7 +176,9 @@ class ClusterNode:
                 last_tick = time.monotonic()
             room = claim_size(self.config.concurrency, len(self._in_flight), tick_passed=ticked, caught_up=caught_up)
             if room > 0 and self._feeds:
-                claims = self.store.claim_due(self.node, utcnow(), self.options.lease, room, among=list(self._feeds))
+                claims = self.store.claim_due(
+                    self.node, utcnow(), self.options.lease, room, among=list(self._feeds), ahead=self._tick
+                )
                 caught_up = len(claims) < room
                 for claim in claims:
                     feed = self._feeds[claim.feed_id]
@@ -186,7 +188,7 @@ class ClusterNode:
                             "takeover", f"{feed.name}: taken over from {claim.taken_from}, whose lease expired",
                             logging.WARNING, feed=feed.name, node=self.node, previous=claim.taken_from,
                         )
-                    self._in_flight[claim.feed_id] = asyncio.create_task(self._poll(claim.feed_id, feed))
+                    self._in_flight[claim.feed_id] = asyncio.create_task(self._poll(claim.feed_id, feed, claim.due))
                 self.node_metrics.held.set(len(self._in_flight))
             if time.monotonic() - last_renew >= renew_every and self._in_flight:
                 self.store.renew(self.node, list(self._in_flight), utcnow(), self.options.lease)
@@ -197,12 +199,17 @@ class ClusterNode:
             except asyncio.TimeoutError:
                 pass
 
-    async def _poll(self, feed_id: int, feed: FeedConfig) -> None:
-        started = time.monotonic()
+    async def _poll(self, feed_id: int, feed: FeedConfig, due: datetime | None = None) -> None:
+        """Poll a claimed feed at its due time (claims look a tick ahead), then release it with its next one."""
+        started, lag = time.monotonic(), 0.0
         try:
+            if due is not None and due > utcnow():
+                await asyncio.sleep((due - utcnow()).total_seconds())
+            started = time.monotonic()
+            lag = max(0.0, (utcnow() - due).total_seconds()) if due is not None else 0.0  # how late it starts
             report = await self._poller.poll(self.config, feed)
-        except asyncio.CancelledError:
-            self.store.release(self.node, feed_id, utcnow())  # due again at once, for another node
+        except asyncio.CancelledError:  # due again at once (or at its time), for another node
+            self.store.release(self.node, feed_id, max(due, utcnow()) if due is not None else utcnow())
             self._in_flight.pop(feed_id, None)
             raise
         except Exception as exc:  # a bug must not stop the node
@@ -215,12 +222,13 @@ class ClusterNode:
         self._wake.set()
         self.node_metrics.held.set(len(self._in_flight))
         self.node_metrics.polls.inc()
-        self.metrics.observe(report, duration)
+        self.metrics.observe(report, duration, lag)
         event(
             "poll", f"{feed.name}: {describe(report)} in {duration:.2f}s on {self.node}",
             logging.WARNING if report.failed else logging.INFO,
             feed=feed.name, node=self.node, status=report.status, new=len(report.new), updated=len(report.updated),
-            unchanged=report.unchanged, error=report.error, duration=round(duration, 3), next_poll_at=when.isoformat(),
+            unchanged=report.unchanged, error=report.error, duration=round(duration, 3), lag=round(lag, 3),
+            next_poll_at=when.isoformat(),
         )
         self._hooks.add(report)
 

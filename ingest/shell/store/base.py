@@ -77,7 +77,8 @@ class StoreAPI(Protocol):
 
     # leases (see ``leases``)
     def claim_due(
-        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
+        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
+        *, ahead: float = 0.0,
     ) -> list[Claim]: ...
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int: ...
     def release(self, node: str, feed_id: int, next_poll_at: datetime) -> None: ...

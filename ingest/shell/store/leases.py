@@ -29,10 +29,15 @@ __all__ = ["Claim", "PostgresLeases", "SingleNodeLeases"]
 
 @dataclass(frozen=True, order=True)
 class Claim:
-    """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any."""
+    """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any.
+
+    ``due``: when the feed was planned for (None: never planned), so the
+    node can tell how late its poll starts.
+    """
 
     feed_id: int
     taken_from: str | None = None
+    due: datetime | None = None
 
 
 class SingleNodeLeases:
@@ -41,13 +46,14 @@ class SingleNodeLeases:
     # ``_q`` and ``plan_poll`` come from the store class this is mixed into.
 
     def claim_due(
-        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
+        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
+        *, ahead: float = 0.0,
     ) -> list[Claim]:
         wanted = set(among) if among is not None else None
         rows = self._q(  # type: ignore[attr-defined]
             "SELECT id FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             " ORDER BY next_poll_at, id",
-            (now.isoformat(),),
+            ((now + timedelta(seconds=ahead)).isoformat(),),
         ).fetchall()
         ids = [row[0] for row in rows if wanted is None or row[0] in wanted]
         return [Claim(feed_id) for feed_id in ids[:limit]]
@@ -69,9 +75,14 @@ class PostgresLeases:
     # ``_lq`` (psycopg's ``%s`` placeholders, on the lease connection) comes from ``PostgresStore``.
 
     def claim_due(
-        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
+        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
+        *, ahead: float = 0.0,
     ) -> list[Claim]:
         """Take up to ``limit`` due feeds nobody holds (or whose lease expired), in due order.
+
+        ``ahead``: also those due within that many seconds, which the node
+        polls at their time; so a node that claims once a tick polls each
+        feed when it is due, not up to a tick late.
 
         A lease that ended without a release (``lease_until`` still set) was
         its node's last word: claiming such a feed is a takeover.
@@ -79,21 +90,23 @@ class PostgresLeases:
         moment = now.isoformat()
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
         only = "" if among is None else " AND id = ANY(%s)"
-        args: list[Any] = [moment, moment]
+        args: list[Any] = [(now + timedelta(seconds=ahead)).isoformat(), moment]
         if among is not None:
             args.append(list(among))
         rows = self._lq(  # type: ignore[attr-defined]
-            "WITH due AS (SELECT id, lease_node, lease_until FROM feeds"
+            "WITH due AS (SELECT id, lease_node, lease_until, next_poll_at FROM feeds"
             # never planned ('') first, then by due time: a range of the feeds_due index,
             # so a claim reads the due feeds only, however many are not due yet
             " WHERE retired_at IS NULL AND coalesce(next_poll_at, '') <= %s"
             f" AND (lease_until IS NULL OR lease_until <= %s){only}"
             " ORDER BY coalesce(next_poll_at, ''), id LIMIT %s FOR UPDATE SKIP LOCKED)"
             " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
-            " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END",
+            " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END, due.next_poll_at",
             (*args, limit, node, until),
         ).fetchall()
-        return [Claim(feed_id, taken) for feed_id, taken in sorted(rows)]
+        return [
+            Claim(feed_id, taken, datetime.fromisoformat(due) if due else None) for feed_id, taken, due in sorted(rows)
+        ]
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
