@@ -2,7 +2,8 @@
 
 A page asks for a generated part with a marker line: ``<!-- generated: config-top -->``,
 ``<!-- generated: config-feed -->``, ``<!-- generated: cli -->`` or
-``<!-- generated: json-output -->``. The config tables come from the dataclass fields'
+``<!-- generated: json-output -->``, ``<!-- generated: metrics -->`` or
+``<!-- generated: profiles -->``. The config tables come from the dataclass fields'
 ``metadata`` (``doc``, ``example``, ``units``, ``choices``, ``see``...) and their defaults,
 the command line from ``ingest ... --help`` itself, the ``--json`` keys from the JSON
 Schema the tests validate the output against, so none can say something the program
@@ -17,6 +18,7 @@ import io
 import json
 import os
 import posixpath
+import re
 import types
 import typing
 from pathlib import Path
@@ -36,11 +38,14 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         "config-feed": lambda: config_table(config_mod.FeedConfig, here, first=("url", "name")),
         "cli": lambda: cli_reference(here),
         "json-output": json_reference,
+        "metrics": metrics_reference,
+        "profiles": profiles_reference,
     }
     for name, make in parts.items():
-        marker = MARKER.format(name)
-        if marker in markdown:
-            markdown = markdown.replace(marker, make())
+        # the marker, and the quoted note under it for whoever reads the Markdown file itself
+        pattern = re.compile(re.escape(MARKER.format(name)) + r"\n(?:> .*\n)*")
+        if pattern.search(markdown):
+            markdown = pattern.sub(lambda _match: make() + "\n", markdown)
     return markdown
 
 
@@ -227,3 +232,50 @@ def _json_type(spec: dict[str, Any], defs: dict[str, Any]) -> str:
         else:
             names.append(kind)
     return " or ".join(names)
+
+
+# --- metrics --------------------------------------------------------------------
+
+def metrics_reference() -> str:
+    """Every metric a daemon (and a cluster node) serves, with its type and help, from its registry."""
+    from ingest.faces.observe import Metrics, NodeMetrics
+
+    metrics = Metrics()
+    NodeMetrics(metrics, "node")
+    lines = ["| metric | type | meaning |", "| --- | --- | --- |"]
+    for family in metrics.registry.collect():
+        name = family.name + ("_total" if family.type == "counter" else "")
+        lines.append(f"| `{name}` | {family.type} | {family.documentation} |")
+    return "\n".join(lines)
+
+
+# --- profiles ---------------------------------------------------------------------
+
+_KINDS = {
+    "date": " (`YYYY-MM-DD`)",
+    "datetime": " (`YYYY-MM-DD HH:MM:SS +00:00`, UTC)",
+    "not": " (`false` for a `draft: true` feed)",
+}
+
+
+def profiles_reference() -> str:
+    """File names and front-matter keys, in order, of every profile, from the profiles' own tables."""
+    from ingest.core.rendering.profiles import DEFAULT_PROFILE, PROFILES
+
+    lines = ["| profile | file | with `images: download` | front matter, in this order |", "| --- | --- | --- | --- |"]
+    for name, profile in PROFILES.items():
+        keys = []
+        for f in profile.fields:
+            if f.kind == "blank":
+                continue
+            if f.kind == "const":
+                keys.append(f"`{f.key}: {f.value}`")
+            else:
+                empty = f" (`{f.empty}` when empty)" if f.empty else ""
+                keys.append(f"`{f.key}`{_KINDS.get(f.kind, '')}{empty}")
+        path = profile.path.format(slug="<slug>", date="YYYY-MM-DD")
+        bundle = (profile.bundle_path or profile.path).format(slug="<slug>", date="YYYY-MM-DD")
+        images = profile.image_dir.format(slug="<slug>") + "/"
+        label = f"`{name}`" + (" (default)" if name == DEFAULT_PROFILE else "")
+        lines.append(f"| {label} | `{path}` | `{bundle}`, images in `{images}` | {', '.join(keys)} |")
+    return "\n".join(lines)

@@ -6,6 +6,7 @@ in the terms of a config, and this module picks the shell's parts for it.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.config.model import Config, FeedConfig
+from ..core.reporting import webhook
+from ..core.reporting.webhook import WebhookResult
 from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..shell.leftovers import remove_leftovers
 
@@ -26,7 +29,10 @@ if TYPE_CHECKING:
 # command imports only what it uses: listing the feeds opens the store but
 # needs no HTTP client or event loop; finding a page's feeds needs no store.
 
-__all__ = ["Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text"]
+__all__ = [
+    "Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text", "webhooks",
+    "webhooks_async",
+]
 
 
 def open_store(
@@ -55,6 +61,40 @@ async def after_run_async(config: Config, changed: Sequence[Path], removed: Sequ
     return await run_after_async(
         config.after_run, changed, output=config.output, cwd=config.path.parent, removed=removed
     )
+
+
+async def webhooks_async(
+    config: Config, new: Sequence[str | Path], updated: Sequence[str | Path], removed: Sequence[str | Path],
+    failing: Sequence[str],
+) -> list[WebhookResult]:
+    """POST the config's webhooks if files changed; no call (and no result) when nothing did."""
+    if not config.webhooks or not (new or updated or removed):
+        return []
+    from ..shell.store import utcnow
+    from ..shell.webhooks import deliver_all
+
+    base = os.path.abspath(config.output)
+
+    def names(paths: Sequence[str | Path]) -> list[str]:
+        return [os.path.relpath(os.path.abspath(path), base) for path in paths]
+
+    payload = webhook.body(
+        written=names(new), updated=names(updated), removed=names(removed), failing=failing, output=base,
+        now=utcnow(),
+    )
+    return await deliver_all(config.webhooks, payload)
+
+
+def webhooks(
+    config: Config, new: Sequence[str | Path], updated: Sequence[str | Path], removed: Sequence[str | Path],
+    failing: Sequence[str],
+) -> list[WebhookResult]:
+    """``webhooks_async`` for a one-shot command."""
+    if not config.webhooks or not (new or updated or removed):
+        return []
+    import asyncio
+
+    return asyncio.run(webhooks_async(config, new, updated, removed, failing))
 
 
 def save_text(path: str | Path, text: str) -> None:

@@ -30,6 +30,7 @@ from .. import __version__
 from ..core.scheduling import politeness
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
+from ..core.deciding.dated import reading_settings, sort_out_dates
 from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import (
     FailureKind,
@@ -40,6 +41,7 @@ from ..core.records import (
     ReadFeed,
     Validators,
 )
+from ..core.reporting.status import quiet_for, quiet_reason
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
@@ -217,7 +219,18 @@ class _Run:
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
+        report.quiet = self._quiet(feed, feed_id, report)
         return report
+
+    def _quiet(self, feed: FeedConfig, feed_id: int, report: FeedReport) -> str | None:
+        """Why the feed counts as quiet after this poll (``expect_new_within``), or None."""
+        if feed.expect_new_within is None or report.status not in ("ok", "not-modified", "same-content"):
+            return None
+        now = utcnow()
+        last_new = now if report.new else self.store.last_new_entry(feed_id)
+        if quiet_for(feed.expect_new_within, now, last_new, now) is None:
+            return None
+        return quiet_reason(feed.expect_new_within, last_new, now)
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
@@ -241,6 +254,8 @@ class _Run:
         try:
             async with readers.pending or contextlib.nullcontext():
                 async with limits.slot(url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, url)) is not None:
+                        return waiting
                     result = await fetch(client, feed, validators, url=url)
                 key = None
                 if result.ok and not result.not_modified:
@@ -286,13 +301,17 @@ class _Run:
                 self._fail(report, feed_id, f"{read.error} ({redact(result.final_url)})", now, state, FailureKind.NOT_A_FEED)
                 return report
             else:
+                if read.encoding:
+                    report.encoding = read.encoding
+                    report.notes.append(f"read as {read.encoding}")
                 if read.warning:
                     report.notes.append(read.warning)
-                write_errors = await self.applier.apply(feed, feed_id, read.entries, now, report, sources)
+                dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
+                write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
-                body_hash = key
+                body_hash = key if not dates.held else None  # a held entry is read again at every poll until its day
                 ttl = read.ttl or 0.0
             if not self.dry_run:
                 self.store.record_success(
@@ -342,11 +361,25 @@ class _Run:
         Validators are sent only when the stored body hash starts with it.
         """
         settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
-        # summary_length counts only when it is not the default, so stores from
+        # summary_length (and each reading setting) counts only when it is not the default, so stores from
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
-        return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
+
+    def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
+        """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
+        host = politeness.host_key(url)
+        now = utcnow()
+        wait = self.store.host_wait(host, now) if host else None
+        if wait is None:
+            return None
+        until, reason = wait
+        report = FeedReport(feed.name, feed.url, status="deferred", until=until)
+        report.error = f"its host {host} asked every client to wait: {reason}"
+        if not self.dry_run:
+            self.store.record_deferred(feed_id, report.error, now, until)
+        return report
 
     def _fetch_failed(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
@@ -369,6 +402,7 @@ class _Run:
             report.error = f"{result.error}: the server asked to retry later ({where})"
             if not self.dry_run:
                 self.store.record_deferred(feed_id, report.error, now, until)
+                self.store.defer_host(politeness.host_key(result.final_url), until, report.error)
             return
         self._fail(report, feed_id, f"{result.error} ({where})", now, state, result.kind or FailureKind.INTERNAL)
 

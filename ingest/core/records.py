@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load 
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
-    "StoredEntry", "Validators", "EntryFailure", "Unchanged", "Prepared", "ReadFeed",
+    "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
     "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
@@ -153,6 +153,7 @@ class FeedState:
     item_tokens: frozenset[str] = frozenset()  # see ``core.reading.incremental``
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
     request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
+    failing_since: datetime | None = None  # the first failure of the current run of failures
 
     @property
     def fetch_url(self) -> str:
@@ -204,6 +205,13 @@ class FeedReport:
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
+    quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
+    encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
+    untrusted_dates: int = 0  # entries whose date was not trusted, dated when first seen
+    held_dates: int = 0  # entries held until their future date (``future_dates: hold``)
+    # Files of entries a new identity was judged the same as (a publisher's move: https, www, tracking
+    # parameters, a new guid with the same link): updated in place, never written twice.
+    same_as: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -264,17 +272,28 @@ class Prepared:
     data: str
     source: str  # the hash of the entry as the feed gave it
     reuse: Reuse | None = None  # set when other, different entries of the feed share this entry's id
+    untrusted: datetime | None = None  # the date the entry gave, not trusted (before 1995, in the future)
+    legacy: str | None = None  # the entry's identity in stores from before identity links, when it differs
+
+
+@dataclass(frozen=True)
+class Held:
+    """An entry dated in the future under ``future_dates: hold``: not written before ``until``."""
+
+    index: int  # 1-based position in the feed
+    until: datetime
 
 
 @dataclass(frozen=True)
 class ReadFeed:
     """A feed's entries, in document order, or why the feed could not be read."""
 
-    entries: list[Prepared | Unchanged | EntryFailure] = field(default_factory=list)
+    entries: list[Prepared | Unchanged | EntryFailure | Held] = field(default_factory=list)
     ttl: float | None = None  # RSS <ttl>, minutes
     warning: str | None = None  # something forgiven, for the run's report
     error: str | None = None  # the bytes are not a feed we can trust
     items: dict[str, str] = field(default_factory=dict)  # source hash -> token, to remember the items by
+    encoding: str | None = None  # how the bytes were decoded when ingest decided ("windows-1251 (detected)")
 
 
 # --- intents: what the dedupe decision asks the shell to do with one entry ----

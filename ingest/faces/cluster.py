@@ -41,7 +41,7 @@ from ..core.config.model import Config, FeedConfig
 from ..core.records import FeedReport
 from .common import utcnow
 from .hookbatch import HookBatches
-from .observe import Metrics, NodeMetrics, StatusServer, event, serve_status
+from .observe import Metrics, NodeMetrics, event, serve_status, status_server
 from .report import describe
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
@@ -115,7 +115,7 @@ class ClusterNode:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self._on_reload)
-        status = StatusServer(self.metrics, lambda: not self._stopping)
+        status = status_server(self.metrics, lambda: not self._stopping, lambda: self.config)
         if not await serve_status(status, self.options.listen):
             return EXIT_FAILED
         self._poller = Poller(self.config, self.store, self._transport)
@@ -177,9 +177,10 @@ class ClusterNode:
             room = claim_size(self.config.concurrency, len(self._in_flight), tick_passed=ticked, caught_up=caught_up)
             if room > 0 and self._feeds:
                 claims = self.store.claim_due(
-                    self.node, utcnow(), self.options.lease, room, among=list(self._feeds), ahead=self._tick
+                    self.node, utcnow(), self.options.lease, room, among=list(self._feeds),
+                    host_cap=self.config.host_concurrency,  # the per-host limit, across every node
                 )
-                caught_up = len(claims) < room
+                caught_up = len(claims) < room  # (or the hosts of the due feeds are at their limit)
                 for claim in claims:
                     feed = self._feeds[claim.feed_id]
                     if claim.taken_from is not None:

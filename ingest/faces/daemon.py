@@ -42,7 +42,7 @@ from ..core.scheduling.duequeue import DueQueue, DueSource
 from ..core.records import FailureKind, FeedReport
 from .common import utcnow
 from .hookbatch import HookBatches
-from .observe import Metrics, StatusServer, event, serve_status
+from .observe import Metrics, event, serve_status, status_server
 from .report import describe
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
@@ -98,7 +98,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
-        status = StatusServer(self.metrics, self.alive)
+        status = status_server(self.metrics, self.alive, lambda: self.config)
         if not await serve_status(status, self.options.listen):
             return EXIT_FAILED
         self._poller = Poller(self.config, self.store, self._transport)
@@ -306,7 +306,7 @@ class Daemon:
             feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
             unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
             filtered=report.filtered, removed=report.removed, pruned=report.pruned, held_edits=report.held,
-            error=report.error,
+            error=report.error, quiet=report.quiet,
             duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
             next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
         )

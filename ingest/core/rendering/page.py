@@ -1,7 +1,7 @@
 """Render an Article as Markdown with YAML front matter, as a profile describes.
 
-The default profile (hugo) is the seed format, fixed byte for byte (see the
-README): key order, double quotes for free text, single quotes for URLs and
+The default profile (hugo) is the seed format, fixed byte for byte (see
+docs/reference/front-matter.md): key order, double quotes for free text, single quotes for URLs and
 list items, a blank line before ``draft:``. Quoting is done here by hand
 rather than by a YAML emitter because no emitter lets us choose the quote
 style per key; every value is escaped so that it parses back to exactly the
@@ -16,6 +16,7 @@ from datetime import datetime, time, timezone
 
 from ..content.excerpt import excerpt
 from ..content.article import Article, article_from_json
+from ..content.media import extra_lines
 from .profiles import HUGO, Field, Profile
 from ..records import StoredEntry
 
@@ -47,6 +48,9 @@ def render(article: Article, profile: Profile = HUGO, body: str = "html") -> str
     lines = ["---"]
     for field in profile.fields:
         lines.extend(_field_lines(field, article))
+    if article.extra_fields:
+        lines.extend(extra_lines(article.extra_fields, article.enclosures, article.duration, article.author,
+                                 article.video_id, double_quoted, single_quoted))
     lines.append("---")
     text = render_body(article.body, body, profile)
     if text:
