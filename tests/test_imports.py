@@ -66,7 +66,7 @@ def site(tmp_path: Path, server: FeedServer) -> Path:
     return config
 
 
-@pytest.mark.parametrize("name", ["feeds", "edits"])
+@pytest.mark.parametrize("name", ["feeds", "edits", "status"])
 def test_commands_that_only_read_load_no_http_client_or_event_loop(site: Path, name: str) -> None:
     modules = command("--config", str(site), name)
 
