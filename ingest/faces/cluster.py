@@ -201,7 +201,7 @@ class ClusterNode:
                 pass
 
     async def _poll(self, feed_id: int, feed: FeedConfig, due: datetime | None = None) -> None:
-        """Poll a claimed feed at its due time (claims look a tick ahead), then release it with its next one."""
+        """Poll a claimed feed (at its due time if the claim looked ahead), then release it with its next one."""
         started, lag = time.monotonic(), 0.0
         try:
             if due is not None and due > utcnow():
