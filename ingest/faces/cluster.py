@@ -64,8 +64,8 @@ def claim_size(concurrency: int, in_flight: int, *, tick_passed: bool, caught_up
     claim that refills the queue is made. While there is a backlog it
     claims again as soon as half of that queue has drained, so it polls as
     many feeds as its polls' speed allows, not a fixed number per tick;
-    once a claim found fewer due feeds than it asked for (``caught_up``),
-    it looks again on the next tick only, not after every finished poll.
+    once a claim found nothing it could take (``caught_up``), it looks
+    again on the next tick only, not after every finished poll.
     """
     room = 2 * concurrency - in_flight
     if room <= 0:
@@ -180,7 +180,7 @@ class ClusterNode:
                     self.node, utcnow(), self.options.lease, room, among=list(self._feeds),
                     host_cap=self.config.host_concurrency,  # the per-host limit, across every node
                 )
-                caught_up = len(claims) < room  # (or the hosts of the due feeds are at their limit)
+                caught_up = not claims  # nothing claimable now (none due, or their hosts at their limit)
                 for claim in claims:
                     feed = self._feeds[claim.feed_id]
                     if claim.taken_from is not None:
