@@ -7,17 +7,46 @@ client.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..core.deciding.edits import is_edited
+from ..core.content.article import article_from_json
+from ..core.deciding.edits import body_of, is_edited
 from ..core.records import StoredEntry
+from ..core.rendering.page import render
+from ..core.rendering.profiles import PROFILES
 from ..shell.write import read_text
 
-__all__ = ["edited_files"]
+__all__ = ["EditedFile", "edited_files"]
 
 
-def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredEntry, bool]]:
-    """The written entries whose files were edited by hand, each with whether upstream changed since.
+@dataclass(frozen=True)
+class EditedFile:
+    """A file edited by hand: whether upstream changed since, and whether upstream's body differs from the file's.
+
+    ``other_body`` holds after a merge that kept the owner's body over an
+    upstream correction, and whenever the owner rewrote a body upstream
+    never changed: either way the file's body is the owner's, not upstream's.
+    """
+
+    entry: StoredEntry
+    upstream_changed: bool
+    other_body: bool
+
+
+
+
+
+def _other_body(entry: StoredEntry, current: str, profile: str, body: str) -> bool:
+    if entry.article is None or profile not in PROFILES:
+        return False
+    upstream = render(replace(article_from_json(entry.article), slug=entry.given_slug), PROFILES[profile], body)
+    mine, theirs = body_of(current), body_of(upstream)
+    return mine is not None and theirs is not None and mine.strip() != theirs.strip()
+
+
+def edited_files(output: Path, entries: list[StoredEntry], profile: str, body: str) -> list[EditedFile]:
+    """The written entries whose files were edited by hand (``profile`` and ``body``: the configured output).
 
     Upstream changed since when the text ingest would write now is not the
     one the file was written from.
@@ -26,5 +55,6 @@ def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredE
     for entry in entries:
         current = read_text(output / entry.path)
         if current is not None and is_edited(current, entry.ours):
-            found.append((entry, entry.content_hash != entry.written_hash))
+            found.append(EditedFile(entry, entry.content_hash != entry.written_hash,
+                                    _other_body(entry, current, profile, body)))
     return found

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.config.model import Config, FeedConfig
+from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..core.reporting import webhook
 from ..core.reporting.webhook import WebhookResult
-from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..shell.leftovers import remove_leftovers
 
 if TYPE_CHECKING:

@@ -17,9 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..core.config.model import Config, redact
-from ..errors import IngestError
 from ..core.records import FeedState
-from ..core.reporting.status import RECENT, FeedActivity, FeedFacts, StatusRow, classify, summarize
+from ..core.reporting.status import (
+    RECENT,
+    FeedActivity,
+    FeedFacts,
+    StatusRow,
+    classify,
+    summarize,
+)
+from ..errors import IngestError
 from ..shell.store import StoreAPI, open_store
 
 __all__ = ["CachedReport", "StatusReport", "build_report", "check_store", "gather", "readable_store"]

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from .printable import printable_url
+
 if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load the sanitizer
     from .content.article import Article
     from .content.reuse import Reuse
@@ -21,7 +23,7 @@ if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
     "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
-    "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
+    "Blocked", "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
 
@@ -204,6 +206,10 @@ class FeedReport:
     removed: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    # files of stored entries the rules held back and now admit (in ``new`` too); names within the output
+    admitted: list[str] = field(default_factory=list)
+    # merged files whose body upstream changed while the owner's edited body was kept (names within the output)
+    kept_bodies: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
     quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
     encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
@@ -222,6 +228,10 @@ class FeedReport:
         """Failed in this run, not asked while it backs off after failures, or images not downloaded:
         what a cron job must hear of."""
         return self.failed or self.backing_off or bool(self.images_failed)
+
+    def __post_init__(self) -> None:
+        # a report is what gets shown: it never holds a URL's credentials, whoever builds it
+        self.url = printable_url(self.url)
 
 
 @dataclass(frozen=True)
@@ -312,6 +322,8 @@ class Write:
     first: bool  # a new file (not an update of one written before)
     merged: bool = False  # the owner's edit merged with upstream's change
     base: str | None = None  # the article a merged file's owner edit was made on
+    moved_from: str | None = None  # ``ingest rebuild``: the name the file had, removed once this one stands
+    kept_body: bool = False  # merged, but upstream's change to the body gave way to the owner's body
 
 
 @dataclass(frozen=True)
@@ -349,9 +361,17 @@ class HoldBack:
 
 @dataclass(frozen=True)
 class Withdraw:
-    """The feed's rules now keep out an entry written before: its file goes, unless the owner edited it."""
+    """A rule (the feed's filters, ``keep:``, ``ingest prune``) takes an entry written before out of the output.
+
+    ``verdict`` says what becomes of its file: ``remove`` (ingest's own:
+    the entry is marked deleted for ``reason`` first, then the file goes),
+    ``held`` (the owner edited it: it stays, and so does its entry),
+    ``gone`` (the owner deleted it already: recorded as such).
+    """
 
     entry: StoredEntry
+    reason: str = "filtered"  # 'filtered' or 'pruned'
+    verdict: Literal["remove", "held", "gone"] = "remove"
 
 
 @dataclass(frozen=True)
@@ -377,4 +397,12 @@ class Broken:
     error: BaseException
 
 
-Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken
+@dataclass(frozen=True)
+class Blocked:
+    """The rules admit again an entry never written, but a file that is not ingest's sits at its name: left alone."""
+
+    identity: str
+    name: str
+
+
+Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken | Blocked

@@ -43,6 +43,7 @@ from .common import utcnow
 from .hookbatch import HookBatches
 from .observe import Metrics, NodeMetrics, event, serve_status, status_server
 from .report import describe
+from .scrub import add_secrets
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
     from ..shell.store import StoreAPI
@@ -161,6 +162,7 @@ class ClusterNode:
         except config_mod.ConfigError as exc:
             event("reload_failed", f"config error: {exc}; keeping the previous config", logging.ERROR, error=str(exc))
             return
+        add_secrets(new.secrets)
         self._apply(replace(new, store=self.config.store, store_url=self.config.store_url, concurrency=self.config.concurrency))
         event("reloaded", f"config reloaded: {len(self._feeds)} feeds", feeds=len(self._feeds))
 

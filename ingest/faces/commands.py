@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 from ..app import config_file
+from ..app.facade import remove_leftovers
 from ..app.rebuild import RebuildReport, rebuild
 from ..app.run import run_feeds
-from ..app.withdrawals import Changes, apply_keep, refilter_all
-from ..app.facade import remove_leftovers
+from ..app.withdrawals import Changes, prune, refilter_all
 from ..core.config import model as config_mod
 from ..core.records import FeedReport
 from . import jsonout as records
@@ -35,6 +34,7 @@ from .common import (
 from .notify import tell_site
 from .progress import Progress, wanted
 from .report import describe
+from .report import failing as still_failing
 
 __all__ = ["command_prune", "command_rebuild", "command_run", "rebuild_summary", "summary"]
 
@@ -127,23 +127,11 @@ def command_prune(args: argparse.Namespace) -> int:
     names: dict[int, str] = {}
     if has_store(cfg):
         store = open_store_or_exit(cfg, wait=False, readonly=args.dry_run, lock=False)
-        now = utcnow()
         with store:
             names = store.feed_names()
-            for feed in feeds if args.feed or args.older_than is None else [None]:
-                state = store.find_feed(feed.url) if feed is not None else None
-                if feed is not None and state is None:
-                    continue
-                keep = feed.keep if feed is not None and args.older_than is None else None
-                if args.older_than is None and keep is None:
-                    continue
-                age = timedelta(seconds=args.older_than) if args.older_than is not None else (
-                    timedelta(days=keep.days) if keep and keep.days is not None else None
-                )
-                results.update(apply_keep(
-                    store, str(cfg.output), state.id if state else None, now, max_age=age,
-                    max_files=keep.max_files if keep else None, dry_run=args.dry_run,
-                ))
+            results = prune(
+                store, str(cfg.output), feeds, args.older_than, utcnow(), chosen=bool(args.feed), dry_run=args.dry_run
+            )
     verb = "would remove" if args.dry_run else "removed"
     for feed_id, change in sorted(results.items(), key=lambda item: names.get(item[0], "")):
         name = names.get(feed_id, str(feed_id))
@@ -185,6 +173,18 @@ def rebuild_summary(
         parts.append(f"{len(report.merged)} merged with your edits: {', '.join(map(shown, report.merged))}")
     if report.kept:
         parts.append(f"{len(report.kept)} kept your edits: {', '.join(map(shown, report.kept))}")
+    if report.kept_bodies:
+        parts.append(f"body changed upstream, kept yours: {', '.join(map(shown, report.kept_bodies))}")
+    if report.images_to_fetch:
+        count = len(report.images_to_fetch)
+        parts.append(f"{count} post{'s' if count != 1 else ''} with images 'ingest run' still has to download")
+    if report.images_remote:
+        count = len(report.images_remote)
+        parts.append(
+            f"{count} kept your edits out of {'their bundles' if count != 1 else 'its bundle'}, "
+            f"images left at the publisher's URLs ('edits: merge' stores them): "
+            f"{', '.join(map(shown, report.images_remote))}"
+        )
     if written or removed:
         parts.append(f"{'would write' if dry_run else 'wrote'} {written} and {'would remove' if dry_run else 'removed'}"
                      f" {removed} as the filters now say")
@@ -232,7 +232,7 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
         feeds += f", {retired} retired"
     failing = sum(r.failing for r in reports)
     if failing:
-        feeds += f"; {failing} still failing"
+        feeds += f"; {failing} still failing: {still_failing(reports)}"
     quiet = sum(r.quiet is not None for r in reports)
     if quiet:
         feeds += f"; {quiet} quiet"

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from ..app import config_file
 from ..app.facade import open_store
+from ..app.rebuild import LayoutChanged
 from ..core.config import model as config_mod
 from ..errors import StoreError, StoreLocked
+from .scrub import add_secrets
 
 if TYPE_CHECKING:
     from ..core.records import HookResult
@@ -49,10 +51,12 @@ class Exit(Exception):
 
 def load_config(path: Path) -> config_mod.Config:
     try:
-        return config_file.load(path)
+        cfg = config_file.load(path)
     except config_mod.ConfigError as exc:
         error(f"config error: {exc}")
         raise Exit(EXIT_USAGE) from None
+    add_secrets(cfg.secrets)
+    return cfg
 
 
 def check_paths(cfg: config_mod.Config, *, create: bool = True) -> None:

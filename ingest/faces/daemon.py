@@ -36,14 +36,15 @@ import httpx
 from ..app import config_file
 from ..app.facade import Poller
 from ..core.config import model as config_mod
-from ..core.scheduling import cadence
 from ..core.config.model import Config, FeedConfig
-from ..core.scheduling.duequeue import DueQueue, DueSource
 from ..core.records import FailureKind, FeedReport
+from ..core.scheduling import cadence
+from ..core.scheduling.duequeue import DueQueue, DueSource
 from .common import utcnow
 from .hookbatch import HookBatches
 from .observe import Metrics, event, serve_status, status_server
 from .report import describe
+from .scrub import add_secrets
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
     from ..shell.store import StoreAPI as Store
@@ -180,6 +181,7 @@ class Daemon:
                 error=str(exc),
             )
             return
+        add_secrets(new.secrets)
         kept = []
         if (new.store.resolve(), new.store_url) != (self.config.store.resolve(), self.config.store_url):
             kept.append(f"store: {self.config.store_location}")

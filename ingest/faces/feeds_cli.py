@@ -155,11 +155,14 @@ def command_edits(args: argparse.Namespace) -> int:
         print(f"no file written yet: no store at {cfg.store_location}")
         return EXIT_OK
     with open_store_or_exit(cfg, wait=False, readonly=True) as store:
-        found = edited_files(cfg.output, store.entries())
+        found = edited_files(cfg.output, store.entries(), cfg.profile, cfg.body)
     behind = 0
-    for entry, upstream_changed in found:
-        behind += upstream_changed
-        print(f"{shown(cfg.output / entry.path)}  edited{'; changed upstream since' if upstream_changed else ''}")
+    for edited in found:
+        behind += edited.upstream_changed
+        since = "; changed upstream since" if edited.upstream_changed else ""
+        # after a merge (nothing pending upstream): whether upstream's body gave way to the owner's
+        body = "; upstream's body differs, yours is kept" if edited.other_body and not edited.upstream_changed else ""
+        print(f"{shown(cfg.output / edited.entry.path)}  edited{since}{body}")
     if not found:
         print(f"no file in {shown(cfg.output)} was edited by hand")
     else:

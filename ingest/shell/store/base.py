@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Protocol
 
 from ...core.content.entry_images import ImageRecord
-from ...core.reporting.status import FeedActivity
 from ...core.records import FeedState, Layout, StoredEntry, Validators
+from ...core.reporting.status import FeedActivity
 from .leases import Claim
 
 __all__ = ["StoreAPI"]
@@ -57,6 +57,7 @@ class StoreAPI(Protocol):
     def entries(self, state: str = "written") -> list[StoredEntry]: ...
     def stored_entries(self, identities: Iterable[str]) -> dict[str, StoredEntry]: ...
     def name_taken(self, slug: str, path: str) -> bool: ...
+    def names_taken(self, keys: Iterable[str]) -> set[str]: ...
     def save_entry(
         self, identity: str, feed_id: int, path: str, content_hash: str, state: str, now: datetime, *,
         slug: str | None = None, article: str | None = None, base: str | None = None,
