@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from ..app import config_file
 from ..app.facade import open_store
-from ..app.rebuild import LayoutChanged
 from ..core.config import model as config_mod
 from ..errors import StoreError, StoreLocked
 from .scrub import add_secrets
