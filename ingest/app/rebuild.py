@@ -25,7 +25,7 @@ from ..core.content.article import Article, article_from_json
 from ..core.content.entry_images import out_of_bundle
 from ..core.content.entry_images import wanted as wanted_images
 from ..core.content.normalize import redated
-from ..core.deciding.edits import DEFAULT_EDITS, body_of, is_edited
+from ..core.deciding.edits import DEFAULT_EDITS
 from ..core.deciding.rebuilding import decide_rebuild
 from ..core.records import (
     Blocked,
@@ -48,6 +48,7 @@ from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher, read_text, same_bytes
 from .apply import Applier
+from .edited import EditedFile, edited_files
 from .place_images import (
     Images,
     forget_images,
@@ -289,43 +290,6 @@ def _tally(
             raise AssertionError(f"a rebuild does not decide {type(intent).__name__}")
         case _:
             assert_never(intent)
-
-
-@dataclass(frozen=True)
-class EditedFile:
-    """A file edited by hand: whether upstream changed since, and whether upstream's body differs from the file's.
-
-    ``other_body`` holds after a merge that kept the owner's body over an
-    upstream correction, and whenever the owner rewrote a body upstream
-    never changed: either way the file's body is the owner's, not upstream's.
-    """
-
-    entry: StoredEntry
-    upstream_changed: bool
-    other_body: bool
-
-
-def edited_files(output: Path, entries: list[StoredEntry], profile: str, body: str) -> list[EditedFile]:
-    """The written entries whose files were edited by hand (``profile`` and ``body``: the configured output).
-
-    Upstream changed since when the text ingest would write now is not the
-    one the file was written from.
-    """
-    found = []
-    for entry in entries:
-        current = read_text(output / entry.path)
-        if current is not None and is_edited(current, entry.ours):
-            found.append(EditedFile(entry, entry.content_hash != entry.written_hash,
-                                    _other_body(entry, current, profile, body)))
-    return found
-
-
-def _other_body(entry: StoredEntry, current: str, profile: str, body: str) -> bool:
-    if entry.article is None or profile not in PROFILES:
-        return False
-    upstream = render(replace(article_from_json(entry.article), slug=entry.given_slug), PROFILES[profile], body)
-    mine, theirs = body_of(current), body_of(upstream)
-    return mine is not None and theirs is not None and mine.strip() != theirs.strip()
 
 
 def _edit_modes(config: Config, store: Store) -> dict[int, str]:

@@ -11,12 +11,14 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .content.article import Article
-from .content.reuse import Reuse
 from .printable import printable_url
-from .scheduling.politeness import Hop
+
+if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load the sanitizer
+    from .content.article import Article
+    from .content.reuse import Reuse
+    from .scheduling.politeness import Hop
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",

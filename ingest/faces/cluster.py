@@ -48,13 +48,32 @@ from .scrub import add_secrets
 if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
     from ..shell.store import StoreAPI
 
-__all__ = ["ClusterNode", "default_node", "EXIT_FAILED", "EXIT_OK", "NodeOptions", "utcnow"]
+__all__ = ["claim_size", "ClusterNode", "default_node", "EXIT_FAILED", "EXIT_OK", "NodeOptions", "utcnow"]
 
 
 log = logging.getLogger("ingest.daemon")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+
+def claim_size(concurrency: int, in_flight: int, *, tick_passed: bool, caught_up: bool) -> int:
+    """How many due feeds a node claims now (0: not yet).
+
+    A node runs ``concurrency`` polls at once and holds as many more
+    claimed, so a slot that frees up starts the next poll at once while the
+    claim that refills the queue is made. While there is a backlog it
+    claims again as soon as half of that queue has drained, so it polls as
+    many feeds as its polls' speed allows, not a fixed number per tick;
+    once a claim found nothing it could take (``caught_up``), it looks
+    again on the next tick only, not after every finished poll.
+    """
+    room = 2 * concurrency - in_flight
+    if room <= 0:
+        return 0
+    if tick_passed:
+        return room
+    return room if not caught_up and room >= max(1, concurrency) else 0
 
 
 def default_node() -> str:
@@ -85,6 +104,7 @@ class ClusterNode:
         self._feeds: dict[int, FeedConfig] = {}
         self._in_flight: dict[int, asyncio.Task] = {}
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # a poll finished: its slot may be claimed for at once
         self._stopping = False
         self._reload_wanted = False
         self._hooks = HookBatches(lambda: self.config, node=self.node)
@@ -121,6 +141,7 @@ class ClusterNode:
             event("stopping", f"{sig.name}: stopping node {self.node}", signal=sig.name, in_flight=len(self._in_flight))
         self._stopping = True
         self._stop.set()
+        self._wake.set()
 
     def _on_reload(self) -> None:
         self._reload_wanted = True
@@ -147,16 +168,21 @@ class ClusterNode:
 
     async def _loop(self) -> None:
         renew_every = self.options.lease / 3
-        last_renew = time.monotonic()
+        last_renew = last_tick = time.monotonic()
+        caught_up = False
         while not self._stopping:
             if self._reload_wanted:
                 self._reload()
-            room = self.config.concurrency * 2 - len(self._in_flight)  # a few queued behind the fetch limit
+            ticked = time.monotonic() - last_tick >= self._tick
+            if ticked:
+                last_tick = time.monotonic()
+            room = claim_size(self.config.concurrency, len(self._in_flight), tick_passed=ticked, caught_up=caught_up)
             if room > 0 and self._feeds:
                 claims = self.store.claim_due(
                     self.node, utcnow(), self.options.lease, room, among=list(self._feeds),
                     host_cap=self.config.host_concurrency,  # the per-host limit, across every node
                 )
+                caught_up = not claims  # nothing claimable now (none due, or their hosts at their limit)
                 for claim in claims:
                     feed = self._feeds[claim.feed_id]
                     if claim.taken_from is not None:
@@ -165,22 +191,28 @@ class ClusterNode:
                             "takeover", f"{feed.name}: taken over from {claim.taken_from}, whose lease expired",
                             logging.WARNING, feed=feed.name, node=self.node, previous=claim.taken_from,
                         )
-                    self._in_flight[claim.feed_id] = asyncio.create_task(self._poll(claim.feed_id, feed))
+                    self._in_flight[claim.feed_id] = asyncio.create_task(self._poll(claim.feed_id, feed, claim.due))
                 self.node_metrics.held.set(len(self._in_flight))
             if time.monotonic() - last_renew >= renew_every and self._in_flight:
                 self.store.renew(self.node, list(self._in_flight), utcnow(), self.options.lease)
                 last_renew = time.monotonic()
-            try:
-                await asyncio.wait_for(self._stop.wait(), self._tick)
+            self._wake.clear()
+            try:  # until a poll ends (its slot may be claimed for) or the next tick
+                await asyncio.wait_for(self._wake.wait(), max(0.0, self._tick - (time.monotonic() - last_tick)))
             except asyncio.TimeoutError:
                 pass
 
-    async def _poll(self, feed_id: int, feed: FeedConfig) -> None:
-        started = time.monotonic()
+    async def _poll(self, feed_id: int, feed: FeedConfig, due: datetime | None = None) -> None:
+        """Poll a claimed feed (at its due time if the claim looked ahead), then release it with its next one."""
+        started, lag = time.monotonic(), 0.0
         try:
+            if due is not None and due > utcnow():
+                await asyncio.sleep((due - utcnow()).total_seconds())
+            started = time.monotonic()
+            lag = max(0.0, (utcnow() - due).total_seconds()) if due is not None else 0.0  # how late it starts
             report = await self._poller.poll(self.config, feed)
-        except asyncio.CancelledError:
-            self.store.release(self.node, feed_id, utcnow())  # due again at once, for another node
+        except asyncio.CancelledError:  # due again at once (or at its time), for another node
+            self.store.release(self.node, feed_id, max(due, utcnow()) if due is not None else utcnow())
             self._in_flight.pop(feed_id, None)
             raise
         except Exception as exc:  # a bug must not stop the node
@@ -190,14 +222,16 @@ class ClusterNode:
         when = self._next(feed_id, feed, report)
         self.store.release(self.node, feed_id, when)
         self._in_flight.pop(feed_id, None)
+        self._wake.set()
         self.node_metrics.held.set(len(self._in_flight))
         self.node_metrics.polls.inc()
-        self.metrics.observe(report, duration)
+        self.metrics.observe(report, duration, lag)
         event(
             "poll", f"{feed.name}: {describe(report)} in {duration:.2f}s on {self.node}",
             logging.WARNING if report.failed else logging.INFO,
             feed=feed.name, node=self.node, status=report.status, new=len(report.new), updated=len(report.updated),
-            unchanged=report.unchanged, error=report.error, duration=round(duration, 3), next_poll_at=when.isoformat(),
+            unchanged=report.unchanged, error=report.error, duration=round(duration, 3), lag=round(lag, 3),
+            next_poll_at=when.isoformat(),
         )
         self._hooks.add(report)
 

@@ -1,4 +1,4 @@
-"""``ingest run``, ``rebuild``, ``prune`` and ``edits``: the commands that write or inspect the output."""
+"""``ingest run``, ``rebuild`` and ``prune``: the commands that write the output (``edits`` is in feeds_cli)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 
 from ..app import config_file
 from ..app.facade import remove_leftovers
-from ..app.rebuild import RebuildReport, edited_files, rebuild
+from ..app.rebuild import RebuildReport, rebuild
 from ..app.run import run_feeds
 from ..app.withdrawals import Changes, prune, refilter_all
 from ..core.config import model as config_mod
@@ -36,7 +36,7 @@ from .progress import Progress, wanted
 from .report import describe
 from .report import failing as still_failing
 
-__all__ = ["command_edits", "command_prune", "command_rebuild", "command_run", "rebuild_summary", "summary"]
+__all__ = ["command_prune", "command_rebuild", "command_run", "rebuild_summary", "summary"]
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
@@ -156,30 +156,6 @@ def command_prune(args: argparse.Namespace) -> int:
         plural = "s" if len(removed) != 1 else ""
         print(f"{verb} {len(removed)} file{plural} in {shown(cfg.output)}{kept}; their entries are not written again")
     return code
-
-
-def command_edits(args: argparse.Namespace) -> int:
-    """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
-    cfg = load_config(config_file.resolve_path(args.config))
-    if not has_store(cfg):
-        print(f"no file written yet: no store at {cfg.store_location}")
-        return EXIT_OK
-    with open_store_or_exit(cfg, wait=False, readonly=True) as store:
-        found = edited_files(cfg.output, store.entries(), cfg.profile, cfg.body)
-    behind = 0
-    for edited in found:
-        behind += edited.upstream_changed
-        since = "; changed upstream since" if edited.upstream_changed else ""
-        # after a merge (nothing pending upstream): whether upstream's body gave way to the owner's
-        body = "; upstream's body differs, yours is kept" if edited.other_body and not edited.upstream_changed else ""
-        print(f"{shown(cfg.output / edited.entry.path)}  edited{since}{body}")
-    if not found:
-        print(f"no file in {shown(cfg.output)} was edited by hand")
-    else:
-        files = f"{len(found)} file{'s' if len(found) != 1 else ''}"
-        since = f"; {behind} changed upstream since (their feeds' 'edits:' setting says what 'ingest rebuild' does)"
-        print(f"{files} edited by hand in {shown(cfg.output)}{since if behind else ''}")
-    return EXIT_OK
 
 
 def rebuild_summary(

@@ -7,14 +7,16 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..app import config_file
 from ..app.facade import open_store
-from ..app.rebuild import LayoutChanged
 from ..core.config import model as config_mod
-from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked
 from .scrub import add_secrets
+
+if TYPE_CHECKING:
+    from ..core.records import HookResult
 
 __all__ = [
     "check_paths", "error", "Exit", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
@@ -75,6 +77,8 @@ def select_feeds(cfg: config_mod.Config, names: list[str] | None) -> tuple[confi
 @contextlib.contextmanager
 def output_errors(cfg: config_mod.Config) -> Iterator[None]:
     """An output layout the config no longer matches (exit 2), or an output that cannot be written (exit 1)."""
+    from ..app.rebuild import LayoutChanged  # only the commands that write import the writers
+
     try:
         yield
     except LayoutChanged as exc:

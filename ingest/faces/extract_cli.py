@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from dataclasses import replace
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-import httpx
-
-from ..app import config_file
-from ..core.config.model import FeedConfig, redact
-from ..core.rendering.profiles import PROFILES
-from ..core.rendering.page import render_body
-from .common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, error, load_config
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["add_parser", "command_extract"]
 
@@ -36,6 +29,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def command_extract(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
     """Print the extracted article and the rule that found it; exit 1 when the page gives none."""
+    import asyncio
+    from dataclasses import replace
+    from urllib.parse import urlsplit
+
+    from ..app import config_file
+    from ..core.config.model import FeedConfig, redact
+    from ..core.rendering.page import render_body
+    from ..core.rendering.profiles import PROFILES
+    from .common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, error, load_config
     from ..app.articles import preview  # lxml and readability only for this command
     from ..core.content.article_page import SelectorError, check_selector
 

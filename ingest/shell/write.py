@@ -21,7 +21,6 @@ disk starts as soon as it is written.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import functools
@@ -30,6 +29,10 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "flush", "Flusher", "fsync_dir", "is_temporary", "read_text", "remove_stale_temporaries", "same_bytes",
@@ -391,6 +394,8 @@ class Flusher:
 
     async def flush(self, paths: list[str]) -> None:
         """Return once ``paths`` are durable; OSError if the file system could not write them."""
+        import asyncio  # here, not at the top: commands that only read files run no event loop
+
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((paths, done))
         if self._syncing is None or self._syncing.done():
@@ -398,6 +403,8 @@ class Flusher:
         await done
 
     async def _sync(self) -> None:
+        import asyncio
+
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:

@@ -40,10 +40,15 @@ _DUE = (
 
 @dataclass(frozen=True, order=True)
 class Claim:
-    """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any."""
+    """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any.
+
+    ``due``: when the feed was planned for (None: never planned), so the
+    node can tell how late its poll starts.
+    """
 
     feed_id: int
     taken_from: str | None = None
+    due: datetime | None = None
 
 
 class SingleNodeLeases:
@@ -53,14 +58,14 @@ class SingleNodeLeases:
 
     def claim_due(
         self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
-        *, host_cap: int | None = None,
+        *, host_cap: int | None = None, ahead: float = 0.0,
     ) -> list[Claim]:
         """The due feeds; ``host_cap`` is kept by the one process's own per-host limits."""
         wanted = set(among) if among is not None else None
         rows = self._q(  # type: ignore[attr-defined]
             "SELECT id FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             " ORDER BY next_poll_at, id",
-            (now.isoformat(),),
+            ((now + timedelta(seconds=ahead)).isoformat(),),
         ).fetchall()
         ids = [row[0] for row in rows if wanted is None or row[0] in wanted]
         return [Claim(feed_id) for feed_id in ids[:limit]]
@@ -83,9 +88,13 @@ class PostgresLeases:
 
     def claim_due(
         self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
-        *, host_cap: int | None = None,
+        *, host_cap: int | None = None, ahead: float = 0.0,
     ) -> list[Claim]:
         """Take up to ``limit`` due feeds nobody holds (or whose lease expired), in due order.
+
+        ``ahead``: also those due within that many seconds, which the node
+        polls at their time; so a node that claims once a tick polls each
+        feed when it is due, not up to a tick late.
 
         A lease that ended without a release (``lease_until`` still set) was
         its node's last word: claiming such a feed is a takeover.
@@ -99,17 +108,17 @@ class PostgresLeases:
         moment = now.isoformat()
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
         only = "" if among is None else " AND id = ANY(%s)"
-        args: list[Any] = [moment, moment]
+        args: list[Any] = [(now + timedelta(seconds=ahead)).isoformat(), moment]
         if among is not None:
             args.append(list(among))
         if host_cap is None:
             rows = self._lq(  # type: ignore[attr-defined]
                 f"WITH due AS ({_DUE.format(only=only)} LIMIT %s FOR UPDATE SKIP LOCKED)"
                 " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
-                " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END",
+                " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END, due.due_at",
                 (*args, limit, node, until),
             ).fetchall()
-            return [Claim(feed_id, taken) for feed_id, taken in sorted(rows)]
+            return _claims(rows)
         with self._lease_transaction():  # type: ignore[attr-defined]
             self._lq("SELECT pg_advisory_xact_lock(%s)", (CLAIM_KEY,))  # type: ignore[attr-defined]
             rows = self._lq(  # type: ignore[attr-defined]
@@ -123,10 +132,11 @@ class PostgresLeases:
                 " chosen AS (SELECT * FROM ranked WHERE host = '' OR turn + held <= %s"
                 "  ORDER BY due_at, id LIMIT %s)"
                 " UPDATE feeds SET lease_node = %s, lease_until = %s FROM chosen WHERE feeds.id = chosen.id"
-                " RETURNING feeds.id, CASE WHEN chosen.lease_until IS NOT NULL THEN chosen.lease_node END",
+                " RETURNING feeds.id, CASE WHEN chosen.lease_until IS NOT NULL THEN chosen.lease_node END,"
+                " chosen.due_at",
                 (*args, max(4 * limit, limit + 64), moment, host_cap, limit, node, until),
             ).fetchall()
-        return [Claim(feed_id, taken) for feed_id, taken in sorted(rows)]
+        return _claims(rows)
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
@@ -147,3 +157,8 @@ class PostgresLeases:
         """Each feed's current (lease end set) or last (None) holder."""
         rows = self._q("SELECT id, lease_node, lease_until FROM feeds WHERE lease_node IS NOT NULL").fetchall()
         return {fid: (node, datetime.fromisoformat(until) if until else None) for fid, node, until in rows}
+
+
+def _claims(rows: list[tuple[int, str | None, str]]) -> list[Claim]:
+    """Claims from (id, the node whose lease expired, the planned time or '' for never planned) rows."""
+    return [Claim(feed_id, taken, datetime.fromisoformat(due) if due else None) for feed_id, taken, due in sorted(rows)]

@@ -278,8 +278,14 @@ class SqlStore:
         return found
 
     def name_taken(self, slug: str, path: str) -> bool:
-        """Whether another entry has this slug or this file name."""
-        row = self._q("SELECT 1 FROM entries WHERE slug = ? OR path = ? LIMIT 1", (slug, path)).fetchone()
+        """Whether another entry has this slug or this file name.
+
+        Two lookups, one per unique index: PostgreSQL plans ``slug = ? OR
+        path = ?`` as a scan of the whole table when it has no statistics yet.
+        """
+        row = self._q(
+            "SELECT 1 FROM entries WHERE slug = ? UNION ALL SELECT 1 FROM entries WHERE path = ? LIMIT 1", (slug, path)
+        ).fetchone()
         return row is not None
 
     def names_taken(self, keys: Iterable[str]) -> set[str]:
