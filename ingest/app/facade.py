@@ -6,7 +6,6 @@ in the terms of a config, and this module picks the shell's parts for it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
@@ -23,6 +22,8 @@ from ..core.reporting.webhook import WebhookResult
 from ..shell.leftovers import remove_leftovers
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
     from ..shell.store import StoreAPI as Store
@@ -151,6 +152,8 @@ class Poller:
             checked=True,
         )
         extract = feed.content == "extract"
+        if extract:
+            import asyncio
         if extract and not report.failed and report.status != "retired" and feed.name not in self._extracting:
             self._extracting[feed.name] = asyncio.create_task(self._extract(config, feed, rng))
         return report
@@ -207,6 +210,8 @@ class Poller:
 
     async def aclose(self) -> None:
         """Stop the article tasks (files are written between awaits, each atomically), then the workers."""
+        import asyncio
+
         tasks = list(self._extracting.values())
         for task in tasks:
             task.cancel()
