@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..core.config.model import Config, redact
+from ..core.printable import stored_url
 from ..core.records import FeedState
 from ..core.reporting.status import (
     RECENT,
@@ -98,7 +99,7 @@ def gather(config: Config, store: StoreAPI, now: datetime) -> StatusReport:
     holders = store.holders()
     rows = []
     for feed in config.feeds:
-        state = by_url.get(feed.url)
+        state = by_url.get(stored_url(feed.url))  # the store keeps URLs without their secrets
         holder = holders.get(state.id) if state else None
         rows.append(classify(_facts(feed.name, _shown(feed.url), feed.enabled, feed.expect_new_within,
                                     state, activity, holder), now))
