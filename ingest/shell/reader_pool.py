@@ -156,11 +156,21 @@ class Readers:
     memory a run holds whatever the number of feeds.
     """
 
-    def __init__(self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = ()):
-        """``close_fds`` are descriptors the workers must not keep, such as the store's lock."""
+    def __init__(
+        self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = (), *, served: int = 0
+    ):
+        """``close_fds`` are descriptors the workers must not keep, such as the store's lock.
+
+        ``served``: that many workers started from a fork server instead (see ``spawned``).
+        """
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if served and "forkserver" in multiprocessing.get_all_start_methods():
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                served, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
+                initargs=((),),
+            )
+        elif workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker, initargs=(close_fds,),
@@ -182,13 +192,7 @@ class Readers:
         The daemon has threads by then, so its workers are not forked from
         it; they start clean and import what they need on their first job.
         """
-        readers = cls(1)
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            readers._pool = concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
-                initargs=((),),
-            )
-        return readers
+        return cls(1, served=workers)
 
     async def read(
         self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
