@@ -240,7 +240,11 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
     def close(self) -> None:
         if self._lease_conn is not None:
             self._lease_conn.close()
-        self._conn.close()  # ends the session, and with it the advisory lock
+        # Released now: closing only asks the server to end the session, and a process
+        # that opens the store at once could still find the lock held for a moment.
+        with contextlib.suppress(psycopg.Error):
+            self._conn.execute("SELECT pg_advisory_unlock_all()")
+        self._conn.close()
 
     @contextlib.contextmanager
     def _lease_transaction(self) -> Iterator[None]:
