@@ -70,13 +70,7 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
     fd, tmp = _create_temp(directory, name)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if sync:
-                os.fsync(fd)
-            else:
-                _start_writeback(fd)
+            _fill(fd, data, sync)
             os.replace(tmp, path)  # before the close, which drops the lock that marks the file as being written
         finally:
             os.close(fd)
@@ -90,6 +84,17 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
         raise
     if sync:
         fsync_dir(directory)
+
+
+def _fill(fd: int, data: bytes, sync: bool) -> None:
+    """All of ``data`` into ``fd``, then on disk (``sync``) or on its way there."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    if sync:
+        os.fsync(fd)
+    else:
+        _start_writeback(fd)
 
 
 def spool_file(directory: str) -> tuple[int, str | None]:
@@ -119,13 +124,7 @@ def _write_unnamed(fd: int, directory: str, name: str, path: str, data: bytes, s
     tmp = None
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if sync:
-                os.fsync(fd)
-            else:
-                _start_writeback(fd)
+            _fill(fd, data, sync)
             try:
                 if not link_fd(fd, path):
                     return False
