@@ -57,6 +57,7 @@ def test_two_nodes_share_the_feeds_and_survive_one_killed(
         tmp_path, feeds, store=pg_url,
         hooks={"after_run": 'printf "%s\\n--\\n" "$INGEST_CHANGED_FILES" >> hooks.log'},
         host_concurrency=8,  # all eight feeds are on one host: a limit the nodes share must not hold them back
+        concurrency=2,  # a node holds 2 x concurrency feeds: four each, so neither can take all eight
     )
     lease = ["--lease", "3s"]  # longer than the interval: a takeover comes an interval after the abandoned poll
     one = DaemonProcess(config, "--node", "one", *lease)
