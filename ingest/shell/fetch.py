@@ -123,7 +123,11 @@ async def fetch(
     """
     started = time.monotonic()
     url = url or feed.url
-    if urlsplit(url).scheme.lower() == "file":
+    try:
+        scheme = urlsplit(strip_userinfo(url)).scheme.lower()
+    except ValueError as exc:  # an unclosed IPv6 bracket: refused here, as every other failure, not raised
+        return FetchResult(url, strip_userinfo(url), error=f"invalid URL {redact(url)}: {exc}", kind=FailureKind.BAD_RESPONSE)
+    if scheme == "file":
         result = await asyncio.to_thread(_read_file, url, feed.max_size, feed.base)
     else:
         result = await _fetch_http(client, feed, url, validators, guard)

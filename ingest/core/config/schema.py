@@ -14,7 +14,7 @@ import re
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -22,15 +22,22 @@ from ..content.excerpt import SUMMARY_LENGTH
 from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..deciding.filters import RuleError, check_rule
 from ..deciding.retention import parse_keep
-from ..printable import printable_url, split_credentials, url_secrets
+from ..printable import (
+    canonical_credentials,
+    printable_url,
+    split_credentials,
+    url_secrets,
+)
 from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
 from ..scheduling.crontab import cron_trigger
 from .feed_names import derive_names
 from .model import (
+    CONTENT_MODES,
     DEFAULT_OUTPUT,
     DEFAULT_PROFILE,
     DEFAULT_STORE,
     EXTRA_FIELDS,
+    EXTRACT_FAILURES,
     FEED_KEYS,
     FEED_SETTINGS,
     FUTURE_DATES,
@@ -42,8 +49,6 @@ from .model import (
     TOP_KEYS,
     WEBHOOK_KEYS,
     Adaptive,
-    CONTENT_MODES,
-    EXTRACT_FAILURES,
     BasicAuth,
     Config,
     ConfigError,
@@ -314,7 +319,7 @@ def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:
     url = reader.string(fmap, "url", prefix, default=None)
     if url is None:
         raise reader.fail(fmap, "url", prefix, "must be a URL")
-    url = _canonical_credentials(url)
+    url = canonical_credentials(url)
     shown = printable_url(url)
     try:
         parts = urlsplit(url)
@@ -331,27 +336,6 @@ def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:
     else:
         raise reader.fail(fmap, "url", prefix, f"{shown!r} is not an http://, https:// or file:// URL")
     return url
-
-
-def _canonical_credentials(url: str) -> str:
-    """``url`` with its ``user:password@`` percent-encoded when a character in it would end the authority early.
-
-    A password holding ``#``, ``?`` or ``/`` as written would otherwise be
-    read as the start of the fragment, query or path, and the feed asked at
-    the wrong host; encoded, every reader of the URL sees the same parts.
-    """
-    bare, userinfo = split_credentials(url)
-    if userinfo is None:
-        return url
-    try:
-        if urlsplit(url).netloc.rpartition("@")[0] == userinfo:
-            return url
-    except ValueError:
-        pass
-    user, colon, password = userinfo.partition(":")
-    encoded = quote(unquote(user), safe="") + colon + quote(unquote(password), safe="")
-    head, _, rest = bare.partition("//")
-    return f"{head}//{encoded}@{rest}"
 
 
 _SECRET_HEADER = re.compile(r"key|token|secret|auth|cookie|session|pass|signature", re.IGNORECASE)
@@ -454,7 +438,10 @@ def _extract_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[
             value = reader.value(item)
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(reader.path, _line(item), prefix + key, "must be a CSS selector, or a list of them")
-            from ..content.article_page import SelectorError, check_selector  # cssselect is imported only for a feed with rules
+            from ..content.article_page import (  # cssselect is imported only for a feed with rules
+                SelectorError,
+                check_selector,
+            )
 
             try:
                 check_selector(value.strip())
