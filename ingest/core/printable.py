@@ -157,16 +157,25 @@ def printable_text(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every URL in it made printable and each of ``secrets`` replaced by ``***``.
 
     For messages that did not come from ingest (exceptions of libraries,
-    a server's answer) and may quote a URL in any form.
+    a server's answer) and may quote a URL in any form. A library quotes a
+    value it refuses as Python shows it (h11: ``Illegal header value
+    b'...'``), so each secret is also hidden as its ``repr`` spells it.
     """
     if not isinstance(text, str):
         text = str(text)
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+    for secret in sorted({form for s in secrets if s for form in _quoted_forms(s)}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return _URL_IN_TEXT.sub(lambda m: printable_url(m.group(0)), text)
 
 
 # --- internals -------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted_forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as written and as ``repr`` shows it, as text and as UTF-8 bytes (without the quotes)."""
+    forms = {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "surrogatepass"))[2:-1]}
+    return tuple(forms)
 
 # a URL inside free text: a scheme and '//', then up to white space or a quote/bracket that ends it
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]*")

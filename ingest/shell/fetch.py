@@ -31,7 +31,8 @@ import httpx
 
 from .. import __version__
 from ..core.config.model import BasicAuth, FeedConfig, redact, strip_userinfo
-from ..core.printable import split_credentials
+from ..core.config.schema import feed_secrets
+from ..core.printable import printable_text, split_credentials
 from ..core.records import FailureKind, FetchResult, Validators
 from ..core.scheduling.politeness import REDIRECTS, Hop
 from .transport import make_transport
@@ -194,6 +195,16 @@ class _Progress:
 
 
 async def _fetch_http(
+    client: Client, feed: FeedConfig, url: str, validators: Validators, guard: Guard | None = None
+) -> FetchResult:
+    result = await _guarded_fetch(client, feed, url, validators, guard)
+    if result.error:
+        # an error may quote what a library refused to send: a password, a token, a header's value
+        result = replace(result, error=printable_text(result.error, feed_secrets(feed)))
+    return result
+
+
+async def _guarded_fetch(
     client: Client, feed: FeedConfig, url: str, validators: Validators, guard: Guard | None = None
 ) -> FetchResult:
     progress = _Progress(strip_userinfo(url))

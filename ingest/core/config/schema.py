@@ -60,7 +60,7 @@ from .model import (
 )
 from .store_url import is_postgres
 
-__all__ = ["parse"]
+__all__ = ["config_secrets", "feed_secrets", "parse"]
 
 # Header names ingest sets itself, or that would break the request if overridden.
 _RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
@@ -352,12 +352,24 @@ def config_secrets(feeds: list[FeedConfig], store_url: str | None, webhooks: Any
         bare, _ = split_credentials(url)
         path = bare.split("//", 1)[-1].partition("/")[2]
         found |= {url, bare} | ({"/" + path} if len(path) >= 8 else set())
-    for url in [f.url for f in feeds] + ([store_url] if store_url else []):
-        found |= url_secrets(url)
+    if store_url:
+        found |= url_secrets(store_url)
     for feed in feeds:
-        if feed.auth is not None:
-            found |= {feed.auth.password, feed.auth.username}
-        found |= {value for name, value in feed.headers if _SECRET_HEADER.search(name)}
+        found |= feed_secrets(feed)
+    return frozenset(s for s in found if len(s) >= 4)
+
+
+def feed_secrets(feed: FeedConfig) -> frozenset[str]:
+    """The literal secrets one feed's settings hold: its URL's, ``auth:`` and secret headers.
+
+    A library's error about a request may quote any of them (an HTTP
+    library names the header value it refused): a fetch's error text is
+    cleared of them before anything shows or stores it.
+    """
+    found = set(url_secrets(feed.url))
+    if feed.auth is not None:
+        found |= {feed.auth.password, feed.auth.username}
+    found |= {value for name, value in feed.headers if _SECRET_HEADER.search(name)}
     return frozenset(s for s in found if len(s) >= 4)
 
 
@@ -596,7 +608,8 @@ def _headers(reader: _Reader, entries: Entries, prefix: str) -> tuple[tuple[str,
             raise reader.fail(entries, "headers", prefix, f"{name} is set by ingest and cannot be configured{hint}")
         if isinstance(header_value, bool) or not isinstance(header_value, (str, int, float)):
             raise reader.fail(entries, "headers", prefix, f"{name}: the value must be text")
-        text = str(header_value)
+        # HTTP carries no white space around a field value (every server strips it; h11 refuses to send it)
+        text = str(header_value).strip(" \t")
         if any(c in text for c in "\r\n\0"):
             raise reader.fail(entries, "headers", prefix, f"{name}: the value must be on one line")
         out.append((name, text))
