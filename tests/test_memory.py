@@ -9,13 +9,15 @@ poll holds is held as many times as there are feeds.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections import Counter
+from pathlib import Path
 
-from conftest import item, rss
+from conftest import FeedServer, item, rss, write_config
 
 from ingest.core.config.model import FeedConfig
-from ingest.core.records import FetchResult, Prepared, Unchanged
+from ingest.core.records import FeedState, FetchResult, Prepared, Unchanged
 from ingest.shell.reader_pool import read_feed
 
 URL = "http://127.0.0.1/feed.xml"
@@ -65,3 +67,42 @@ def test_reading_a_feed_leaves_no_reference_cycles() -> None:
     # the changed body was read item by item: one new entry, the 24 others only recognised
     assert sum(isinstance(e, Prepared) for e in incremental.entries) == 1
     assert sum(isinstance(e, Unchanged) for e in incremental.entries) == 24
+
+
+def test_waiting_polls_do_not_hold_what_the_store_remembers_of_each_body(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """While most of a run's polls wait for a slot, none holds its feed's remembered entry and item hashes."""
+    from ingest.app import config_file as settings
+    from ingest.app.run import run_feeds
+    from ingest.shell.store import open_store
+
+    feeds = 40
+    for number in range(feeds):
+        server.feed(f"/f{number}.xml", rss([item(number * 10 + n) for n in range(1, 6)], title=f"Feed {number}"))
+    path = write_config(
+        tmp_path, [{"url": server.url(f"/f{n}.xml"), "name": f"f{n}"} for n in range(feeds)],
+        concurrency=2, host_concurrency=2,
+    )
+    held: list[int] = []
+
+    def count_held(_report: object) -> None:
+        if not held:  # the first feed is done: the others have all started, and wait
+            held.append(sum(
+                1 for obj in gc.get_objects()
+                if isinstance(obj, FeedState) and (obj.entry_sources or obj.item_tokens)
+            ))
+
+    def run(on_feed=None) -> list:
+        config = settings.load(path)
+        store = open_store(config.store)
+        try:
+            return asyncio.run(run_feeds(config, config.feeds, store, on_feed=on_feed))
+        finally:
+            store.close()
+
+    cold = run()
+    assert all(report.status == "ok" and len(report.new) == 5 for report in cold)
+    warm = run(count_held)  # every feed 304: nothing is read, and every poll found its stored state
+    assert [report.status for report in warm] == ["not-modified"] * feeds
+    assert held and held[0] <= 2, f"{held[0]} waiting polls hold their feed's remembered hashes"
