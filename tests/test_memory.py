@@ -106,3 +106,15 @@ def test_waiting_polls_do_not_hold_what_the_store_remembers_of_each_body(
     warm = run(count_held)  # every feed 304: nothing is read, and every poll found its stored state
     assert [report.status for report in warm] == ["not-modified"] * feeds
     assert held and held[0] <= 2, f"{held[0]} waiting polls hold their feed's remembered hashes"
+
+
+def test_the_run_s_objects_stay_out_of_the_collector_while_forked_readers_share_them() -> None:
+    """A collection in a forked reader would write to every object it inherited, making each page its own copy."""
+    from ingest.shell.reader_pool import Readers
+
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    with Readers(2):
+        frozen = gc.get_freeze_count()
+    assert frozen > 1000  # the modules' functions and classes at least
+    assert gc.get_freeze_count() == 0  # once the readers are gone, this process collects them as usual

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -165,6 +166,7 @@ class Readers:
         """
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._frozen = False
         if served and "forkserver" in multiprocessing.get_all_start_methods():
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 served, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
@@ -175,7 +177,12 @@ class Readers:
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker, initargs=(close_fds,),
             )
-            # Fork every worker now, while this process has no other thread.
+            # Fork every worker now, while this process has no other thread. Everything this process
+            # holds by then (modules, the config) is frozen out of the garbage collector's reach first:
+            # a collection writes to every object it visits, and each page it wrote in a worker would
+            # become that worker's own copy (about 10 MB a worker) instead of staying shared.
+            gc.freeze()
+            self._frozen = True
             try:
                 self._pool.submit(int).result()
             except concurrent.futures.process.BrokenProcessPool:
@@ -235,6 +242,9 @@ class Readers:
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._frozen:  # no worker shares this process's pages any more: collect them as usual again
+            gc.unfreeze()
+            self._frozen = False
 
 
 def _start_worker(close_fds: tuple[int, ...]) -> None:
