@@ -177,16 +177,17 @@ class Readers:
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker, initargs=(close_fds,),
             )
-            # Fork every worker now, while this process has no other thread. Everything this process
-            # holds by then (modules, the config) is frozen out of the garbage collector's reach first:
-            # a collection writes to every object it visits, and each page it wrote in a worker would
-            # become that worker's own copy (about 10 MB a worker) instead of staying shared.
+            # Fork every worker now, while this process has no other thread: the first
+            # submission forks them all (the fork start method) before it starts the pool's
+            # own thread. Not waiting for the job spares a run in which no feed needs reading
+            # the workers' start-up; a pool that breaks is found at the first read.
+            # Everything this process holds by then (modules, the config) is frozen out of the
+            # garbage collector's reach first: a collection writes to every object it visits, and
+            # each page it wrote in a worker would become that worker's own copy (about 10 MB a
+            # worker) instead of staying shared.
             gc.freeze()
             self._frozen = True
-            try:
-                self._pool.submit(int).result()
-            except concurrent.futures.process.BrokenProcessPool:
-                self._lost_workers()
+            self._pool.submit(int)
 
     @classmethod
     def inline(cls) -> Readers:
