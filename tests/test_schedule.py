@@ -53,8 +53,7 @@ def test_cron_feed_follows_the_crontab_and_a_hint_moves_it_to_a_later_slot() -> 
     [("0 8 * * 1-5", "2026-03-05"), ("0 8 * * 0", "2026-03-08"), ("0 8 * * 7", "2026-03-08"), ("0 8 * * sat", "2026-03-07")],
 )
 def test_crontab_weekdays_count_from_sunday(expression: str, expected_day: str) -> None:
-    trigger = cron_trigger(expression)
-    trigger.timezone = timezone.utc
+    trigger = cron_trigger(expression, timezone=timezone.utc)
     after = datetime(2026, 3, 4, 9, 0, tzinfo=timezone.utc)  # Wednesday after 08:00
     assert trigger.get_next_fire_time(None, after).date().isoformat() == expected_day
 
@@ -150,3 +149,54 @@ def test_schedule_config_errors_name_the_line_and_key(tmp_path: Path, text: str,
     with pytest.raises(ConfigError) as caught:
         config_file.load(path)
     assert str(caught.value).startswith(f"{path}{message}")
+
+
+def fire_times(expression: str, after: datetime, count: int) -> list[str]:
+    """The next ``count`` times ``expression`` fires after ``after``, read in UTC."""
+    trigger = cron_trigger(expression, timezone=timezone.utc)
+    times: list[str] = []
+    previous = None
+    now = after
+    for _ in range(count):
+        previous = trigger.get_next_fire_time(previous, now)
+        times.append(previous.strftime("%a %Y-%m-%d %H:%M"))
+        now = previous + timedelta(seconds=1)
+    return times
+
+
+@pytest.mark.parametrize(
+    ("expression", "after", "expected"),
+    [
+        # both day fields restricted: the 15th OR a Friday, as crontab reads it
+        ("0 8 15 * 5", datetime(2026, 3, 4, 9, 0, tzinfo=timezone.utc), [
+            "Fri 2026-03-06 08:00", "Fri 2026-03-13 08:00", "Sun 2026-03-15 08:00", "Fri 2026-03-20 08:00",
+            "Fri 2026-03-27 08:00", "Fri 2026-04-03 08:00", "Fri 2026-04-10 08:00", "Wed 2026-04-15 08:00",
+        ]),
+        # a day field starting with '*' counts as unrestricted (Vixie cron): both must match,
+        # so only the Fridays with an odd date
+        ("0 8 */2 * 5", datetime(2026, 3, 4, 9, 0, tzinfo=timezone.utc), [
+            "Fri 2026-03-13 08:00", "Fri 2026-03-27 08:00", "Fri 2026-04-03 08:00", "Fri 2026-04-17 08:00",
+            "Fri 2026-05-01 08:00",
+        ]),
+        # working hours on working days: from Friday evening to Monday morning
+        ("*/15 9-17 * * 1-5", datetime(2026, 3, 6, 17, 31, tzinfo=timezone.utc), [
+            "Fri 2026-03-06 17:45", "Mon 2026-03-09 09:00", "Mon 2026-03-09 09:15",
+        ]),
+        # only the day of month restricted: once a year
+        ("0 0 1 1 *", datetime(2026, 3, 4, 9, 0, tzinfo=timezone.utc), ["Fri 2027-01-01 00:00", "Sat 2028-01-01 00:00"]),
+    ],
+)
+def test_cron_days_follow_crontabs_or_rule(expression: str, after: datetime, expected: list[str]) -> None:
+    assert fire_times(expression, after, len(expected)) == expected
+
+
+def test_a_feed_with_both_day_fields_is_polled_on_either_day(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - url: http://a.example/\n    cron: '0 8 15 * 5'\n")
+    f = config_file.load(path).feeds[0]
+    # the cron is read in the machine's time zone, as cron reads it
+    monday = datetime(2026, 4, 13, 9, 0).astimezone()
+    thursday = datetime(2026, 4, 16, 9, 0).astimezone()
+    on_the_15th = next_poll(f, monday, not_before=None, history=History(), rand=0).astimezone()
+    on_friday = next_poll(f, thursday, not_before=None, history=History(), rand=0).astimezone()
+    assert on_the_15th.strftime("%a %d %H:%M") == "Wed 15 08:00"  # the 15th, not a Friday
+    assert on_friday.strftime("%a %d %H:%M") == "Fri 17 08:00"  # a Friday, not the 15th

@@ -121,7 +121,9 @@ class FeedConfig:
     cron: str | None = field(default=None, metadata={
         "example": '"*/10 * * * *"',
         "doc": "poll at the times of a five-field crontab expression instead (local time; weekdays `0`/`7` ="
-               " Sunday as in crontab); not together with `interval` or `adaptive`",
+               " Sunday, and a day of month and a day of week both given mean either day, as in crontab);"
+               " not together with `interval` or `adaptive`",
+        "see": "getting-started/cron-or-daemon.md#cron-expressions",
     })
     adaptive: Adaptive | None = field(default=None, metadata={
         "type": "boolean or mapping", "example": "{min: 10m, max: 6h}", "none": "false",

@@ -1,37 +1,63 @@
-"""Standard five-field crontab expressions as APScheduler triggers.
+"""Standard five-field crontab expressions as APScheduler triggers, meaning what crontab means.
 
-APScheduler 3 numbers weekdays from Monday = 0, while crontab has Sunday = 0
-(and 7). A user copying ``0 8 * * 1-5`` from a crontab means Monday to
-Friday, so numeric weekdays are translated to names before APScheduler sees
-them; everything else is passed through.
+Two differences between crontab and APScheduler 3's ``CronTrigger`` are
+bridged here, so an expression copied from a crontab fires when cron would:
+
+- Weekdays: APScheduler numbers them from Monday = 0, crontab from
+  Sunday = 0 (and 7). ``0 8 * * 1-5`` means Monday to Friday, so numeric
+  weekdays are translated to names before APScheduler sees them.
+- Day of month and day of week: when both are restricted, crontab fires on
+  a day that matches EITHER (``0 8 15 * 5`` is the 15th and every Friday),
+  while ``CronTrigger`` demands both. Such an expression becomes an
+  ``OrTrigger`` of two ``CronTrigger``s, one per field. As in Vixie cron, a
+  field that starts with ``*`` (``*``, ``*/2``) counts as unrestricted, and
+  then both must match: ``0 8 */2 * 5`` is a Friday with an odd date.
+
+Everything else is passed through to APScheduler.
 """
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.base import BaseTrigger
 
-__all__ = ["cron_trigger"]
+__all__ = ["cron_trigger", "either_day"]
 
 
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
-def cron_trigger(expression: str, jitter: float | None = None) -> CronTrigger:
-    """A trigger for ``minute hour day month weekday``; ValueError when malformed."""
+def cron_trigger(expression: str, jitter: float | None = None, timezone: tzinfo | None = None) -> BaseTrigger:
+    """A trigger for ``minute hour day month weekday``; ValueError when malformed.
+
+    ``timezone`` is the one the fields are read in (the machine's own when
+    None, as for cron itself).
+    """
     values = expression.split()
     if len(values) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(values)}")
     minute, hour, day, month, weekday = values
-    from apscheduler.triggers.cron import (
-        CronTrigger,  # only a config with a cron schedule pays for it
-    )
+    # only a config with a cron schedule pays for importing these
+    from apscheduler.triggers.combining import OrTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday), jitter=jitter or None
-    )
+    def days(day: str, weekday: str, jitter: float | None = None) -> CronTrigger:
+        return CronTrigger(
+            minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=timezone, jitter=jitter
+        )
+
+    weekdays = _weekdays(weekday)
+    if either_day(day, weekday):
+        return OrTrigger([days(day, "*"), days("*", weekdays)], jitter=jitter or None)
+    return days(day, weekdays, jitter or None)
+
+
+def either_day(day: str, weekday: str) -> bool:
+    """Whether crontab fires on days matching either field (both restricted) rather than both."""
+    return not day.startswith("*") and not weekday.startswith("*")
 
 
 def _weekdays(field: str) -> str:
