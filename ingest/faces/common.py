@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -16,25 +17,30 @@ from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked
 
 __all__ = [
-    "check_paths", "error", "Exit", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
+    "check_paths", "error", "Exit", "ExitCode", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
     "EXIT_USAGE", "has_store", "load_config", "open_store_or_exit", "output_errors", "select_feeds", "shown", "utcnow",
     "with_hook",
 ]
 
 
-EXIT_OK = 0
+class ExitCode(enum.IntEnum):
+    """Every exit code of every command, defined once (docs/reference/exit-codes.md says when each is used)."""
+
+    OK = 0
+    FEED_FAILED = 1  # a feed failed; for the daemon, it could not start (cannot listen)
+    FAILED = 1  # the same code where no feed is involved
+    USAGE = 2  # bad command line or config: nothing fetched
+    HOOK_FAILED = 3  # the after_run hook failed; the files are written
+    LOCKED = 75  # EX_TEMPFAIL: another ingest process holds the store
+    INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 
 
-EXIT_FEED_FAILED = 1
-
-
-EXIT_USAGE = 2
-
-
-EXIT_HOOK_FAILED = 3
-
-
-EXIT_LOCKED = 75  # EX_TEMPFAIL
+# The names the commands use
+EXIT_OK = ExitCode.OK
+EXIT_FEED_FAILED = ExitCode.FEED_FAILED
+EXIT_USAGE = ExitCode.USAGE
+EXIT_HOOK_FAILED = ExitCode.HOOK_FAILED
+EXIT_LOCKED = ExitCode.LOCKED
 
 
 class Exit(Exception):

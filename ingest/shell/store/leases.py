@@ -29,10 +29,14 @@ __all__ = ["Claim", "PostgresLeases", "SingleNodeLeases"]
 
 @dataclass(frozen=True, order=True)
 class Claim:
-    """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any."""
+    """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any.
+
+    ``due`` is when the feed fell due (None: never planned), so the poll's lag can be told.
+    """
 
     feed_id: int
     taken_from: str | None = None
+    due: datetime | None = None
 
 
 class SingleNodeLeases:
@@ -45,12 +49,12 @@ class SingleNodeLeases:
     ) -> list[Claim]:
         wanted = set(among) if among is not None else None
         rows = self._q(  # type: ignore[attr-defined]
-            "SELECT id FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
+            "SELECT id, next_poll_at FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             " ORDER BY next_poll_at, id",
             (now.isoformat(),),
         ).fetchall()
-        ids = [row[0] for row in rows if wanted is None or row[0] in wanted]
-        return [Claim(feed_id) for feed_id in ids[:limit]]
+        due = [(row[0], row[1]) for row in rows if wanted is None or row[0] in wanted]
+        return [Claim(feed_id, None, _when(at)) for feed_id, at in due[:limit]]
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         return len(list(feed_ids))
@@ -83,17 +87,17 @@ class PostgresLeases:
         if among is not None:
             args.append(list(among))
         rows = self._lq(  # type: ignore[attr-defined]
-            "WITH due AS (SELECT id, lease_node, lease_until FROM feeds"
+            "WITH due AS (SELECT id, lease_node, lease_until, next_poll_at FROM feeds"
             # never planned ('') first, then by due time: a range of the feeds_due index,
             # so a claim reads the due feeds only, however many are not due yet
             " WHERE retired_at IS NULL AND coalesce(next_poll_at, '') <= %s"
             f" AND (lease_until IS NULL OR lease_until <= %s){only}"
             " ORDER BY coalesce(next_poll_at, ''), id LIMIT %s FOR UPDATE SKIP LOCKED)"
             " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
-            " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END",
+            " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END, due.next_poll_at",
             (*args, limit, node, until),
         ).fetchall()
-        return [Claim(feed_id, taken) for feed_id, taken in sorted(rows)]
+        return [Claim(feed_id, taken, _when(at)) for feed_id, taken, at in sorted(rows)]
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
@@ -114,3 +118,7 @@ class PostgresLeases:
         """Each feed's current (lease end set) or last (None) holder."""
         rows = self._q("SELECT id, lease_node, lease_until FROM feeds WHERE lease_node IS NOT NULL").fetchall()
         return {fid: (node, datetime.fromisoformat(until) if until else None) for fid, node, until in rows}
+
+
+def _when(stored: str | None) -> datetime | None:
+    return datetime.fromisoformat(stored) if stored else None
