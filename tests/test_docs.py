@@ -104,3 +104,41 @@ def test_the_cli_reference_shows_every_command_help() -> None:
     for command in COMMAND_DOCS:
         assert f"$ {f'ingest {command}'.strip()} --help\nusage: ingest" in reference
     assert "--older-than DURATION" in reference and "--lease DURATION" in reference
+
+
+def test_every_json_key_has_a_description_and_the_reference_lists_it() -> None:
+    import json
+
+    hook = _hook()
+    schema = json.loads(hook.SCHEMA.read_text(encoding="utf-8"))
+    undocumented = [
+        f"{name}.{key}"
+        for name, definition in schema["$defs"].items()
+        for key, spec in definition.get("properties", {}).items()
+        if not spec.get("description") and "$ref" not in spec
+    ]
+    reference = hook.json_reference()
+
+    assert undocumented == [], "give these keys a \"description\" in ingest/schema/output.schema.json"
+    assert "### `run`: feed objects" in reference and "| `images_failed` | list of string |" in reference
+
+
+def test_the_metrics_reference_lists_every_metric_the_daemon_serves() -> None:
+    from ingest.faces.observe import Metrics
+
+    reference = _hook().metrics_reference()
+    names = [family.name for family in Metrics().registry.collect()]
+
+    assert names and all(f"| `{name}" in reference for name in names)
+    assert "| `ingest_node_lease_takeovers_total` | counter |" in reference
+
+
+def test_the_profiles_reference_lists_every_profile_and_its_keys() -> None:
+    from ingest.core.rendering.profiles import PROFILES
+
+    reference = _hook().profiles_reference()
+
+    for name, profile in PROFILES.items():
+        row = next(line for line in reference.splitlines() if line.startswith(f"| `{name}`"))
+        keys = [f.key for f in profile.fields if f.kind != "blank"]
+        assert [k for k in keys if f"`{k}" in row] == keys

@@ -1,10 +1,13 @@
 """MkDocs hook: the configuration and command-line references, generated from the code at build time.
 
 A page asks for a generated part with a marker line: ``<!-- generated: config-top -->``,
-``<!-- generated: config-feed -->`` or ``<!-- generated: cli -->``. The config tables come
-from the dataclass fields' ``metadata`` (``doc``, ``example``, ``units``, ``choices``,
-``see``...) and their defaults, the command line from ``ingest ... --help`` itself, so
-neither can say something the program does not do.
+``<!-- generated: config-feed -->``, ``<!-- generated: cli -->`` or
+``<!-- generated: json-output -->``, ``<!-- generated: metrics -->`` or
+``<!-- generated: profiles -->``. The config tables come from the dataclass fields'
+``metadata`` (``doc``, ``example``, ``units``, ``choices``, ``see``...) and their defaults,
+the command line from ``ingest ... --help`` itself, the ``--json`` keys from the JSON
+Schema the tests validate the output against, so none can say something the program
+does not do.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import json
 import os
 import posixpath
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 from ingest.core.config import model as config_mod
@@ -31,6 +36,9 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         "config-top": lambda: config_table(config_mod.Config, here),
         "config-feed": lambda: config_table(config_mod.FeedConfig, here, first=("url", "name")),
         "cli": lambda: cli_reference(here),
+        "json-output": json_reference,
+        "metrics": metrics_reference,
+        "profiles": profiles_reference,
     }
     for name, make in parts.items():
         marker = MARKER.format(name)
@@ -169,3 +177,103 @@ def cli_reference(here: str) -> str:
         more = f"Guide: [{page.removeprefix('docs/')}]({guide})\n\n" if command else ""
         sections.append(f"## `{title}`\n\n{more}```text\n$ {title} --help\n{help_text(command).rstrip()}\n```\n")
     return "\n".join(sections)
+
+
+# --- --json output -------------------------------------------------------------
+
+SCHEMA = Path(cli.__file__).resolve().parent.parent / "schema" / "output.schema.json"
+
+
+def json_reference() -> str:
+    """A table of keys per kind of object, from the schema's ``$defs`` and their descriptions."""
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    defs = schema["$defs"]
+    sections = []
+    for name, definition in defs.items():
+        properties = definition.get("properties")
+        if not properties:
+            continue
+        command, _, kind = name.partition(".")
+        title = f"`{command.replace('-', ' ')}`: {kind} objects" if kind else f"`{name}`"
+        lines = [f"### {title}", "", definition.get("description", "").rstrip(".") + ".", "",
+                 "| key | value | meaning |", "| --- | --- | --- |"]
+        for key, spec in properties.items():
+            meaning = spec.get("description", "")
+            if "$ref" in spec:
+                target = spec["$ref"].rsplit("/", 1)[-1]
+                meaning = meaning or defs[target].get("description", "")
+            cells = [f"`{key}`", _json_type(spec, defs), meaning]
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
+
+
+def _json_type(spec: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "const" in spec:
+        return f"`{json.dumps(spec['const'])}`"
+    if "enum" in spec:
+        return " or ".join(f"`{json.dumps(v)}`" for v in spec["enum"])
+    if "$ref" in spec:
+        target = spec["$ref"].rsplit("/", 1)[-1]
+        inner = defs[target]
+        return _json_type(inner, defs) if "properties" not in inner else f"[`{target}`](#{target})"
+    kinds = spec.get("type", "any")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    names = []
+    for kind in kinds:
+        if kind == "array":
+            names.append(f"list of {_json_type(spec.get('items', {}), defs)}")
+        elif kind == "string" and spec.get("format") == "date-time":
+            names.append("time")
+        elif kind == "object" and "additionalProperties" in spec and isinstance(spec["additionalProperties"], dict):
+            names.append(f"object of {_json_type(spec['additionalProperties'], defs)}")
+        else:
+            names.append(kind)
+    return " or ".join(names)
+
+
+# --- metrics --------------------------------------------------------------------
+
+def metrics_reference() -> str:
+    """Every metric a daemon (and a cluster node) serves, with its type and help, from its registry."""
+    from ingest.faces.observe import Metrics, NodeMetrics
+
+    metrics = Metrics()
+    NodeMetrics(metrics, "node")
+    lines = ["| metric | type | meaning |", "| --- | --- | --- |"]
+    for family in metrics.registry.collect():
+        name = family.name + ("_total" if family.type == "counter" else "")
+        lines.append(f"| `{name}` | {family.type} | {family.documentation} |")
+    return "\n".join(lines)
+
+
+# --- profiles ---------------------------------------------------------------------
+
+_KINDS = {
+    "date": " (`YYYY-MM-DD`)",
+    "datetime": " (`YYYY-MM-DD HH:MM:SS +00:00`, UTC)",
+    "not": " (`false` for a `draft: true` feed)",
+}
+
+
+def profiles_reference() -> str:
+    """File names and front-matter keys, in order, of every profile, from the profiles' own tables."""
+    from ingest.core.rendering.profiles import DEFAULT_PROFILE, PROFILES
+
+    lines = ["| profile | file | with `images: download` | front matter, in this order |", "| --- | --- | --- | --- |"]
+    for name, profile in PROFILES.items():
+        keys = []
+        for f in profile.fields:
+            if f.kind == "blank":
+                continue
+            if f.kind == "const":
+                keys.append(f"`{f.key}: {f.value}`")
+            else:
+                empty = f" (`{f.empty}` when empty)" if f.empty else ""
+                keys.append(f"`{f.key}`{_KINDS.get(f.kind, '')}{empty}")
+        path = profile.path.format(slug="<slug>", date="YYYY-MM-DD")
+        bundle = (profile.bundle_path or profile.path).format(slug="<slug>", date="YYYY-MM-DD")
+        images = profile.image_dir.format(slug="<slug>") + "/"
+        label = f"`{name}`" + (" (default)" if name == DEFAULT_PROFILE else "")
+        lines.append(f"| {label} | `{path}` | `{bundle}`, images in `{images}` | {', '.join(keys)} |")
+    return "\n".join(lines)

@@ -102,12 +102,15 @@ class Metrics:
         disable_created_metrics()  # the *_created series only add noise to every scrape
         self.registry = CollectorRegistry()
         self.polls = Counter(
-            "ingest_polls", "Polls finished, by feed and status (ok, not-modified, failed).",
+            "ingest_polls",
+            "Polls finished, by feed and status (ok, not-modified, same-content, failed; deferred and retired:"
+            " not asked).",
             ["feed", "status"], registry=self.registry,
         )
         self.failures = Counter("ingest_poll_failures", "Polls that failed, by feed.", ["feed"], registry=self.registry)
         self.failure_kinds = Counter(
-            "ingest_poll_failure_kinds", "Polls that failed, by kind of failure (timeout, http, not-a-feed, ...).",
+            "ingest_poll_failure_kinds",
+            "Polls that failed, by kind of failure (the failure values of --json: timeout, http, not-a-feed, ...).",
             ["kind"], registry=self.registry,
         )
         self.entries = Counter(

@@ -1,6 +1,6 @@
 """Turn one feedparser entry into an ``Article``: every field of the output.
 
-This is the one place where field rules live (see the README's table). It is
+This is the one place where field rules live (docs/reference/front-matter.md has the table). It is
 pure: no clock, disk or network, so the rules can be property-tested. Missing
 values get documented fallbacks here rather than crashes later. The record
 itself is ``article``; making HTML safe is ``sanitize``; telling entries

@@ -1,7 +1,7 @@
 """Render an Article as Markdown with YAML front matter, as a profile describes.
 
-The default profile (hugo) is the seed format, fixed byte for byte (see the
-README): key order, double quotes for free text, single quotes for URLs and
+The default profile (hugo) is the seed format, fixed byte for byte (see
+docs/reference/front-matter.md): key order, double quotes for free text, single quotes for URLs and
 list items, a blank line before ``draft:``. Quoting is done here by hand
 rather than by a YAML emitter because no emitter lets us choose the quote
 style per key; every value is escaped so that it parses back to exactly the
