@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -98,7 +97,7 @@ class Applier:
         try:
             with self.store.batch():
                 planned = self._decide_and_claim(feed, feed_id, entries, now, report, sources, errors)
-        except (sqlite3.Error, StoreFailed) as exc:  # nothing was claimed, so nothing is written; the next run tries again
+        except StoreFailed as exc:  # nothing was claimed, so nothing is written; the next run tries again
             return [f"cannot record the feed's entries in the store: {exc}"]
         written: list[tuple[Write, str, list[str]]] = []
         for intent, path, done in planned:
@@ -123,7 +122,7 @@ class Applier:
                 return errors
             try:
                 self.store.confirm((intent.identity for intent, _path, _done in written), now)
-            except (sqlite3.Error, StoreFailed) as exc:  # the files stand; the next run confirms them
+            except StoreFailed as exc:  # the files stand; the next run confirms them
                 errors.append(f"cannot record the written files in the store: {exc}")
         return errors
 

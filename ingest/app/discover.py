@@ -35,7 +35,7 @@ from ..core.reading.parse import (
     check_entities,
 )
 from ..core.records import FetchResult, Validators
-from ..errors import IngestError
+from ..errors import DiscoverError
 from ..shell.fetch import Client, fetch
 
 __all__ = [
@@ -57,10 +57,6 @@ class Found:
     type: str
     title: str | None
     via: str  # "itself", "advertised" or "well-known"
-
-
-class DiscoverError(IngestError):
-    """The page could not be fetched, or offers no feed; the message says which."""
 
 
 async def discover(url: str, transport: httpx.AsyncBaseTransport | None = None) -> list[Found]:

@@ -102,6 +102,7 @@ class Images:
         self, feed: FeedConfig, feed_id: int, served_from: str, articles: Iterable[Article],
         client: Client, limits: RequestLimits, now: datetime, *, force: bool = False,
     ) -> None:
+        # complexity: decides and fetches in one loop; splits when image placement becomes a core decision with the applier
         """Fetch the images of the entries about to be applied that are not stored yet (or to ask again).
 
         An image already stored is asked again with its validators (the
@@ -154,6 +155,7 @@ class Images:
         self, mode: str, feed_id: int, article: Article, text: str, now: datetime,
         stored: StoredEntry | None = None,
     ) -> ImagePlacement:
+        # complexity: decides and writes in one place; splits when image placement becomes a core decision with the applier
         """The file's text with its images local where they could be stored; records and image files follow.
 
         ``article`` carries the post's final slug; ``mode`` is its feed's

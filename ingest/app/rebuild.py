@@ -24,7 +24,7 @@ from ..core.content.article import article_from_json
 from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..core.records import Layout, StoredEntry
 from ..core.rendering.page import base_text, render
-from ..errors import IngestError
+from ..errors import LayoutChanged
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import read_text, same_bytes, write_atomic
@@ -41,10 +41,6 @@ __all__ = [
     "check_layout", "current_layout", "edited_files", "layout_dir", "LayoutChanged", "rebuild",
     "RebuildReport", "recorded_layout",
 ]
-
-
-class LayoutChanged(IngestError):
-    """The config asks for a different output layout than the files on disk have."""
 
 
 @dataclass
@@ -127,6 +123,7 @@ def recorded_layout(store: Store, wanted: Layout) -> Layout:
 
 
 def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildReport:
+    # complexity: decides and writes in one loop; splits when rebuilding becomes a core decision with the applier
     """Render every written entry with the configured profile and body format."""
     wanted = current_layout(config)
     old = recorded_layout(store, wanted)
@@ -181,7 +178,7 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
             current = text  # moved by a rebuild that stopped before recording it
         outcome = resolve(
             modes.get(entry.feed_id, DEFAULT_EDITS), current, entry.ours, text,
-            lambda: base_text(entry, old_profile, old.body),
+            lambda entry=entry: base_text(entry, old_profile, old.body),  # called at once, inside resolve
         )
         if outcome.resolution is Resolution.DELETED:
             report.kept_deleted += 1

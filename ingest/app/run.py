@@ -18,7 +18,6 @@ import hashlib
 import logging
 import os
 import random
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -223,6 +222,7 @@ class _Run:
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
         readers: Readers | None = None, *, force: bool = False,
     ) -> FeedReport:
+        # complexity: the feed-level outcome is decided inline; splits when the poll decision moves into the core
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
 
         Reading may happen in another process; applying (``process``) never
@@ -385,7 +385,7 @@ class _Run:
         if not self.dry_run:
             try:
                 self.store.record_failure(feed_id, error, now, not_before=report.until)
-            except (sqlite3.Error, StoreFailed) as exc:  # a full disk can refuse the store too; the report still says why
+            except StoreFailed as exc:  # a full disk can refuse the store too; the report still says why
                 report.notes.append(f"the failure could not be recorded in the store: {exc}")
 
     def _redirects(self, feed_id: int, result: FetchResult, state: FeedState | None, report: FeedReport) -> None:

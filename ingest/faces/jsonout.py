@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.records import FeedReport, HookResult
 
 if TYPE_CHECKING:
-    from ..app.opml_import import Decision
+    from ..app.opml_import import OutlineDecision
     from ..app.rebuild import RebuildReport
 
 __all__ = [
@@ -171,7 +171,7 @@ def feeds_summary(feeds: int, states: dict[str, int]) -> dict[str, Any]:
     return _object("summary", "feeds", {"feeds": feeds, "states": states, "exit_code": 0})
 
 
-def opml_record(decision: Decision, url: str | None) -> dict[str, Any]:
+def opml_record(decision: OutlineDecision, url: str | None) -> dict[str, Any]:
     """One outline of ``ingest opml import``, its ``url`` made printable."""
     outline = decision.outline
     return _object("feed", "opml import", {

@@ -26,18 +26,10 @@ from typing import Any
 
 import yaml
 
-from ..errors import IngestError
+from ..errors import ConfigChanged, EditError
 from .write import fsync_dir
 
 __all__ = ["append_feeds", "ConfigChanged", "EditError", "NewFeed", "replace_config"]
-
-
-class EditError(IngestError):
-    """The config cannot be edited as text: its ``feeds:`` is not a list."""
-
-
-class ConfigChanged(EditError):
-    """The config file changed between reading and replacing it; nothing was written, and a retry may succeed."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from urllib.request import getproxies, url2pathname
 
 import httpx
 
+from ..errors import Refused
 from .. import __version__
 from ..core.config.model import BasicAuth, FeedConfig, redact, strip_userinfo
 from ..core.scheduling.politeness import REDIRECTS, Hop
@@ -48,10 +49,6 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, applic
 ACCEPT_ENCODING = "gzip, deflate"
 
 log = logging.getLogger("ingest.fetch")  # the name people see in log lines, whatever the module's place
-
-
-class Refused(Exception):
-    """A guard's refusal of a request URL; its message says why."""
 
 
 # Called with every URL before it is requested (the first and each redirect's); raises ``Refused``.

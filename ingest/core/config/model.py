@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ...errors import IngestError
+from ...errors import ConfigError
 from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..content.excerpt import SUMMARY_LENGTH
 from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
@@ -35,24 +35,6 @@ TAG_SOURCES = ("title", "feed")
 IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
 DEFAULT_OUTPUT = "data/posts"  # relative to the config file's directory
 DEFAULT_STORE = "data/ingest.sqlite3"
-
-
-class ConfigError(IngestError):
-    """A problem in the config file, located as precisely as the YAML allows."""
-
-    def __init__(self, path: Path | str, line: int | None, key: str | None, message: str):
-        self.path = Path(path)
-        self.line = line
-        self.key = key
-        self.message = message
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = str(self.path)
-        if self.line is not None:
-            where += f":{self.line}"
-        key = f" {self.key}:" if self.key else ""
-        return f"{where}:{key} {self.message}"
 
 
 @dataclass(frozen=True)

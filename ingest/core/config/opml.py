@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
-from ...errors import IngestError
+from ...errors import OpmlError
 from .model import FeedConfig, strip_userinfo
 from ..content.identity import normalize_link
 from ..reading.parse import ParseError, check_entities
@@ -35,10 +35,6 @@ __all__ = [
 
 MAX_OPML_SIZE = 16 * 1024 * 1024  # far beyond any real subscription list; a bigger file is a mistake
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-
-
-class OpmlError(IngestError):
-    """The file is not an OPML document that can be read at all; nothing is imported from it."""
 
 
 @dataclass(frozen=True)

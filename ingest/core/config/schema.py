@@ -266,6 +266,7 @@ def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:
 
 
 def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, Any]:
+    # complexity: one branch per feed key, read in the order the config reference lists them
     """The per-feed settings present in a feed or in ``defaults:``."""
     out: dict[str, Any] = {}
     for key in ("enabled", "draft"):

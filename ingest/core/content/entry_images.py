@@ -23,6 +23,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
+from ...errors import UnsafeSvg
 from .article import Article
 from ..rendering.profiles import Profile
 
@@ -186,10 +187,6 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 def is_pixel(data: bytes, kind: str) -> bool:
     """A 1x1 image: a tracking pixel, not worth a file."""
     return dimensions(data, kind) == (1, 1)
-
-
-class UnsafeSvg(ValueError):
-    """An SVG that cannot be made safe (or read at all)."""
 
 
 _SVG_NS = "http://www.w3.org/2000/svg"

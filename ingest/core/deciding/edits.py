@@ -121,6 +121,7 @@ class _Document:
 
 
 def merge(base: str, mine: str, theirs: str) -> str | None:
+    # complexity: a three-way merge of front matter and body blocks, one branch per case, property-tested
     """The owner's file (``mine``) with the changes from ``base`` to ``theirs`` applied where the owner did not edit.
 
     None when one of the texts is not front matter followed by a body, or

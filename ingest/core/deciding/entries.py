@@ -216,6 +216,7 @@ class _Decider:
     claimed_now: set[str] = field(default_factory=set)
 
     def decide(self, prepared: Prepared) -> Intent:
+        # complexity: one branch per fate of an entry (new, changed, edited, deleted, filtered, pruned), property-tested
         article = prepared.article
         if article.identity in self.seen or article.identity in self.seen_now:
             return Skip(article.identity)

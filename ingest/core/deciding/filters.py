@@ -19,13 +19,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ...errors import IngestError
+from ...errors import RuleError
 
 __all__ = ["Filter", "RuleError", "check_rule", "compile_filter", "filter_key"]
-
-
-class RuleError(IngestError, ValueError):
-    """A rule that cannot be used; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class ItemRead:
 
 
 def read_items(result: FetchResult, salt: str, tokens: Iterable[str], known: frozenset[str]) -> ItemRead:
+    # complexity: each reason to fall back to reading the whole feed is one branch
     """The entries of ``result`` that need reading; raises ``ParseError`` as ``parse`` does.
 
     ``tokens`` are those of the feed's last processed body (see

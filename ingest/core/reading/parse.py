@@ -33,7 +33,7 @@ from xml.parsers import expat
 
 import feedparser
 
-from ...errors import IngestError
+from ...errors import ParseError
 from ..config.model import redact
 from ..scheduling.politeness import parse_ttl
 from ..records import FetchResult
@@ -58,10 +58,6 @@ FEED_LINK_TYPES = {
     "application/feed+json": "json",
 }
 MAYBE_JSON_FEED = "application/json"  # sites use it for JSON Feeds and for other JSON alike
-
-
-class ParseError(IngestError):
-    """The bytes are not a feed we can trust; the message says what they were."""
 
 
 @dataclass(frozen=True)

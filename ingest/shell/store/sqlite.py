@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...errors import StoreError, StoreLocked
+from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import SingleNodeLeases
 from .sql import SqlStore
 
@@ -208,17 +208,26 @@ class Store(SingleNodeLeases, SqlStore):
     def __enter__(self) -> Store:
         return self
 
+    # sqlite3's errors become StoreFailed, as psycopg's do, so the use cases handle one error
+    # (a full disk, a corrupt page, a file gone) and never import sqlite3.
+
     def _q(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, tuple(args))
+        try:
+            return self._db.execute(sql, tuple(args))
+        except sqlite3.Error as exc:
+            raise StoreFailed(str(exc)) from None  # the same words as before the wrapping
 
     def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        self._db.executemany(sql, rows)
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise StoreFailed(str(exc)) from None  # the same words as before the wrapping
 
     def _in_transaction(self) -> bool:
         return self._db.in_transaction
 
     def _begin(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._q("BEGIN IMMEDIATE")
 
 
 def _migrate(db: sqlite3.Connection, path: Path) -> None:
