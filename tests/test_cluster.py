@@ -56,6 +56,7 @@ def test_two_nodes_share_the_feeds_and_survive_one_killed(
     config = write_config(
         tmp_path, feeds, store=pg_url,
         hooks={"after_run": 'printf "%s\\n--\\n" "$INGEST_CHANGED_FILES" >> hooks.log'},
+        host_concurrency=4,  # all eight feeds are on one host, and the nodes share its limit
     )
     lease = ["--lease", "3s"]  # longer than the interval: a takeover comes an interval after the abandoned poll
     one = DaemonProcess(config, "--node", "one", *lease)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import importlib.util
 import subprocess
 import sys
@@ -142,3 +143,29 @@ def test_the_profiles_reference_lists_every_profile_and_its_keys() -> None:
         row = next(line for line in reference.splitlines() if line.startswith(f"| `{name}`"))
         keys = [f.key for f in profile.fields if f.kind != "blank"]
         assert [k for k in keys if f"`{k}" in row] == keys
+
+
+def test_the_build_replaces_each_marker_and_its_note_for_readers_of_the_markdown() -> None:
+    from types import SimpleNamespace
+
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="reference/metrics.md"))
+    text = (ROOT / "docs" / "reference" / "metrics.md").read_text(encoding="utf-8")
+
+    built = _hook().on_page_markdown(text, page, None, None)
+
+    assert "> Generated from the code" in text and "> Generated from the code" not in built
+    assert "<!-- generated:" not in built and "| `ingest_polls_total` | counter |" in built
+
+
+def test_the_site_builds_strictly(tmp_path) -> None:
+    """What .ci/run checks, here too for whoever has the docs extra: no broken link, anchor or missing page."""
+    pytest.importorskip("mkdocs", reason="pip install -e '.[docs]' to build the documentation")
+    pytest.importorskip("material", reason="pip install -e '.[docs]' to build the documentation")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "site" / "reference" / "config.html").is_file()

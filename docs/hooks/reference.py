@@ -18,6 +18,7 @@ import io
 import json
 import os
 import posixpath
+import re
 import types
 import typing
 from pathlib import Path
@@ -41,9 +42,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         "profiles": profiles_reference,
     }
     for name, make in parts.items():
-        marker = MARKER.format(name)
-        if marker in markdown:
-            markdown = markdown.replace(marker, make())
+        # the marker, and the quoted note under it for whoever reads the Markdown file itself
+        pattern = re.compile(re.escape(MARKER.format(name)) + r"\n(?:> .*\n)*")
+        if pattern.search(markdown):
+            markdown = pattern.sub(lambda _match: make() + "\n", markdown)
     return markdown
 
 

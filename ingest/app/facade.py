@@ -6,6 +6,8 @@ in the terms of a config, and this module picks the shell's parts for it.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,6 +18,8 @@ import httpx
 
 from ..core.scheduling import cadence
 from ..core.config.model import Config, FeedConfig
+from ..core.reporting import webhook
+from ..core.reporting.webhook import WebhookResult
 from ..core.records import FailureKind, FeedReport, FeedState, HookResult
 from ..shell.fetch import Client
 from ..shell.hooks import run_after, run_after_async
@@ -23,10 +27,15 @@ from ..shell.leftovers import remove_leftovers
 from ..shell.limits import RequestLimits
 from ..shell.store import StoreAPI as Store
 from ..shell.store import open_store as open_any
+from ..shell.store import utcnow
+from ..shell.webhooks import deliver_all
 from ..shell.write import Flusher, write_atomic
 from .run import output_problem, poll_feed
 
-__all__ = ["Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text"]
+__all__ = [
+    "Poller", "after_run", "after_run_async", "open_store", "remove_leftovers", "save_text", "webhooks",
+    "webhooks_async",
+]
 
 
 def open_store(
@@ -49,6 +58,35 @@ async def after_run_async(config: Config, changed: Sequence[Path], removed: Sequ
     return await run_after_async(
         config.after_run, changed, output=config.output, cwd=config.path.parent, removed=removed
     )
+
+
+async def webhooks_async(
+    config: Config, new: Sequence[str | Path], updated: Sequence[str | Path], removed: Sequence[str | Path],
+    failing: Sequence[str],
+) -> list[WebhookResult]:
+    """POST the config's webhooks if files changed; no call (and no result) when nothing did."""
+    if not config.webhooks or not (new or updated or removed):
+        return []
+    base = os.path.abspath(config.output)
+
+    def names(paths: Sequence[str | Path]) -> list[str]:
+        return [os.path.relpath(os.path.abspath(path), base) for path in paths]
+
+    payload = webhook.body(
+        written=names(new), updated=names(updated), removed=names(removed), failing=failing, output=base,
+        now=utcnow(),
+    )
+    return await deliver_all(config.webhooks, payload)
+
+
+def webhooks(
+    config: Config, new: Sequence[str | Path], updated: Sequence[str | Path], removed: Sequence[str | Path],
+    failing: Sequence[str],
+) -> list[WebhookResult]:
+    """``webhooks_async`` for a one-shot command."""
+    if not config.webhooks or not (new or updated or removed):
+        return []
+    return asyncio.run(webhooks_async(config, new, updated, removed, failing))
 
 
 def save_text(path: str | Path, text: str) -> None:

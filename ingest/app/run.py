@@ -39,6 +39,7 @@ from ..core.records import (
     ReadFeed,
     Validators,
 )
+from ..core.reporting.status import quiet_for, quiet_reason
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
@@ -216,7 +217,18 @@ class _Run:
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
+        report.quiet = self._quiet(feed, feed_id, report)
         return report
+
+    def _quiet(self, feed: FeedConfig, feed_id: int, report: FeedReport) -> str | None:
+        """Why the feed counts as quiet after this poll (``expect_new_within``), or None."""
+        if feed.expect_new_within is None or report.status not in ("ok", "not-modified", "same-content"):
+            return None
+        now = utcnow()
+        last_new = now if report.new else self.store.last_new_entry(feed_id)
+        if quiet_for(feed.expect_new_within, now, last_new, now) is None:
+            return None
+        return quiet_reason(feed.expect_new_within, last_new, now)
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
@@ -241,6 +253,8 @@ class _Run:
         try:
             async with readers.pending or contextlib.nullcontext():
                 async with limits.slot(url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, url)) is not None:
+                        return waiting
                     result = await fetch(client, feed, validators, url=url)
                 key = None
                 if result.ok and not result.not_modified:
@@ -348,6 +362,20 @@ class _Run:
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
 
+    def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
+        """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
+        host = politeness.host_key(url)
+        now = utcnow()
+        wait = self.store.host_wait(host, now) if host else None
+        if wait is None:
+            return None
+        until, reason = wait
+        report = FeedReport(feed.name, feed.url, status="deferred", until=until)
+        report.error = f"its host {host} asked every client to wait: {reason}"
+        if not self.dry_run:
+            self.store.record_deferred(feed_id, report.error, now, until)
+        return report
+
     def _fetch_failed(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
         state: FeedState | None, report: FeedReport,
@@ -369,6 +397,7 @@ class _Run:
             report.error = f"{result.error}: the server asked to retry later ({where})"
             if not self.dry_run:
                 self.store.record_deferred(feed_id, report.error, now, until)
+                self.store.defer_host(politeness.host_key(result.final_url), until, report.error)
             return
         self._fail(report, feed_id, f"{result.error} ({where})", now, state, result.kind or FailureKind.INTERNAL)
 

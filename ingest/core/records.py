@@ -152,6 +152,7 @@ class FeedState:
     item_tokens: frozenset[str] = frozenset()  # see ``core.reading.incremental``
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
     request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
+    failing_since: datetime | None = None  # the first failure of the current run of failures
 
     @property
     def fetch_url(self) -> str:
@@ -203,6 +204,7 @@ class FeedReport:
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
+    quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
 
     @property
     def failed(self) -> bool:

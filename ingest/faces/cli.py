@@ -44,7 +44,7 @@ from .observe import parse_listen, setup_logging
 __all__ = ["build_parser", "COMMAND_DOCS", "command_daemon", "command_discover", "HELP_WIDTH", "JSON_COMMANDS", "main"]
 
 
-JSON_COMMANDS = frozenset({"discover", "run", "feeds", "prune", "rebuild"})  # the ones that speak --json
+JSON_COMMANDS = frozenset({"discover", "run", "feeds", "prune", "rebuild", "status"})  # the ones that speak --json
 
 # The page of the documentation (docs/ in the source; ``mkdocs build`` makes
 # it a site in site/) that each --help names, so a reader who needs more than
@@ -62,6 +62,8 @@ COMMAND_DOCS = {
     "opml": "docs/how-to/opml.md",
     "opml import": "docs/how-to/opml.md",
     "opml export": "docs/how-to/opml.md",
+    "status": "docs/how-to/status-webhooks.md",
+    "healthcheck": "docs/how-to/status-webhooks.md",
 }
 HELP_WIDTH = 100  # --help never prints a longer line, however wide the terminal
 
@@ -88,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     parser.add_argument(
         "--json", action="store_true",
-        help="print one JSON object per line (run, feeds, prune, rebuild, discover, opml import)",
+        help="print one JSON object per line (run, feeds, status, prune, rebuild, discover, opml import)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="fetch every enabled feed once and write new or changed entries")
@@ -101,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true",
         help="also ask feeds that are deferred (server hints, Retry-After, error backoff); retired ones"
         " need 'ingest reset'",
+    )
+    run.add_argument(
+        "--strict", action="store_true", help="exit 1 also when a feed is quiet (nothing new within expect_new_within)"
     )
     run.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     feeds = commands.add_parser("feeds", help="list the feeds with their state: errors, next attempt, retired, moved")
@@ -137,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", choices=("text", "json"), default="text", help="log lines as readable text (default) or one JSON object per line"
     )
     daemon.add_argument(
-        "--listen", metavar="HOST:PORT", type=_listen, help="serve /healthz and /metrics here (e.g. 127.0.0.1:9108)"
+        "--listen", metavar="[HOST:]PORT", type=_listen,
+        help="serve /healthz, /readyz, /metrics and /status here (a port alone: on 127.0.0.1 only)",
     )
     daemon.add_argument(
         "--grace", metavar="DURATION", type=_duration, default=30.0,
@@ -172,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     opml_export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     for action in (opml_import, opml_export):
         action.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    from .status_cli import add_parsers as add_status_parsers
+
+    add_status_parsers(commands)
     for command in (run, feeds, reset, again, edits, daemon, find, prune, opml_import, opml_export):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for command in (run, feeds, again, prune):
@@ -180,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in named.items():
         command.formatter_class = _HelpFormatter
         command.epilog = f"Documentation: {COMMAND_DOCS[name]} in the ingest source" + (
-            "; every command and flag: docs/reference/cli.md; every config key: docs/reference/config.md."
+            "; every command and flag: docs/reference/cli.md; every config key: docs/reference/config.md;"
+            " exit codes: docs/reference/exit-codes.md."
             if not name else ".")
     return parser
 
@@ -234,6 +244,10 @@ def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) ->
             return command_prune(args)
         if args.command == "daemon":
             return command_daemon(args, transport)
+        if args.command in ("status", "healthcheck"):
+            from .status_cli import command_healthcheck, command_status
+
+            return command_status(args) if args.command == "status" else command_healthcheck(args)
         if args.command == "opml":
             from .opml_cli import (
                 command_opml,  # XML and config editing stay out of the other commands

@@ -29,7 +29,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..core.config.model import FeedConfig
+from ..core.config.model import Config, FeedConfig
 from ..core.records import FeedState
 from .common import utcnow
 from .daemon import Due
@@ -89,14 +89,17 @@ class LeasedDue:
         if feed_id is not None:
             self._ids.pop(feed_id, None)
 
-    def take(self, now: datetime, in_flight: int, concurrency: int) -> list[Due]:
+    def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
         ticked = time.monotonic() - self._last_tick >= self._tick
         if ticked:
             self._last_tick = time.monotonic()
-        room = claim_size(concurrency, in_flight, tick_passed=ticked)
+        room = claim_size(config.concurrency, in_flight, tick_passed=ticked)
         if room <= 0 or not self._ids:
             return []
-        claims = self.store.claim_due(self._node, now, self.lease, room, among=list(self._ids))
+        claims = self.store.claim_due(
+            self._node, now, self.lease, room, among=list(self._ids),
+            host_cap=config.host_concurrency,  # the per-host limit, across every node
+        )
         taken = []
         for claim in claims:
             name = self._ids[claim.feed_id]
@@ -110,7 +113,7 @@ class LeasedDue:
         self.node_metrics.held.set(in_flight + len(taken))
         return taken
 
-    def wait(self, now: datetime, in_flight: int, concurrency: int) -> float | None:
+    def wait(self, now: datetime, in_flight: int, config: Config) -> float | None:
         return max(0.0, self._tick - (time.monotonic() - self._last_tick)) or self._tick
 
     def keep(self, feed_ids: list[int], now: datetime) -> None:

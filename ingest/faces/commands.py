@@ -14,7 +14,7 @@ from ..app import config_file
 from ..app.rebuild import RebuildReport, edited_files, rebuild
 from ..app.run import run_feeds
 from ..app.withdrawals import Changes, apply_keep, refilter_all
-from ..app.facade import after_run, remove_leftovers
+from ..app.facade import remove_leftovers
 from ..core.config import model as config_mod
 from ..core.records import FeedReport
 from . import jsonout as records
@@ -31,8 +31,8 @@ from .common import (
     select_feeds,
     shown,
     utcnow,
-    with_hook,
 )
+from .notify import tell_site
 from .progress import Progress, wanted
 from .report import describe
 
@@ -62,15 +62,19 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
         progress.close()
     if not args.json:
         print(summary(reports, cfg.output, args.dry_run), flush=True)
-    code = EXIT_FEED_FAILED if any(r.failing for r in reports) else EXIT_OK
-    hook = None
+    troubled = any(r.failing or (args.strict and r.quiet) for r in reports)
+    code = EXIT_FEED_FAILED if troubled else EXIT_OK
+    hook, sent = None, []
     if not args.dry_run:
-        changed = [Path(path) for r in reports for path in (*r.new, *r.updated)]
-        removed = [cfg.output / name for r in reports for name in (*r.removed, *r.pruned)]
-        hook = after_run(cfg, changed, removed)
-        code = with_hook(code, hook)
+        code, hook, sent = tell_site(
+            cfg, code, new=[p for r in reports for p in r.new], updated=[p for r in reports for p in r.updated],
+            removed=[cfg.output / name for r in reports for name in (*r.removed, *r.pruned)],
+            failing=[r.name for r in reports if r.failing],
+        )
     if args.json:
-        records.emit(records.run_summary(reports, cfg.output, dry_run=args.dry_run, exit_code=code, hook=hook))
+        records.emit(
+            records.run_summary(reports, cfg.output, dry_run=args.dry_run, exit_code=code, hook=hook, webhooks=sent)
+        )
     return code
 
 
@@ -93,10 +97,11 @@ def command_rebuild(args: argparse.Namespace) -> int:
             records.emit(records.rebuild_record(feed, change.written, change.removed, change.held))
     else:
         print(rebuild_summary(report, cfg, args.dry_run, len(written), len(removed)), flush=True)
-    hook = None
+    hook, code = None, EXIT_OK
     if not args.dry_run:
-        hook = after_run(cfg, report.changed + written, report.removed + removed)
-    code = with_hook(EXIT_OK, hook)
+        code, hook, _sent = tell_site(
+            cfg, code, new=written, updated=report.changed, removed=report.removed + removed,
+        )
     if args.json:
         records.emit(records.rebuild_summary(report, cfg.output, {
             "written": len(written), "removed": len(removed), "profile": cfg.profile, "body": cfg.body,
@@ -152,8 +157,9 @@ def command_prune(args: argparse.Namespace) -> int:
             print(f"  {verb} {shown(cfg.output / path)}")
     removed = [cfg.output / path for change in results.values() for path in change.removed]
     held = sum(len(change.held) for change in results.values())
-    hook = None if args.dry_run else after_run(cfg, [], removed)
-    code = with_hook(EXIT_OK, hook)
+    hook, code = None, EXIT_OK
+    if not args.dry_run:
+        code, hook, _sent = tell_site(cfg, code, removed=removed)
     if args.json:
         records.emit(records.prune_summary(
             len(removed), held, cfg.output, dry_run=args.dry_run, exit_code=code, hook=hook
@@ -249,5 +255,8 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
     failing = sum(r.failing for r in reports)
     if failing:
         feeds += f"; {failing} still failing"
+    quiet = sum(r.quiet is not None for r in reports)
+    if quiet:
+        feeds += f"; {quiet} quiet"
     verb = "would write" if dry_run else "wrote"
     return f"{feeds}; {verb} {new} new and {updated} updated file{'s' if new + updated != 1 else ''} in {shown(output)}"

@@ -52,7 +52,7 @@ from ..core.scheduling import cadence
 from ..core.scheduling.duequeue import DueQueue
 from .common import ExitCode, utcnow
 from .hookbatch import HookBatches
-from .observe import Metrics, StatusServer, event, serve_status
+from .observe import Metrics, event, serve_status, status_server
 from .report import describe
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.facade.open_store); only its type is named here
@@ -95,10 +95,10 @@ class DueFeeds(Protocol):
     def drop(self, name: str) -> None:
         """A feed the config no longer has: poll it no more."""
 
-    def take(self, now: datetime, in_flight: int, concurrency: int) -> list[Due]:
-        """The feeds to start polling now, earliest due first."""
+    def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
+        """The feeds to start polling now, earliest due first (``config``: the one in force)."""
 
-    def wait(self, now: datetime, in_flight: int, concurrency: int) -> float | None:
+    def wait(self, now: datetime, in_flight: int, config: Config) -> float | None:
         """Seconds until ``take`` may find more (None: not before a poll ends or a plan moves)."""
 
     def keep(self, feed_ids: list[int], now: datetime) -> None:
@@ -133,12 +133,12 @@ class LocalDue:
     def drop(self, name: str) -> None:
         self._queue.drop(name)
 
-    def take(self, now: datetime, in_flight: int, concurrency: int) -> list[Due]:
-        free = concurrency - in_flight
+    def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
+        free = config.concurrency - in_flight
         return [Due(name, due) for name, due in self._queue.take_due(now, free)] if free > 0 else []
 
-    def wait(self, now: datetime, in_flight: int, concurrency: int) -> float | None:
-        if in_flight >= concurrency:
+    def wait(self, now: datetime, in_flight: int, config: Config) -> float | None:
+        if in_flight >= config.concurrency:
             return None
         upcoming = self._queue.next_time()
         return None if upcoming is None else max(0.0, (upcoming - now).total_seconds())
@@ -193,7 +193,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
-        status = StatusServer(self.metrics, self.alive)
+        status = status_server(self.metrics, self.alive, lambda: self.config)
         if not await serve_status(status, self.options.listen):
             return ExitCode.FAILED
         self._poller = Poller(self.config, self.store, self._transport)
@@ -336,8 +336,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
-            concurrency = self.config.concurrency
-            for due in self.source.take(utcnow(), len(self._in_flight), concurrency):
+            for due in self.source.take(utcnow(), len(self._in_flight), self.config):
                 if due.name in self._polling or due.name not in self._feeds:
                     continue
                 self._polling.add(due.name)
@@ -348,7 +347,7 @@ class Daemon:
             if self._stopping:
                 break
             self.source.keep([feed_id for _, feed_id in self._in_flight.values()], utcnow())
-            wait = self.source.wait(utcnow(), len(self._in_flight), concurrency)
+            wait = self.source.wait(utcnow(), len(self._in_flight), self.config)
             if wait == 0.0:
                 await asyncio.sleep(0)  # due already: let the polls just started run a step first
                 continue
@@ -421,7 +420,7 @@ def poll_fields(
         new=len(report.new), updated=len(report.updated),
         unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
         filtered=report.filtered, removed=report.removed, pruned=report.pruned, held_edits=report.held,
-        error=report.error,
+        error=report.error, quiet=report.quiet,
         duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
         next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
     )

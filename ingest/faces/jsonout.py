@@ -30,11 +30,14 @@ from ..core.records import FeedReport, HookResult
 if TYPE_CHECKING:
     from ..app.opml_import import OutlineDecision
     from ..app.rebuild import RebuildReport
+    from ..core.reporting.status import StatusRow
+    from ..core.reporting.webhook import WebhookResult
 
 __all__ = [
     "discover_record", "discover_summary", "emit", "feed_record", "feeds_record", "feeds_summary", "hook_record",
     "iso", "names", "opml_record", "opml_summary", "prune_record", "prune_summary", "rebuild_record",
-    "rebuild_summary", "run_summary", "SCHEMA", "VERSION",
+    "rebuild_summary", "run_summary", "SCHEMA", "status_fields", "status_record", "status_summary", "VERSION",
+    "webhook_record",
 ]
 
 VERSION = 2  # the shape before objects carried a version counts as 1
@@ -84,12 +87,14 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "failure": report.kind.value if report.kind else None,
         "until": iso(report.until),
         "notes": list(report.notes),
+        "quiet": report.quiet,
         "images_failed": list(report.images_failed),
     })
 
 
 def run_summary(
-    reports: list[FeedReport], output: Path, *, dry_run: bool, exit_code: int, hook: HookResult | None
+    reports: list[FeedReport], output: Path, *, dry_run: bool, exit_code: int, hook: HookResult | None,
+    webhooks: Sequence[WebhookResult] = (),
 ) -> dict[str, Any]:
     failed = sum(r.failed for r in reports)
     deferred = sum(r.status == "deferred" for r in reports)
@@ -106,11 +111,43 @@ def run_summary(
         "filtered": sum(r.filtered for r in reports),
         "removed": sum(len(r.removed) for r in reports),
         "pruned": sum(len(r.pruned) for r in reports),
+        "quiet": sum(r.quiet is not None for r in reports),
         "images_failed": sum(len(r.images_failed) for r in reports),
         "output": str(output.resolve()),
         "dry_run": dry_run,
         "exit_code": exit_code,
         "hook": hook_record(hook),
+        "webhooks": [webhook_record(result) for result in webhooks],
+    })
+
+
+def webhook_record(result: WebhookResult) -> dict[str, Any]:
+    """One webhook's delivery; its URL is scheme and host only (the rest may hold a token)."""
+    return {"url": result.url, "ok": result.ok, "attempts": result.attempts, "status": result.status,
+            "error": result.error}
+
+
+def status_fields(row: StatusRow) -> dict[str, Any]:
+    """One feed of the status report: the same keys in ``ingest --json status`` and ``/status.json``."""
+    return {
+        "name": row.name, "url": row.url, "state": row.state, "reason": row.reason, "since": iso(row.since),
+        "last_poll": iso(row.last_poll), "last_success": iso(row.last_success), "last_new": iso(row.last_new),
+        "new_30d": row.new_30d, "next_poll": iso(row.next_poll), "error_count": row.error_count,
+        "idle": row.idle, "node": row.node, "lease_until": iso(row.lease_until),
+    }
+
+
+def status_record(row: StatusRow) -> dict[str, Any]:
+    """One feed of ``ingest status``."""
+    return _object("feed", "status", status_fields(row))
+
+
+def status_summary(
+    feeds: int, states: dict[str, int], idle: dict[str, int], html: str | None, exit_code: int
+) -> dict[str, Any]:
+    """The last object of ``ingest status``."""
+    return _object("summary", "status", {
+        "feeds": feeds, "states": states, "idle": idle, "html": html, "exit_code": exit_code,
     })
 
 

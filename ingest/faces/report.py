@@ -12,6 +12,8 @@ __all__ = ["describe", "when"]
 def describe(report: FeedReport) -> str:
     """What a feed did, in the words of ``ingest run``'s line and the daemon's poll event."""
     notes = "".join(f"; {note}" for note in report.notes)
+    if report.quiet:
+        notes += f"; quiet: {report.quiet}"
     if report.status == "retired":
         return (
             f"retired since {when(report.until)}: {report.error}; not polled, "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
+
+from ..core.scheduling.politeness import host_key
 
 __all__ = ["RequestLimits"]
 
@@ -22,7 +23,7 @@ class RequestLimits:
 
     def slot(self, url: str) -> _Slot:
         """Both bounds, held for one request to ``url`` (``async with``)."""
-        host = (urlsplit(url).hostname or "").lower()
+        host = host_key(url)
         host_limit = self._hosts.get(host)
         if host_limit is None:
             host_limit = self._hosts[host] = asyncio.Semaphore(self._per_host)

@@ -27,6 +27,7 @@ from .store_url import redact as redact_store
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
     "format_duration", "format_size", "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
+    "Webhook", "WEBHOOK_KEYS",
 ]
 
 
@@ -70,6 +71,32 @@ class Adaptive:
         "units": "duration", "example": "10m", "doc": "the shortest wait between two polls"})
     max: float = field(default=86400.0, metadata={
         "units": "duration", "example": "6h", "doc": "the longest wait between two polls"})
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A URL POSTed to after a run (or a daemon's batch of polls) that wrote or removed files."""
+
+    url: str = field(metadata={
+        "doc": "the URL to POST to, e.g. a Netlify or Cloudflare Pages build hook; printed as scheme and host"
+               " only, since build-hook URLs carry their token in the path",
+        "example": "https://api.netlify.com/build_hooks/5c23354f454e1350f8543e78", "see": "reference/webhooks.md",
+    })
+    secret_env: str | None = field(default=None, metadata={
+        "doc": "the name of the environment variable holding the secret that signs the body"
+               " (`X-Ingest-Signature: sha256=<HMAC-SHA256>`); unset: the body is sent unsigned",
+        "example": "SITE_HOOK_SECRET",
+    })
+    timeout: float = field(default=10.0, metadata={
+        "doc": "how long one attempt may take", "units": "duration", "example": "5s",
+    })
+    retries: int = field(default=3, metadata={
+        "doc": "more attempts after the first when the receiver does not answer or answers 5xx, 408 or 429,"
+               " waiting 1s, 2s, 4s ... between them", "example": "5",
+    })
+
+    def __repr__(self) -> str:  # the URL may carry a token
+        return f"Webhook(url=<{len(self.url)} characters>, secret_env={self.secret_env!r})"
 
 
 @dataclass(frozen=True)
@@ -177,6 +204,12 @@ class FeedConfig:
     })
     image_max_size: int = field(default=10 * 1024 * 1024, metadata={
         "units": "size", "example": "2MiB", "doc": "largest image stored with `images: download`"})
+    expect_new_within: float | None = field(default=None, metadata={
+        "units": "duration", "example": "30d", "see": "how-to/status-webhooks.md",
+        "doc": "a feed that answers but has published nothing new for this long is quiet: shown on the status"
+               " page, counted in `/metrics`, named on the run's line, and exit code 1 with `run --strict`;"
+               " unset: never judged quiet",
+    })
 
     @property
     def default_categories(self) -> tuple[str, ...]:
@@ -233,6 +266,11 @@ class Config:
     # config's directory (plus a name never created), the anchor that the
     # recorded output layout is relative to, as a SQLite file's directory is.
     store_url: str | None = field(default=None, metadata={"internal": True})
+    webhooks: tuple[Webhook, ...] = field(default=(), metadata={
+        "see": "reference/webhooks.md",
+        "doc": "URLs to POST to after a run (or a daemon's batch of polls) that wrote or removed files, each with"
+               " `url` and optional `secret_env`, `timeout` and `retries`",
+    })
 
     @property
     def store_location(self) -> str:
@@ -252,13 +290,14 @@ class Config:
         return tuple(by_name[n] for n in names)
 
 
-TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency", "hooks"}
+TOP_KEYS = {"output", "store", "feeds", "defaults", "concurrency", "host_concurrency", "hooks", "webhooks"}
+WEBHOOK_KEYS = {"url", "secret_env", "timeout", "retries"}
 OUTPUT_KEYS = {"dir", "profile", "body"}
 HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep", "images", "image_max_size",
+    "include", "exclude", "keep", "images", "image_max_size", "expect_new_within",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 

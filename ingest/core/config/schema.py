@@ -34,7 +34,9 @@ from .model import (
     Config,
     ConfigError,
     FeedConfig,
+    WEBHOOK_KEYS,
     TagRule,
+    Webhook,
     parse_duration,
     parse_size,
 )
@@ -84,6 +86,7 @@ def parse(text: str, path: Path) -> Config:
         top, "host_concurrency", "", default=_TOP_DEFAULTS["host_concurrency"], minimum=1
     )
     after_run = _hooks(reader, top)
+    webhooks = _webhooks(reader, top)
 
     defaults_node = top.get("defaults")
     defaults: dict[str, Any] = {}
@@ -127,7 +130,7 @@ def parse(text: str, path: Path) -> Config:
     return Config(
         path=path, output=output, store=store, feeds=tuple(feeds),
         concurrency=concurrency, host_concurrency=host_concurrency,
-        profile=profile, body=body, after_run=after_run, lines=lines, store_url=store_url,
+        profile=profile, body=body, after_run=after_run, lines=lines, store_url=store_url, webhooks=webhooks,
     )
 
 
@@ -248,6 +251,49 @@ def _hooks(reader: _Reader, top: Entries) -> str | tuple[str, ...] | None:
     )
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _webhooks(reader: _Reader, top: Entries) -> tuple[Webhook, ...]:
+    """``webhooks:``, a list of ``{url, secret_env, timeout, retries}``; a URL's token is never quoted back."""
+    if "webhooks" not in top:
+        return ()
+    node = top["webhooks"][1]
+    if not isinstance(node, yaml.SequenceNode):
+        raise ConfigError(reader.path, _line(node), "webhooks", "must be a list of webhooks, each with a 'url:'")
+    hooks = []
+    for index, item in enumerate(node.value):
+        prefix = f"webhooks[{index}]."
+        entries = reader.mapping(item, f"webhooks[{index}]")
+        _check_keys(reader, entries, WEBHOOK_KEYS, prefix=prefix)
+        url = reader.string(entries, "url", prefix, default=None)
+        if url is None:
+            raise ConfigError(reader.path, _line(item), f"{prefix}url", "missing; every webhook needs a 'url:'")
+        if not _web_url(url):
+            raise reader.fail(entries, "url", prefix, "must be an http:// or https:// URL with a host")
+        secret_env = reader.string(entries, "secret_env", prefix, default=None)
+        if secret_env is not None and not _ENV_NAME.match(secret_env):
+            raise reader.fail(entries, "secret_env", prefix, "must be the name of an environment variable")
+        hook = Webhook(url=url, secret_env=secret_env)
+        if "timeout" in entries:
+            try:
+                hook = replace(hook, timeout=parse_duration(reader.value(entries["timeout"][1])))
+            except ValueError as exc:
+                raise reader.fail(entries, "timeout", prefix, str(exc)) from None
+        retries = reader.integer(entries, "retries", prefix, default=hook.retries, minimum=0)
+        hooks.append(replace(hook, retries=retries))
+    return tuple(hooks)
+
+
+def _web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:
     url = reader.string(fmap, "url", prefix, default=None)
     if url is None:
@@ -272,7 +318,7 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
     for key in ("enabled", "draft"):
         if key in entries:
             out[key] = reader.boolean(entries, key, prefix)
-    for key in ("interval", "timeout", "deadline"):
+    for key in ("interval", "timeout", "deadline", "expect_new_within"):
         if key in entries:
             try:
                 out[key] = parse_duration(reader.value(entries[key][1]))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "backoff", "BACKOFF_BASE", "BACKOFF_CAP", "cache_hint", "decide_redirect", "Hop", "is_https_upgrade",
     "MAX_SERVER_DELAY", "parse_ttl", "PERMANENT_REDIRECTS", "permanent_target", "RedirectDecision",
-    "REDIRECTS", "retry_after",
+    "REDIRECTS", "retry_after", "host_key",
 ]
 
 
@@ -27,6 +27,11 @@ BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=24)
 PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def host_key(url: str) -> str:
+    """The host politeness is counted by (per-host limits, a host's request to wait): its lower-case name."""
+    return (urlsplit(url).hostname or "").lower()
 
 
 @dataclass(frozen=True)

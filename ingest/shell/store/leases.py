@@ -26,6 +26,17 @@ from typing import Any
 
 __all__ = ["Claim", "PostgresLeases", "SingleNodeLeases"]
 
+CLAIM_KEY = 0x696E6763  # the advisory lock claims that count leases per host take turns on
+
+# The due feeds nobody holds, never planned ('') first, then by due time: a range of
+# the feeds_due index, so a claim reads the due feeds only, however many are not due yet.
+_DUE = (
+    "SELECT id, host, lease_node, lease_until, coalesce(next_poll_at, '') AS due_at FROM feeds"
+    " WHERE retired_at IS NULL AND coalesce(next_poll_at, '') <= %s"
+    " AND (lease_until IS NULL OR lease_until <= %s){only}"
+    " ORDER BY coalesce(next_poll_at, ''), id"
+)
+
 
 @dataclass(frozen=True, order=True)
 class Claim:
@@ -45,8 +56,10 @@ class SingleNodeLeases:
     # ``_q`` and ``plan_poll`` come from the store class this is mixed into.
 
     def claim_due(
-        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
+        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
+        *, host_cap: int | None = None,
     ) -> list[Claim]:
+        """The due feeds; ``host_cap`` is kept by the one process's own per-host limits."""
         wanted = set(among) if among is not None else None
         rows = self._q(  # type: ignore[attr-defined]
             "SELECT id, next_poll_at FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
@@ -73,12 +86,19 @@ class PostgresLeases:
     # ``_lq`` (psycopg's ``%s`` placeholders, on the lease connection) comes from ``PostgresStore``.
 
     def claim_due(
-        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None
+        self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
+        *, host_cap: int | None = None,
     ) -> list[Claim]:
         """Take up to ``limit`` due feeds nobody holds (or whose lease expired), in due order.
 
         A lease that ended without a release (``lease_until`` still set) was
         its node's last word: claiming such a feed is a takeover.
+
+        ``host_cap`` bounds the leases held on one host by all nodes together
+        (a lease is a poll under way), so the per-host limit holds across the
+        cluster. Counting other nodes' leases and taking new ones must not
+        interleave, so such claims take turns on a transaction-scoped
+        advisory lock: a claim is a few milliseconds, once per tick.
         """
         moment = now.isoformat()
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
@@ -86,17 +106,31 @@ class PostgresLeases:
         args: list[Any] = [moment, moment]
         if among is not None:
             args.append(list(among))
-        rows = self._lq(  # type: ignore[attr-defined]
-            "WITH due AS (SELECT id, lease_node, lease_until, next_poll_at FROM feeds"
-            # never planned ('') first, then by due time: a range of the feeds_due index,
-            # so a claim reads the due feeds only, however many are not due yet
-            " WHERE retired_at IS NULL AND coalesce(next_poll_at, '') <= %s"
-            f" AND (lease_until IS NULL OR lease_until <= %s){only}"
-            " ORDER BY coalesce(next_poll_at, ''), id LIMIT %s FOR UPDATE SKIP LOCKED)"
-            " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
-            " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END, due.next_poll_at",
-            (*args, limit, node, until),
-        ).fetchall()
+        if host_cap is None:
+            rows = self._lq(  # type: ignore[attr-defined]
+                f"WITH due AS ({_DUE.format(only=only)} LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
+                " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END, due.due_at",
+                (*args, limit, node, until),
+            ).fetchall()
+            return [Claim(feed_id, taken, _when(at)) for feed_id, taken, at in sorted(rows)]
+        with self._lease_transaction():  # type: ignore[attr-defined]
+            self._lq("SELECT pg_advisory_xact_lock(%s)", (CLAIM_KEY,))  # type: ignore[attr-defined]
+            rows = self._lq(  # type: ignore[attr-defined]
+                # more candidates than wanted: some wait for their host's leases to end
+                f"WITH due AS ({_DUE.format(only=only)} LIMIT %s FOR UPDATE SKIP LOCKED),"
+                " busy AS (SELECT host, count(*) AS held FROM feeds WHERE lease_until > %s"
+                "  AND host IN (SELECT host FROM due) GROUP BY host),"
+                " ranked AS (SELECT due.id, due.lease_node, due.lease_until, due.due_at,"
+                "  row_number() OVER (PARTITION BY due.host ORDER BY due.due_at, due.id) AS turn,"
+                "  coalesce(busy.held, 0) AS held, due.host FROM due LEFT JOIN busy ON busy.host = due.host),"
+                " chosen AS (SELECT * FROM ranked WHERE host = '' OR turn + held <= %s"
+                "  ORDER BY due_at, id LIMIT %s)"
+                " UPDATE feeds SET lease_node = %s, lease_until = %s FROM chosen WHERE feeds.id = chosen.id"
+                " RETURNING feeds.id, CASE WHEN chosen.lease_until IS NOT NULL THEN chosen.lease_node END,"
+                " chosen.due_at",
+                (*args, max(4 * limit, limit + 64), moment, host_cap, limit, node, until),
+            ).fetchall()
         return [Claim(feed_id, taken, _when(at)) for feed_id, taken, at in sorted(rows)]
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:

@@ -15,7 +15,8 @@ beside a one-shot run. The lock ends with the session, even on ``kill -9``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg  # this module is imported only for a PostgreSQL store
@@ -24,6 +25,7 @@ from ...core.config.store_url import redact
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
+from .status_queries import StatusQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
@@ -103,11 +105,27 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (identity, url)
     );
     """,
+    # When the current run of failures began, for the status page's "failing since".
+    """
+    ALTER TABLE feeds ADD COLUMN failing_since TEXT COLLATE "C";
+    """,
+    # Politeness across nodes: a 429/503 with Retry-After from a host defers every feed on it
+    # (host_waits), and a claim counts the leases held on each host (the host, from the URL).
+    """
+    CREATE TABLE host_waits (
+        host TEXT COLLATE "C" PRIMARY KEY,
+        not_before TEXT COLLATE "C" NOT NULL,
+        reason TEXT
+    );
+    ALTER TABLE feeds ADD COLUMN host TEXT COLLATE "C" GENERATED ALWAYS AS
+        (lower(substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\\[[^]]*\\]|[^:/?#]*)'))) STORED;
+    CREATE INDEX feeds_leased ON feeds(host, lease_until) WHERE lease_until IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class PostgresStore(PostgresLeases, SqlStore):
+class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
     """The store in a PostgreSQL database, shared by every node of a cluster."""
 
     _NULLS_LAST = " NULLS LAST"
@@ -197,6 +215,16 @@ class PostgresStore(PostgresLeases, SqlStore):
         if self._lease_conn is not None:
             self._lease_conn.close()
         self._conn.close()  # ends the session, and with it the advisory lock
+
+    @contextlib.contextmanager
+    def _lease_transaction(self) -> Iterator[None]:
+        """Several lease statements as one transaction (each is its own otherwise)."""
+        self._lq("SELECT 1")  # connects on first use
+        try:
+            with self._lease_conn.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
 
     def _lq(self, sql: str, args: Iterable[Any] = ()) -> Any:
         """Run a lease statement (psycopg placeholders) on the lease connection, committed without a disk wait."""

@@ -19,7 +19,7 @@ from ...core.content.entry_images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 
-__all__ = ["SqlStore", "utcnow"]
+__all__ = ["FEED_COLUMNS", "SqlStore", "feed_from_row", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -108,22 +108,8 @@ class SqlStore:
         ).fetchone()
 
     def feed_state(self, feed_id: int) -> FeedState | None:
-        row = self._q(
-            "SELECT id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
-            " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
-            " entry_sources, etag, last_modified, request_key, item_tokens FROM feeds WHERE id = ?",
-            (feed_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        times = [_when(v) for v in (row[3], row[4])]
-        return FeedState(
-            *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
-            body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
-            retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
-            validators=Validators(row[16], row[17]), request_key=row[18],
-            item_tokens=frozenset((row[19] or "").split()),
-        )
+        row = self._q(f"SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return feed_from_row(row) if row is not None else None
 
     def find_feed(self, url: str) -> FeedState | None:
         """The feed configured at ``url``, or one that was moved there (the user updated the config)."""
@@ -153,7 +139,7 @@ class SqlStore:
         with self._tx():
             self._q(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
-                " last_error = NULL, error_count = 0, not_before = ?,"
+                " last_error = NULL, error_count = 0, failing_since = NULL, not_before = ?,"
                 " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
                 " entry_sources = COALESCE(?, entry_sources), item_tokens = COALESCE(?, item_tokens) WHERE id = ?",
                 (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
@@ -165,8 +151,8 @@ class SqlStore:
         with self._tx():
             self._q(
                 "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
-                " not_before = COALESCE(?, not_before) WHERE id = ?",
-                (now.isoformat(), error, _iso(not_before), feed_id),
+                " failing_since = COALESCE(failing_since, ?), not_before = COALESCE(?, not_before) WHERE id = ?",
+                (now.isoformat(), error, now.isoformat(), _iso(not_before), feed_id),
             )
 
     def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> None:
@@ -186,11 +172,27 @@ class SqlStore:
                 (now.isoformat(), reason, now.isoformat(), reason, feed_id),
             )
 
+    def defer_host(self, host: str, not_before: datetime, reason: str) -> None:
+        """A host asked to be left alone until ``not_before``: every feed on it waits (the later time wins)."""
+        with self._tx():
+            self._q(
+                "INSERT INTO host_waits (host, not_before, reason) VALUES (?, ?, ?) ON CONFLICT (host) DO UPDATE"
+                " SET not_before = excluded.not_before, reason = excluded.reason"
+                " WHERE excluded.not_before > host_waits.not_before",
+                (host, not_before.isoformat(), reason),
+            )
+
+    def host_wait(self, host: str, now: datetime) -> tuple[datetime, str] | None:
+        """Until when and why the host asked to wait, if that time is still ahead."""
+        row = self._q("SELECT not_before, reason FROM host_waits WHERE host = ? AND not_before > ?",
+                      (host, now.isoformat())).fetchone()
+        return (datetime.fromisoformat(row[0]), row[1] or "") if row else None
+
     def reset(self, feed_id: int) -> None:
         """Forget errors, backoff, deferral and retirement: the next run asks at once."""
         with self._tx():
             self._q(
-                "UPDATE feeds SET last_error = NULL, error_count = 0, not_before = NULL, retired_at = NULL,"
+                "UPDATE feeds SET last_error = NULL, error_count = 0, failing_since = NULL, not_before = NULL, retired_at = NULL,"
                 " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
                 (feed_id,),
             )
@@ -548,3 +550,22 @@ def _entry(row: tuple) -> StoredEntry:
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+# The columns of a ``FeedState``, in the order ``feed_from_row`` reads them.
+FEED_COLUMNS = (
+    "id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
+    " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
+    " entry_sources, etag, last_modified, request_key, item_tokens, failing_since"
+)
+
+
+def feed_from_row(row: Any) -> FeedState:
+    times = [_when(v) for v in (row[3], row[4])]
+    return FeedState(
+        *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
+        body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
+        retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
+        validators=Validators(row[16], row[17]), request_key=row[18],
+        item_tokens=frozenset((row[19] or "").split()), failing_since=_when(row[20]),
+    )

@@ -20,6 +20,7 @@ from typing import Any
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import SingleNodeLeases
 from .sql import SqlStore
+from .status_queries import StatusQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store"]
 
@@ -138,12 +139,24 @@ MIGRATIONS: list[str] = [
     CREATE INDEX feeds_moved_to ON feeds(moved_to);
     CREATE INDEX feeds_name ON feeds(name);
     """,
+    # When the current run of failures began, for the status page's "failing since".
+    """
+    ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+    """,
+    # A 429/503 with Retry-After from a host defers every feed on it, not only the one that asked.
+    """
+    CREATE TABLE host_waits (
+        host TEXT PRIMARY KEY,
+        not_before TEXT NOT NULL,
+        reason TEXT
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 
-class Store(SingleNodeLeases, SqlStore):
+class Store(SingleNodeLeases, StatusQueries, SqlStore):
     """The SQLite store (``Store.open(path)``), the embedded default."""
 
     def __init__(self, db: sqlite3.Connection, lock_fd: int | None, readonly: bool):

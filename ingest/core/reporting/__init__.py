@@ -1,0 +1,1 @@
+"""Reporting: what is said about the feeds (the status report) and to the site (the webhook body)."""
