@@ -76,8 +76,8 @@ async def discover(url: str, transport: httpx.AsyncBaseTransport | None = None) 
         for link, verify in links:
             if not verify:
                 found.append(link)
-            elif checked.get(link.url) is not None:
-                found.append(replace(checked[link.url], title=link.title or checked[link.url].title))
+            elif (answer := checked.get(link.url)) is not None:
+                found.append(replace(answer, title=link.title or answer.title))
         if not found:
             probed = await _probe(client, settings, _well_known(page.final_url))
             found = [replace(feed, via="well-known") for _, feed in probed if feed is not None]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..core.config.model import Config
 from ..core.deciding.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
@@ -137,7 +138,7 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     profile = PROFILES[config.profile]
     renames = PROFILES[old.profile].path != profile.path
     report = RebuildReport()
-    plans = []
+    plans: list[Any] = []
     settings = image_modes(config, store)  # each feed's images setting: (the files', the config's)
     looking = Images(store, os.fspath(output), profile, config.body, dry_run=True)
     stored_images = []
@@ -147,6 +148,7 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
             continue
         article = replace(article_from_json(entry.article), slug=entry.given_slug)
         was, mode = settings.get(entry.feed_id, ("keep", "keep"))
+        assert article.date is not None  # a stored entry is dated
         target = profile.path_for(article.slug, article.date, mode) if renames or was != mode else entry.path
         text = render(article, profile, config.body)
         if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
@@ -178,7 +180,7 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
             current = text  # moved by a rebuild that stopped before recording it
         outcome = resolve(
             modes.get(entry.feed_id, DEFAULT_EDITS), current, entry.ours, text,
-            lambda entry=entry: base_text(entry, old_profile, old.body),  # called at once, inside resolve
+            lambda: base_text(entry, old_profile, old.body),  # noqa: B023 (called at once, inside resolve)
         )
         if outcome.resolution is Resolution.DELETED:
             report.kept_deleted += 1

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..app import config_file
 from ..app.rebuild import LayoutChanged
@@ -15,6 +16,9 @@ from ..app.facade import open_store
 from ..core.config import model as config_mod
 from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked
+
+if TYPE_CHECKING:  # the store comes from the use cases; only its type is named here
+    from ..shell.store import StoreAPI as Store
 
 __all__ = [
     "check_paths", "error", "Exit", "ExitCode", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
@@ -36,11 +40,11 @@ class ExitCode(enum.IntEnum):
 
 
 # The names the commands use
-EXIT_OK = ExitCode.OK
-EXIT_FEED_FAILED = ExitCode.FEED_FAILED
-EXIT_USAGE = ExitCode.USAGE
-EXIT_HOOK_FAILED = ExitCode.HOOK_FAILED
-EXIT_LOCKED = ExitCode.LOCKED
+EXIT_OK: int = ExitCode.OK
+EXIT_FEED_FAILED: int = ExitCode.FEED_FAILED
+EXIT_USAGE: int = ExitCode.USAGE
+EXIT_HOOK_FAILED: int = ExitCode.HOOK_FAILED
+EXIT_LOCKED: int = ExitCode.LOCKED
 
 
 class Exit(Exception):
@@ -95,7 +99,7 @@ def has_store(cfg: config_mod.Config) -> bool:
 
 def open_store_or_exit(
     cfg: config_mod.Config, *, wait: bool, readonly: bool = False, lock: bool = True, shared: bool = False
-):
+) -> Store:
     """The config's store, or the command ends: exit 75 when another process holds it, 2 when it cannot be used."""
     try:
         return open_store(cfg, wait=wait, readonly=readonly, lock=lock, shared=shared)

@@ -54,7 +54,7 @@ def append_feeds(text: str, feeds: Sequence[NewFeed]) -> str:
         separator = "" if not text or text.endswith(("\n", "\r")) else newline
         return f"{text}{separator}feeds:{newline}{block}"
     key, value = entry
-    if isinstance(value, yaml.SequenceNode) and value.flow_style and (value.value or root.flow_style):
+    if isinstance(value, yaml.SequenceNode) and value.flow_style and (value.value or (root is not None and root.flow_style)):
         return _into_flow(text, value, feeds)
     if isinstance(value, yaml.SequenceNode) and value.value:
         dash = value.start_mark.column

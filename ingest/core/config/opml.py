@@ -206,4 +206,5 @@ def write_opml(feeds: Sequence[FeedConfig], title: str = "ingest feeds") -> byte
             folders[path], "outline", type="rss", text=feed.name, title=feed.name, xmlUrl=strip_userinfo(feed.url)
         )
     ET.indent(opml, space="  ")
-    return ET.tostring(opml, encoding="UTF-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(opml, encoding="UTF-8", xml_declaration=True)
+    return document + b"\n"

@@ -20,7 +20,6 @@ import yaml
 
 from .model import (
     DEFAULT_OUTPUT,
-    DEFAULT_PROFILE,
     DEFAULT_STORE,
     FEED_KEYS,
     FEED_SETTINGS,
@@ -45,7 +44,7 @@ from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..content.excerpt import SUMMARY_LENGTH
 from ..deciding.filters import RuleError, check_rule
 from .feed_names import derive_names
-from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, PROFILES
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..deciding.retention import parse_keep
 from .store_url import is_postgres
 
@@ -56,7 +55,7 @@ _RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"
                      "if-none-match", "if-modified-since", "authorization"}
 # Defaults come from the dataclasses, their one source (the docs are generated from them too).
 _FEED_DEFAULTS = FeedConfig(url="", name="")
-_TOP_DEFAULTS = {f.name: f.default for f in fields(Config)}
+_TOP_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Config)}
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -76,8 +75,8 @@ def parse(text: str, path: Path) -> Config:
     _check_keys(reader, top, TOP_KEYS, prefix="")
 
     base = path.parent
-    output, profile, body = _output(reader, top)
-    output = base / output
+    output_text, profile, body = _output(reader, top)
+    output = base / output_text
     store_text = reader.string(top, "store", "", default=DEFAULT_STORE)
     store_url = store_text if is_postgres(store_text) else None
     store = base / ("ingest.postgresql" if store_url else store_text)
@@ -126,7 +125,7 @@ def parse(text: str, path: Path) -> Config:
         seen_urls[url] = line
         feeds.append(replace(FeedConfig(url=url, name=name, base=base), **settings))
     feeds = _derive_names(feeds, seen_names)
-    lines = {key: top[key][0] for key in ("output", "store") if key in top}
+    lines: dict[str, int] = {key: top[key][0] for key in ("output", "store") if key in top}
     return Config(
         path=path, output=output, store=store, feeds=tuple(feeds),
         concurrency=concurrency, host_concurrency=host_concurrency,
@@ -206,7 +205,7 @@ class _Reader:
         value = self.value(entries[key][1])
         if value not in allowed:
             raise self.fail(entries, key, prefix, f"{value!r} is not one of: {', '.join(allowed)}")
-        return value
+        return str(value)
 
     def boolean(self, entries: Entries, key: str, prefix: str) -> bool:
         value = self.value(entries[key][1])
@@ -295,7 +294,7 @@ def _web_url(url: str) -> bool:
 
 
 def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:
-    url = reader.string(fmap, "url", prefix, default=None)
+    url: str | None = reader.string(fmap, "url", prefix, default=None)
     if url is None:
         raise reader.fail(fmap, "url", prefix, "must be a URL")
     parts = urlsplit(url)

@@ -215,7 +215,8 @@ def sanitize_svg(data: bytes) -> bytes:
     _clean(root)
     ElementTree.register_namespace("", _SVG_NS)
     ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
-    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    svg: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return svg
 
 
 def _local(tag: object) -> str:

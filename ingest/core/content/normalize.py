@@ -166,7 +166,8 @@ def entry_datetime(entry: Any) -> datetime | None:
         parsed = entry.get(key)
         if parsed:
             try:
-                return datetime(*parsed[:6], tzinfo=timezone.utc)
+                year, month, day, hour, minute, second = parsed[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
             except (TypeError, ValueError):
                 continue
     return None

@@ -127,10 +127,9 @@ def merge(base: str, mine: str, theirs: str) -> str | None:
     None when one of the texts is not front matter followed by a body, or
     the owner's front matter repeats a key: then nothing can be merged safely.
     """
-    documents = [_split(text) for text in (base, mine, theirs)]
-    if any(d is None for d in documents):
+    old, own, new = (_split(text) for text in (base, mine, theirs))
+    if old is None or own is None or new is None:
         return None
-    old, own, new = documents  # type: ignore[misc]
     old_keys, new_keys = old.keys(), new.keys()
     if len(own.keys()) != len(own.blocks):
         return None

@@ -162,6 +162,7 @@ def slug_candidates(slug: str, identity: str) -> Iterator[str]:
 
 def candidates(article: Article, profile: Profile, images: str = "keep") -> Iterator[tuple[str, str]]:
     """The (slug, file name) pairs a new entry may get, best first; the shell looks them up."""
+    assert article.date is not None  # dated before it is named (first seen, if not by its feed)
     for slug in slug_candidates(article.slug, article.identity):
         yield slug, profile.path_for(slug, article.date, images)
 
@@ -233,7 +234,7 @@ class _Decider:
             text = self.facts.placed.get(article.identity) or self._render(article, prepared)
         else:
             article, name, text = self._name_new(article, prepared)
-        digest = prepared.digest if text is prepared.text else content_hash(text)
+        digest = prepared.digest if text is prepared.text and prepared.digest is not None else content_hash(text)
         action = decide(stored, feed_id, digest)
         if revived and stored is not None:
             action = Action.NEW if stored.written_hash is None else Action.CHANGED

@@ -112,12 +112,12 @@ def read_items(result: FetchResult, salt: str, tokens: Iterable[str], known: fro
             ids.append(id_hash)
     if unchanged:
         changed = [index for index in range(count) if index not in unchanged]
-        parsed = parse_subset(result, split.document(changed))
-        if parsed is not None and len(parsed.entries) == len(changed):
-            ids += [_id_hash(entry) for entry in parsed.entries]
+        subset = parse_subset(result, split.document(changed))
+        if subset is not None and len(subset.entries) == len(changed):
+            ids += [_id_hash(entry) for entry in subset.entries]
             named = [value for value in ids if value != "-"]
             if len(named) == len(set(named)):
-                return ItemRead(parsed, tuple(changed), unchanged, tuple(keys))
+                return ItemRead(subset, tuple(changed), unchanged, tuple(keys))
     parsed = parse(result)
     sound = parsed.warning is None and len(parsed.entries) == count
     return ItemRead(parsed, tuple(range(len(parsed.entries))), keys=tuple(keys) if sound else None)

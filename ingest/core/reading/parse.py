@@ -149,7 +149,7 @@ def _feedparser(content: bytes, headers: dict[str, str]) -> Any:
 
 def _only_undefined_entities(exception: Any) -> bool:
     message = getattr(exception, "getMessage", None)
-    return bool(message) and message() == "undefined entity"
+    return message is not None and message() == "undefined entity"
 
 
 def check_entities(content: bytes) -> bool:

@@ -136,10 +136,10 @@ class PostgresLeases:
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
-        return self._lq(  # type: ignore[attr-defined]
+        return int(self._lq(  # type: ignore[attr-defined]
             "UPDATE feeds SET lease_until = %s WHERE id = ANY(%s) AND lease_node = %s AND lease_until IS NOT NULL",
             (until, list(feed_ids), node),
-        ).rowcount
+        ).rowcount)
 
     def release(self, node: str, feed_id: int, next_poll_at: datetime) -> None:
         """The poll is done: the feed is next due at ``next_poll_at``; the node stays named as its last holder."""
@@ -150,7 +150,9 @@ class PostgresLeases:
 
     def holders(self) -> dict[int, tuple[str, datetime | None]]:
         """Each feed's current (lease end set) or last (None) holder."""
-        rows = self._q("SELECT id, lease_node, lease_until FROM feeds WHERE lease_node IS NOT NULL").fetchall()
+        rows = self._q(  # type: ignore[attr-defined]
+            "SELECT id, lease_node, lease_until FROM feeds WHERE lease_node IS NOT NULL"
+        ).fetchall()
         return {fid: (node, datetime.fromisoformat(until) if until else None) for fid, node, until in rows}
 
 

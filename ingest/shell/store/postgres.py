@@ -267,7 +267,7 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
     def _in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self._conn.info.transaction_status != TransactionStatus.IDLE
+        return bool(self._conn.info.transaction_status != TransactionStatus.IDLE)
 
     def _begin(self) -> None:
         self._conn.execute("BEGIN")

@@ -102,10 +102,11 @@ class SqlStore:
         return int(row[0]) if row is not None else self.feed_id(url, name)
 
     def _find(self, url: str) -> tuple[int, str] | None:
-        return self._q(
+        found: tuple[int, str] | None = self._q(
             "SELECT id, name FROM feeds WHERE url = ? UNION ALL SELECT id, name FROM feeds WHERE moved_to = ? LIMIT 1",
             (url, url),
         ).fetchone()
+        return found
 
     def feed_state(self, feed_id: int) -> FeedState | None:
         row = self._q(f"SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
@@ -363,7 +364,7 @@ class SqlStore:
         claimed (``pending``) is left to it. Done in one transaction, before
         any file is removed, so a run beside it never writes these files again.
         """
-        marked = []
+        marked: list[Any] = []
         wanted = list(identities)
         if not wanted:
             return marked
@@ -437,7 +438,7 @@ class SqlStore:
             )
 
     def count_entries(self) -> int:
-        return self._q("SELECT COUNT(*) FROM entries").fetchone()[0]
+        return int(self._q("SELECT COUNT(*) FROM entries").fetchone()[0])
 
     # --- entry images (``images: download``) ----------------------------------
 
@@ -452,7 +453,7 @@ class SqlStore:
                 f" WHERE identity IN ({','.join('?' * len(chunk))}) ORDER BY identity, url", chunk,
             ).fetchall()
             for row in rows:
-                found.setdefault(row[0], []).append(ImageRecord(*row[:8], next_try=_when(row[8])))
+                found.setdefault(row[0], []).append(ImageRecord(*row[:8], next_try=_when(row[8])))  # type: ignore[misc]
         return found
 
     def save_images(self, records: Iterable[ImageRecord]) -> None:
@@ -494,10 +495,10 @@ class SqlStore:
 
     def posts_with_images(self, feed_id: int) -> list[tuple[str, str]]:
         """(identity, file) of the feed's written entries that have image records."""
-        return self._q(
+        return list(self._q(
             "SELECT e.identity, e.path FROM entries e WHERE e.feed_id = ? AND e.state = 'written'"
             " AND EXISTS (SELECT 1 FROM images i WHERE i.identity = e.identity)", (feed_id,),
-        ).fetchall()
+        ).fetchall())
 
     def images_modes(self) -> dict[str, tuple[int, str | None]]:
         """Every feed's id and recorded images setting, by its URL (and the URL it moved to)."""
@@ -541,8 +542,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _entry(row: tuple) -> StoredEntry:
-    return StoredEntry(
+def _entry(row: tuple[Any, ...]) -> StoredEntry:
+    return StoredEntry(  # type: ignore[misc]  # the row's first five columns are its first five fields
         *row[:5], first_seen=datetime.fromisoformat(row[5]), slug=row[6], article=row[7],
         written_hash=row[8], written_article=row[9], hidden=row[10],
     )
@@ -562,7 +563,7 @@ FEED_COLUMNS = (
 
 def feed_from_row(row: Any) -> FeedState:
     times = [_when(v) for v in (row[3], row[4])]
-    return FeedState(
+    return FeedState(  # type: ignore[misc, call-arg]  # the row's first columns are its first fields
         *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
         body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
         retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),

@@ -232,7 +232,7 @@ class Store(SingleNodeLeases, StatusQueries, SqlStore):
 
     def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         try:
-            self._db.executemany(sql, rows)
+            self._db.executemany(sql, (tuple(row) for row in rows))
         except sqlite3.Error as exc:
             raise StoreFailed(str(exc)) from None  # the same words as before the wrapping
 
