@@ -11,6 +11,7 @@ from conftest import SCHEMA, FeedServer, item, json_lines, rss, run_cli, write_c
 RUN_FEED_KEYS = {
     "type", "command", "version", "name", "url", "status", "new", "updated", "unchanged", "skipped", "filtered", "removed",
     "pruned", "kept_edits", "merged_edits", "held_edits", "error", "failure", "until", "notes", "images_failed", "quiet",
+    "encoding", "untrusted_dates", "held_dates", "same_as",
 }
 RUN_SUMMARY_KEYS = {
     "type", "command", "version", "feeds", "ok", "failed", "deferred", "retired", "failing", "new", "updated", "filtered",

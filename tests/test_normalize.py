@@ -124,8 +124,13 @@ def test_permalink_guid_stands_in_for_a_missing_link_and_bare_guid_is_scoped() -
 def test_identity_rules() -> None:
     when = datetime(2026, 1, 2, tzinfo=timezone.utc)
     # an http(s) guid and a link are the same kind of key, compared normalized
-    assert identity("HTTP://News.Example:80/s/1#top", "", "t", None, "1") == "url:http://news.example/s/1"
-    assert identity("", "http://news.example/s/1", "t", None, "2") == "url:http://news.example/s/1"
+    assert identity("HTTP://News.Example:80/s/1#top", "", "t", None, "1") == "url:https://news.example/s/1"
+    assert identity("", "http://news.example/s/1", "t", None, "2") == "url:https://news.example/s/1"
+    # http and https alike, no leading www., no tracking parameters; a real parameter counts
+    assert identity("", "https://www.news.example/s/1?utm_source=rss&fbclid=x", "t", None, "2") == \
+        "url:https://news.example/s/1"
+    assert identity("", "http://news.example/s?id=1&utm_medium=feed", "t", None, "2") == "url:https://news.example/s?id=1"
+    assert identity("", "http://news.example/s?id=2", "t", None, "2") == "url:https://news.example/s?id=2"
     assert identity("tag:example.com,2026:1", "https://e/x", "t", None, "1") == "id:tag:example.com,2026:1"
     assert identity("42", "https://e/x", "t", None, "1") == "feed:1:id:42"
     # no id, no link: title and time within the feed, so an edited body keeps its file

@@ -225,3 +225,21 @@ def test_a_lost_connection_is_a_store_failure_a_run_reports(pg_url: str) -> None
             )
         with pytest.raises(StoreFailed, match="127.0.0.1"):
             store.feed_state(feed_id)
+
+
+def test_entry_keys_give_a_feeds_most_recent_entries_without_bodies(store_location: str) -> None:
+    with open_store(store_location) as store:
+        feed_id = store.feed_id("http://a/", "a")
+        other = store.feed_id("http://b/", "b")
+        for n in range(5):
+            article = f'{{"link": "https://e/{n}", "title": "T{n}", "published": "2024-03-0{n + 1}T00:00:00+00:00", "body": "x"}}'
+            store.save_entry(f"id:{n}", feed_id, f"{n}.md", "h", "written", NOW + timedelta(seconds=n), article=article)
+        store.save_entry("id:x", other, "x.md", "h", "written", NOW, article='{"link": "https://e/x", "title": "X"}')
+        store.save_entry("id:none", feed_id, "none.md", "h", "deleted", NOW + timedelta(seconds=9))  # no article
+        # the three most recently stored: id:none (no article, so left out), id:4 and id:3; oldest first
+        assert store.entry_keys(feed_id, 3) == [
+            ("id:3", "3.md", "https://e/3", "T3", "2024-03-04T00:00:00+00:00"),
+            ("id:4", "4.md", "https://e/4", "T4", "2024-03-05T00:00:00+00:00"),
+        ]
+        assert [key[0] for key in store.entry_keys(feed_id, 10)] == ["id:0", "id:1", "id:2", "id:3", "id:4"]
+        assert store.entry_keys(other, 10) == [("id:x", "x.md", "https://e/x", "X", None)]

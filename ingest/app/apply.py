@@ -53,6 +53,7 @@ from ..core.records import (
     Write,
 )
 from ..core.content.reuse import adopt_earlier_files
+from ..core.content.sameness import judge_same
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, read_text, same_bytes, write_atomic
@@ -130,8 +131,11 @@ class Applier:
         self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,
         report: FeedReport, sources: list[str], errors: list[str],
     ) -> list[tuple[Write, str, list[str]]]:
+        # complexity: gathers every fact and records each kind of intent; shrinks as the writers become intents
         """Look up the facts, decide, and record every intent; the writes still to do."""
         entries = adopt_earlier_files(entries, feed_id, self.store.stored_entries)
+        entries, judged = judge_same(entries, feed, feed_id, self.store.stored_entries, self.store.entry_keys)  # type: ignore[assignment, arg-type]  # Held only comes back for what it was given
+        report.same_as += [os.path.join(self.output, same.path) for same in judged]
         stored = self.store.stored_entries(item.article.identity for item in entries if isinstance(item, Prepared))
         prepared: list[Prepared] = []
         for item in entries:

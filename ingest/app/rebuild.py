@@ -22,6 +22,7 @@ from typing import Any
 from ..core.config.model import Config
 from ..core.deciding.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
 from ..core.content.article import article_from_json
+from ..core.content.normalize import redated
 from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..core.records import Layout, StoredEntry
 from ..core.rendering.page import base_text, render
@@ -142,11 +143,15 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     settings = image_modes(config, store)  # each feed's images setting: (the files', the config's)
     looking = Images(store, os.fspath(output), profile, config.body, dry_run=True)
     stored_images = []
+    future = _future_dates(config, store)
+    started = utcnow()
     for entry in store.entries():
         if entry.article is None:
             report.without_data += 1
             continue
         article = replace(article_from_json(entry.article), slug=entry.given_slug)
+        # a date written before ingest judged dates (1699, 2099) becomes the day the entry was first seen
+        article = redated(article, entry.first_seen, started, future.get(entry.feed_id, "first_seen"))
         was, mode = settings.get(entry.feed_id, ("keep", "keep"))
         assert article.date is not None  # a stored entry is dated
         target = profile.path_for(article.slug, article.date, mode) if renames or was != mode else entry.path
@@ -244,6 +249,16 @@ def _edit_modes(config: Config, store: Store) -> dict[int, str]:
         state = store.find_feed(feed.url)
         if state is not None:
             modes[state.id] = feed.edits
+    return modes
+
+
+def _future_dates(config: Config, store: Store) -> dict[int, str]:
+    """Each configured feed's ``future_dates:`` setting by its id in the store."""
+    modes = {}
+    for feed in config.feeds:
+        state = store.find_feed(feed.url)
+        if state is not None:
+            modes[state.id] = feed.future_dates
     return modes
 
 

@@ -29,6 +29,7 @@ from .. import __version__
 from ..core.scheduling import politeness
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
+from ..core.deciding.dated import reading_settings, sort_out_dates
 from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import (
     FailureKind,
@@ -300,13 +301,17 @@ class _Run:
                 self._fail(report, feed_id, f"{read.error} ({redact(result.final_url)})", now, state, FailureKind.NOT_A_FEED)
                 return report
             else:
+                if read.encoding:
+                    report.encoding = read.encoding
+                    report.notes.append(f"read as {read.encoding}")
                 if read.warning:
                     report.notes.append(read.warning)
-                write_errors = await self.applier.apply(feed, feed_id, read.entries, now, report, sources)
+                dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
+                write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
                     raise _WriteFailed(write_errors[0] + more)
-                body_hash = key
+                body_hash = key if not dates.held else None  # a held entry is read again at every poll until its day
                 ttl = read.ttl or 0.0
             if not self.dry_run:
                 self.store.record_success(
@@ -356,11 +361,11 @@ class _Run:
         Validators are sent only when the stored body hash starts with it.
         """
         settings = (__version__, feed.url, feed.categories, feed.tags, feed.draft, self.profile.name, self.body)
-        # summary_length counts only when it is not the default, so stores from
+        # summary_length (and each reading setting) counts only when it is not the default, so stores from
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
-        return hashlib.sha256(repr(settings + limit).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
 
     def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
         """The report of a feed not asked because its host asked every client to wait (429/503), or None."""

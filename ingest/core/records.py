@@ -19,7 +19,7 @@ from .content.reuse import Reuse
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
-    "StoredEntry", "Validators", "EntryFailure", "Unchanged", "Prepared", "ReadFeed",
+    "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
     "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
@@ -205,6 +205,12 @@ class FeedReport:
     held: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
     quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
+    encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
+    untrusted_dates: int = 0  # entries whose date was not trusted, dated when first seen
+    held_dates: int = 0  # entries held until their future date (``future_dates: hold``)
+    # Files of entries a new identity was judged the same as (a publisher's move: https, www, tracking
+    # parameters, a new guid with the same link): updated in place, never written twice.
+    same_as: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -265,17 +271,28 @@ class Prepared:
     data: str
     source: str  # the hash of the entry as the feed gave it
     reuse: Reuse | None = None  # set when other, different entries of the feed share this entry's id
+    untrusted: datetime | None = None  # the date the entry gave, not trusted (before 1995, in the future)
+    legacy: str | None = None  # the entry's identity in stores from before identity links, when it differs
+
+
+@dataclass(frozen=True)
+class Held:
+    """An entry dated in the future under ``future_dates: hold``: not written before ``until``."""
+
+    index: int  # 1-based position in the feed
+    until: datetime
 
 
 @dataclass(frozen=True)
 class ReadFeed:
     """A feed's entries, in document order, or why the feed could not be read."""
 
-    entries: list[Prepared | Unchanged | EntryFailure] = field(default_factory=list)
+    entries: list[Prepared | Unchanged | EntryFailure | Held] = field(default_factory=list)
     ttl: float | None = None  # RSS <ttl>, minutes
     warning: str | None = None  # something forgiven, for the run's report
     error: str | None = None  # the bytes are not a feed we can trust
     items: dict[str, str] = field(default_factory=dict)  # source hash -> token, to remember the items by
+    encoding: str | None = None  # how the bytes were decoded when ingest decided ("windows-1251 (detected)")
 
 
 # --- intents: what the dedupe decision asks the shell to do with one entry ----

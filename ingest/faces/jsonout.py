@@ -89,6 +89,14 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "notes": list(report.notes),
         "quiet": report.quiet,
         "images_failed": list(report.images_failed),
+        # how the bytes were decoded when the feed's declaration was missing or wrong ("windows-1251 (detected)",
+        # "utf-8 (declared windows-1252)"); null when read as declared
+        "encoding": report.encoding,
+        # entries whose date was not trusted (dated when first seen), and entries held back (future_dates: hold)
+        "untrusted_dates": report.untrusted_dates,
+        "held_dates": report.held_dates,
+        # files of stored entries that entries with a new identity were judged the same as (a publisher's move)
+        "same_as": names(report.same_as, output),
     })
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 from ..core.records import FeedReport
@@ -37,6 +38,9 @@ def describe(report: FeedReport) -> str:
     parts += _rule_parts(report)
     if report.merged:
         parts.append(f"{len(report.merged)} merged with your edits: {', '.join(report.merged)}")
+    if report.same_as:
+        shown = ", ".join(os.path.basename(path) for path in report.same_as)
+        parts.append(f"{len(report.same_as)} judged the same as an entry already written (moved): {shown}")
     if report.kept:
         parts.append(f"{len(report.kept)} updated upstream, kept your edits: {', '.join(report.kept)}")
     return ", ".join(parts) + notes

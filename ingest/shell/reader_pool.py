@@ -27,9 +27,10 @@ import pickle
 import signal
 import sys
 import traceback
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..core.records import EntryFailure, Prepared, ReadFeed, Unchanged
+from ..core.records import EntryFailure, Held, Prepared, ReadFeed, Unchanged
 
 if TYPE_CHECKING:
     from ..core.config.model import FeedConfig
@@ -63,7 +64,7 @@ def read_feed(
     from ..core.deciding.edits import content_hash
     from ..core.reading.incremental import read_items
     from ..core.content.article import article_to_json
-    from ..core.content.normalize import normalize
+    from ..core.content.normalize import entry_date, legacy_identity, normalize
     from ..core.reading.parse import ParseError
     from ..core.rendering.profiles import PROFILES
     from ..core.rendering.page import render
@@ -77,7 +78,8 @@ def read_feed(
     if subset.unchanged:
         log.debug("%s: parsed %d of %d items, the others are unchanged", feed.name,
                   len(parsed.entries), len(parsed.entries) + len(subset.unchanged))
-    slots: dict[int, Prepared | Unchanged | EntryFailure] = {
+    now = datetime.now(timezone.utc)  # what a date more than a day ahead is judged against
+    slots: dict[int, Prepared | Unchanged | EntryFailure | Held] = {
         position: Unchanged(source) for position, (source, _token) in subset.unchanged.items()
     }
     tokens = {source: token for source, token in subset.unchanged.values()}
@@ -97,15 +99,23 @@ def read_feed(
             if source in known:
                 slots[position] = Unchanged(source)
                 continue
-            article = normalize(entry, feed, result.final_url, scope=scope, id_reused=reuse is not None)
+            verdict = entry_date(entry, feed, now)
+            if verdict.hold_until is not None:
+                slots[position] = Held(position + 1, verdict.hold_until)
+                continue
+            article = normalize(entry, feed, result.final_url, scope=scope, id_reused=reuse is not None,
+                                published=verdict.moment)
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
-            slots[position] = Prepared(article, text, digest, article_to_json(article), source, reuse)
+            legacy = legacy_identity(entry, result.final_url, article, scope, id_reused=reuse is not None)
+            slots[position] = Prepared(
+                article, text, digest, article_to_json(article), source, reuse, verdict.untrusted, legacy
+            )
         except Exception as exc:  # one odd entry must not cost the others
             slots[position] = EntryFailure(position + 1, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     warning = "; ".join(w for w in (parsed.warning, note) if w) or None
     entries = [slots[position] for position in sorted(slots)]
-    return ReadFeed(entries, ttl=parsed.ttl, warning=warning, items=tokens)
+    return ReadFeed(entries, ttl=parsed.ttl, warning=warning, items=tokens, encoding=parsed.encoding)
 
 
 def source_hash(entry: Any, salt: str) -> str:

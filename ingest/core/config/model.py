@@ -25,7 +25,8 @@ from ..deciding.retention import Keep
 from .store_url import redact as redact_store
 
 __all__ = [
-    "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "FEED_KEYS", "FEED_SETTINGS", "FeedConfig", "HOOK_KEYS",
+    "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "EXTRA_FIELDS", "FEED_KEYS", "FEED_SETTINGS",
+    "FeedConfig", "FUTURE_DATES", "HOOK_KEYS", "IDENTITY_MODES",
     "format_duration", "format_size", "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
     "Webhook", "WEBHOOK_KEYS",
 ]
@@ -34,6 +35,9 @@ __all__ = [
 
 TAG_SOURCES = ("title", "feed")
 IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
+FUTURE_DATES = ("first_seen", "keep", "hold")
+IDENTITY_MODES = ("migrate", "strict")
+EXTRA_FIELDS = ("enclosures", "duration", "author", "video_id")
 DEFAULT_OUTPUT = "data/posts"  # relative to the config file's directory
 DEFAULT_STORE = "data/ingest.sqlite3"
 
@@ -204,6 +208,28 @@ class FeedConfig:
     })
     image_max_size: int = field(default=10 * 1024 * 1024, metadata={
         "units": "size", "example": "2MiB", "doc": "largest image stored with `images: download`"})
+    future_dates: str = field(default="first_seen", metadata={
+        "choices": FUTURE_DATES, "example": "hold", "see": "explanation/reading.md#dates-that-are-not-trusted-future_dates",
+        "doc": "what a date more than a day ahead does (a date before 1995 is never trusted): `first_seen`: the"
+               " entry is dated when ingest first saw it; `keep`: written as the feed gives it; `hold`: the file"
+               " is written only once that moment has come",
+    })
+    timezone: str | None = field(default=None, metadata={
+        "example": "Europe/Berlin", "see": "explanation/reading.md#dates-without-a-zone-timezone",
+        "doc": "the IANA time zone of the feed's dates that carry no zone of their own (UTC when not set)",
+    })
+    identity: str = field(default="migrate", metadata={
+        "choices": IDENTITY_MODES, "example": "strict", "see": "explanation/duplicates.md#identity-strict",
+        "doc": "`migrate`: an entry with a new guid whose link (ignoring http/https, a leading www. and tracking"
+               " parameters) or, without a link, whose title and date match an entry this feed already has is"
+               " that entry, updated in place; `strict`: only the same guid (or link) is the same entry",
+    })
+    extra_fields: tuple[str, ...] = field(default=(), metadata={
+        "choices": EXTRA_FIELDS, "example": "[enclosures, duration, author]",
+        "see": "explanation/reading.md#media-author-podcast-and-video-fields-extra_fields",
+        "doc": "front-matter keys added when an entry has them: `enclosures` (url, type, length), `duration`"
+               " (seconds), `author`, `video_id` (YouTube); none by default, so the key set stays the same",
+    })
     expect_new_within: float | None = field(default=None, metadata={
         "units": "duration", "example": "30d", "see": "how-to/status-webhooks.md",
         "doc": "a feed that answers but has published nothing new for this long is quiet: shown on the status"
@@ -297,7 +323,8 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep", "images", "image_max_size", "expect_new_within",
+    "include", "exclude", "keep", "images", "image_max_size", "expect_new_within", "future_dates", "timezone",
+    "identity", "extra_fields",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 

@@ -21,8 +21,11 @@ import yaml
 from .model import (
     DEFAULT_OUTPUT,
     DEFAULT_STORE,
+    EXTRA_FIELDS,
     FEED_KEYS,
     FEED_SETTINGS,
+    FUTURE_DATES,
+    IDENTITY_MODES,
     HOOK_KEYS,
     IMAGE_MODES,
     OUTPUT_KEYS,
@@ -358,7 +361,33 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
             out["keep"] = parse_keep(reader.value(entries["keep"][1]))
         except ValueError as exc:
             raise reader.fail(entries, "keep", prefix, str(exc)) from None
+    _reading_settings(reader, entries, prefix, out)
     return out
+
+
+def _reading_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:
+    """How entries are read: untrusted dates, the dates' zone, identity across moves, extra fields."""
+    if "future_dates" in entries:
+        out["future_dates"] = reader.choice(entries, "future_dates", prefix, FUTURE_DATES, _FEED_DEFAULTS.future_dates)
+    if "identity" in entries:
+        out["identity"] = reader.choice(entries, "identity", prefix, IDENTITY_MODES, _FEED_DEFAULTS.identity)
+    if "timezone" in entries:
+        name = reader.string(entries, "timezone", prefix, default=None)
+        if name is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise reader.fail(entries, "timezone", prefix, f"{name!r} is not an IANA time zone such as Europe/Berlin") from None
+        out["timezone"] = name
+    if "extra_fields" in entries:
+        wanted = _string_list(reader, entries, "extra_fields", prefix)
+        unknown = [name for name in wanted if name not in EXTRA_FIELDS]
+        if unknown:
+            raise reader.fail(entries, "extra_fields", prefix,
+                              f"{unknown[0]!r} is not one of {', '.join(EXTRA_FIELDS)}")
+        out["extra_fields"] = tuple(dict.fromkeys(wanted))
 
 
 def _rules(reader: _Reader, entries: Entries, key: str, prefix: str) -> tuple[str, ...]:

@@ -11,7 +11,10 @@ import json
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 
+from typing import Any
+
 from .excerpt import SUMMARY_LENGTH
+from .media import Enclosure
 
 __all__ = ["Article", "article_from_json", "article_to_json"]
 
@@ -40,6 +43,11 @@ class Article:
     # Not rendered by any profile: kept for the feed's filter rules, which match them.
     author: str = ""
     entry_categories: tuple[str, ...] = ()  # the entry's own <category> values
+    # The feed's ``extra_fields:`` and what the entry has of them (see ``media``); stored only when set.
+    extra_fields: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
+    duration: int | None = None
+    video_id: str = ""
 
 
 def article_to_json(article: Article) -> str:
@@ -49,7 +57,17 @@ def article_to_json(article: Article) -> str:
     data["tags"] = list(article.tags)
     data["date"] = article.date.isoformat() if article.date else None
     data["published"] = article.published.isoformat() if article.published else None
+    for name, default in _EXTRA_DEFAULTS.items():  # kept only when set: stores from before stay byte for byte
+        if data[name] == default:
+            del data[name]
+    if article.enclosures:
+        data["enclosures"] = [[item.url, item.type, item.length] for item in article.enclosures]
+    if article.extra_fields:
+        data["extra_fields"] = list(article.extra_fields)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+_EXTRA_DEFAULTS: dict[str, Any] = {"extra_fields": (), "enclosures": (), "duration": None, "video_id": ""}
 
 
 _FIELDS = fields(Article)
@@ -63,4 +81,6 @@ def article_from_json(text: str) -> Article:
     data["categories"] = tuple(data["categories"])
     data["tags"] = tuple(data["tags"])
     data["entry_categories"] = tuple(data.get("entry_categories", ()))
+    data["extra_fields"] = tuple(data.get("extra_fields", ()))
+    data["enclosures"] = tuple(Enclosure(*item) for item in data.get("enclosures", ()))
     return Article(**{k: v for k, v in data.items() if k in _FIELD_NAMES})

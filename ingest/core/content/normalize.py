@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+import functools
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -20,13 +22,16 @@ import nh3
 
 from ..config.model import FeedConfig, strip_userinfo
 from .article import Article
+from .dates import DateVerdict, judge, read_date
 from .identity import has_scheme, identity
+from .media import duration, enclosures, video_id
+from .identity import plain_link
 from .sanitize import is_absolute_http, sanitize
 
 __all__ = [
-    "entry_datetime", "entry_id", "entry_link",
-    "entry_title", "make_slug", "normalize", "one_line", "pick_tags",
-    "plain_text", "SLUG_MAX", "SUMMARY_FALLBACK_CHARS", "TITLE_FALLBACK_CHARS", "UNTITLED",
+    "entry_date", "entry_datetime", "entry_id", "entry_link",
+    "entry_title", "legacy_identity", "make_slug", "normalize", "one_line", "pick_tags",
+    "plain_text", "redated", "SLUG_MAX", "SUMMARY_FALLBACK_CHARS", "TITLE_FALLBACK_CHARS", "UNTITLED",
 ]
 
 SLUG_MAX = 150  # leaves room for a suffix, ".md" and a temp prefix within 255 bytes
@@ -42,7 +47,12 @@ _PLAIN_URL = re.compile(r"[!-~]*")  # printable ASCII, no spaces
 _IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]+)\"", re.IGNORECASE)
 
 
-def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False) -> Article:
+_UNSET: Any = object()
+
+
+def normalize(
+    entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reused: bool = False, published: Any = _UNSET,
+) -> Article:
     """Build the Article for ``entry`` of ``feed``.
 
     ``base_url`` is where the feed was actually fetched from (relative links
@@ -51,7 +61,9 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     ``id_reused`` says the feed gives this entry's id to other, different
     entries too (see ``reuse``): the id then names none of them, and the
     entry is known as an entry without an id is, by its own link, else by
-    its title and publication time.
+    its title and publication time. ``published`` is the date ``entry_date``
+    judged (None: the run dates the entry when first seen); without it, the
+    date the entry gives is used as it is.
     """
     own_link = entry_link(entry, base_url)
     raw_id = entry_id(entry)
@@ -66,7 +78,8 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
     title = plain_text(_detail_value(entry, "title")) or _shorten(summary_text, TITLE_FALLBACK_CHARS) or UNTITLED
     entry_categories = _feed_categories(entry)
     tags = pick_tags(title, entry_categories, feed.tags.count, feed.tags.sources)
-    published = entry_datetime(entry)
+    if published is _UNSET:
+        published = entry_datetime(entry, _zone(feed.timezone))
     return Article(
         identity=identity("", own_link, title, published, scope) if id_reused else identity(raw_id, link, title, published, scope),
         title=title,
@@ -85,7 +98,34 @@ def normalize(entry: Any, feed: FeedConfig, base_url: str, scope: str, *, id_reu
         summary_length=feed.summary_length,
         author=plain_text(str(entry.get("author", "") or "")),
         entry_categories=tuple(entry_categories),
+        **_extras(entry, feed, link or base_url),
     )
+
+
+def _extras(entry: Any, feed: FeedConfig, base_url: str) -> dict[str, Any]:
+    """The media fields the feed asks for (``extra_fields:``); nothing is read when it asks for none."""
+    wanted = feed.extra_fields
+    if not wanted:
+        return {}
+    return {
+        "extra_fields": wanted,
+        "enclosures": enclosures(entry, base_url) if "enclosures" in wanted else (),
+        "duration": duration(entry) if "duration" in wanted else None,
+        "video_id": video_id(entry, entry_link(entry, base_url)) if "video_id" in wanted else "",
+    }
+
+
+def legacy_identity(entry: Any, base_url: str, article: Article, scope: str, *, id_reused: bool = False) -> str | None:
+    """The identity ``article`` had before identity links (``sameness``), when it differs; else None."""
+    own_link = entry_link(entry, base_url)
+    raw_id = entry_id(entry)
+    link = own_link
+    if not link and entry.get("guidislink") and has_scheme(raw_id):
+        link = raw_id
+    if id_reused:
+        raw_id, link = "", own_link
+    key = identity(raw_id, link, article.title, article.published, scope, plain_link)
+    return key if key != article.identity else None
 
 
 def entry_id(entry: Any) -> str:
@@ -160,10 +200,53 @@ def make_slug(title: str) -> str:
     return slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True)
 
 
-def entry_datetime(entry: Any) -> datetime | None:
-    """Publication time in UTC; else last update; else None."""
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+# --- dates -----------------------------------------------------------------
+
+
+def redated(article: Article, first_seen: datetime, now: datetime, future_dates: str = "first_seen") -> Article:
+    """``article`` dated when first seen if its date is not trusted (``dates.judge``), else as it is.
+
+    For files written before dates were judged: ``ingest rebuild`` corrects
+    them. A future date held back (``hold``) or kept is left as it is.
+    """
+    if article.published is None:
+        return article
+    verdict = judge(article.published, now, "keep" if future_dates == "hold" else future_dates)
+    if verdict.untrusted is None:
+        return article
+    return replace(article, date=first_seen.date(), published=first_seen)
+
+
+def entry_date(entry: Any, feed: FeedConfig, now: datetime) -> DateVerdict:
+    """The entry's date as ingest uses it: read in the feed's zone, and judged (see ``dates.judge``)."""
+    return judge(entry_datetime(entry, _zone(feed.timezone)), now, feed.future_dates)
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str | None) -> Any:
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def entry_datetime(entry: Any, zone: Any = None) -> datetime | None:
+    """Publication time in UTC; else last update; else None.
+
+    The raw text is read first (``dates.read_date``: timestamps, numeric
+    forms, month names in several languages, the feed's zone for dates
+    without one); feedparser's own reading is used only for what that does
+    not recognise.
+    """
+    for key in ("published", "updated", "created"):
+        # dict.get: feedparser's own get() maps a missing 'updated' to 'published', with a warning
+        raw = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+        if isinstance(raw, str) and raw.strip():
+            moment = read_date(raw, zone)
+            if moment is not None:
+                return moment
+        parsed = entry.get(f"{key}_parsed")
         if parsed:
             try:
                 year, month, day, hour, minute, second = parsed[:6]

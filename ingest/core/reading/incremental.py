@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import feedparser
 
+from .encoding import decide
 from .itemsplit import split_items
 from ..content.normalize import entry_id
 from .parse import (
@@ -82,11 +83,14 @@ def read_items(result: FetchResult, salt: str, tokens: Iterable[str], known: fro
     """
     content = document(result)
     split = None
+    decoded = None
     if content and not _maybe_json(content, result):
-        if check_entities(content):  # the refusals of hostile XML come first, as in ``parse``
-            split = split_items(content, parser_headers(result))
-    if split is None:
-        parsed = parse(result)
+        # The whole document's encoding is decided once; subsets are cut from it in UTF-8.
+        decoded = decide(content, parser_headers(result))
+        if check_entities(decoded.content):  # the refusals of hostile XML come first, as in ``parse``
+            split = split_items(decoded.content, decoded.headers)
+    if split is None or decoded is None:
+        parsed = parse(result, decoded)
         return ItemRead(parsed, tuple(range(len(parsed.entries))))
     count = len(split.spans)
     prefix = hashlib.sha256(_READER + b"\0" + salt.encode("utf-8", "surrogatepass") + b"\0" + split.context)
@@ -112,13 +116,13 @@ def read_items(result: FetchResult, salt: str, tokens: Iterable[str], known: fro
             ids.append(id_hash)
     if unchanged:
         changed = [index for index in range(count) if index not in unchanged]
-        subset = parse_subset(result, split.document(changed))
+        subset = parse_subset(decoded, split.document(changed))
         if subset is not None and len(subset.entries) == len(changed):
             ids += [_id_hash(entry) for entry in subset.entries]
             named = [value for value in ids if value != "-"]
             if len(named) == len(set(named)):
                 return ItemRead(subset, tuple(changed), unchanged, tuple(keys))
-    parsed = parse(result)
+    parsed = parse(result, decoded)
     sound = parsed.warning is None and len(parsed.entries) == count
     return ItemRead(parsed, tuple(range(len(parsed.entries))), keys=tuple(keys) if sound else None)
 

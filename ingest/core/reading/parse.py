@@ -37,6 +37,7 @@ from ...errors import ParseError
 from ..config.model import redact
 from ..scheduling.politeness import parse_ttl
 from ..records import FetchResult
+from .encoding import Decoded, decide
 from .recover import cut_entry
 
 __all__ = [
@@ -65,15 +66,17 @@ class ParsedFeed:
     entries: list[Any]
     ttl: float | None = None  # RSS <ttl>, minutes
     warning: str | None = None  # something forgiven, for the run's report
+    encoding: str | None = None  # how the bytes were decoded when ingest decided ("windows-1251 (detected)")
 
 
-def parse(result: FetchResult) -> ParsedFeed:
+def parse(result: FetchResult, decoded: Decoded | None = None) -> ParsedFeed:
     """Entries of a feed; anything that is not a feed is a ``ParseError`` saying what came back.
 
     Slips that lose nothing are forgiven: blank lines before the XML
     declaration (they are dropped), and HTML entities such as ``&nbsp;`` that
     XML does not define (feedparser's lenient parser reads them as HTML does;
-    the report notes it). Any other XML error is read leniently too, with a
+    the report notes it). The encoding is decided first (``encoding``;
+    ``decoded`` when the caller did it already). Any other XML error is read leniently too, with a
     warning that says so, as long as the prolog was sound and at least one
     entry came through; an entry the document ends inside (a truncated
     transfer) is left out rather than written half (see ``recover``).
@@ -86,6 +89,9 @@ def parse(result: FetchResult) -> ParsedFeed:
 
     if jsonfeed.looks_like_json(content, headers.get("content-type", "")):
         return jsonfeed.parse_json(content, _described(result))
+    if decoded is None:
+        decoded = decide(content, headers)
+    content, headers = decoded.content, decoded.headers
     prolog_sound = check_entities(content)
     try:
         data = _feedparser(content, headers)
@@ -111,11 +117,11 @@ def parse(result: FetchResult) -> ParsedFeed:
     if not data.get("version"):
         raise ParseError(_not_a_feed(result))
     feed = data.get("feed", {})
-    return ParsedFeed(entries=entries, ttl=parse_ttl(feed.get("ttl")), warning=warning)
+    return ParsedFeed(entries=entries, ttl=parse_ttl(feed.get("ttl")), warning=warning, encoding=decoded.note)
 
 
-def parse_subset(result: FetchResult, subset: bytes) -> ParsedFeed | None:
-    """Entries of ``subset``, a document made of part of ``result``'s items (see ``itemsplit``).
+def parse_subset(decoded: Decoded, subset: bytes) -> ParsedFeed | None:
+    """Entries of ``subset``, a document made of part of ``decoded``'s items (see ``itemsplit``).
 
     None unless feedparser reads it strictly, as a sound whole document is
     read: nothing recovered, nothing forgiven but what ``parse`` forgives
@@ -123,14 +129,15 @@ def parse_subset(result: FetchResult, subset: bytes) -> ParsedFeed | None:
     document first.
     """
     try:
-        data = _feedparser(subset, parser_headers(result))
+        data = _feedparser(subset, decoded.headers)
     except Exception:  # the whole document is read instead, and reports the problem
         return None
     if data.get("bozo") and not isinstance(data.get("bozo_exception"), _HARMLESS):
         return None
     if not data.get("version"):
         return None
-    return ParsedFeed(entries=list(data.entries), ttl=parse_ttl(data.get("feed", {}).get("ttl")))
+    ttl = parse_ttl(data.get("feed", {}).get("ttl"))
+    return ParsedFeed(entries=list(data.entries), ttl=ttl, encoding=decoded.note)
 
 
 def parser_headers(result: FetchResult) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..content.excerpt import excerpt
 from ..content.article import Article, article_from_json
+from ..content.media import extra_lines
 from .profiles import HUGO, Field, Profile
 from ..records import StoredEntry
 
@@ -48,6 +49,9 @@ def render(article: Article, profile: Profile = HUGO, body: str = "html") -> str
     lines = ["---"]
     for field in profile.fields:
         lines.extend(_field_lines(field, article))
+    if article.extra_fields:
+        lines.extend(extra_lines(article.extra_fields, article.enclosures, article.duration, article.author,
+                                 article.video_id, double_quoted, single_quoted))
     lines.append("---")
     text = render_body(article.body, body, profile)
     if text:

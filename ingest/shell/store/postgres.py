@@ -130,6 +130,9 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
 
     _NULLS_LAST = " NULLS LAST"
     _PUBLISHED = "(article::json ->> 'published')"
+    _LINK = "(article::json ->> 'link')"
+    _TITLE = "(article::json ->> 'title')"
+    _RECENT_FIRST = "first_seen DESC, identity DESC"
 
     def __init__(self, conn: Any, url: str, readonly: bool):
         super().__init__(readonly=readonly)

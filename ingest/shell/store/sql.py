@@ -32,6 +32,10 @@ class SqlStore:
     readonly: bool = False
     _NULLS_LAST = ""  # PostgreSQL sorts NULLs first in DESC order; SQLite last
     _PUBLISHED = "json_extract(article, '$.published')"  # an article's own time, from its JSON
+    _LINK = "json_extract(article, '$.link')"
+    _TITLE = "json_extract(article, '$.title')"
+    # Most recently stored first: in SQLite the rowid, which the index on feed_id holds (no row is read to sort)
+    _RECENT_FIRST = "rowid DESC"
 
     def __init__(self, *, readonly: bool) -> None:
         self.readonly = readonly
@@ -332,6 +336,19 @@ class SqlStore:
         """Keep the normalized data of an entry whose file did not need rewriting."""
         with self._tx():
             self._q("UPDATE entries SET article = ? WHERE identity = ?", (article, identity))
+
+    def entry_keys(self, feed_id: int, limit: int) -> list[tuple[str, str, str, str, str | None]]:
+        """(identity, file, link, title, published) of one feed's ``limit`` most recently stored entries, oldest first.
+
+        What tells a moved entry (``core.content.sameness``), without reading bodies:
+        the values are taken out of the stored JSON only for those entries.
+        """
+        rows = self._q(
+            f"SELECT identity, path, {self._LINK}, {self._TITLE}, {self._PUBLISHED} FROM entries WHERE identity IN"
+            f" (SELECT identity FROM entries WHERE feed_id = ? ORDER BY {self._RECENT_FIRST} LIMIT ?)"
+            " AND article IS NOT NULL ORDER BY first_seen, identity", (feed_id, limit)
+        ).fetchall()
+        return [(identity, path, link or "", title or "", published) for identity, path, link, title, published in rows]
 
     def feed_entries(self, feed_id: int | None = None) -> list[StoredEntry]:
         """Every entry of one feed (all feeds: None), in any state, oldest first."""
