@@ -41,6 +41,7 @@ class NewFeed:
 
 
 def append_feeds(text: str, feeds: Sequence[NewFeed]) -> str:
+    # complexity: each shape the config's feeds: may have on disk (block, flow, empty, missing) is one branch
     """``text`` with ``feeds`` added at the end of its top-level ``feeds:`` list, and nothing else changed."""
     if not feeds:
         return text

@@ -185,6 +185,7 @@ def _offset_minutes(written: str) -> int | None:
 
 
 def _words(text: str, zone: tzinfo | None) -> datetime | None:
+    # complexity: one branch per token a written date may hold (month name, day, year, weekday, time), in any order
     """A date with a month name, in any order the languages above write it; None if anything is left over."""
     tokens = _WORD.findall(text)
     if "".join(tokens).replace(" ", "") != re.sub(r"\s", "", text):

@@ -59,6 +59,7 @@ def judge_same(
     lookup: Callable[[Iterable[str]], dict[str, StoredEntry]],
     entry_keys: Callable[[int, int], list[tuple[str, str, str, str, str | None]]],
 ) -> tuple[list[Prepared | Unchanged | EntryFailure | Held], list[Judged]]:
+    # complexity: each way a new entry can be an entry already stored is one branch, tried in order
     """Give each new entry that is an entry already stored its stored identity; say which were judged so.
 
     ``lookup`` is the store's batched ``stored_entries``; ``entry_keys``
