@@ -14,6 +14,7 @@ underscore.
     ├── IngestError                 a problem ingest describes in one message
     │   ├── ConfigError             the config file: path, line, key
     │   ├── RuleError (ValueError)  an include/exclude rule that cannot be used
+    │   ├── RuleTimeout             a rule over its time budget on one entry
     │   ├── ParseError              bytes that are not a feed we can trust
     │   ├── OpmlError               a file that is not a readable OPML document
     │   ├── StoreError              the store cannot be opened or used
@@ -35,7 +36,7 @@ from pathlib import Path
 
 __all__ = [
     "ConfigBusy", "ConfigChanged", "ConfigError", "DiscoverError", "EditError", "ImportFailed", "IngestError",
-    "LayoutChanged", "OpmlError", "ParseError", "Refused", "RuleError", "StoreError", "StoreFailed", "StoreLocked",
+    "LayoutChanged", "OpmlError", "ParseError", "Refused", "RuleError", "RuleTimeout", "StoreError", "StoreFailed", "StoreLocked",
     "UnsafeSvg",
 ]
 
@@ -64,6 +65,10 @@ class ConfigError(IngestError):
 
 class RuleError(IngestError, ValueError):
     """A rule that cannot be used; the message says why."""
+
+
+class RuleTimeout(IngestError):
+    """A rule went over its time budget on one entry; the message names the rule."""
 
 
 class ParseError(IngestError):

@@ -169,3 +169,18 @@ def test_the_site_builds_strictly(tmp_path) -> None:
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "site" / "reference" / "config.html").is_file()
+
+
+def test_the_exit_codes_page_lists_every_exit_code_the_program_has() -> None:
+    import re
+
+    from ingest.faces import common
+
+    enum = getattr(common, "ExitCode", None)
+    codes = {int(c) for c in enum} if enum is not None else (
+        {getattr(common, name) for name in dir(common) if name.startswith("EXIT_")} | {130}  # Ctrl-C, as a shell reports it
+    )
+    page = (ROOT / "docs" / "reference" / "exit-codes.md").read_text(encoding="utf-8")
+    table = {int(code) for code in re.findall(r"^\| `(\d+)` \|", page, re.MULTILINE)}
+
+    assert table == codes

@@ -152,3 +152,34 @@ def test_the_example_config_rebuilds_the_site_with_its_hook_only_when_files_chan
 
 def server_body(server: FeedServer, path: str) -> bytes:
     return server.routes[path](Request("GET", path, {})).body
+
+
+def test_the_readme_hugo_recipe_builds_real_pages_without_a_theme(tmp_path: Path, server: FeedServer) -> None:
+    """The README's "Hugo site in a few lines", run as written, offline: a page per post and a list of them."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT, item, rss
+
+    require("hugo")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("--8<-- [start:hugo]"):readme.index("--8<-- [end:hugo]")]
+    script = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert script, "the recipe is a shell block"
+    recipe = script.group(1)
+    feed_url = re.search(r"- url: (\S+)", recipe)
+    assert feed_url and recipe.startswith(". .venv/bin/activate")
+    server.feed("/world.xml", rss([item(1, title="Ferry timetable changes"), item(2)]))
+    # the same lines, with ingest on PATH instead of the checkout's venv, and a feed served here
+    recipe = recipe.replace(feed_url.group(1), server.url("/world.xml")).split("\n", 1)[1]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", recipe], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    public = tmp_path / "mysite" / "public"
+    page = (public / "posts" / "ferry-timetable-changes" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>Ferry timetable changes</h1>" in page and "<p>Body of story 1." in page  # the body, as HTML
+    home = (public / "index.html").read_text(encoding="utf-8")  # minified: attribute quotes may go
+    for slug in ("ferry-timetable-changes", "story-number-2-about-things"):
+        assert re.search(rf'href="?/posts/{slug}/"?>', home), home

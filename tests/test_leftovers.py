@@ -17,25 +17,39 @@ from ingest.shell import write
 ENTRIES = 120
 
 # The real CLI, but the process kills itself (SIGKILL: no cleanup of any kind)
-# right after creating its Nth temporary file and writing part of it.
+# right after creating its Nth temporary file (unnamed, O_TMPFILE, where the
+# system has them; named with DIE_NAMED set) and writing part of it.
 DIE_AT_TEMP = """
 import os, signal, sys
 from ingest.shell import write
 from ingest.faces.cli import main
 
-create = write._create_temp
+create, unnamed = write._create_temp, write.unnamed
 count = 0
 
-def dying(directory, name):
+def die_at_count(fd):
     global count
-    fd, tmp = create(directory, name)
     count += 1
     if count == int(os.environ["DIE_AT_TEMP"]):
         os.write(fd, b"---\\ntitle: half")
         os.kill(os.getpid(), signal.SIGKILL)
+
+def dying(directory, name):
+    fd, tmp = create(directory, name)
+    die_at_count(fd)
     return fd, tmp
 
+def dying_unnamed(directory):
+    fd = unnamed(directory)
+    if fd is not None:
+        die_at_count(fd)
+    return fd
+
 write._create_temp = dying
+write.unnamed = dying_unnamed
+if os.environ.get("DIE_NAMED"):
+    from ingest.shell import unnamed as unnamed_files
+    unnamed_files._unnamed_works = False
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -66,12 +80,32 @@ def clean(tmp_path_factory: pytest.TempPathFactory, server: FeedServer) -> dict[
     return written
 
 
-def killed_at_temp(site: Path, config: Path, n: int, *args: str) -> None:
+def killed_at_temp(site: Path, config: Path, n: int, *args: str, named: bool = True) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", DIE_AT_TEMP, "--config", str(config), *args],
-        env={**os.environ, "DIE_AT_TEMP": str(n)}, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DIE_AT_TEMP": str(n), "DIE_NAMED": "1" if named else ""},
+        capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("n", [1, 37, ENTRIES])
+def test_a_run_killed_while_writing_leaves_nothing_visible_even_before_the_next_run(
+    tmp_path: Path, server: FeedServer, clean: dict[str, bytes], n: int
+) -> None:
+    """On Linux a file is written unnamed (O_TMPFILE) and linked into place whole: a kill leaves no trace."""
+    if not getattr(os, "O_TMPFILE", 0):
+        pytest.skip("no O_TMPFILE on this system")
+    config = write_config(tmp_path, [server.url("/big.xml")])
+    killed_at_temp(tmp_path, config, n, "run", named=False)
+    posts = files(tmp_path / "posts") if (tmp_path / "posts").exists() else {}
+    assert temporaries(tmp_path / "posts") == [] if posts else True
+    assert all(clean[name] == data for name, data in posts.items())  # every file there is complete
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert files(tmp_path / "posts") == clean
 
 
 @pytest.mark.parametrize("n", [1, 2, 37, ENTRIES])

@@ -81,7 +81,7 @@ def load(config: Path) -> config_mod.Config:
 def test_import_nested_folders_into_a_commented_config(tmp_path: Path) -> None:
     config, source = setup(tmp_path)
     done = run_cli("--config", config, "opml", "import", source)
-    assert done.returncode == 1, done.stdout + done.stderr  # three outlines were invalid; the rest is imported
+    assert done.returncode == 1, done.stdout + done.stderr  # two outlines were invalid; the rest is imported
     text = config.read_text(encoding="utf-8")
 
     # every line the user wrote is still there, in order, byte for byte: only feed lines were added
@@ -113,10 +113,12 @@ def test_import_nested_folders_into_a_commented_config(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert any(line.startswith("line 14") and "exists" in line and "already configured as bbc-world" in line for line in lines)
     assert any(line.startswith("line 18") and "duplicate" in line and "the same feed as line 7" in line for line in lines)
-    assert any(line.startswith("line 19") and "'Just a note' has no xmlUrl" in line for line in lines)
+    assert any(line.startswith("line 19") and "skipped" in line and "'Just a note' is an empty folder or a note"
+               in line for line in lines)
     assert any(line.startswith("line 20") and "'gopher://old.example/feed' is not an http:// or https:// URL" in line for line in lines)
     assert any(line.startswith("line 21") and "write it as http:// or https://" in line for line in lines)
-    assert lines[-1] == f"added 5 feeds to {config}; 1 already configured, 1 duplicate in the file, 3 invalid"
+    assert lines[-1] == (f"added 5 feeds to {config}; 1 already configured, 1 duplicate in the file,"
+                         " 1 empty folder or notes skipped, 2 invalid")
 
     # importing again adds nothing and leaves the file alone
     before = snapshot(tmp_path)
@@ -198,7 +200,7 @@ def test_a_result_that_would_not_load_is_never_written(tmp_path: Path) -> None:
     cfg = load(config)
     clash = OutlineDecision(Outline(3, "https://new.example/feed", "x", None, "rss", ()), "new", name="bbc-world")
     with pytest.raises(ImportFailed, match="duplicate feed name 'bbc-world'"):
-        apply(cfg, [clash], write=True)
+        apply(cfg, [clash], write=True, original=config.read_bytes())
     assert snapshot(tmp_path) == before
 
 
@@ -211,7 +213,7 @@ def test_json_lines_one_per_outline_then_a_summary(tmp_path: Path) -> None:
             "outline_type", "reason"]
     assert all(list(record) == keys for record in records[:-1])
     assert [r["status"] for r in records[:-1]] == [
-        "new", "new", "new", "exists", "new", "new", "duplicate", "invalid", "invalid", "invalid",
+        "new", "new", "new", "exists", "new", "new", "duplicate", "skipped", "invalid", "invalid",
     ]
     python = records[0]
     assert python == {
@@ -224,7 +226,8 @@ def test_json_lines_one_per_outline_then_a_summary(tmp_path: Path) -> None:
     assert records[7]["url"] is None and records[7]["title"] == "Just a note"
     assert records[-1] == {
         "type": "summary", "command": "opml import", "version": 2, "config": str(config), "file": str(source),
-        "dry_run": False, "written": True, "new": 5, "exists": 1, "duplicate": 1, "invalid": 3, "exit_code": 1,
+        "dry_run": False, "written": True, "new": 5, "exists": 1, "duplicate": 1, "skipped": 1, "invalid": 2,
+        "exit_code": 1,
     }
     # the global flag before the command works too; a dry run says it wrote nothing
     again = run_cli("--json", "--config", config, "opml", "import", source, "--dry-run")

@@ -74,7 +74,8 @@ def test_a_password_in_the_store_url_is_never_printed(tmp_path: Path, server: Fe
         done = run_cli("--config", config, *command)
         assert done.returncode != 0
         assert "hunter2" not in done.stdout + done.stderr
-        assert "nobody:***@127.0.0.1" in done.stderr, done.stderr
+        assert "hunter2" not in done.stdout + done.stderr and "nobody" not in done.stdout + done.stderr
+        assert "postgresql://***@127.0.0.1" in done.stderr, done.stderr
     assert not (tmp_path / "posts").exists() or not any((tmp_path / "posts").iterdir())
 
 

@@ -15,6 +15,7 @@ those same files again: never a second file, never a lost entry.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Iterable
@@ -31,10 +32,12 @@ from ..core.deciding.entries import (
     candidates,
     dated,
     decide_entries,
+    prejudge,
     judged,
     rendered,
 )
 from ..core.deciding.edits import content_hash
+from ..core.deciding.filters import compile_filter
 from ..core.content.article import article_from_json
 from ..core.rendering.profiles import Profile
 from ..core.records import (
@@ -95,6 +98,11 @@ class Applier:
         next poll to skip the ones that stay the same.
         """
         errors: list[str] = []
+        if not compile_filter(feed.include, feed.exclude).bounded:
+            # a rule that may backtrack is judged in a thread first (``regex`` lets go of the GIL), so the
+            # event loop goes on; the decision below then finds each verdict ready
+            articles = [item.article for item in entries if isinstance(item, Prepared)]
+            await asyncio.to_thread(prejudge, feed, articles)
         try:
             with self.store.batch():
                 planned = self._decide_and_claim(feed, feed_id, entries, now, report, sources, errors)
@@ -279,6 +287,8 @@ class Applier:
         elif isinstance(intent, Write):
             if intent.merged:
                 report.merged.append(intent.name)
+            if intent.kept_body:
+                report.kept_bodies.append(intent.name)
             if self.dry_run:
                 (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
                 return None

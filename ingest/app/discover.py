@@ -14,6 +14,12 @@ redirects one hop at a time), and reports:
 A link typed plain ``application/json`` is only reported once fetched and
 found to be a JSON Feed: JSON Feed 1.0 advertised itself that way, but so
 does every WordPress page for its REST API.
+
+A page is untrusted and may name a thousand candidates that never answer:
+at most ``MAX_CANDIDATES`` advertised links are looked at, at most
+``MAX_PROBES`` of them fetched, each within ``PROBE_DEADLINE`` seconds and
+all of them within ``PROBES_DEADLINE``; what was left out is said (the
+``skipped`` list). The page's credentials go only to the page's own host.
 """
 
 from __future__ import annotations
@@ -46,6 +52,10 @@ __all__ = [
 
 WELL_KNOWN = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
 PROBES_AT_ONCE = 2  # the default host_concurrency: no more requests in flight to the site than a run sends
+MAX_CANDIDATES = 50  # advertised links looked at
+MAX_PROBES = 10  # candidates fetched to see whether they are feeds
+PROBE_DEADLINE = 15.0  # seconds for one candidate
+PROBES_DEADLINE = 60.0  # seconds for all the candidates of one page together
 
 
 
@@ -59,8 +69,15 @@ class Found:
     via: str  # "itself", "advertised" or "well-known"
 
 
-async def discover(url: str, transport: httpx.AsyncBaseTransport | None = None) -> list[Found]:
-    """The feeds ``url`` is or offers, best first; ``DiscoverError`` if there are none."""
+async def discover(
+    url: str, transport: httpx.AsyncBaseTransport | None = None, skipped: list[str] | None = None,
+    *, deadline: float = PROBES_DEADLINE,
+) -> list[Found]:
+    """The feeds ``url`` is or offers, best first; ``DiscoverError`` if there are none.
+
+    ``skipped`` gets a sentence for each thing a limit left out.
+    """
+    skipped = skipped if skipped is not None else []
     settings = FeedConfig(url=url, name="discover")
     async with Client(PROBES_AT_ONCE, transport) as client:
         page = await fetch(client, settings, Validators())
@@ -70,8 +87,18 @@ async def discover(url: str, transport: httpx.AsyncBaseTransport | None = None) 
         if itself is not None:
             return [Found(redact(page.final_url), itself[0], itself[1], "itself")]
         links = advertised(page)
+        if len(links) > MAX_CANDIDATES:
+            skipped.append(f"the page names {len(links)} feeds; only the first {MAX_CANDIDATES} were looked at")
+            links = links[:MAX_CANDIDATES]
         unsure = [link.url for link, verify in links if verify]
-        checked = dict(await _probe(client, settings, unsure)) if unsure else {}
+        if len(unsure) > MAX_PROBES:
+            skipped.append(
+                f"{len(unsure) - MAX_PROBES} candidate(s) typed application/json not checked "
+                f"(at most {MAX_PROBES} are fetched): {', '.join(redact(u) for u in unsure[MAX_PROBES:MAX_PROBES + 3])}"
+                + (", ..." if len(unsure) > MAX_PROBES + 3 else "")
+            )
+            unsure = unsure[:MAX_PROBES]
+        checked = dict(await _probe(client, settings, unsure, skipped, deadline)) if unsure else {}
         found: list[Found] = []
         for link, verify in links:
             if not verify:
@@ -79,7 +106,7 @@ async def discover(url: str, transport: httpx.AsyncBaseTransport | None = None) 
             elif (answer := checked.get(link.url)) is not None:
                 found.append(replace(answer, title=link.title or answer.title))
         if not found:
-            probed = await _probe(client, settings, _well_known(page.final_url))
+            probed = await _probe(client, settings, _well_known(page.final_url), skipped, deadline)
             found = [replace(feed, via="well-known") for _, feed in probed if feed is not None]
     found = _unique(found, page.final_url)
     if not found:
@@ -162,36 +189,68 @@ def _well_known(page_url: str) -> list[str]:
     return [url for url in candidates if url != page_url]
 
 
-async def _probe(client: Client, settings: FeedConfig, urls: list[str]) -> list[tuple[str, Found | None]]:
+async def _probe(
+    client: Client, settings: FeedConfig, urls: list[str], skipped: list[str], deadline: float = PROBES_DEADLINE,
+) -> list[tuple[str, Found | None]]:
     """Fetch each URL, at most ``PROBES_AT_ONCE`` at a time: each with the feed it is, if it is one.
 
     A feed reached through a redirect is reported at its final URL, the one
     to put in the config.
     """
     slots = asyncio.Semaphore(PROBES_AT_ONCE)
+    each = min(settings.deadline, PROBE_DEADLINE, deadline)
+    quick = replace(settings, deadline=each, timeout=min(settings.timeout, each))
+    results: dict[str, Found | None] = {}
 
-    async def one(url: str) -> Found | None:
+    async def one(url: str) -> None:
         async with slots:
-            result = await fetch(client, settings, Validators(), url=url)
+            result = await fetch(client, quick, Validators(), url=url)
         feed = as_feed(result) if result.ok else None
-        if feed is None:
-            return None
-        return Found(result.final_url, feed[0], feed[1], "advertised")
+        results[url] = None if feed is None else Found(result.final_url, feed[0], feed[1], "advertised")
 
-    results = await asyncio.gather(*(one(url) for url in urls))
-    return list(zip(urls, results))
+    tasks = [asyncio.ensure_future(one(url)) for url in urls]
+    done, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    late = [url for url in urls if url not in results]
+    if late:
+        skipped.append(
+            f"{len(late)} candidate(s) did not answer within {deadline:g}s (--deadline): "
+            + ", ".join(redact(u) for u in late[:3]) + (", ..." if len(late) > 3 else "")
+        )
+    return [(url, results.get(url)) for url in urls]
 
 
 def config_line(found: Found) -> str:
-    """``- url: ...  # type: title``: one item to paste under ``feeds:``."""
-    plain = found.url and not any(c.isspace() or not c.isprintable() for c in found.url)
-    url = found.url if plain else json.dumps(found.url)  # a JSON string is a YAML double-quoted scalar
-    note = f"{found.type}: {found.title}" if found.title else found.type
+    """``- url: ...  # type: title``: one item to paste under ``feeds:``, that YAML loads as written.
+
+    The URL is written plain only when YAML reads it back as the same
+    string, else as a double-quoted scalar (a JSON string); the comment
+    holds no control or format character (a terminal would obey it) and
+    no line break.
+    """
+    url = found.url if _plain_in_yaml(found.url) else json.dumps(found.url, ensure_ascii=True)
+    title = _one_line(found.title)
+    note = _one_line(f"{found.type}: {title}" if title else found.type) or ""
     return f"- url: {url}  # {note}"
 
 
+def _plain_in_yaml(url: str) -> bool:
+    if not url or any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    import yaml
+
+    try:
+        return yaml.safe_load(f"- url: {url}  # x") == [{"url": url}]
+    except yaml.YAMLError:
+        return False
+
+
 def _one_line(value: Any) -> str | None:
+    """Text for one line of a terminal: whitespace folded, control and format characters (escapes, bidi) gone."""
     if not isinstance(value, str):
         return None
-    text = " ".join(value.split())
+    text = "".join(c if c.isprintable() else " " for c in value)
+    text = " ".join(text.split())
     return text or None

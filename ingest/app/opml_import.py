@@ -2,7 +2,11 @@
 
 Each outline gets one decision: ``new`` (it will be added), ``exists`` (its
 URL is already configured), ``duplicate`` (an earlier outline of the same
-file has the URL) or ``invalid`` (no ``xmlUrl``, or not an http(s) URL).
+file has the URL), ``skipped`` (no ``xmlUrl`` and no feed type: an empty
+folder or a note, which feed readers export and which is no mistake) or
+``invalid`` (a feed without ``xmlUrl``, or not an http(s) URL).
+
+The config may list no feeds yet, or not exist: the import starts it.
 The new feeds are then added in one edit of the config, which is checked
 with the normal config loader before it replaces the file, so the config is
 updated whole or not at all.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..core.config import model as config_mod
@@ -30,13 +35,40 @@ from ..shell.config_edit import (
     EditError,
     NewFeed,
     append_feeds,
+    remove_abandoned_copies,
     replace_config,
 )
 
-__all__ = ["apply", "ConfigBusy", "ImportFailed", "new_feeds", "OutlineDecision", "plan", "STATUSES"]
+__all__ = [
+    "apply", "ConfigBusy", "ImportFailed", "load_target", "new_feeds", "OutlineDecision", "plan", "STATUSES",
+]
 
 
-STATUSES = ("new", "exists", "duplicate", "invalid")
+def load_target(path: Path) -> tuple[config_mod.Config, bytes | None]:
+    """The config to import into and its bytes as read (None: no file yet, and the import creates it).
+
+    A config that lists no feeds yet (no ``feeds:``, an empty one, an empty
+    file) is one with none; anything else wrong with it is a ConfigError,
+    as for every command, and nothing is imported.
+    """
+    remove_abandoned_copies(path)  # what an import killed mid-write left beside the config
+    try:
+        original = path.read_bytes()
+    except FileNotFoundError:
+        return config_schema.parse("", path, feeds_required=False), None
+    except OSError as exc:
+        raise config_mod.ConfigError(path, None, None, f"cannot read config file: {exc.strerror or exc}") from None
+    try:
+        text = original.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise config_mod.ConfigError(path, None, None, f"cannot read config file: {exc}") from None
+    return config_schema.parse(text, path, feeds_required=False), original
+
+
+STATUSES = ("new", "exists", "duplicate", "skipped", "invalid")
+
+# outline types that say "this is a feed": one of them without xmlUrl is a broken subscription
+_FEED_TYPES = frozenset({"rss", "atom", "feed", "json", "jsonfeed"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +96,12 @@ def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[OutlineDec
     for outline in outlines:
         if outline.url is None:
             what = f"outline {outline.title!r}" if outline.title else "an outline"
-            decisions.append(OutlineDecision(outline, "invalid", reason=f"{what} has no xmlUrl (and holds no outlines)"))
+            if (outline.type or "").strip().lower() in _FEED_TYPES:
+                decisions.append(OutlineDecision(outline, "invalid", reason=f"{what} is a feed with no xmlUrl"))
+            else:
+                decisions.append(
+                    OutlineDecision(outline, "skipped", reason=f"{what} is an empty folder or a note (no xmlUrl)")
+                )
             continue
         problem = url_problem(outline.url)
         if problem:
@@ -101,7 +138,9 @@ def new_feeds(decisions: Sequence[OutlineDecision]) -> list[NewFeed]:
     return feeds
 
 
-def apply(cfg: config_mod.Config, decisions: Sequence[OutlineDecision], *, write: bool) -> bool:
+def apply(
+    cfg: config_mod.Config, decisions: Sequence[OutlineDecision], *, write: bool, original: bytes | None
+) -> bool:
     """Add the new feeds to the config file; whether the file was replaced.
 
     The new text must load as a config in which every feed that was there
@@ -112,9 +151,8 @@ def apply(cfg: config_mod.Config, decisions: Sequence[OutlineDecision], *, write
     feeds = new_feeds(decisions)
     if not feeds:
         return False
-    original = cfg.path.read_bytes()
     try:
-        text = append_feeds(original.decode("utf-8"), feeds)
+        text = append_feeds(original.decode("utf-8") if original is not None else "", feeds)
     except (EditError, UnicodeDecodeError) as exc:
         raise ImportFailed(f"cannot add feeds to {cfg.path}: {exc}") from None
     try:

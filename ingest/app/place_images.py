@@ -21,9 +21,6 @@ import os
 import posixpath
 import random
 import re
-import shutil
-import tempfile
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,6 +31,7 @@ from ..core.config.model import Config, FeedConfig
 from ..core.deciding.edits import content_hash, is_edited
 from ..core.content.entry_images import ImageRecord, file_name, image_dir, localize, reference, wanted
 from ..core.content.article import Article, article_from_json
+from ..core.printable import stored_url
 from ..core.rendering.profiles import Profile
 from ..core.records import FeedReport, StoredEntry, Validators
 from ..core.rendering.page import render
@@ -92,7 +90,6 @@ class Images:
         self.dry_run = dry_run
         self.rng = rng or random.Random()
         self._fetched: dict[tuple[int, str, str], Fetched] = {}  # by feed, entry and URL
-        self._spool: str | None = None
         self._written: list[str] = []  # image files written and not flushed yet
         self._modes: set[int] = set()  # feeds whose images setting is recorded in this run
 
@@ -283,11 +280,11 @@ class Images:
         return os.path.isfile(os.path.join(self.output, record.path))
 
     def _spool_dir(self) -> str:
-        """A temporary folder for large images between fetch and write, removed with this object."""
-        if self._spool is None:
-            self._spool = tempfile.mkdtemp(prefix="ingest-images-")
-            weakref.finalize(self, shutil.rmtree, self._spool, True)
-        return self._spool
+        """Where large images wait between fetch and write: the output, where the next run's sweep looks.
+
+        The wait file is unnamed on Linux, so a killed run leaves nothing there.
+        """
+        return str(self.output)
 
     def _drop_fetched(self, feed_id: int) -> None:
         """Forget what was fetched for a feed's entries that were not placed (skipped, failed to apply)."""
@@ -379,8 +376,8 @@ def image_modes(config: Config, store: Store) -> dict[int, tuple[str, str]]:
 
     A feed no longer configured keeps its files as they are.
     """
-    configured = {feed.url: feed.images for feed in config.feeds}
-    modes: dict[int, tuple[str, str]] = {}
+    configured = {stored_url(feed.url): feed.images for feed in config.feeds}  # the store keeps no credentials
+    modes = {}
     for url, (feed_id, mode) in store.images_modes().items():
         was = mode or "keep"
         modes[feed_id] = (was, configured.get(url, modes.get(feed_id, (was, was))[1]))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config.model import Config
-from ..core.deciding.edits import DEFAULT_EDITS, Resolution, content_hash, is_edited, resolve
+from ..core.deciding.edits import DEFAULT_EDITS, Resolution, body_of, content_hash, is_edited, resolve
 from ..core.content.article import article_from_json
 from ..core.content.normalize import redated
 from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
@@ -40,7 +40,7 @@ from .place_images import (
 )
 
 __all__ = [
-    "check_layout", "current_layout", "edited_files", "layout_dir", "LayoutChanged", "rebuild",
+    "check_layout", "current_layout", "EditedFile", "edited_files", "layout_dir", "LayoutChanged", "rebuild",
     "RebuildReport", "recorded_layout",
 ]
 
@@ -52,6 +52,7 @@ class RebuildReport:
     removed: list[Path] = field(default_factory=list)  # old paths of moved files
     kept: list[Path] = field(default_factory=list)  # edited by the user, left as they were
     merged: list[Path] = field(default_factory=list)  # edited by the user, merged (also rewritten or moved)
+    kept_bodies: list[Path] = field(default_factory=list)  # merged, upstream's change to the body not taken
     unchanged: int = 0
     kept_deleted: int = 0
     without_data: int = 0
@@ -200,6 +201,8 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         text = outcome.text or text
         if outcome.resolution is Resolution.MERGE:
             report.merged.append(dest)
+            if outcome.kept_body:
+                report.kept_bodies.append(dest)
         if source == dest:
             if not dry_run:
                 write_atomic(dest, text)
@@ -228,8 +231,22 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     return report
 
 
-def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredEntry, bool]]:
-    """The written entries whose files were edited by hand, each with whether upstream changed since.
+@dataclass(frozen=True)
+class EditedFile:
+    """A file edited by hand: whether upstream changed since, and whether upstream's body differs from the file's.
+
+    ``other_body`` holds after a merge that kept the owner's body over an
+    upstream correction, and whenever the owner rewrote a body upstream
+    never changed: either way the file's body is the owner's, not upstream's.
+    """
+
+    entry: StoredEntry
+    upstream_changed: bool
+    other_body: bool
+
+
+def edited_files(output: Path, entries: list[StoredEntry], profile: str, body: str) -> list[EditedFile]:
+    """The written entries whose files were edited by hand (``profile`` and ``body``: the configured output).
 
     Upstream changed since when the text ingest would write now is not the
     one the file was written from.
@@ -238,8 +255,17 @@ def edited_files(output: Path, entries: list[StoredEntry]) -> list[tuple[StoredE
     for entry in entries:
         current = read_text(output / entry.path)
         if current is not None and is_edited(current, entry.ours):
-            found.append((entry, entry.content_hash != entry.written_hash))
+            found.append(EditedFile(entry, entry.content_hash != entry.written_hash,
+                                    _other_body(entry, current, profile, body)))
     return found
+
+
+def _other_body(entry: StoredEntry, current: str, profile: str, body: str) -> bool:
+    if entry.article is None or profile not in PROFILES:
+        return False
+    upstream = render(replace(article_from_json(entry.article), slug=entry.given_slug), PROFILES[profile], body)
+    mine, theirs = body_of(current), body_of(upstream)
+    return mine is not None and theirs is not None and mine.strip() != theirs.strip()
 
 
 def _edit_modes(config: Config, store: Store) -> dict[int, str]:

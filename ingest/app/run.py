@@ -215,6 +215,7 @@ class _Run:
         await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
+        report.admitted += before.written
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
@@ -247,7 +248,8 @@ class _Run:
         state = self._current_state(feed, feed_id)
         if state is not None and (state.retired_at or (not force and state.waiting(utcnow()))):
             return _not_asked(feed, state)
-        url = state.fetch_url if state else feed.url
+        # the configured URL, with the secrets the store does not keep, unless a confirmed redirect moved the feed
+        url = (state.moved_to or feed.url) if state else feed.url
         settings = self.settings_key(feed)
         current = bool(state and state.body_hash and state.body_hash.startswith(settings + ":"))
         validators = state.validators if state is not None and current else Validators()

@@ -15,6 +15,7 @@ promises hold throughout:
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 from ..core.config.model import Config, FeedConfig
 from ..core.deciding.entries import FILTERED, PRUNED, admits, judged
 from ..core.deciding.edits import content_hash, is_edited
-from ..core.deciding.filters import filter_key
+from ..core.deciding.filters import RuleTimeout, filter_key
 from ..core.content.article import Article, article_from_json
 from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import StoredEntry
@@ -33,6 +34,8 @@ from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import read_text, write_atomic
 from .place_images import forget_images, queue_images
+
+log = logging.getLogger("ingest.selection")
 
 __all__ = ["apply_keep", "Changes", "keep_feed", "refilter", "refilter_all", "withdraw"]
 
@@ -110,18 +113,25 @@ def refilter(
         return Changes()
     excluded: list[StoredEntry] = []
     changes = Changes()
+    timed_out = False
     for entry in store.feed_entries(feed_id):
         if entry.article is None or entry.state == "pending" or not judged(entry, feed_id):
             continue
         article = article_from_json(entry.article)
-        if admits(feed, article):
+        try:
+            admitted = admits(feed, article)
+        except RuleTimeout as exc:  # left as it is; judged again next time (the key is not saved)
+            log.warning("%s: entry %s not judged again: %s", feed.name, entry.identity, exc)
+            timed_out = True
+            continue
+        if admitted:
             if entry.state == "deleted":
                 _admit(store, output, profile, body, feed_id, entry, article, now, changes, dry_run, feed.images)
         elif entry.state == "written":
             excluded.append(entry)
     withdrawn = withdraw(store, output, excluded, FILTERED, now, dry_run=dry_run)
     changes.removed, changes.held = withdrawn.removed, changes.held + withdrawn.held
-    if not dry_run:
+    if not dry_run and not timed_out:
         store.save_filter_key(feed_id, key)
     return changes
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from .content.article import Article
+from .printable import printable_url
 from .scheduling.politeness import Hop
 from .content.reuse import Reuse
 
@@ -203,6 +204,10 @@ class FeedReport:
     removed: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    # files of stored entries the rules held back and now admit (in ``new`` too); names within the output
+    admitted: list[str] = field(default_factory=list)
+    # merged files whose body upstream changed while the owner's edited body was kept (names within the output)
+    kept_bodies: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
     quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
     encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
@@ -221,6 +226,10 @@ class FeedReport:
         """Failed in this run, not asked while it backs off after failures, or images not downloaded:
         what a cron job must hear of."""
         return self.failed or self.backing_off or bool(self.images_failed)
+
+    def __post_init__(self) -> None:
+        # a report is what gets shown: it never holds a URL's credentials, whoever builds it
+        self.url = printable_url(self.url)
 
 
 @dataclass(frozen=True)
@@ -311,6 +320,7 @@ class Write:
     first: bool  # a new file (not an update of one written before)
     merged: bool = False  # the owner's edit merged with upstream's change
     base: str | None = None  # the article a merged file's owner edit was made on
+    kept_body: bool = False  # merged, but upstream's change to the body gave way to the owner's body
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from .. import __version__
 from ..app import config_file
 from ..app.facade import remove_leftovers
 from ..core.config import model as config_mod
-from ..core.config.model import redact
+from ..core.config.model import redact, strip_userinfo
+from ..core.printable import printable_url, url_secrets
 from .commands import command_edits, command_prune, command_rebuild, command_run
 from . import jsonout as records
 from .closedpipe import guarded_stdout
@@ -40,6 +41,7 @@ from .common import (
 )
 from .feeds_cli import command_feeds, command_reset
 from .observe import parse_listen, setup_logging
+from .scrub import add_secrets, scrubbed_streams
 
 __all__ = ["build_parser", "COMMAND_DOCS", "command_daemon", "command_discover", "HELP_WIDTH", "JSON_COMMANDS", "main"]
 
@@ -163,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     find = commands.add_parser("discover", help="find the feeds a web page offers and print them for the config")
     find.add_argument("url", metavar="URL", help="a web page (or a feed) to look at")
     find.add_argument(
+        "--deadline", type=_duration, default=60.0, metavar="DURATION",
+        help="time for checking all the candidate feeds a page names (default 60s); the others are skipped",
+    )
+    find.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS,
         help="one JSON object per line (ingest --json discover URL works too)",
     )
@@ -211,7 +217,8 @@ def _duration(value: str) -> float:
 
 def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> int:
     """Entry point of the ``ingest`` command; ``transport`` lets tests route HTTP."""
-    with guarded_stdout():  # a reader that stops reading (| head) does not stop the work
+    # a reader that stops reading (| head) does not stop the work; no secret reaches either stream
+    with guarded_stdout(), scrubbed_streams():
         return _main(argv, transport)
 
 
@@ -311,17 +318,27 @@ def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTranspo
     from ..app.discover import DiscoverError, config_line, discover
 
     url = args.url.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https", "file") or (parts.scheme.lower() != "file" and not parts.hostname):
-        error(f"{url!r} is not an http://, https:// or file:// URL")
-        return EXIT_USAGE
+    add_secrets(url_secrets(url))
     try:
-        found = asyncio.run(discover(url, transport))
+        parts = urlsplit(strip_userinfo(url))
+        valid = parts.scheme.lower() in ("http", "https", "file") and (parts.scheme.lower() == "file" or bool(parts.hostname))
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        valid = False
+    if not valid:
+        error(f"{printable_url(url)!r} is not an http://, https:// or file:// URL")
+        return EXIT_USAGE
+    skipped: list[str] = []
+    try:
+        found = asyncio.run(discover(url, transport, skipped, deadline=args.deadline))
     except DiscoverError as exc:
+        for note in skipped:
+            error(f"skipped: {note}")
         error(str(exc))
         if args.json:
             records.emit(records.discover_summary(redact(url), 0, str(exc), EXIT_FEED_FAILED))
         return EXIT_FEED_FAILED
+    for note in skipped:  # what a limit left out (a page is untrusted: it may name a thousand dead feeds)
+        error(f"skipped: {note}")
     if args.json:
         for feed in found:
             records.emit(records.discover_record(feed.url, feed.type, feed.title, feed.via))

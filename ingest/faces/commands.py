@@ -36,6 +36,7 @@ from .common import (
 from .notify import tell_site
 from .progress import Progress, wanted
 from .report import describe
+from .report import failing as still_failing
 
 __all__ = ["command_edits", "command_prune", "command_rebuild", "command_run", "rebuild_summary", "summary"]
 
@@ -179,11 +180,14 @@ def command_edits(args: argparse.Namespace) -> int:
         print(f"no file written yet: no store at {cfg.store_location}")
         return EXIT_OK
     with open_store_or_exit(cfg, wait=False, readonly=True) as store:
-        found = edited_files(cfg.output, store.entries())
+        found = edited_files(cfg.output, store.entries(), cfg.profile, cfg.body)
     behind = 0
-    for entry, upstream_changed in found:
-        behind += upstream_changed
-        print(f"{shown(cfg.output / entry.path)}  edited{'; changed upstream since' if upstream_changed else ''}")
+    for edited in found:
+        behind += edited.upstream_changed
+        since = "; changed upstream since" if edited.upstream_changed else ""
+        # after a merge (nothing pending upstream): whether upstream's body gave way to the owner's
+        body = "; upstream's body differs, yours is kept" if edited.other_body and not edited.upstream_changed else ""
+        print(f"{shown(cfg.output / edited.entry.path)}  edited{since}{body}")
     if not found:
         print(f"no file in {shown(cfg.output)} was edited by hand")
     else:
@@ -208,6 +212,8 @@ def rebuild_summary(
         parts.append(f"{len(report.merged)} merged with your edits: {', '.join(map(shown, report.merged))}")
     if report.kept:
         parts.append(f"{len(report.kept)} kept your edits: {', '.join(map(shown, report.kept))}")
+    if report.kept_bodies:
+        parts.append(f"body changed upstream, kept yours: {', '.join(map(shown, report.kept_bodies))}")
     if written or removed:
         parts.append(f"{'would write' if dry_run else 'wrote'} {written} and {'would remove' if dry_run else 'removed'}"
                      f" {removed} as the filters now say")
@@ -255,7 +261,7 @@ def summary(reports: list[FeedReport], output: Path, dry_run: bool) -> str:
         feeds += f", {retired} retired"
     failing = sum(r.failing for r in reports)
     if failing:
-        feeds += f"; {failing} still failing"
+        feeds += f"; {failing} still failing: {still_failing(reports)}"
     quiet = sum(r.quiet is not None for r in reports)
     if quiet:
         feeds += f"; {quiet} quiet"

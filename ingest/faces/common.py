@@ -16,6 +16,7 @@ from ..app.facade import open_store
 from ..core.config import model as config_mod
 from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked
+from .scrub import add_secrets
 
 if TYPE_CHECKING:  # the store comes from the use cases; only its type is named here
     from ..shell.store import StoreAPI as Store
@@ -57,10 +58,12 @@ class Exit(Exception):
 
 def load_config(path: Path) -> config_mod.Config:
     try:
-        return config_file.load(path)
+        cfg = config_file.load(path)
     except config_mod.ConfigError as exc:
         error(f"config error: {exc}")
         raise Exit(EXIT_USAGE) from None
+    add_secrets(cfg.secrets)
+    return cfg
 
 
 def check_paths(cfg: config_mod.Config, *, create: bool = True) -> None:

@@ -54,6 +54,7 @@ from .common import ExitCode, utcnow
 from .hookbatch import HookBatches
 from .observe import Metrics, event, serve_status, status_server
 from .report import describe
+from .scrub import add_secrets
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.facade.open_store); only its type is named here
     from ..shell.store import StoreAPI as Store
@@ -277,6 +278,7 @@ class Daemon:
                 error=str(exc),
             )
             return
+        add_secrets(new.secrets)
         kept = []
         if (new.store.resolve(), new.store_url) != (self.config.store.resolve(), self.config.store_url):
             kept.append(f"store: {self.config.store_location}")

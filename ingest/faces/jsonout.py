@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.printable import printable_url
 from ..core.records import FeedReport, HookResult
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "kept_edits": list(report.kept),
         "merged_edits": list(report.merged),
         "held_edits": list(report.held),
+        "kept_body_edits": list(report.kept_bodies),
+        "admitted": list(report.admitted),
         "error": report.error,
         "failure": report.kind.value if report.kind else None,
         "until": iso(report.until),
@@ -119,6 +122,7 @@ def run_summary(
         "filtered": sum(r.filtered for r in reports),
         "removed": sum(len(r.removed) for r in reports),
         "pruned": sum(len(r.pruned) for r in reports),
+        "admitted": sum(len(r.admitted) for r in reports),
         "quiet": sum(r.quiet is not None for r in reports),
         "images_failed": sum(len(r.images_failed) for r in reports),
         "output": str(output.resolve()),
@@ -182,6 +186,7 @@ def rebuild_summary(report: RebuildReport, output: Path, fields: dict[str, Any],
         "kept_deleted": report.kept_deleted,
         "kept_edits": names(report.kept, output),
         "merged_edits": names(report.merged, output),
+        "kept_body_edits": names(report.kept_bodies, output),
         "without_data": report.without_data,
         "written": fields["written"],
         "removed": fields["removed"],
@@ -226,7 +231,7 @@ def opml_record(decision: OutlineDecision, url: str | None) -> dict[str, Any]:
         "name": decision.name,
         "title": outline.title or None,
         "categories": list(decision.categories),
-        "html_url": outline.html_url,
+        "html_url": printable_url(outline.html_url) if outline.html_url else outline.html_url,
         "outline_type": outline.type,
         "reason": decision.reason,
     })
@@ -237,7 +242,7 @@ def opml_summary(config: Path, source: str, counts: dict[str, int], *, dry_run: 
     return _object("summary", "opml import", {
         "config": str(config), "file": source, "dry_run": dry_run, "written": written,
         "new": counts["new"], "exists": counts["exists"], "duplicate": counts["duplicate"],
-        "invalid": counts["invalid"], "exit_code": exit_code,
+        "skipped": counts["skipped"], "invalid": counts["invalid"], "exit_code": exit_code,
     })
 
 

@@ -1,7 +1,7 @@
 """``ingest opml import`` and ``ingest opml export``: what they print, for people and for scripts.
 
-Exit codes of ``import``: 0 every outline was imported or already
-configured; 1 some outlines were invalid (reported; the others were
+Exit codes of ``import``: 0 every outline was imported, already
+configured, or skipped as an empty folder or a note; 1 some outlines were invalid (reported; the others were
 imported); 2 the command line, the config or the OPML file is wrong, or the
 result would not be a valid config (nothing was written); 75 the config
 changed while the import was prepared (nothing was written; run it again).
@@ -21,10 +21,12 @@ from ..app.opml_import import (
     STATUSES,
     ImportFailed,
     apply,
+    load_target,
     plan,
 )
 from ..app.facade import save_text
-from ..core.config.model import redact
+from ..core.config.model import ConfigError, redact
+from ..core.printable import printable_url
 from ..core.config.opml import OpmlError, exportable, read_opml, write_opml
 from . import jsonout as records
 from .common import (
@@ -47,7 +49,12 @@ def command_opml(args: argparse.Namespace) -> int:
 
 
 def command_import(args: argparse.Namespace) -> int:
-    cfg = load_config(config_file.resolve_path(args.config))
+    path = config_file.resolve_path(args.config)
+    try:
+        cfg, original = load_target(path)  # a config without feeds yet, or none at all, is started
+    except ConfigError as exc:
+        error(f"config error: {exc}")
+        return EXIT_USAGE
     source = "-" if args.file == "-" else str(args.file)
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
@@ -61,7 +68,7 @@ def command_import(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     decisions = plan(cfg, outlines)
     try:
-        written = apply(cfg, decisions, write=not args.dry_run)
+        written = apply(cfg, decisions, write=not args.dry_run, original=original)
     except ImportFailed as exc:
         error(str(exc))
         return EXIT_LOCKED if isinstance(exc, ConfigBusy) else EXIT_USAGE
@@ -80,7 +87,7 @@ def command_import(args: argparse.Namespace) -> int:
     return code
 
 
-_WORDS = {"new": "added", "exists": "exists", "duplicate": "duplicate", "invalid": "invalid"}
+_WORDS = {"new": "added", "exists": "exists", "duplicate": "duplicate", "skipped": "skipped", "invalid": "invalid"}
 
 
 def _print_decisions(decisions: list[OutlineDecision], dry_run: bool) -> None:
@@ -112,6 +119,8 @@ def _import_summary(decisions: list[OutlineDecision], config: Path, dry_run: boo
     rest = [
         f"{counts['exists']} already configured",
         f"{counts['duplicate']} duplicate{'s' if counts['duplicate'] != 1 else ''} in the file",
+        *([f"{counts['skipped']} empty folder{'s' if counts['skipped'] != 1 else ''} or notes skipped"]
+          if counts["skipped"] else []),
         f"{counts['invalid']} invalid",
     ]
     return f"{head}; {', '.join(rest)}"
@@ -127,6 +136,8 @@ def command_export(args: argparse.Namespace) -> int:
             continue
         if "@" in urlsplit(feed.url).netloc:
             error(f"{feed.name}: exported without the credentials in its URL")
+        elif printable_url(feed.url) != feed.url:
+            error(f"{feed.name}: exported without the secret in its URL's query")
         elif feed.auth or feed.headers:
             error(f"{feed.name}: exported without its auth and headers (OPML has no place for them)")
         feeds.append(feed)

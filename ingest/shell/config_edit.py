@@ -8,17 +8,20 @@ indented like the items already there. Every byte of the original stays
 where it was, so ``git diff`` on the config shows exactly the added lines.
 
 The file is replaced in one step: the new text is validated with the normal
-config loader, written to a temporary file beside the config with the
+config loader, written to a file without a name beside the config with the
 config's permissions (it may hold passwords), and renamed over it, and only
 if the config is still the text that was edited. A bad result never
-replaces a good config.
+replaces a good config, and a killed import leaves nothing beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import itertools
 import os
 import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +30,9 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigChanged, EditError
-from .write import fsync_dir
+from .write import fsync_dir, remove_stale_temporaries, temporary_file
 
-__all__ = ["append_feeds", "ConfigChanged", "EditError", "NewFeed", "replace_config"]
+__all__ = ["append_feeds", "ConfigChanged", "EditError", "NewFeed", "remove_abandoned_copies", "replace_config"]
 
 
 @dataclass(frozen=True)
@@ -81,38 +84,171 @@ def append_feeds(text: str, feeds: Sequence[NewFeed]) -> str:
     raise EditError(f"line {value.start_mark.line + 1}: 'feeds' is not a list; cannot add feeds to it")
 
 
-def replace_config(path: Path, text: str, original: bytes) -> None:
+def replace_config(path: Path, text: str, original: bytes | None) -> None:
     """Replace the config at ``path`` with ``text`` in one step, if it still holds ``original``.
 
-    A symlinked config is written where the link points, so the link stays.
-    The new file gets the old one's permissions (and owner, where allowed).
+    ``original`` None: there is no config yet, and one is created (with its
+    directory) unless a file appeared there meanwhile. A symlinked config is
+    written where the link points, so the link stays. The new file gets the
+    old one's permissions (and owner, where allowed).
+
+    The text is written to a file without a name (Linux's ``O_TMPFILE``),
+    which gets one only to be renamed over the config at once, so an import
+    killed at any moment leaves nothing beside it. Where the file system
+    cannot do that, a named temporary copy is written, locked while it is
+    written; one left by a killed import is removed by the next
+    (``remove_abandoned_copies``).
     """
     real = Path(os.path.realpath(path))
-    info = real.stat()
-    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
-    try:
-        try:
-            os.fchmod(fd, stat.S_IMODE(info.st_mode))
+    data = text.encode("utf-8", "surrogateescape")
+    if original is None:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        mode, owner = 0o666 & ~_umask(), None
+    else:
+        info = real.stat()
+        mode, owner = stat.S_IMODE(info.st_mode), (info.st_uid, info.st_gid)
+    with _Copy(real, data, mode, owner) as copy:
+        if original is None:
             try:
-                os.fchown(fd, info.st_uid, info.st_gid)
-            except PermissionError:
-                pass
-            view = memoryview(text.encode("utf-8", "surrogateescape"))
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if real.read_bytes() != original:
-            raise ConfigChanged(f"{path} changed while the import was prepared; nothing was written, try again")
-        os.replace(tmp, real)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+                copy.link(real)  # refused if a config appeared meanwhile
+            except FileExistsError:
+                raise ConfigChanged(f"{path} was created while the import was prepared; nothing was written, try again") from None
+        else:
+            if real.read_bytes() != original:
+                raise ConfigChanged(f"{path} changed while the import was prepared; nothing was written, try again")
+            copy.rename(real)
     fsync_dir(real.parent)
+
+
+def remove_abandoned_copies(path: Path) -> list[str]:
+    """Remove the temporary copies of the config at ``path`` that a killed import left; the paths removed."""
+    real = Path(os.path.realpath(path))
+    try:
+        return remove_stale_temporaries(real.parent, target=real.name)
+    except OSError:
+        return []
+
+
+class _Copy:
+    """The new config's bytes in a file beside it, durable, with no name or a locked temporary one."""
+
+    def __init__(self, real: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+        self.real, self.data, self.mode, self.owner = real, data, mode, owner
+        self.fd = -1
+        self.tmp: str | None = None  # None while the file has no name
+
+    def __enter__(self) -> _Copy:
+        try:
+            self.fd = os.open(self.real.parent, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, self.mode)
+        except (AttributeError, OSError):  # not Linux, or a file system without O_TMPFILE
+            self.fd, self.tmp = temporary_file(self.real)
+        try:
+            self._fill(self.fd)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _fill(self, fd: int) -> None:
+        os.fchmod(fd, self.mode)
+        if self.owner is not None:
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, *self.owner)
+        view = memoryview(self.data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+
+    def link(self, target: Path) -> None:
+        """Give the copy the name ``target``, which must not exist."""
+        if self.tmp is None and self._link_unnamed(str(target)):
+            return
+        if self.tmp is None:
+            self._named()
+        assert self.tmp is not None
+        os.link(self.tmp, target)
+
+    def rename(self, target: Path) -> None:
+        """Put the copy in ``target``'s place in one step (before the close, which drops the copy's lock)."""
+        if self.tmp is None:
+            self._named()
+        assert self.tmp is not None
+        os.replace(self.tmp, target)
+        self.tmp = None
+
+    def _link_unnamed(self, name: str) -> bool:
+        """Give the unnamed copy ``name`` (FileExistsError if taken); False where the system cannot.
+
+        linkat(2) with AT_EMPTY_PATH first (the stdlib's os.link has no way
+        to ask for it); then through /proc, which some systems refuse
+        (EXDEV) or do not mount.
+        """
+        if _flink(self.fd, name):
+            return True
+        try:
+            os.link(f"/proc/self/fd/{self.fd}", name, follow_symlinks=True)
+        except FileExistsError:
+            raise
+        except OSError:  # the copy is written again under a temporary name
+            return False
+        return True
+
+    def _named(self) -> None:
+        """A temporary name for the copy, which lives only until the rename that follows.
+
+        The copy is locked first, so no sweeper takes it for a killed import's
+        leftover in that instant.
+        """
+        with contextlib.suppress(OSError):
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for n in itertools.count():
+            tmp = os.path.join(self.real.parent, f".{self.real.name[:40]}.{os.getpid()}.{n}.tmp")
+            try:
+                if self._link_unnamed(tmp):
+                    self.tmp = tmp
+                    return
+            except FileExistsError:
+                continue
+            break
+        fd, tmp = temporary_file(self.real)  # no /proc: the copy is written again under a temporary name
+        os.close(self.fd)
+        self.fd, self.tmp = fd, tmp
+        self._fill(fd)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
+            self.tmp = None
+
+
+def _flink(fd: int, name: str) -> bool:
+    """linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH): True when done, FileExistsError if ``name`` exists."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        linkat = libc.linkat
+    except (OSError, AttributeError):
+        return False
+    if linkat(fd, b"", _AT_FDCWD, os.fsencode(name), _AT_EMPTY_PATH) == 0:
+        return True
+    if ctypes.get_errno() == errno.EEXIST:
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), name)
+    return False  # not permitted to this user (older kernels ask for CAP_DAC_READ_SEARCH), or not Linux
+
+
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # --- internals -------------------------------------------------------------

@@ -32,6 +32,7 @@ import httpx
 from ..errors import Refused
 from .. import __version__
 from ..core.config.model import BasicAuth, FeedConfig, redact, strip_userinfo
+from ..core.printable import split_credentials
 from ..core.scheduling.politeness import REDIRECTS, Hop
 from ..core.records import FailureKind, FetchResult, Validators
 from .transport import make_transport
@@ -130,10 +131,11 @@ def credentials(feed: FeedConfig) -> BasicAuth | None:
     """``auth:`` from the config, else a ``user:password@`` written into the feed URL."""
     if feed.auth is not None:
         return feed.auth
-    parts = urlsplit(feed.url)
-    if parts.username is None:
+    _, userinfo = split_credentials(feed.url)
+    if userinfo is None:
         return None
-    return BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    user, _, password = userinfo.partition(":")
+    return BasicAuth(unquote(user), unquote(password))
 
 
 def format_size(size: int) -> str:
@@ -226,7 +228,9 @@ async def _follow(
     are never part of a logged, reported or stored URL.
     """
     progress.url = strip_userinfo(url)
-    origin = urlsplit(progress.url)
+    # credentials and custom headers go only where the config sends them: the feed's own origin,
+    # whatever URL is asked with its settings (a page's candidate feeds, an entry's images)
+    origin = urlsplit(strip_userinfo(feed.url))
     visited = [progress.url]
     while True:
         if guard is not None:

@@ -20,16 +20,15 @@ import ipaddress
 import os
 import shutil
 import socket
-import tempfile
+
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..core.config.model import FeedConfig
-from ..core.content.entry_images import UnsafeSvg, digest, is_pixel, is_public, sanitize_svg, sniff
-from ..core.config.model import redact
-from ..core.records import FetchResult, Validators
-from .fetch import Client, Refused, fetch, format_size
-from .write import write_atomic
+from ..core.content.entry_images import UnsafeSvg, digest, dimensions, is_pixel, is_public, sanitize_svg, sniff
+from ..core.reading.parse import first_bytes
+from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
+from .write import spool_file, write_atomic
 
 __all__ = [
     "drop_spool", "fetch_image", "Fetched", "image_bytes", "image_request", "move_image", "public_only",
@@ -45,7 +44,8 @@ class Fetched:
     data: bytes = b""  # empty once spooled
     kind: str = ""
     sha: str = ""  # hex SHA-256 of the bytes
-    spool: str | None = None  # a file holding the bytes until they are placed (large images)
+    spool: str | None = None  # a named file holding the bytes until they are placed (large images)
+    spool_fd: int | None = None  # the open file holding them (unnamed on Linux: nothing is left if the process dies)
     validators: Validators = Validators()
     not_modified: bool = False
     pixel: bool = False
@@ -115,8 +115,8 @@ async def fetch_image(
     kind = sniff(data)
     if kind is None:
         declared = result.headers.get("content-type", "no content type").split(";")[0].strip()
-        start = data[:24].decode("utf-8", "replace").replace("\n", " ")
-        return Fetched(url, error=f"not an image (got {declared}, starting {start!r}) ({redact(result.final_url)})")
+        start = first_bytes(data, 24)
+        return Fetched(url, error=f"not an image (got {declared}, starting {start}) ({redact(result.final_url)})")
     if kind == "svg":
         try:
             data = sanitize_svg(data)
@@ -124,28 +124,57 @@ async def fetch_image(
             return Fetched(url, error=f"{exc} ({redact(result.final_url)})")
     if len(data) > feed.image_max_size:
         return Fetched(url, error=f"larger than the {format_size(feed.image_max_size)} limit (image_max_size)")
+    size = dimensions(data, kind)
+    if size is not None and size[0] * size[1] > feed.image_max_pixels:
+        return Fetched(url, error=(
+            f"declares {size[0]}x{size[1]} pixels, over the {feed.image_max_pixels:,} limit (image_max_pixels)"
+        ))
     return Fetched(
         url, data=data, kind=kind, sha=digest(data), validators=result.validators, pixel=is_pixel(data, kind)
     )
 
 
 def spool(got: Fetched, directory: str) -> Fetched:
-    """The image with its bytes moved to a file in ``directory``: a feed's new images wait there, not in memory."""
-    fd, path = tempfile.mkstemp(dir=directory, suffix="." + got.kind)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(got.data)
-    return replace(got, data=b"", spool=path)
+    """The image with its bytes moved to a file in ``directory``: a feed's new images wait there, not in memory.
+
+    ``directory`` is the output, where the next run's sweep looks: the file
+    has no name at all where the system allows (Linux), else it is a locked
+    temporary file that the sweep removes once its process is gone.
+    """
+    os.makedirs(directory, exist_ok=True)
+    fd, path = spool_file(directory)
+    try:
+        view = memoryview(got.data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise
+    return replace(got, data=b"", spool=path, spool_fd=fd)
 
 
 def image_bytes(got: Fetched) -> bytes:
     """The bytes of a fetched image, from memory or from its spool file."""
-    if got.spool is None:
+    if got.spool_fd is None:
         return got.data
-    with open(got.spool, "rb") as handle:
-        return handle.read()
+    size = os.fstat(got.spool_fd).st_size
+    chunks, offset = [], 0
+    while offset < size:
+        chunk = os.pread(got.spool_fd, size - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def drop_spool(got: Fetched) -> None:
+    if got.spool_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(got.spool_fd)
     if got.spool is not None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(got.spool)

@@ -28,9 +28,26 @@ log = logging.getLogger("ingest.leftovers")  # the name people see in log lines,
 
 
 def output_directories(output: Path) -> list[Path]:
-    """The directories under ``output`` that any profile writes files to (every profile: a rebuild moves between them)."""
-    subdirectories = {os.path.dirname(profile.path) for profile in PROFILES.values()}
-    return sorted({output / sub if sub else output for sub in subdirectories})
+    """The directories under ``output`` that any profile writes files to (every profile: a rebuild moves between them).
+
+    Posts, page bundles (``<slug>/``) and image folders (``<slug>/``,
+    ``assets/ingest/<slug>/``): a ``{slug}`` in a profile's pattern stands
+    for every folder there (hidden ones aside, which ingest never names).
+    """
+    patterns = set()
+    for profile in PROFILES.values():
+        for pattern in (profile.path, profile.bundle_path, f"{profile.image_dir}/x"):
+            if pattern:
+                patterns.add(os.path.dirname(pattern).replace("{slug}", "*").replace("{date}", "*"))
+    found = {output}
+    for pattern in patterns:
+        if not pattern:
+            continue
+        if "*" in pattern:
+            found |= {path for path in output.glob(pattern) if path.is_dir()}
+        else:
+            found.add(output / pattern)
+    return sorted(found)
 
 
 def remove_leftovers(config: Config) -> list[str]:

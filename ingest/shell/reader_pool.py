@@ -88,6 +88,7 @@ def read_feed(
     except Exception:  # an odd entry: it fails on its own below, and no id counts as reused
         log.debug("telling apart entries that share an id failed", exc_info=True)
         reused, note = {}, None
+    refused: list[str] = []
     for number, entry in enumerate(parsed.entries):
         position = subset.positions[number]
         reuse = reused.get(number)
@@ -105,6 +106,7 @@ def read_feed(
                 continue
             article = normalize(entry, feed, result.final_url, scope=scope, id_reused=reuse is not None,
                                 published=verdict.moment)
+            refused += article.refused_urls
             text = render(article, PROFILES[profile], body) if article.date else None
             digest = content_hash(text) if text is not None else None
             legacy = legacy_identity(entry, result.final_url, article, scope, id_reused=reuse is not None)
@@ -113,9 +115,17 @@ def read_feed(
             )
         except Exception as exc:  # one odd entry must not cost the others
             slots[position] = EntryFailure(position + 1, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-    warning = "; ".join(w for w in (parsed.warning, note) if w) or None
+    warning = "; ".join(w for w in (parsed.warning, note, refused_note(refused)) if w) or None
     entries = [slots[position] for position in sorted(slots)]
     return ReadFeed(entries, ttl=parsed.ttl, warning=warning, items=tokens, encoding=parsed.encoding)
+
+
+def refused_note(refused: list[str]) -> str | None:
+    """The feed's one line about URLs left out of ``link:``/``image:`` (see ``core.safeurl``), or None."""
+    if not refused:
+        return None
+    kinds = ", ".join(sorted(set(refused)))
+    return f"left out {len(refused)} link/image URL{'s' if len(refused) != 1 else ''} that {'are' if len(refused) != 1 else 'is'} not http or https ({kinds})"
 
 
 def source_hash(entry: Any, salt: str) -> str:

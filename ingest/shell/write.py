@@ -22,6 +22,8 @@ disk starts as soon as it is written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
 import itertools
 import os
@@ -31,9 +33,11 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "flush", "Flusher", "fsync_dir", "is_temporary", "read_text", "remove_stale_temporaries", "same_bytes",
-    "StrPath", "write_atomic",
+    "spool_file", "StrPath", "temporary_file", "write_atomic",
 ]
 
+
+from .unnamed import link_fd, unnamed
 
 try:
     import fcntl
@@ -57,6 +61,9 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
     data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
     path = os.fspath(path)
     directory, name = os.path.split(path)
+    blank = unnamed(directory)
+    if blank is not None and _write_unnamed(blank, directory, name, path, data, sync):
+        return
     fd, tmp = _create_temp(directory, name)
     try:
         try:
@@ -80,6 +87,83 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
         raise
     if sync:
         fsync_dir(directory)
+
+
+def spool_file(directory: str) -> tuple[int, str | None]:
+    """A file in ``directory`` for bytes that wait (a large image before its post): descriptor, and its path if named.
+
+    On Linux it has no name at all (``O_TMPFILE``): a killed process leaves
+    nothing behind. Elsewhere it is a locked temporary file of this module's
+    shape, which the next run's sweep of the directory removes.
+    """
+    fd = unnamed(directory)
+    if fd is not None:
+        return fd, None
+    return _create_temp(directory, "spool")
+
+
+def _write_unnamed(fd: int, directory: str, name: str, path: str, data: bytes, sync: bool) -> bool:
+    """Write ``data`` into the unnamed file ``fd``, then give it ``path``.
+
+    A new file is linked straight to its name (``linkat``): it appears whole
+    or not at all, and a kill at any moment leaves nothing. An existing file
+    is replaced by linking the complete file under a hidden temporary name
+    and renaming that over it: only a kill in the instant between the link
+    and the rename leaves that (complete, locked-while-alive) file, which the
+    next run's sweep removes. False (nothing written) where the kernel
+    will not name an unnamed file: the caller writes a named one.
+    """
+    tmp = None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if sync:
+                os.fsync(fd)
+            else:
+                _start_writeback(fd)
+            try:
+                if not link_fd(fd, path):
+                    return False
+            except FileExistsError:
+                tmp = _link_temp(fd, directory, name)
+                os.replace(tmp, path)  # before the close, which drops the lock that marks the file as being written
+                tmp = None
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):  # name the file the user will look for, not the temp file
+            raise OSError(exc.errno, exc.strerror, path) from exc
+        raise
+    if sync:
+        fsync_dir(directory)
+    return True
+
+
+def _link_temp(fd: int, directory: str, name: str) -> str:
+    while True:
+        tmp = os.path.join(directory, f".{name[:40]}.{os.getpid()}.{next(_temp_names)}.tmp")
+        try:
+            if not link_fd(fd, tmp):
+                raise OSError(errno.EOPNOTSUPP, "cannot name an unnamed file here", tmp)
+        except FileExistsError:
+            continue
+        return tmp
+
+
+def temporary_file(path: StrPath) -> tuple[int, str]:
+    """A new hidden temporary file beside ``path``, locked as being written: its descriptor and path.
+
+    For a writer that must do more than ``write_atomic`` between writing and
+    renaming (keep permissions, check the target did not change); a process
+    killed before the rename leaves it for ``remove_stale_temporaries``.
+    """
+    directory, name = os.path.split(os.fspath(path))
+    return _create_temp(directory, name)
 
 
 def _create_temp(directory: str, name: str) -> tuple[int, str]:
@@ -143,14 +227,16 @@ def is_temporary(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp") and _TEMP_NAME.fullmatch(name) is not None
 
 
-def remove_stale_temporaries(directory: StrPath) -> list[str]:
+def remove_stale_temporaries(directory: StrPath, *, target: str | None = None) -> list[str]:
     """Remove the temporary files in ``directory`` that no living process is writing.
 
-    Only names of the shape ``_create_temp`` gives are considered, and of
-    those only files whose writer's lock is gone: a file another process is
+    Only names of the shape ``_create_temp`` gives are considered (with
+    ``target``, only those of that file's temporary copies), and of those
+    only files whose writer's lock is gone: a file another process is
     writing this moment, into the same directory, is left alone. Returns
     the paths removed; a directory that does not exist has none.
     """
+    prefix = f".{target[:40]}." if target is not None else "."
     if fcntl is None:
         return []
     try:
@@ -160,7 +246,10 @@ def remove_stale_temporaries(directory: StrPath) -> list[str]:
     removed = []
     with entries:
         for entry in entries:
-            if is_temporary(entry.name) and entry.is_file(follow_symlinks=False) and _remove_if_abandoned(entry.path):
+            if (
+                entry.name.startswith(prefix) and is_temporary(entry.name) and entry.is_file(follow_symlinks=False)
+                and _remove_if_abandoned(entry.path)
+            ):
                 removed.append(entry.path)
     return removed
 

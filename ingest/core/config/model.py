@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ...errors import ConfigError
 from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
@@ -22,7 +22,7 @@ from ..content.excerpt import SUMMARY_LENGTH
 from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..deciding.retention import Keep
-from .store_url import redact as redact_store
+from ..printable import printable_url, split_credentials
 
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "EXTRA_FIELDS", "FEED_KEYS", "FEED_SETTINGS",
@@ -208,6 +208,10 @@ class FeedConfig:
     })
     image_max_size: int = field(default=10 * 1024 * 1024, metadata={
         "units": "size", "example": "2MiB", "doc": "largest image stored with `images: download`"})
+    image_max_pixels: int = field(default=40_000_000, metadata={
+        "example": "25000000",
+        "doc": "most pixels (width times height, as the image's header declares them) of an image stored with"
+               " `images: download`; a tiny file may declare enormous dimensions to exhaust whoever decodes it"})
     future_dates: str = field(default="first_seen", metadata={
         "choices": FUTURE_DATES, "example": "hold", "see": "explanation/reading.md#dates-that-are-not-trusted-future_dates",
         "doc": "what a date more than a day ahead does (a date before 1995 is never trusted): `first_seen`: the"
@@ -297,11 +301,13 @@ class Config:
         "doc": "URLs to POST to after a run (or a daemon's batch of polls) that wrote or removed files, each with"
                " `url` and optional `secret_env`, `timeout` and `retries`",
     })
+    # the literal passwords, user names and tokens of this config, which no output may show
+    secrets: frozenset[str] = field(default=frozenset(), compare=False, repr=False, metadata={"internal": True})
 
     @property
     def store_location(self) -> str:
         """The store as a message shows it: the SQLite path, or the PostgreSQL URL without its password."""
-        return redact_store(self.store_url) if self.store_url else str(self.store)
+        return printable_url(self.store_url) if self.store_url else str(self.store)
 
     def select(self, names: list[str] | None) -> tuple[FeedConfig, ...]:
         """Enabled feeds, or exactly the named ones (enabled or not)."""
@@ -323,8 +329,8 @@ HOOK_KEYS = {"after_run"}
 FEED_SETTINGS = {
     "enabled", "interval", "cron", "adaptive", "categories", "tags", "draft", "timeout", "deadline", "max_size",
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
-    "include", "exclude", "keep", "images", "image_max_size", "expect_new_within", "future_dates", "timezone",
-    "identity", "extra_fields",
+    "include", "exclude", "keep", "images", "image_max_size", "image_max_pixels", "expect_new_within", "future_dates",
+    "timezone", "identity", "extra_fields",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 
@@ -335,21 +341,21 @@ _SIZE_UNITS = {None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1
 
 
 def redact(url: str) -> str:
-    """The URL without any user:password part, for messages and logs."""
-    return strip_userinfo(url, mark="***@")
+    """The URL as it may be shown: see :func:`ingest.core.printable.printable_url`, which this is."""
+    return printable_url(url)
 
 
 def strip_userinfo(url: str, mark: str = "") -> str:
     """The URL without ``user:password@``: what may be requested, logged or published.
 
     ``mark`` takes the credentials' place (``"***@"`` shows a reader that
-    some were there).
+    some were there). The authority is parsed as :func:`split_credentials`
+    parses it, so a password holding ``#``, ``?`` or a space goes whole.
     """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, mark + host, parts.path, parts.query, parts.fragment))
+    bare, userinfo = split_credentials(url)
+    if userinfo is None or not mark:
+        return bare
+    return printable_url(url) if mark == "***@" else bare
 
 
 def parse_duration(value: Any) -> float:

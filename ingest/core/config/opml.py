@@ -24,6 +24,7 @@ from xml.parsers import expat
 
 from ...errors import OpmlError
 from .model import FeedConfig, strip_userinfo
+from ..printable import printable_url
 from ..content.identity import normalize_link
 from ..reading.parse import ParseError, check_entities
 
@@ -151,20 +152,26 @@ def _text(attrs: dict[str, str]) -> str:
 
 
 def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a subscription (only http and https are imported), or None."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    """Why ``url`` cannot be a subscription (only http and https are imported), or None.
+
+    The reason names the URL in its printable form: an outline's
+    credentials are no more shown in a reason than in the ``url`` field.
+    """
+    shown = printable_url(url)
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname
+        parts.port  # noqa: B018 (a port that is not a number raises here, not later)
+    except ValueError as exc:  # an unclosed IPv6 bracket, a port out of range
+        return f"{shown!r} is not a valid URL ({exc})"
     if scheme not in ("http", "https"):
         hint = " (write it as http:// or https://)" if scheme == "feed" else ""
-        return f"{url!r} is not an http:// or https:// URL{hint}"
-    try:
-        host = parts.hostname
-    except ValueError:
-        host = None
+        return f"{shown!r} is not an http:// or https:// URL{hint}"
     if not host:
-        return f"{url!r} has no host name"
+        return f"{shown!r} has no host name"
     if any(c.isspace() for c in url):
-        return f"{url!r} contains spaces"
+        return f"{shown!r} contains spaces"
     return None
 
 
@@ -203,7 +210,7 @@ def write_opml(feeds: Sequence[FeedConfig], title: str = "ingest feeds") -> byte
             if path not in folders:
                 folders[path] = ET.SubElement(parent, "outline", text=category, title=category)
         ET.SubElement(
-            folders[path], "outline", type="rss", text=feed.name, title=feed.name, xmlUrl=strip_userinfo(feed.url)
+            folders[path], "outline", type="rss", text=feed.name, title=feed.name, xmlUrl=printable_url(strip_userinfo(feed.url))
         )
     ET.indent(opml, space="  ")
     document: bytes = ET.tostring(opml, encoding="UTF-8", xml_declaration=True)

@@ -14,7 +14,7 @@ import re
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import yaml
 
@@ -47,6 +47,7 @@ from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..content.excerpt import SUMMARY_LENGTH
 from ..deciding.filters import RuleError, check_rule
 from .feed_names import derive_names
+from ..printable import printable_url, split_credentials, url_secrets
 from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
 from ..deciding.retention import parse_keep
 from .store_url import is_postgres
@@ -62,8 +63,14 @@ _TOP_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Config)}
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
-def parse(text: str, path: Path) -> Config:
-    """Validate the YAML text of a config whose file is at ``path``."""
+def parse(text: str, path: Path, *, feeds_required: bool = True) -> Config:
+    # complexity: one branch per top-level key, each checked where it is read; to be split with this module
+    """Validate the YAML text of a config whose file is at ``path``.
+
+    ``feeds_required=False`` reads a config that lists no feeds yet (no
+    ``feeds:``, an empty one, an empty file) as one with none: what an OPML
+    import starts from.
+    """
     try:
         root = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.YAMLError as exc:
@@ -72,6 +79,8 @@ def parse(text: str, path: Path) -> Config:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, line, None, f"invalid YAML: {problem}") from None
     if root is None:
+        if not feeds_required:
+            return parse("{}", path, feeds_required=False)
         raise ConfigError(path, None, None, "config file is empty; it needs at least a 'feeds:' list")
     reader = _Reader(path)
     top = reader.mapping(root, "config")
@@ -97,9 +106,11 @@ def parse(text: str, path: Path) -> Config:
         _check_keys(reader, dmap, FEED_SETTINGS, prefix="defaults.")
         defaults = _feed_settings(reader, dmap, "defaults.")
 
-    if "feeds" not in top:
+    if "feeds" not in top and feeds_required:
         raise ConfigError(path, None, "feeds", "missing; list the feeds to poll under 'feeds:'")
-    feeds_key_line, feeds_node = top["feeds"]
+    feeds_node = top["feeds"][1] if "feeds" in top else yaml.SequenceNode("tag:yaml.org,2002:seq", [])
+    if not feeds_required and isinstance(feeds_node, yaml.ScalarNode) and feeds_node.tag == "tag:yaml.org,2002:null":
+        feeds_node = yaml.SequenceNode("tag:yaml.org,2002:seq", [])
     if not isinstance(feeds_node, yaml.SequenceNode):
         raise ConfigError(path, _line(feeds_node), "feeds", "must be a list of feeds, each with a 'url:'")
 
@@ -133,6 +144,7 @@ def parse(text: str, path: Path) -> Config:
         path=path, output=output, store=store, feeds=tuple(feeds),
         concurrency=concurrency, host_concurrency=host_concurrency,
         profile=profile, body=body, after_run=after_run, lines=lines, store_url=store_url, webhooks=webhooks,
+        secrets=config_secrets(feeds, store_url, webhooks),
     )
 
 
@@ -300,17 +312,67 @@ def _feed_url(reader: _Reader, fmap: Entries, prefix: str) -> str:
     url: str | None = reader.string(fmap, "url", prefix, default=None)
     if url is None:
         raise reader.fail(fmap, "url", prefix, "must be a URL")
-    parts = urlsplit(url)
+    url = _canonical_credentials(url)
+    shown = printable_url(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # an unclosed IPv6 bracket, a port that is not a number
+        raise reader.fail(fmap, "url", prefix, f"{shown!r} is not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
-        if not parts.hostname:
-            raise reader.fail(fmap, "url", prefix, f"{url!r} has no host name")
+        if not hostname:
+            raise reader.fail(fmap, "url", prefix, f"{shown!r} has no host name")
     elif scheme == "file":
         if not parts.path:
-            raise reader.fail(fmap, "url", prefix, f"{url!r} has no file path")
+            raise reader.fail(fmap, "url", prefix, f"{shown!r} has no file path")
     else:
-        raise reader.fail(fmap, "url", prefix, f"{url!r} is not an http://, https:// or file:// URL")
+        raise reader.fail(fmap, "url", prefix, f"{shown!r} is not an http://, https:// or file:// URL")
     return url
+
+
+def _canonical_credentials(url: str) -> str:
+    """``url`` with its ``user:password@`` percent-encoded when a character in it would end the authority early.
+
+    A password holding ``#``, ``?`` or ``/`` as written would otherwise be
+    read as the start of the fragment, query or path, and the feed asked at
+    the wrong host; encoded, every reader of the URL sees the same parts.
+    """
+    bare, userinfo = split_credentials(url)
+    if userinfo is None:
+        return url
+    try:
+        if urlsplit(url).netloc.rpartition("@")[0] == userinfo:
+            return url
+    except ValueError:
+        pass
+    user, colon, password = userinfo.partition(":")
+    encoded = quote(unquote(user), safe="") + colon + quote(unquote(password), safe="")
+    head, _, rest = bare.partition("//")
+    return f"{head}//{encoded}@{rest}"
+
+
+_SECRET_HEADER = re.compile(r"key|token|secret|auth|cookie|session|pass|signature", re.IGNORECASE)
+
+
+def config_secrets(feeds: list[FeedConfig], store_url: str | None, webhooks: Any = ()) -> frozenset[str]:
+    """Every literal secret of a config, which no output may show (see ``printable.printable_text``).
+
+    A webhook's URL is a secret as a whole (a build hook's path is its key).
+    """
+    found: set[str] = set()
+    for hook in webhooks:
+        url = getattr(hook, "url", "")
+        bare, _ = split_credentials(url)
+        path = bare.split("//", 1)[-1].partition("/")[2]
+        found |= {url, bare} | ({"/" + path} if len(path) >= 8 else set())
+    for url in [f.url for f in feeds] + ([store_url] if store_url else []):
+        found |= url_secrets(url)
+    for feed in feeds:
+        if feed.auth is not None:
+            found |= {feed.auth.password, feed.auth.username}
+        found |= {value for name, value in feed.headers if _SECRET_HEADER.search(name)}
+    return frozenset(s for s in found if len(s) >= 4)
 
 
 def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, Any]:
@@ -339,6 +401,10 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
     if "max_redirects" in entries:
         out["max_redirects"] = reader.integer(
             entries, "max_redirects", prefix, default=_FEED_DEFAULTS.max_redirects, minimum=0
+        )
+    if "image_max_pixels" in entries:
+        out["image_max_pixels"] = reader.integer(
+            entries, "image_max_pixels", prefix, default=_FEED_DEFAULTS.image_max_pixels, minimum=1
         )
     _schedule_settings(reader, entries, prefix, out)
     if "user_agent" in entries:

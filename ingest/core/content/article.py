@@ -8,7 +8,7 @@ writer and reader of that form.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from typing import Any
@@ -48,11 +48,13 @@ class Article:
     enclosures: tuple[Enclosure, ...] = ()
     duration: int | None = None
     video_id: str = ""
+    # Schemes of URLs left out of link:/image: (see ``safeurl``), for the feed's line; never stored.
+    refused_urls: tuple[str, ...] = field(default=(), compare=False)
 
 
 def article_to_json(article: Article) -> str:
     """The Article as JSON, so ``ingest rebuild`` can render it again without the feed."""
-    data = {f.name: getattr(article, f.name) for f in _FIELDS}  # asdict() deep-copies every body
+    data = {f.name: getattr(article, f.name) for f in _FIELDS if f.name not in _NOT_STORED}  # asdict() deep-copies
     data["categories"] = list(article.categories)
     data["tags"] = list(article.tags)
     data["date"] = article.date.isoformat() if article.date else None
@@ -71,6 +73,7 @@ _EXTRA_DEFAULTS: dict[str, Any] = {"extra_fields": (), "enclosures": (), "durati
 
 
 _FIELDS = fields(Article)
+_NOT_STORED = frozenset({"refused_urls"})
 _FIELD_NAMES = frozenset(f.name for f in _FIELDS)
 
 

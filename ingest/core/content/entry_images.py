@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 from urllib.parse import unquote, urlsplit
-from xml.etree import ElementTree
 
-from ...errors import UnsafeSvg
+
 from .article import Article
 from ..rendering.profiles import Profile
+from .svg import UnsafeSvg, sanitize_svg
 
 __all__ = [
     "digest", "dimensions", "file_name", "image_dir", "ImageRecord", "ImageState", "is_pixel", "is_public",
@@ -151,6 +151,8 @@ def dimensions(data: bytes, kind: str) -> tuple[int, int] | None:
             return _jpeg_size(data)
         if kind == "webp":
             return _webp_size(data)
+        if kind == "avif":
+            return _avif_size(data)
     except struct.error:
         return None
     return None
@@ -167,6 +169,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return width, height
         at += 2 + struct.unpack(">H", data[at + 2 : at + 4])[0]
     return None
+
+
+def _avif_size(data: bytes) -> tuple[int, int] | None:
+    """From the first image spatial extent (``ispe``) box: version and flags, then width and height."""
+    at = data.find(b"ispe", 0, 65536)
+    if at < 0 or len(data) < at + 16:
+        return None
+    return struct.unpack(">II", data[at + 8 : at + 16])
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
@@ -187,57 +197,6 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 def is_pixel(data: bytes, kind: str) -> bool:
     """A 1x1 image: a tracking pixel, not worth a file."""
     return dimensions(data, kind) == (1, 1)
-
-
-_SVG_NS = "http://www.w3.org/2000/svg"
-_XLINK = "{http://www.w3.org/1999/xlink}href"
-# Elements that run script, embed other documents or load from elsewhere when the SVG is opened on its own.
-_DROP = {"script", "foreignobject", "iframe", "embed", "object", "handler", "listener", "style", "a"}
-
-
-def sanitize_svg(data: bytes) -> bytes:
-    """The SVG without script, event handlers, foreign content or references to other documents.
-
-    A document type is refused outright (entities are how XML documents
-    hide content and blow up parsers). Anchors are unwrapped, styles
-    dropped, and any ``href`` that is not a fragment within the document or
-    a ``data:image/`` URI removed.
-    """
-    text = data.lstrip(b"\xef\xbb\xbf")
-    if b"<!doctype" in text[:4096].lower() or b"<!entity" in text.lower():
-        raise UnsafeSvg("an SVG with a document type is not stored")
-    try:
-        root = ElementTree.fromstring(text)
-    except ElementTree.ParseError as exc:
-        raise UnsafeSvg(f"not a well-formed SVG: {exc}") from None
-    if _local(root.tag) != "svg":
-        raise UnsafeSvg(f"the root element is <{_local(root.tag)}>, not <svg>")
-    _clean(root)
-    ElementTree.register_namespace("", _SVG_NS)
-    ElementTree.register_namespace("xlink", "http://www.w3.org/1999/xlink")
-    svg: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
-    return svg
-
-
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
-
-
-def _clean(element: ElementTree.Element) -> None:
-    for name in list(element.attrib):
-        local = _local(name)
-        value = element.attrib[name].strip().lower()
-        if local.startswith("on") or local == "style" and ("url(" in value or "expression" in value):
-            del element.attrib[name]
-        elif (name == "href" or name == _XLINK) and not (value.startswith("#") or value.startswith("data:image/")):
-            del element.attrib[name]
-        elif "javascript:" in value:
-            del element.attrib[name]
-    for child in list(element):
-        if not isinstance(child.tag, str) or _local(child.tag) in _DROP:
-            element.remove(child)
-        else:
-            _clean(child)
 
 
 def file_name(url: str, sha: str, kind: str) -> str:

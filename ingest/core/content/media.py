@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+from .safeurl import safe_url
 
 __all__ = ["Enclosure", "enclosures", "duration", "extra_lines", "front_matter_url", "video_id"]
 
@@ -45,8 +47,7 @@ def front_matter_url(url: str) -> str:
     The one place enclosure URLs are checked: the same rule as every URL
     written to the front matter.
     """
-    parts = urlsplit(url)
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+    return safe_url(url).url
 
 
 def enclosures(entry: Any, base_url: str) -> tuple[Enclosure, ...]:
@@ -67,7 +68,7 @@ def _add(found: dict[str, Enclosure], url: Any, kind: Any, length: Any, base_url
     text = str(url or "").strip()
     if not text:
         return
-    absolute = front_matter_url(urljoin(base_url, text) if base_url else text)
+    absolute = safe_url(text, base_url).url  # the rule of every front-matter URL field (see ``safeurl``)
     if not absolute or absolute in found:
         return
     found[absolute] = Enclosure(absolute, str(kind or "").strip(), _whole(length))

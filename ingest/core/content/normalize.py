@@ -21,11 +21,13 @@ from urllib.parse import quote, urljoin, urlsplit
 import nh3
 
 from ..config.model import FeedConfig, strip_userinfo
+from ..printable import printable_url
 from .article import Article
 from .dates import DateVerdict, judge, read_date
 from .identity import has_scheme, identity
 from .media import duration, enclosures, video_id
 from .identity import plain_link
+from .safeurl import safe_url
 from .sanitize import is_absolute_http, sanitize
 
 __all__ = [
@@ -80,6 +82,10 @@ def normalize(
     tags = pick_tags(title, entry_categories, feed.tags.count, feed.tags.sources)
     if published is _UNSET:
         published = entry_datetime(entry, _zone(feed.timezone))
+    refused: list[str] = []
+    shown_link = _field_url(str(entry.get("link", "") or ""), base_url, refused)
+    if not shown_link and link and link != own_link:  # the id standing in as the link
+        shown_link = _field_url(link, base_url, refused)
     return Article(
         identity=identity("", own_link, title, published, scope) if id_reused else identity(raw_id, link, title, published, scope),
         title=title,
@@ -88,9 +94,9 @@ def normalize(
         description=summary_text,
         summary=summary_text,
         slug=make_slug(title),
-        image=_image(entry, body, link or base_url),
-        link=link,
-        source=strip_userinfo(feed.url),
+        image=_image(entry, body, shown_link or base_url, refused),
+        link=shown_link,
+        source=printable_url(strip_userinfo(feed.url)),  # published: no credentials, no token
         categories=feed.categories if feed.categories is not None else feed.default_categories,
         tags=tags,
         draft=feed.draft,
@@ -98,6 +104,7 @@ def normalize(
         summary_length=feed.summary_length,
         author=plain_text(str(entry.get("author", "") or "")),
         entry_categories=tuple(entry_categories),
+        refused_urls=tuple(refused),
         **_extras(entry, feed, link or base_url),
     )
 
@@ -256,6 +263,7 @@ def entry_datetime(entry: Any, zone: Any = None) -> datetime | None:
     return None
 
 
+
 # --- field helpers ---------------------------------------------------------
 
 
@@ -306,7 +314,7 @@ def _feed_categories(entry: Any) -> list[str]:
     return terms
 
 
-def _image(entry: Any, body: str, base_url: str) -> str:
+def _image(entry: Any, body: str, base_url: str, refused: list[str]) -> str:
     """media:content / media:thumbnail / image enclosure / itunes:image, else the first <img>.
 
     Many feeds leave out ``medium`` and ``type`` on media:content and
@@ -328,10 +336,20 @@ def _image(entry: Any, body: str, base_url: str) -> str:
     if match:
         candidates.append(html.unescape(match.group(1)))
     for candidate in candidates:
-        url = _absolute(_clean_url(candidate), base_url)
+        url = _field_url(candidate, base_url, refused)
         if url:
             return url
     return ""
+
+
+def _field_url(value: str, base_url: str, refused: list[str]) -> str:
+    """``value`` as a front-matter URL field may hold it (see ``safeurl``); '' and a note in ``refused`` if not."""
+    if not value:
+        return ""
+    checked = safe_url(value, base_url)
+    if checked.refused:
+        refused.append(checked.refused)
+    return _clean_url(checked.url)
 
 
 def _is_image(medium: Any, mime: Any, url: str) -> bool:

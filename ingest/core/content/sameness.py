@@ -38,7 +38,7 @@ __all__ = ["judge_same", "Judged", "match_key", "RECENT", "RECENT_PER_ENTRY"]
 
 
 # How many of a feed's most recently seen entries a new entry is compared with (see ``judge_same``).
-RECENT = 500
+RECENT = 100
 RECENT_PER_ENTRY = 4
 
 

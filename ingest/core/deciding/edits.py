@@ -29,7 +29,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 __all__ = [
-    "content_hash", "DEFAULT_EDITS", "EDIT_MODES", "is_edited", "merge", "EditOutcome", "Resolution", "resolve",
+    "body_kept", "body_of", "content_hash", "DEFAULT_EDITS", "EDIT_MODES", "EditOutcome", "is_edited", "merge",
+    "Resolution", "resolve",
 ]
 
 
@@ -53,6 +54,9 @@ class Resolution(enum.Enum):
 class EditOutcome:
     resolution: Resolution
     text: str | None = None  # what to write for WRITE and MERGE
+    # MERGE only: upstream changed the body, but the owner had too, so the owner's body stays
+    # and upstream's change to it is not in the file: the owner must hear of it
+    kept_body: bool = False
 
 
 def is_edited(current: str, ours: Collection[str | None]) -> bool:
@@ -85,18 +89,23 @@ def resolve(
         return EditOutcome(Resolution.DELETED)
     if current == upstream or not is_edited(current, ours) or mode == "overwrite":
         return EditOutcome(Resolution.WRITE, upstream)
+    if mode == "merge" and _LEGACY_BYTES.search(current):
+        # saved in another encoding than UTF-8 (read with surrogate escapes): a merge would mix the two,
+        # so the file is kept byte for byte, as with ``edits: keep``
+        return EditOutcome(Resolution.KEEP)
     if mode == "merge":
         base_text = base()
         if base_text is not None and content_hash(base_text) == next(iter(ours), None):
             merged = merge(base_text, current, upstream)
             if merged is not None:
-                return EditOutcome(Resolution.MERGE, merged)
+                return EditOutcome(Resolution.MERGE, merged, kept_body=body_kept(base_text, current, upstream))
     return EditOutcome(Resolution.KEEP)
 
 
 # --- three-way merge of front matter and body --------------------------------
 
 _KEY = re.compile(r"[^\s#\-][^:]*:(?:\s|$)")
+_LEGACY_BYTES = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as read with surrogateescape
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,21 @@ def merge(base: str, mine: str, theirs: str) -> str | None:
     lines.extend(own.tail)
     lines.append(own.closing)
     return "".join(lines) + body
+
+
+def body_kept(base: str, mine: str, theirs: str) -> bool:
+    """Whether a merge keeps the owner's body over a change upstream made to it (both changed it, differently)."""
+    documents = [_split(text) for text in (base, mine, theirs)]
+    if any(d is None for d in documents):
+        return False
+    old, own, new = (d.body for d in documents)  # type: ignore[union-attr]
+    return own != old and new != old and new != own
+
+
+def body_of(text: str) -> str | None:
+    """The body of a file with front matter (None when it has none)."""
+    document = _split(text)
+    return document.body if document is not None else None
 
 
 def _split(text: str) -> _Document | None:

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from ..config.model import FeedConfig
 from .edits import Resolution, content_hash, resolve
-from .filters import compile_filter
+from .filters import RuleTimeout, compile_filter
 from ..content.article import Article, article_to_json
 from ..content.normalize import plain_text
 from ..rendering.profiles import Profile
@@ -38,7 +38,7 @@ from ..records import (
 from ..rendering.page import base_text, render
 
 __all__ = [
-    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated",
+    "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated", "prejudge",
     "decide", "decide_entries", "judged", "slug_candidates", "texts_of",
 ]
 
@@ -179,6 +179,19 @@ def admits(feed: FeedConfig, article: Article) -> bool:
     return compile_filter(feed.include, feed.exclude).admits(texts_of(article))
 
 
+def prejudge(feed: FeedConfig, articles: Sequence[Article]) -> None:
+    """Judge the entries by the feed's rules ahead of ``decide_entries`` (which then finds the verdicts ready).
+
+    For a caller that runs this off its event loop when a rule may take long.
+    """
+    rules = compile_filter(feed.include, feed.exclude)
+    for article in articles:
+        try:
+            rules.admits(texts_of(article))
+        except RuleTimeout:  # remembered too: the decision reports it
+            pass
+
+
 def judged(stored: StoredEntry | None, feed_id: int) -> bool:
     """Whether the rules decide about an entry: not when another feed owns it, the owner deleted it or it was pruned."""
     if stored is None:
@@ -246,7 +259,7 @@ class _Decider:
         data = self._json(article, prepared)
         # A claim a stopped run left is new unless its file had been written before (an update)
         first = action is Action.NEW or (action is Action.PENDING and stored is not None and stored.written_hash is None)
-        merged, base = False, None
+        merged, base, kept_body = False, None, False
         current = self.facts.files.get(name) if stored is not None else None
         if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
             profile, body = self.settings.profile, self.settings.body
@@ -256,9 +269,9 @@ class _Decider:
             if outcome.resolution is Resolution.KEEP:
                 return KeepEdit(article.identity, name, digest, data, stored.base_article)
             if outcome.resolution is Resolution.MERGE:
-                merged, first, base = True, False, stored.base_article
+                merged, first, base, kept_body = True, False, stored.base_article, outcome.kept_body
             text = outcome.text or text
-        return Write(article.identity, name, text, digest, article.slug, data, first, merged, base)
+        return Write(article.identity, name, text, digest, article.slug, data, first, merged, base, kept_body)
 
     def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:
         if stored is not None and stored.state != "deleted":

@@ -41,8 +41,8 @@ from .encoding import Decoded, decide
 from .recover import cut_entry
 
 __all__ = [
-    "alternate_links", "check_entities", "FEED_LINK_TYPES", "MAX_ENTITY_TEXT", "MAYBE_JSON_FEED", "parse",
-    "ParsedFeed", "ParseError",
+    "alternate_links", "check_entities", "FEED_LINK_TYPES", "first_bytes", "MAX_ENTITY_TEXT", "MAYBE_JSON_FEED",
+    "parse", "ParsedFeed", "ParseError",
 ]
 
 
@@ -264,8 +264,17 @@ def alternate_links(text: str, page_url: str) -> list[tuple[str, str, str | None
         finder.close()
     except Exception:  # a broken page: use what was found before the break
         pass
-    base = urljoin(page_url, finder.base) if finder.base else page_url
-    return [(urljoin(base, href), kind, title) for href, kind, title in finder.links]
+    try:
+        base = urljoin(page_url, finder.base) if finder.base else page_url
+    except ValueError:  # a <base href> that is no URL (an unclosed IPv6 bracket): the page's own
+        base = page_url
+    found = []
+    for href, kind, title in finder.links:
+        try:
+            found.append((urljoin(base, href), kind, title))
+        except ValueError:  # an href that is no URL names no feed
+            continue
+    return found
 
 
 class _AlternateLinks(HTMLParser):
@@ -291,7 +300,34 @@ class _AlternateLinks(HTMLParser):
 
 def _described(result: FetchResult) -> str:
     content_type = result.headers.get("content-type", "no content type")
-    head = result.content[:240]
-    start = head.decode(json.detect_encoding(head), "replace").lstrip("\ufeff")[:60]  # UTF-16/32 as text too
-    start = " ".join(start.split())
-    return f" (got {content_type}, starting {start!r})" if start else f" (got {content_type})"
+    start = first_bytes(result.content, 60)
+    return f" (got {content_type}, starting {start})" if start else f" (got {content_type})"
+
+
+def first_bytes(data: bytes, limit: int) -> str:
+    """The start of a body that is not what was expected, quoted, as printable text whatever its bytes.
+
+    Text (UTF-8, or UTF-16/32 with a byte order mark) reads as itself, runs
+    of white space as one space; a byte that is not text, and a character
+    that does not print (a control character, a terminal escape), reads as
+    an escape such as ``\\x89``, so a message never carries raw binary to a
+    terminal or a log. Empty when there is nothing to show.
+    """
+    head = data[: limit * 4]
+    text = head.decode("utf-8", "backslashreplace")
+    encoding = json.detect_encoding(head)  # UTF-16/32 as text too, when it reads as text
+    if encoding != "utf-8":
+        wide = head.decode(encoding, "replace")
+        if all(ch.isprintable() or ch.isspace() for ch in wide.lstrip("\ufeff")):
+            text = wide
+    text = text.lstrip("\ufeff")
+    text = " ".join(text.split())[:limit]
+    if not text:
+        return ""
+    shown = "".join(ch if ch.isprintable() and ch != "\ufffd" else _escape(ch) for ch in text)
+    return "'" + shown.replace("'", "\\'") + "'"
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

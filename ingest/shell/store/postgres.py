@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg  # this module is imported only for a PostgreSQL store
 
+from ...core.printable import printable_url
 from ...core.config.store_url import redact
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
@@ -150,7 +151,7 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
         ``readonly`` creates nothing: a database without ingest's tables is
         given empty temporary ones, so a dry run sees an empty store.
         """
-        shown = redact(url)
+        shown = printable_url(url)
         try:
             conn = psycopg.connect(url, autocommit=True, application_name="ingest")
         except psycopg.Error as exc:
@@ -211,7 +212,7 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
             self._conn.execute("SET search_path = pg_temp")
             self._conn.execute("CREATE TABLE ingest_schema (version INTEGER NOT NULL)")
             self._conn.execute("INSERT INTO ingest_schema VALUES (0)")
-            self._migrate(redact(self.url))
+            self._migrate(printable_url(self.url))
         self._conn.execute("SET default_transaction_read_only = on")
 
     def close(self) -> None:
@@ -241,11 +242,11 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
                     options="-c synchronous_commit=off -c plan_cache_mode=force_custom_plan",
                 )
             except psycopg.Error as exc:
-                raise StoreError(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
+                raise StoreError(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
         try:
             return self._lease_conn.execute(sql, tuple(args))
         except psycopg.Error as exc:
-            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
+            raise StoreFailed(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -258,14 +259,14 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
         try:
             return self._conn.execute(converted, tuple(args))
         except psycopg.Error as exc:
-            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
+            raise StoreFailed(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
 
     def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         try:
             with self._conn.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), [tuple(row) for row in rows])
         except psycopg.Error as exc:
-            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
+            raise StoreFailed(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
 
     def _in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ...core.printable import stored_url
 from ...core.content.entry_images import ImageRecord
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
@@ -81,6 +82,7 @@ class SqlStore:
         stay its own instead of coming back as new files.
         """
         row = self._find(url)
+        url = stored_url(url)  # the store never holds a feed's credentials or tokens; they stay in the config
         if row is None:
             row = self._q(
                 f"SELECT id, name FROM feeds WHERE name = ? ORDER BY last_polled_at DESC{self._NULLS_LAST} LIMIT 1", (name,)
@@ -106,11 +108,19 @@ class SqlStore:
         return int(row[0]) if row is not None else self.feed_id(url, name)
 
     def _find(self, url: str) -> tuple[int, str] | None:
-        found: tuple[int, str] | None = self._q(
+        """The feed at ``url`` (secrets left out), moving a row that a store from before kept with them."""
+        bare = stored_url(url)
+        row = self._q(
             "SELECT id, name FROM feeds WHERE url = ? UNION ALL SELECT id, name FROM feeds WHERE moved_to = ? LIMIT 1",
-            (url, url),
+            (bare, bare),
         ).fetchone()
-        return found
+        if row is not None or bare == url:
+            return row
+        row = self._q("SELECT id, name FROM feeds WHERE url = ? LIMIT 1", (url,)).fetchone()
+        if row is not None and not self.readonly:
+            with self._tx():
+                self._q("UPDATE feeds SET url = ? WHERE id = ?", (bare, row[0]))
+        return row
 
     def feed_state(self, feed_id: int) -> FeedState | None:
         row = self._q(f"SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
