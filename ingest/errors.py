@@ -15,6 +15,7 @@ underscore.
     │   ├── ConfigError             the config file: path, line, key
     │   ├── RuleError (ValueError)  an include/exclude rule that cannot be used
     │   ├── RuleTimeout             a rule over its time budget on one entry
+    │   ├── SelectorError (ValueError)  a selector: or remove: rule that is no CSS selector
     │   ├── ParseError              bytes that are not a feed we can trust
     │   ├── OpmlError               a file that is not a readable OPML document
     │   ├── StoreError              the store cannot be opened or used
@@ -36,7 +37,7 @@ from pathlib import Path
 
 __all__ = [
     "ConfigBusy", "ConfigChanged", "ConfigError", "DiscoverError", "EditError", "ImportFailed", "IngestError",
-    "LayoutChanged", "OpmlError", "ParseError", "Refused", "RuleError", "RuleTimeout", "StoreError", "StoreFailed", "StoreLocked",
+    "LayoutChanged", "OpmlError", "ParseError", "Refused", "RuleError", "RuleTimeout", "SelectorError", "StoreError", "StoreFailed", "StoreLocked",
     "UnsafeSvg",
 ]
 
@@ -69,6 +70,10 @@ class RuleError(IngestError, ValueError):
 
 class RuleTimeout(IngestError):
     """A rule went over its time budget on one entry; the message names the rule."""
+
+
+class SelectorError(IngestError, ValueError):
+    """A ``selector:`` or ``remove:`` rule of full articles that is no CSS selector."""
 
 
 class ParseError(IngestError):

@@ -56,7 +56,8 @@ def test_two_nodes_share_the_feeds_and_survive_one_killed(
     config = write_config(
         tmp_path, feeds, store=pg_url,
         hooks={"after_run": 'printf "%s\\n--\\n" "$INGEST_CHANGED_FILES" >> hooks.log'},
-        host_concurrency=4,  # all eight feeds are on one host, and the nodes share its limit
+        host_concurrency=8,  # all eight feeds are on one host: a limit the nodes share must not hold them back
+        concurrency=2,  # a node holds 2 x concurrency feeds: four each, so neither can take all eight
     )
     lease = ["--lease", "3s"]  # longer than the interval: a takeover comes an interval after the abandoned poll
     one = DaemonProcess(config, "--node", "one", *lease)
@@ -183,3 +184,65 @@ def test_a_poll_longer_than_the_lease_keeps_its_lease(tmp_path: Path, server: Fe
         two.kill()
     assert len(server.requests_to("/slow.xml")) == 1  # renewed three times over, never taken over
     assert not one.events("takeover") and not two.events("takeover")
+
+
+def test_nodes_with_the_default_settings_keep_up_with_a_few_hundred_feeds(tmp_path: Path, pg_url: str) -> None:
+    """Two nodes with the defaults (concurrency 4) poll 200 feeds every 8 s: 25 polls a second between them.
+
+    A node claims as many due feeds as its polls' speed allows, not a fixed
+    number per tick: at 8 a second per node, as it did, the two fell
+    further behind with every round. Each poll starts within an interval of
+    its planned time (its ``lag``), and no feed is polled twice within an
+    interval, by either node. The feeds are spread over 20 hosts, as a few
+    hundred feeds are: the per-host limit (2 requests at once, across the
+    nodes) holds.
+    """
+    interval, count, rounds = 8.0, 200, 4
+    hosts = [FeedServer(host=f"127.0.0.{n}") for n in range(10, 30)]
+    server = {n: hosts[n % len(hosts)] for n in range(count)}
+    for n in range(count):
+        server[n].feed(f"/s{n}.xml", rss([item(n, guid=f"s{n}")]))
+    feeds = [
+        {"url": server[n].url(f"/s{n}.xml"), "name": f"s{n}", "interval": f"{interval:g}s"} for n in range(count)
+    ]
+    config = write_config(tmp_path, feeds, store=pg_url)
+    one = DaemonProcess(config, "--node", "one")
+    two = DaemonProcess(config, "--node", "two")
+    try:
+        one.wait_event("started", timeout=30)
+        two.wait_event("started", timeout=30)
+        one.wait_for(
+            lambda: all(len(server[n].requests_to(f"/s{n}.xml")) >= rounds for n in range(count)),
+            timeout=rounds * interval * 4, what=f"{rounds} polls of each of the {count} feeds",
+        )
+        for node in (one, two):
+            node.send(signal.SIGTERM)
+        assert one.wait(30) == 0 and two.wait(30) == 0
+    finally:
+        one.kill()
+        two.kill()
+        for host in hosts:
+            host.close()
+
+    polls = one.events("poll") + two.events("poll")
+    assert one.events("poll") and two.events("poll")  # both nodes took their share
+    assert len(polls) >= count * rounds
+    late = sorted((e["lag"], e["feed"]) for e in polls if e["lag"] > interval)
+    assert not late, (len(late), late[-5:])
+    twice = []
+    for n in range(count):
+        times = [r.time for r in server[n].requests_to(f"/s{n}.xml")]
+        twice += [(n, round(b - a, 2)) for a, b in zip(times, times[1:]) if b - a < interval - 0.1]
+    assert not twice, twice
+
+
+def test_a_node_claims_in_batches_and_fills_what_is_free() -> None:
+    from ingest.faces.cluster import claim_size
+
+    assert claim_size(4, 0, tick_passed=False, caught_up=False) == 8  # a backlog: the slots and a queue as long
+    assert claim_size(4, 5, tick_passed=False, caught_up=False) == 0  # not before half the queue has drained
+    assert claim_size(4, 4, tick_passed=False, caught_up=False) == 4
+    assert claim_size(4, 4, tick_passed=False, caught_up=True) == 0  # nothing more was due: wait for the tick
+    assert claim_size(4, 7, tick_passed=True, caught_up=True) == 1  # each tick, whatever is free
+    assert claim_size(4, 8, tick_passed=True, caught_up=False) == 0
+    assert claim_size(32, 0, tick_passed=False, caught_up=False) == 64  # the same rule at any concurrency

@@ -16,12 +16,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.core.config.model import FeedConfig
-from ingest.core.deciding.entries import Facts, Settings, candidates, dated, decide_entries
+from ingest.core.deciding.entries import (
+    LOOKUP_DEPTH,
+    Facts,
+    Settings,
+    decide_entries,
+    deeper,
+    names_to_look_up,
+)
 from ingest.core.deciding.edits import content_hash
 from ingest.core.content.article import Article, article_to_json
 from ingest.core.rendering.profiles import PROFILES
 from ingest.core.records import (
-    Broken, Forget, HoldBack, KeepEdit, Prepared, Same, Skip, StoredEntry, Withdraw, Write,
+    Broken,
+    Forget,
+    HoldBack,
+    KeepEdit,
+    Prepared,
+    Same,
+    Skip,
+    StoredEntry,
+    Withdraw,
+    Write,
 )
 from ingest.core.rendering.page import render
 
@@ -56,33 +72,27 @@ class Model:
     seen: frozenset[str] = frozenset()
     claimed: frozenset[str] = frozenset()
 
-    def facts(self, items: list[Prepared]) -> Facts:
+    def facts(self, items: list[Prepared], settings_: Settings, depth: int = LOOKUP_DEPTH) -> Facts:
+        """The facts as the shell looks them up: the names the core asks for, the store's owners of them, the files."""
         stored = {i.article.identity: self.entries[i.article.identity] for i in items if i.article.identity in self.entries}
-        taken: set[str] = set()
-        files: dict[str, str | None] = {}
+        files: dict[str, str | None] = {e.path: self.files.get(e.path) for e in stored.values()}
         given = {e.slug for e in self.entries.values()} | {e.path for e in self.entries.values()}
-        for item in items:
-            entry = stored.get(item.article.identity)
-            if entry is not None:
-                files[entry.path] = self.files.get(entry.path)
-                continue
-            free = 0
-            for slug, name in candidates(dated(item.article, None, NOW), PROFILE):
-                if slug in given or name in given or slug in self.claimed or name in self.claimed:
-                    taken.update((slug, name))
-                    continue
+        pairs = names_to_look_up(items, stored, settings_, depth)
+        taken = {key for pair in pairs for key in pair if key in given}
+        for slug, name in pairs:
+            if slug not in taken and name not in taken and name not in files:
                 files[name] = self.files.get(name)
-                if files[name] is None:
-                    free += 1
-                    if free == 2:
-                        break
         return Facts(stored, frozenset(taken), files)
 
     def poll(self, items: list[Prepared], config: FeedConfig, feed_id: int = 1, *, new_run: bool = True):
         if new_run:
             self.seen, self.claimed = frozenset(), frozenset()
-        decision = decide_entries(items, self.facts(items), Settings(config, feed_id, PROFILE, BODY, NOW),
-                                  self.seen, self.claimed)
+        settings_ = Settings(config, feed_id, PROFILE, BODY, NOW)
+        depth = LOOKUP_DEPTH
+        decision = decide_entries(items, self.facts(items, settings_, depth), settings_, self.seen, self.claimed)
+        while decision.short and (more := deeper(depth)) is not None:  # as the shell does: look deeper
+            depth = more
+            decision = decide_entries(items, self.facts(items, settings_, depth), settings_, self.seen, self.claimed)
         self.seen |= decision.seen
         self.claimed |= decision.claimed
         for intent in decision.intents:
@@ -216,3 +226,17 @@ def test_a_filtered_entry_is_held_back_with_a_name():
     (held,) = model.poll([prepared("id1", "Hello", "<p>one</p>")], feed(exclude=("Hello",)))
     assert isinstance(held, HoldBack) and held.name == "hello.md"
     assert not model.files
+
+
+def test_an_entry_whose_looked_up_names_are_all_taken_is_decided_again_deeper():
+    item = prepared("id1", "Hello", "<p>one</p>")
+    from ingest.core.deciding.entries import candidates
+
+    names = [name for _slug, name in candidates(item.article, PROFILE)][:LOOKUP_DEPTH + 2]
+    model = Model(files={name: "the owner's page\n" for name in names[:-1]})
+    (write,) = model.poll([item], feed())
+    assert isinstance(write, Write) and write.name == names[-1]
+    # the first look-up alone does not cover it: the decision says so instead of failing
+    settings_ = Settings(feed(), 1, PROFILE, BODY, NOW)
+    shallow = decide_entries([item], Model(files=model.files).facts([item], settings_), settings_)
+    assert shallow.short == {"id1"}

@@ -398,3 +398,48 @@ def test_a_large_image_waits_on_disk_and_leaves_no_temporary_file(tmp_path: Path
     [stored] = [p for p in (tmp_path / "posts" / "harbour-pictures").iterdir() if p.name.startswith("big-")]
     assert stored.read_bytes() == big
     assert list(scratch.iterdir()) == []
+
+
+def test_switching_to_download_after_an_owner_edited_a_post_leaves_no_orphan_and_says_what_is_left(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """One rebuild, then the run that downloads, finish the job; an edit kept where it was is said, not orphaned."""
+    serve_images(server)
+    publish(server, '<p><img src="/img/boat.png"></p>')
+    feed = {"url": server.url("/feed.xml")}
+    config = write_config(tmp_path, [feed])
+    assert run_cli("--config", config, "run").returncode == 0
+    posts = tmp_path / "posts"
+    post = posts / "harbour-pictures.md"
+    edited = post.read_text(encoding="utf-8") + "\nMy own note.\n"
+    post.write_text(edited, encoding="utf-8")
+
+    # edits: keep: the owner's file stays as it is, where it is; its images are not stored beside no post
+    config = write_config(tmp_path, [{**feed, "images": "download"}])
+    rebuilt = run_cli("--config", config, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "1 kept your edits out of its bundle, images left at the publisher's URLs" in rebuilt.stdout, rebuilt.stdout
+    assert "harbour-pictures.md" in rebuilt.stdout
+    done = run_cli("--config", config, "run", "--force")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert post.read_text(encoding="utf-8") == edited
+    assert image_files(posts) == [] and sorted(p.name for p in posts.iterdir()) == ["harbour-pictures.md"]
+
+    # edits: merge: the rebuild moves the merged post into its bundle, the run stores its images and points
+    # both the front matter and the owner's body at them
+    config = write_config(tmp_path, [{**feed, "images": "download", "edits": "merge"}])
+    rebuilt = run_cli("--config", config, "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "1 merged with your edits" in rebuilt.stdout, rebuilt.stdout
+    assert "1 post with images 'ingest run' still has to download" in rebuilt.stdout, rebuilt.stdout
+    done = run_cli("--config", config, "run")
+    assert done.returncode == 0 and "1 updated" in done.stdout, done.stdout + done.stderr
+    front, body = post_text(posts / "harbour-pictures" / "index.md")
+    bundle = posts / "harbour-pictures"
+    assert (bundle / front["image"]).read_bytes() == JPEG
+    assert "My own note." in body and server.url("/img/boat.png") not in body
+    used = {front["image"], *(name for name in (p.name for p in bundle.iterdir()) if f'src="{name}"' in body)}
+    assert sorted(image_files(posts)) == sorted(f"harbour-pictures/{name}" for name in used), body
+    again = run_cli("--config", config, "rebuild")
+    assert again.returncode == 0 and "rewrote 0 files, renamed 0, 1 unchanged" in again.stdout, again.stdout
+    assert post_text(bundle / "index.md") == (front, body)

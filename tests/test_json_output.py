@@ -12,10 +12,11 @@ RUN_FEED_KEYS = {
     "type", "command", "version", "name", "url", "status", "new", "updated", "unchanged", "skipped", "filtered", "removed",
     "pruned", "kept_edits", "merged_edits", "held_edits", "kept_body_edits", "admitted", "error", "failure", "until", "notes",
     "images_failed", "quiet", "encoding", "untrusted_dates", "held_dates", "same_as",
+    "extracted", "extract_failed",
 }
 RUN_SUMMARY_KEYS = {
     "type", "command", "version", "feeds", "ok", "failed", "deferred", "retired", "failing", "new", "updated", "filtered",
-    "removed", "pruned", "admitted", "images_failed", "quiet", "output", "dry_run", "exit_code", "hook", "webhooks",
+    "removed", "pruned", "admitted", "images_failed", "quiet", "extracted", "extract_failed", "output", "dry_run", "exit_code", "hook", "webhooks",
 }
 
 

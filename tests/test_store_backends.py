@@ -227,6 +227,25 @@ def test_a_lost_connection_is_a_store_failure_a_run_reports(pg_url: str) -> None
             store.feed_state(feed_id)
 
 
+def test_article_records_round_trip_and_fall_due(store_location: str) -> None:
+    from ingest.core.deciding.extract import ExtractRecord
+
+    with open_store(store_location) as store:
+        feed_id = store.feed_id("http://a/", "a")
+        for n in (1, 2, 3):
+            store.save_entry(f"id:{n}", feed_id, f"{n}.md", "h", "written", NOW + timedelta(seconds=n), article="{}")
+        done = ExtractRecord("id:1", feed_id, "http://a/1", "done", "<p>text</p>", "readability")
+        failed = ExtractRecord("id:2", feed_id, "http://a/2", "failed", error="HTTP 500", failures=2,
+                               next_try=NOW + timedelta(hours=1))
+        queued = ExtractRecord("id:3", feed_id, "http://a/3", "failed")
+        store.save_extracts([done, failed, queued])
+        assert store.extract_records(["id:1", "id:2", "id:3", "id:9"]) == {"id:1": done, "id:2": failed, "id:3": queued}
+        assert store.extracts_due(feed_id, NOW) == ["id:3"]
+        assert store.extracts_due(feed_id, NOW + timedelta(hours=2)) == ["id:2", "id:3"]
+        store.save_extracts([ExtractRecord("id:3", feed_id, "http://a/3", "done", "<p>late</p>", "readability")])
+        assert store.extracts_due(feed_id, NOW + timedelta(hours=2)) == ["id:2"]
+
+
 def test_entry_keys_give_a_feeds_most_recent_entries_without_bodies(store_location: str) -> None:
     with open_store(store_location) as store:
         feed_id = store.feed_id("http://a/", "a")

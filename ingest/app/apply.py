@@ -16,36 +16,38 @@ those same files again: never a second file, never a lost entry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import assert_never
 
 from ..core.config.model import FeedConfig
+from ..core.content.article import article_from_json
+from ..core.content.reuse import adopt_earlier_files
+from ..core.content.sameness import judge_same
+from ..core.deciding.edits import is_edited
 from ..core.deciding.entries import (
-    OCCUPIED,
+    LOOKUP_DEPTH,
+    EntryDecision,
     Facts,
     Settings,
-    admits,
-    as_stored,
-    candidates,
     dated,
     decide_entries,
+    deeper,
     prejudge,
-    judged,
-    rendered,
 )
-from ..core.deciding.edits import content_hash
 from ..core.deciding.filters import compile_filter
-from ..core.content.article import article_from_json
-from ..core.rendering.profiles import Profile
 from ..core.records import (
+    Blocked,
     Broken,
     EntryFailure,
     FeedReport,
     Forget,
     HoldBack,
+    Intent,
     KeepEdit,
     Prepared,
     Same,
@@ -55,20 +57,16 @@ from ..core.records import (
     Withdraw,
     Write,
 )
-from ..core.content.reuse import adopt_earlier_files
-from ..core.content.sameness import judge_same
+from ..core.rendering.profiles import Profile
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
-from ..shell.write import Flusher, read_text, same_bytes, write_atomic
-from .place_images import Images
-from .withdrawals import withdraw
+from ..shell.write import Flusher, flush, read_text, same_bytes, write_atomic
+from .entry_facts import cannot_write, look_up, place_images
+from .place_images import Images, Placed, forget_images
 
-__all__ = ["Applier"]
+__all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
-
-_FREE_NAMES = 2  # free candidate names looked up per new entry: its plain slug's and its own suffixed one
-
 
 @dataclass
 class Applier:
@@ -108,6 +106,101 @@ class Applier:
                 planned = self._decide_and_claim(feed, feed_id, entries, now, report, sources, errors)
         except StoreFailed as exc:  # nothing was claimed, so nothing is written; the next run tries again
             return [f"cannot record the feed's entries in the store: {exc}"]
+        return errors + await self._write(planned, now)
+
+    async def apply_stored(
+        self, feed: FeedConfig, feed_id: int, placed: list[Placed], now: datetime, report: FeedReport,
+    ) -> list[str]:
+        """Decide again about stored entries whose text changed between polls (their images made local).
+
+        They go through the same decision as a poll's entries: an unedited
+        file is rewritten, an edited one kept or merged as ``edits:`` says, a
+        file the owner deleted is recorded as such and never written again.
+        """
+        items = [Prepared(article_from_json(e.article), None, None, e.article, "") for e, _t, _r in placed if e.article]
+        stored = {entry.identity: entry for entry, _text, _refs in placed}
+        texts = {entry.identity: (text, refs) for entry, text, refs in placed}
+        errors: list[str] = []
+        done = FeedReport(feed.name, feed.url)
+        try:
+            with self.store.batch():
+                planned = self._decide(feed, feed_id, items, stored, now, done, [], errors, texts, between=True)
+        except StoreFailed as exc:
+            return [f"cannot record the feed's entries in the store: {exc}"]
+        errors += await self._write(planned, now)
+        report.updated += [path for path in done.updated if path not in report.updated and path not in report.new]
+        report.kept += [name for name in done.kept if name not in report.kept]
+        report.merged += [name for name in done.merged if name not in report.merged]
+        report.skipped += done.skipped
+        return errors
+
+    async def revive(self, feed: FeedConfig, feed_id: int, entries: list[StoredEntry], now: datetime) -> Changes:
+        """Write the filtered entries the feed's rules admit again, through the same decision as a poll's.
+
+        Each keeps its name unless the profile now names files differently
+        and the new name is free; an edited or foreign file there stays.
+        """
+        moved = []
+        for entry in entries:
+            article = article_from_json(entry.article or "{}")
+            wanted = self.profile.path_for(entry.given_slug, dated(article, entry, now).date or now.date(), feed.images)
+            if wanted != entry.path and not self.store.path_taken(wanted, entry.identity):
+                entry = replace(entry, path=wanted)
+            moved.append(entry)
+        items = [Prepared(article_from_json(e.article), None, None, e.article, "") for e in moved if e.article]
+        done = FeedReport(feed.name, feed.url)
+        errors: list[str] = []
+        with self.store.batch():
+            planned = self._decide(feed, feed_id, items, {e.identity: e for e in moved}, now, done, [], errors,
+                                   between=True)
+        errors += await self._write(planned, now)
+        if errors:
+            raise OSError(errors[0])
+        names = [os.path.relpath(path, self.output) for path in done.new + done.updated]
+        return Changes(written=names, held=done.held + done.kept)
+
+    def apply_rebuild(self, decided: Sequence[tuple[StoredEntry, Intent]], now: datetime) -> None:
+        """Carry out ``ingest rebuild``'s intents: claim, write, flush, remove the old names, confirm.
+
+        A file that moves is claimed under its old name, so after a crash
+        before the new one stands the next rebuild finds the old file and
+        moves it again; the old name goes only once the new file is flushed,
+        and the store learns the new name last (a rebuild that stops before
+        that finds the new file holding its text and adopts it).
+        """
+        if self.dry_run:
+            return
+        writes: list[tuple[StoredEntry, Write]] = []
+        scratch = FeedReport("", "")
+        with self.store.batch():
+            for entry, intent in decided:
+                if isinstance(intent, Write):
+                    self.store.save_entry(
+                        entry.identity, entry.feed_id, entry.path, intent.digest, "pending", now, base=intent.base
+                    )
+                    writes.append((entry, intent))
+                else:
+                    self._record(intent, entry.feed_id, now, scratch)
+        written = []
+        for _entry, intent in writes:
+            path = os.path.join(self.output, intent.name)
+            if not same_bytes(path, intent.text):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                write_atomic(path, intent.text, sync=False)
+                written.append(path)
+        images = self.images.take_written() if self.images is not None else []
+        flush(written + images)
+        for _entry, intent in writes:
+            if intent.moved_from is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.output, intent.moved_from))
+        with self.store.batch():
+            for entry, intent in writes:
+                self.store.save_entry(entry.identity, entry.feed_id, intent.name, intent.digest, "written", now)
+
+    async def _write(self, planned: list[tuple[Write, str, list[str]]], now: datetime) -> list[str]:
+        """Write the claimed files, flush them (and the images written with them), confirm the claims."""
+        errors: list[str] = []
         written: list[tuple[Write, str, list[str]]] = []
         for intent, path, done in planned:
             try:
@@ -155,14 +248,28 @@ class Applier:
                 report.notes.append(f"entry {item.index} skipped: {item.error}")
             else:
                 prepared.append(item)
-        facts, unreadable = self._facts(prepared, stored, now, feed.images)
+        return self._decide(feed, feed_id, prepared, stored, now, report, sources, errors)
+
+    def _decide(
+        self, feed: FeedConfig, feed_id: int, prepared: list[Prepared], stored: dict[str, StoredEntry], now: datetime,
+        report: FeedReport, sources: list[str], errors: list[str],
+        placed: dict[str, tuple[str, dict[str, str]]] | None = None, *, between: bool = False,
+    ) -> list[tuple[Write, str, list[str]]]:
+        """Decide about the entries and record every intent; the writes still to do.
+
+        ``placed`` holds texts made between polls (stored entries with their
+        images made local): they are decided as themselves, not as entries
+        the run already saw.
+        """
+        settings = Settings(feed, feed_id, self.profile, self.body, now)
+        facts, unreadable = look_up(self.store, self.output, prepared, stored, settings, LOOKUP_DEPTH)
         if unreadable:  # an entry whose file cannot be read is not decided; the others go on
             errors += unreadable.values()
             prepared = [item for item in prepared if item.article.identity not in unreadable]
-        if feed.images == "download" and self.images is not None:
-            facts = replace(facts, placed=self._place_stored(feed, feed_id, prepared, stored, now, report))
-        settings = Settings(feed, feed_id, self.profile, self.body, now)
-        decision = decide_entries(prepared, facts, settings, self.seen, self.claimed)
+        if placed:
+            texts = {identity: text for identity, (text, _refs) in placed.items()}
+            facts = replace(facts, placed=texts, relinks={identity: refs for identity, (_t, refs) in placed.items()})
+        decision = self._decision(prepared, stored, facts, settings, report, between)
         self.seen |= decision.seen
         if self.dry_run:
             self.claimed |= decision.claimed
@@ -174,132 +281,148 @@ class Applier:
                 report.notes.append(f"entry {intent.label} skipped: {type(error).__name__}: {error}")
                 continue
             sources.append(item.source)
-            if isinstance(intent, Write) and intent.first and item.article.identity not in stored:
-                intent = self._place_new(intent, feed, feed_id, now, report)
-            write = self._record(intent, feed, feed_id, now, report)
+            write = self._record(intent, feed_id, now, report)
             if write is not None:
                 path = os.path.join(self.output, write.name)
                 planned.append((write, path, report.new if write.first else report.updated))
         return planned
 
-    def _place_stored(
-        self, feed: FeedConfig, feed_id: int, entries: Iterable[Prepared], stored: dict[str, StoredEntry],
-        now: datetime, report: FeedReport,
-    ) -> dict[str, str]:
-        """Stored entries' texts with their images made local, for the decision to compare and write."""
-        assert self.images is not None
-        placed: dict[str, str] = {}
-        for item in entries:
-            entry = stored.get(item.article.identity)
-            if entry is None or (judged(entry, feed_id) and not admits(feed, dated(item.article, entry, now))):
-                continue
-            article = as_stored(item, entry, now)
-            outcome = self.images.place(feed.images, feed_id, article, rendered(article, item, self.profile, self.body),
-                                        now, entry)
-            report.images_failed += outcome.failures
-            placed[article.identity] = outcome.text
-        return placed
+    def _decision(
+        self, prepared: list[Prepared], stored: dict[str, StoredEntry], facts: Facts, settings: Settings,
+        report: FeedReport, between: bool,
+    ) -> EntryDecision:
+        """The entry decision, made again with deeper facts while it comes back short, then with new posts' images."""
+        seen = frozenset() if between else self.seen
+        decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        depth = LOOKUP_DEPTH
+        while decision.short and (further := deeper(depth)) is not None:
+            depth = further  # every candidate name looked up was taken: look deeper and decide again
+            more, _unreadable = look_up(self.store, self.output, prepared, stored, settings, depth)
+            facts = replace(facts, taken=more.taken, files={**more.files, **facts.files})
+            decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        if settings.feed.images == "download" and self.images is not None and not between:
+            # the posts the decision writes or keeps get their images placed; decided again with those texts
+            texts, fresh = place_images(self.images, prepared, stored, decision, settings, report)
+            if texts or fresh:
+                relinks = {identity: refs for identity, (_text, refs) in texts.items()}
+                placed = {identity: text for identity, (text, _refs) in texts.items()}
+                facts = replace(facts, placed=placed, relinks=relinks, placed_new=fresh)
+                decision = decide_entries(prepared, facts, settings, seen, self.claimed)
+        return replace(decision, seen=frozenset()) if between else decision
 
-    def _place_new(self, intent: Write, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write:
-        """A new entry's text with its images made local, now that it has its name."""
-        if feed.images != "download" or self.images is None:
-            return intent
-        article = replace(article_from_json(intent.data), slug=intent.slug)
-        outcome = self.images.place(feed.images, feed_id, article, intent.text, now, None)
-        report.images_failed += outcome.failures
-        if outcome.text == intent.text:
-            return intent
-        return replace(intent, text=outcome.text, digest=content_hash(outcome.text))
-
-    def _facts(
-        self, entries: Iterable[Prepared], stored: dict[str, StoredEntry], now: datetime, images: str = "keep",
-    ) -> tuple[Facts, dict[str, str]]:
-        """What the decision needs from the store and the output directory, and the entries whose file cannot be read."""
-        files: dict[str, str | None] = {}
-        taken: set[str] = set()
-        unreadable: dict[str, str] = {}
-        for item in entries:
-            entry = stored.get(item.article.identity)
-            if entry is not None:
-                try:
-                    files[entry.path] = read_text(os.path.join(self.output, entry.path))
-                except OSError as exc:
-                    unreadable[entry.identity] = cannot_write(exc)
-                continue
-            free = 0
-            for slug, name in candidates(dated(item.article, None, now), self.profile, images):
-                if slug in self.claimed or name in self.claimed or self.store.name_taken(slug, name):
-                    taken.update((slug, name))
-                    continue
-                if name not in files:
-                    files[name] = self._occupant(os.path.join(self.output, name))
-                if files[name] is None:
-                    free += 1
-                    if free == _FREE_NAMES:
-                        break
-        return Facts(stored, frozenset(taken), files), unreadable
-
-    @staticmethod
-    def _occupant(path: str) -> str | None:
-        """A candidate name's file: its text, None if there is none, ``OCCUPIED`` if it is not a regular file."""
-        if not os.path.exists(path):
-            return None
-        if not os.path.isfile(path):
-            return OCCUPIED
-        try:
-            return read_text(path)
-        except OSError:
-            return OCCUPIED
-
-    def _record(self, intent: object, feed: FeedConfig, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
+    def _record(self, intent: Intent, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
         """Record one intent in the store and the report; a Write comes back to be written."""
-        if isinstance(intent, Same):
-            report.unchanged += 1
-            if intent.data is not None and not self.dry_run:
-                self.store.save_article(intent.identity, intent.data)
-        elif isinstance(intent, Skip):
-            report.skipped += 1
-        elif isinstance(intent, Forget):  # the owner deleted the file: never bring it back, nor its images
-            report.skipped += 1
-            if self.images is not None:
-                self.images.forget(intent.identity)
-            if not self.dry_run:
+        match intent:
+            case Same(identity=identity, data=data):
+                report.unchanged += 1
+                if data is not None and not self.dry_run:
+                    self.store.save_article(identity, data)
+            case Skip():
+                report.skipped += 1
+            case Broken():  # reported with its error where the decision is read
+                pass
+            case Blocked(name=name):
+                report.held.append(name)
+            case Forget():  # the owner deleted the file: never bring it back, nor its images
+                report.skipped += 1
+                if self.images is not None:
+                    self.images.forget(intent.identity)
+                if not self.dry_run:
+                    self.store.save_entry(
+                        intent.identity, feed_id, intent.name, intent.digest, "deleted", now, slug=intent.slug,
+                        article=intent.data,
+                    )
+            case KeepEdit():
+                report.kept.append(intent.name)
+                if not self.dry_run:
+                    self.store.keep_edit(intent.identity, intent.digest, intent.data, intent.base, now)
+            case HoldBack():
+                report.filtered += 1
+                if not self.dry_run:
+                    self.store.save_filtered(
+                        intent.identity, feed_id, intent.name, intent.digest, now, slug=intent.slug,
+                        article=intent.data,
+                    )
+            case Withdraw():
+                report.filtered += 1
+                if not self.dry_run:  # written before: its file goes, unless the owner edited it
+                    done = withdraw(self.store, self.output, [intent], now, states=("written", "pending"))
+                    report.removed += done.removed
+                    report.held += done.held
+            case Write():
+                if intent.merged:
+                    report.merged.append(intent.name)
+                if intent.kept_body:
+                    report.kept_bodies.append(intent.name)
+                if self.dry_run:
+                    (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
+                    return None
                 self.store.save_entry(
-                    intent.identity, feed_id, intent.name, intent.digest, "deleted", now, slug=intent.slug,
-                    article=intent.data,
+                    intent.identity, feed_id, intent.name, intent.digest, "pending", now, slug=intent.slug,
+                    article=intent.data, base=intent.base,
                 )
-        elif isinstance(intent, KeepEdit):
-            report.kept.append(intent.name)
-            if not self.dry_run:
-                self.store.keep_edit(intent.identity, intent.digest, intent.data, intent.base, now)
-        elif isinstance(intent, HoldBack):
-            report.filtered += 1
-            if not self.dry_run:
-                self.store.save_filtered(
-                    intent.identity, feed_id, intent.name, intent.digest, now, slug=intent.slug, article=intent.data
-                )
-        elif isinstance(intent, Withdraw):
-            report.filtered += 1
-            if not self.dry_run:  # written before: its file goes, unless the owner edited it
-                done = withdraw(self.store, self.output, [intent.entry], "filtered", now, states=("written", "pending"))
-                report.removed += done.removed
-                report.held += done.held
-        elif isinstance(intent, Write):
-            if intent.merged:
-                report.merged.append(intent.name)
-            if intent.kept_body:
-                report.kept_bodies.append(intent.name)
-            if self.dry_run:
-                (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
-                return None
-            self.store.save_entry(
-                intent.identity, feed_id, intent.name, intent.digest, "pending", now, slug=intent.slug,
-                article=intent.data, base=intent.base,
-            )
-            return intent
+                return intent
+            case _:
+                assert_never(intent)
         return None
 
 
-def cannot_write(exc: OSError) -> str:
-    where = f" {exc.filename}" if exc.filename else ""
-    return f"cannot write{where}: {exc.strerror or exc}"
+@dataclass
+class Changes:
+    """Files a rule change or retention wrote, removed, or left because the owner edited them (names in the output)."""
+
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.written or self.removed or self.held)
+
+
+def withdraw(
+    store: Store, output: str, intents: Sequence[Withdraw], now: datetime, *,
+    dry_run: bool = False, states: tuple[str, ...] = ("written",),
+) -> Changes:
+    """Carry out withdrawals (``dedupe.withdrawal``) in the order that survives a crash and a concurrent run.
+
+    The entries are marked ``deleted`` in one transaction first (the claim:
+    only those still in ``states``, so an entry a run beside us claimed
+    meanwhile stays the run's), then their files are removed and their
+    images go. A file edited between the decision and its removal stays,
+    and its entry is marked written again.
+    """
+    changes = Changes(held=[intent.entry.path for intent in intents if intent.verdict == "held"])
+    removable = [intent.entry for intent in intents if intent.verdict == "remove"]
+    gone = [intent.entry for intent in intents if intent.verdict == "gone"]
+    if dry_run:
+        changes.removed = [entry.path for entry in removable]
+        return changes
+    if not removable and not gone:
+        return changes
+    marked = _claim_withdrawals(store, intents, now, states)
+    for intent in intents:
+        entry = intent.entry
+        if intent.verdict != "remove" or entry.identity not in marked:
+            continue  # a run beside us claimed it meanwhile: its file is the run's business
+        path = os.path.join(output, entry.path)
+        current = read_text(path)
+        if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays
+            store.unhide(entry.identity, intent.reason)
+            changes.held.append(entry.path)
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+            changes.removed.append(entry.path)
+    # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
+    forget_images(store, output, [e.identity for e in gone] + [e.identity for e in removable if e.identity in marked])
+    return changes
+
+
+def _claim_withdrawals(store: Store, intents: Sequence[Withdraw], now: datetime, states: tuple[str, ...]) -> set[str]:
+    """Mark the entries deleted before any file goes (one transaction per reason); the ones marked for removal."""
+    store.hide([intent.entry.identity for intent in intents if intent.verdict == "gone"], None, now, states=states)
+    by_reason: dict[str, list[str]] = {}
+    for intent in intents:
+        if intent.verdict == "remove":
+            by_reason.setdefault(intent.reason, []).append(intent.entry.identity)
+    return {identity for reason, ids in by_reason.items() for identity in store.hide(ids, reason, now, states=states)}

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..core.config.model import Config, ConfigError
-from ..core.config.schema import parse
+if TYPE_CHECKING:
+    from ..core.config.model import Config
+
+# The config's modules are imported by the functions that read one: the
+# command line names these paths in --help before any config is read.
 
 __all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "check_paths", "load", "resolve_path"]
 
@@ -20,6 +24,9 @@ def resolve_path(cli_value: str | None) -> Path:
 
 
 def load(path: Path | str) -> Config:
+    from ..core.config.model import ConfigError
+    from ..core.config.schema import parse
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -38,6 +45,8 @@ def check_paths(config: Config, *, create: bool) -> None:
     is reported the same way: file, line and key. ``create`` makes the
     directories (a dry run only checks).
     """
+    from ..core.config.model import ConfigError
+
     checks = [("output", config.output, "the output directory")]
     if config.store_url is None:
         checks.append(("store", config.store.parent, "the store's directory"))

@@ -20,21 +20,25 @@ import logging
 import os
 import posixpath
 import random
-import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..core.scheduling import politeness
 from ..core.config.model import Config, FeedConfig
-from ..core.deciding.edits import content_hash, is_edited
-from ..core.content.entry_images import ImageRecord, file_name, image_dir, localize, reference, wanted
 from ..core.content.article import Article, article_from_json
+from ..core.content.entry_images import (
+    ImageRecord,
+    image_dir,
+    localize,
+    out_of_bundle,
+    wanted,
+)
+from ..core.deciding.image_placement import ImagePlan, plan_images
 from ..core.printable import stored_url
-from ..core.rendering.profiles import Profile
 from ..core.records import FeedReport, StoredEntry, Validators
 from ..core.rendering.page import render
+from ..core.rendering.profiles import Profile
 from ..shell.fetch import Client
 from ..shell.image_io import (
     Fetched,
@@ -49,20 +53,24 @@ from ..shell.image_io import (
     write_image,
 )
 from ..shell.store import StoreAPI as Store
-from ..shell.write import flush, read_text, write_atomic
+from ..shell.write import flush
 
 if TYPE_CHECKING:
     from ..shell.limits import RequestLimits
 
+# A stored post with its text pointing at its local images, and those references (URL -> local).
+Placed = tuple[StoredEntry, str, dict[str, str]]
+# How the run's applier takes such posts: (feed, feed id, posts, now, report) -> what could not be written.
+Rewrite = Callable[[FeedConfig, int, list[Placed], datetime, FeedReport], Awaitable[list[str]]]
+
 __all__ = [
-    "forget_images", "image_modes", "Images", "images_changed", "ImagePlacement", "queue_images", "relocate",
+    "forget_images", "image_modes", "Images", "images_changed", "ImagePlacement", "Placed", "queue_images", "relocate",
     "SPOOL_OVER",
 ]
 
 
 log = logging.getLogger("ingest.images")
 
-_HASHED = re.compile(r"-([0-9a-f]{10})\.[a-z]+$")  # the bytes' hash in a stored image's name
 # Fetched images larger than this wait for their post in a temporary file rather than in memory,
 # so a first poll of a feed full of large images holds at most one of them in memory at a time.
 SPOOL_OVER = 512 * 1024
@@ -74,6 +82,7 @@ class ImagePlacement:
 
     text: str
     failures: list[str] = field(default_factory=list)
+    refs: dict[str, str] = field(default_factory=dict)  # image URL -> its local reference, for the images stored
 
 
 class Images:
@@ -116,6 +125,8 @@ class Images:
         for article in articles:
             entry = stored.get(article.identity)
             if entry is not None and (entry.feed_id != feed_id or (entry.state == "deleted" and entry.hidden is None)):
+                continue
+            if entry is not None and out_of_bundle(self.profile, entry, article.date or entry.first_seen.date()):
                 continue
             known = {r.url: r for r in records.get(article.identity, [])}
             for url in wanted(article):
@@ -169,58 +180,29 @@ class Images:
             self._modes.add(feed_id)
         identity = article.identity
         records = {r.url: r for r in self.store.image_records([identity]).get(identity, [])}
-        folder = image_dir(self.profile, article.slug)
-        urls = wanted(article)
-        by_hash = {m.group(1): r.path for r in records.values() if r.path and (m := _HASHED.search(r.path))}
-        refs: dict[str, str] = {}
-        saves: list[ImageRecord] = []
-        failures: list[str] = []
-        for url in urls:
-            record = records.get(url)
-            got = self._fetched.pop((feed_id, identity, url), None)
-            if got is not None and got.error is None and not got.not_modified:
-                if got.pixel:
-                    saves.append(ImageRecord(identity, url, "skipped"))
-                    continue
-                short = got.sha[:10]
-                path = by_hash.get(short)
-                if path is None or posixpath.dirname(path) != folder:
-                    path = posixpath.join(folder, file_name(url, got.sha, got.kind))
-                by_hash[short] = path
-                full = os.path.join(self.output, path)
-                if not self.dry_run and not same_image(full, got):
-                    write_image(full, image_bytes(got))
-                    self._written.append(full)
-                drop_spool(got)
-                refs[url] = reference(self.profile, article.slug, posixpath.basename(path))
-                etag, modified = got.validators.etag, got.validators.last_modified
-                saves.append(ImageRecord(identity, url, "stored", path, etag, modified))
-            elif record is not None and record.state == "stored" and self._on_disk(record, folder):
-                refs[url] = reference(self.profile, article.slug, posixpath.basename(record.path or ""))
-                if got is not None and got.not_modified:
-                    saves.append(replace(record, etag=got.validators.etag, last_modified=got.validators.last_modified))
-            elif got is not None and got.error is not None:
-                failures.append(f"{url}: {got.error}")
-                count = (record.failures if record is not None and record.state == "failed" else 0) + 1
-                retry = politeness.backoff(count, now, self.rng)
-                saves.append(ImageRecord(identity, url, "failed", error=got.error, failures=count, next_try=retry))
-            elif record is None or record.state == "stored":  # never tried, or its file is gone: to fetch
-                saves.append(ImageRecord(identity, url, "failed", error=None, failures=0, next_try=None))
-        if not self.dry_run:
-            gone = [url for url in records if url not in urls]
-            # files no record points at any more: images the entry dropped, or replaced under the same URL
-            updated = {s.url: s.path for s in saves}
-            now_used = {updated.get(url, record.path) for url, record in records.items() if url in urls}
-            now_used |= set(updated.values())
-            unused = {r.path for r in records.values() if r.path and r.path not in now_used}
-            if gone:
-                self.store.drop_images(identity, gone)
-            if saves:
-                self.store.save_images(saves)
-            remove_images(self.output, sorted(p for p in unused if p))
-        if not refs:
-            return ImagePlacement(text, failures)
-        return ImagePlacement(render(localize(article, refs), self.profile, self.body), failures)
+        fetched = {url: got for url in wanted(article) if (got := self._fetched.pop((feed_id, identity, url), None))}
+        present = {r.path for r in records.values() if r.path and os.path.isfile(os.path.join(self.output, r.path))}
+        plan = plan_images(article, self.profile, records, fetched, present, now, self.rng)
+        self._carry_out(identity, plan, fetched)
+        if not plan.refs:
+            return ImagePlacement(text, plan.failures)
+        return ImagePlacement(render(localize(article, plan.refs), self.profile, self.body), plan.failures, plan.refs)
+
+    def _carry_out(self, identity: str, plan: ImagePlan, fetched: dict[str, Fetched]) -> None:
+        """Store the fetched bytes the plan places, then its records; drop the files nothing needs any more."""
+        for url, path in plan.stores:
+            full = os.path.join(self.output, path)
+            if not self.dry_run and not same_image(full, fetched[url]):
+                write_image(full, image_bytes(fetched[url]))
+                self._written.append(full)
+            drop_spool(fetched[url])
+        if self.dry_run:
+            return
+        if plan.gone:
+            self.store.drop_images(identity, plan.gone)
+        if plan.saves:
+            self.store.save_images(plan.saves)
+        remove_images(self.output, plan.unused)
 
     def forget(self, identity: str) -> None:
         """A post that is gone (deleted by its owner, filtered, pruned) takes its images along."""
@@ -235,12 +217,15 @@ class Images:
 
     async def after_poll(
         self, feed: FeedConfig, feed_id: int, client: Client, limits: RequestLimits, report: FeedReport, now: datetime,
-        *, force: bool = False,
+        apply: Rewrite, *, force: bool = False,
     ) -> None:
         """Try the feed's failed images whose time has come, then say on the feed's line what failed.
 
-        Files rewritten with their local images count as updated; a failure
-        here is the images' own and never fails the feed.
+        The posts whose images are now local are handed to ``apply`` (the
+        run's applier), which decides about them as about any changed entry:
+        an unedited file is rewritten (and counts as updated), an edited one
+        is kept or merged as the feed's ``edits:`` says. A failure here is
+        the images' own and never fails the feed.
         """
         if feed.images == "download" and not self.dry_run and report.status != "retired":
             try:
@@ -248,16 +233,16 @@ class Images:
                 gone = [identity for identity, path in self.store.posts_with_images(feed_id)
                         if not os.path.exists(os.path.join(self.output, path))]
                 forget_images(self.store, self.output, gone)
-                rewritten, failures = await self.retry(feed, feed_id, feed.url, client, limits, now, force=force)
+                placed, failures = await self.retry(feed, feed_id, feed.url, client, limits, now, force=force)
+                report.images_failed += failures
+                if placed:
+                    report.images_failed += await apply(feed, feed_id, placed, now, report)
             except OSError as exc:
                 where = f" {exc.filename}" if exc.filename else ""
                 report.images_failed.append(f"cannot write{where}: {exc.strerror or exc}")
             except Exception as exc:  # a bug in the images step must not cost the feed its poll
                 log.exception("images of %s", feed.name)
                 report.images_failed.append(f"internal error: {type(exc).__name__}: {exc}")
-            else:
-                report.updated += [path for path in rewritten if path not in report.updated]
-                report.images_failed += failures
         self._drop_fetched(feed_id)
         if report.images_failed:
             count = len(report.images_failed)
@@ -296,12 +281,13 @@ class Images:
     async def retry(
         self, feed: FeedConfig, feed_id: int, served_from: str, client: Client, limits: RequestLimits, now: datetime,
         *, force: bool = False,
-    ) -> tuple[list[str], list[str]]:
-        """Fetch the images whose time has come and rewrite their posts in place; (files rewritten, failures).
+    ) -> tuple[list[Placed], list[str]]:
+        """Fetch the images whose time has come; (each post with its text pointing at them, failures).
 
-        A post its owner edited keeps its text (its images are still
-        stored, for a later rewrite); a post that is gone is left to the
-        run, which records it as deleted.
+        The posts are not written here: the run's decision says whether
+        each may be (an edited post is kept or merged as for any change).
+        A post an edit kept out of its bundle gets no images (see
+        ``out_of_bundle``).
         """
         if feed.images != "download" or self.dry_run:
             return [], []
@@ -315,29 +301,22 @@ class Images:
         jobs = []
         for identity in identities:
             entry = entries.get(identity)
-            if entry is None or entry.article is None:
+            if entry is None or entry.article is None or entry.state != "written":
                 continue
             article = replace(article_from_json(entry.article), slug=entry.given_slug)
+            if out_of_bundle(self.profile, entry, article.date or entry.first_seen.date()):
+                continue
             articles.append((entry, article))
             jobs += [(identity, r.url, Validators()) for r in records.get(identity, []) if r.due(due)]
         await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
-        rewritten: list[str] = []
+        placed: list[Placed] = []
         failures: list[str] = []
         for entry, article in articles:
-            path = os.path.join(self.output, entry.path)
-            current = read_text(path)
-            if current is None:  # deleted by its owner: the run records that when the entry comes up
-                continue
             outcome = self.place(feed.images, feed_id, article, render(article, self.profile, self.body), now, entry)
             failures += outcome.failures
-            if is_edited(current, entry.ours) or current == outcome.text:
-                continue
-            write_atomic(path, outcome.text, sync=False)
-            self._written.append(path)
-            self.store.save_entry(entry.identity, feed_id, entry.path, content_hash(outcome.text), "written", now)
-            rewritten.append(path)
+            placed.append((entry, outcome.text, outcome.refs))
         await self.flush()
-        return rewritten, failures
+        return placed, failures
 
 
 def relocate(store: Store, output: str, profile: Profile, identity: str, slug: str) -> None:

@@ -14,22 +14,41 @@ rebuild.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import assert_never
 
 from ..core.config.model import Config
-from ..core.deciding.edits import DEFAULT_EDITS, Resolution, body_of, content_hash, is_edited, resolve
-from ..core.content.article import article_from_json
+from ..core.content.article import Article, article_from_json
+from ..core.content.entry_images import out_of_bundle
+from ..core.content.entry_images import wanted as wanted_images
 from ..core.content.normalize import redated
-from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
-from ..core.records import Layout, StoredEntry
+from ..core.deciding.edits import DEFAULT_EDITS
+from ..core.deciding.rebuilding import decide_rebuild
+from ..core.records import (
+    Blocked,
+    Broken,
+    Forget,
+    HoldBack,
+    Intent,
+    KeepEdit,
+    Layout,
+    Same,
+    Skip,
+    StoredEntry,
+    Withdraw,
+    Write,
+)
 from ..core.rendering.page import base_text, render
+from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
 from ..errors import LayoutChanged
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
-from ..shell.write import read_text, same_bytes, write_atomic
+from ..shell.write import Flusher, read_text, same_bytes
+from .apply import Applier
+from .edited import EditedFile, edited_files
 from .place_images import (
     Images,
     forget_images,
@@ -52,10 +71,14 @@ class RebuildReport:
     removed: list[Path] = field(default_factory=list)  # old paths of moved files
     kept: list[Path] = field(default_factory=list)  # edited by the user, left as they were
     merged: list[Path] = field(default_factory=list)  # edited by the user, merged (also rewritten or moved)
-    kept_bodies: list[Path] = field(default_factory=list)  # merged, upstream's change to the body not taken
     unchanged: int = 0
     kept_deleted: int = 0
     without_data: int = 0
+    # images: download: posts whose images the next run fetches, and edited posts kept where they were,
+    # whose images stay at the publisher's URLs (edits: keep leaves their text alone)
+    images_to_fetch: list[Path] = field(default_factory=list)
+    images_remote: list[Path] = field(default_factory=list)
+    kept_bodies: list[Path] = field(default_factory=list)  # merged, upstream's change to the body not taken
 
     @property
     def changed(self) -> list[Path]:
@@ -138,85 +161,29 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
         )
     output = config.output
     profile = PROFILES[config.profile]
-    renames = PROFILES[old.profile].path != profile.path
     report = RebuildReport()
-    plans: list[Any] = []
     settings = image_modes(config, store)  # each feed's images setting: (the files', the config's)
-    looking = Images(store, os.fspath(output), profile, config.body, dry_run=True)
-    stored_images = []
-    future = _future_dates(config, store)
-    started = utcnow()
-    for entry in store.entries():
-        if entry.article is None:
-            report.without_data += 1
-            continue
-        article = replace(article_from_json(entry.article), slug=entry.given_slug)
-        # a date written before ingest judged dates (1699, 2099) becomes the day the entry was first seen
-        article = redated(article, entry.first_seen, started, future.get(entry.feed_id, "first_seen"))
-        was, mode = settings.get(entry.feed_id, ("keep", "keep"))
-        assert article.date is not None  # a stored entry is dated
-        target = profile.path_for(article.slug, article.date, mode) if renames or was != mode else entry.path
-        text = render(article, profile, config.body)
-        if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
-            text = looking.place(mode, entry.feed_id, article, text, utcnow(), entry).text
-            stored_images.append((len(plans), article))
-        plans.append((entry, target, text))
+    plans, stored_images = _render_all(config, store, profile, PROFILES[old.profile].path != profile.path,
+                                       settings, report)
     _refuse_conflicts(output, plans)
+    refs: dict[str, dict[str, str]] = {}  # the images made local, by entry
+    fetch_later: set[str] = set()  # entries with images not stored yet (the next run fetches them)
     if not dry_run:  # images: into the folders the profile names, then the texts that point at them
-        images = Images(store, os.fspath(output), profile, config.body)
-        for index, article in stored_images:
-            entry, target, text = plans[index]
-            relocate(store, os.fspath(output), profile, entry.identity, article.slug)
-            queue_images(store, article)
-            remote = render(article, profile, config.body)
-            text = images.place("download", entry.feed_id, article, remote, utcnow(), entry).text
-            plans[index] = (entry, target, text)
-
+        refs, fetch_later = _place_all(config, store, profile, plans, stored_images)
     now = utcnow()
     modes = _edit_modes(config, store)
     old_profile = PROFILES[old.profile]
+    decided: list[tuple[StoredEntry, Intent]] = []
     for entry, target, text in plans:
-        source, dest = output / entry.path, output / target
-        digest = content_hash(text)
-        if source == dest and digest == entry.content_hash and entry.written_hash in (None, digest):
-            report.unchanged += 1  # the file was written from this very text (or deleted, or edited): as it is
-            continue
-        current = read_text(source)
-        if current is None and source != dest and same_bytes(dest, text):
-            current = text  # moved by a rebuild that stopped before recording it
-        outcome = resolve(
-            modes.get(entry.feed_id, DEFAULT_EDITS), current, entry.ours, text,
-            lambda: base_text(entry, old_profile, old.body),  # noqa: B023 (called at once, inside resolve)
+        current = read_text(output / entry.path)
+        at_target = read_text(output / target) if target != entry.path and current is None else None
+        intent = decide_rebuild(
+            entry, target, text, current, at_target, modes.get(entry.feed_id, DEFAULT_EDITS),
+            functools.partial(base_text, entry, old_profile, old.body), refs.get(entry.identity),
         )
-        if outcome.resolution is Resolution.DELETED:
-            report.kept_deleted += 1
-            if not dry_run:
-                store.save_entry(entry.identity, entry.feed_id, entry.path, entry.content_hash, "deleted", now)
-            continue
-        if outcome.resolution is Resolution.KEEP:
-            report.kept.append(source)
-            if not dry_run and entry.article is not None:
-                store.keep_edit(entry.identity, digest, entry.article, entry.base_article, now)
-            continue
-        text = outcome.text or text
-        if outcome.resolution is Resolution.MERGE:
-            report.merged.append(dest)
-            if outcome.kept_body:
-                report.kept_bodies.append(dest)
-        if source == dest:
-            if not dry_run:
-                write_atomic(dest, text)
-                store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
-            report.rewritten.append(dest)
-            continue
-        if not dry_run:
-            if not same_bytes(dest, text):
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(dest, text)
-            source.unlink(missing_ok=True)
-            store.save_entry(entry.identity, entry.feed_id, target, digest, "written", now)
-        report.moved.append(dest)
-        report.removed.append(source)
+        decided.append((entry, intent))
+        _tally(report, output, entry, target != entry.path, intent, settings, entry.identity in fetch_later)
+    Applier(store, os.fspath(output), profile, config.body, Flusher(), dry_run).apply_rebuild(decided, now)
     if not dry_run:
         kept = {str(path) for path in report.kept}
         dropped = [  # images: keep again: the posts point at the publisher's images, the copies go
@@ -231,41 +198,95 @@ def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildRe
     return report
 
 
-@dataclass(frozen=True)
-class EditedFile:
-    """A file edited by hand: whether upstream changed since, and whether upstream's body differs from the file's.
+def _render_all(
+    config: Config, store: Store, profile: Profile, renames: bool, settings: dict[int, tuple[str, str]],
+    report: RebuildReport,
+) -> tuple[list[tuple[StoredEntry, str, str]], list[tuple[int, Article]]]:
+    """Each written entry with its name and text in the configured format; (those, the ones storing images)."""
+    plans: list[tuple[StoredEntry, str, str]] = []
+    looking = Images(store, os.fspath(config.output), profile, config.body, dry_run=True)
+    stored_images = []
+    # a file a stopped rebuild claimed (under its old name) is moved again
+    resumed = [entry for entry in store.entries("pending") if entry.written_hash is not None]
+    future = _future_dates(config, store)
+    started = utcnow()
+    for entry in store.entries() + resumed:
+        if entry.article is None:
+            report.without_data += 1
+            continue
+        article = replace(article_from_json(entry.article), slug=entry.given_slug)
+        # a date written before ingest judged dates (1699, 2099) becomes the day the entry was first seen
+        article = redated(article, entry.first_seen, started, future.get(entry.feed_id, "first_seen"))
+        day = article.date or entry.first_seen.date()
+        was, mode = settings.get(entry.feed_id, ("keep", "keep"))
+        # a post an edit kept out of its bundle moves in once the rebuild may change it (edits: merge, or no edit)
+        stray = mode == "download" and out_of_bundle(profile, entry, day)
+        target = profile.path_for(article.slug, day, mode) if renames or was != mode or stray else entry.path
+        text = render(article, profile, config.body)
+        if mode == "download":  # local copies where stored (moved below), the rest fetched by the next run
+            text = looking.place(mode, entry.feed_id, article, text, utcnow(), entry).text
+            stored_images.append((len(plans), article))
+        plans.append((entry, target, text))
+    return plans, stored_images
 
-    ``other_body`` holds after a merge that kept the owner's body over an
-    upstream correction, and whenever the owner rewrote a body upstream
-    never changed: either way the file's body is the owner's, not upstream's.
+
+def _place_all(
+    config: Config, store: Store, profile: Profile, plans: list[tuple[StoredEntry, str, str]],
+    stored_images: list[tuple[int, Article]],
+) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """Move stored images into the folders the profile names and point the texts at them (``plans`` changes).
+
+    (the references made local by entry, the entries with images the next run still has to fetch)
     """
-
-    entry: StoredEntry
-    upstream_changed: bool
-    other_body: bool
-
-
-def edited_files(output: Path, entries: list[StoredEntry], profile: str, body: str) -> list[EditedFile]:
-    """The written entries whose files were edited by hand (``profile`` and ``body``: the configured output).
-
-    Upstream changed since when the text ingest would write now is not the
-    one the file was written from.
-    """
-    found = []
-    for entry in entries:
-        current = read_text(output / entry.path)
-        if current is not None and is_edited(current, entry.ours):
-            found.append(EditedFile(entry, entry.content_hash != entry.written_hash,
-                                    _other_body(entry, current, profile, body)))
-    return found
+    output = os.fspath(config.output)
+    images = Images(store, output, profile, config.body)
+    refs: dict[str, dict[str, str]] = {}
+    fetch_later: set[str] = set()
+    for index, article in stored_images:
+        entry, target, text = plans[index]
+        relocate(store, output, profile, entry.identity, article.slug)
+        queue_images(store, article)
+        remote = render(article, profile, config.body)
+        placed = images.place("download", entry.feed_id, article, remote, utcnow(), entry)
+        plans[index] = (entry, target, placed.text)
+        refs[entry.identity] = placed.refs
+        if set(wanted_images(article)) - set(placed.refs):
+            fetch_later.add(entry.identity)
+    return refs, fetch_later
 
 
-def _other_body(entry: StoredEntry, current: str, profile: str, body: str) -> bool:
-    if entry.article is None or profile not in PROFILES:
-        return False
-    upstream = render(replace(article_from_json(entry.article), slug=entry.given_slug), PROFILES[profile], body)
-    mine, theirs = body_of(current), body_of(upstream)
-    return mine is not None and theirs is not None and mine.strip() != theirs.strip()
+def _tally(
+    report: RebuildReport, output: Path, entry: StoredEntry, moving: bool, intent: Intent,
+    settings: dict[int, tuple[str, str]], fetch_later: bool,
+) -> None:
+    """Count one decided intent in the rebuild's report: the report is derived from the intents, nothing else."""
+    source = output / entry.path
+    match intent:
+        case Same():
+            report.unchanged += 1
+        case Forget():
+            report.kept_deleted += 1
+        case KeepEdit():
+            report.kept.append(source)
+            if moving and settings.get(entry.feed_id, ("keep", "keep"))[1] == "download":
+                report.images_remote.append(source)
+        case Write(name=name, merged=merged, moved_from=moved_from):
+            dest = output / name
+            if merged:
+                report.merged.append(dest)
+            if intent.kept_body:
+                report.kept_bodies.append(dest)
+            if fetch_later:
+                report.images_to_fetch.append(dest)
+            if moved_from is None:
+                report.rewritten.append(dest)
+            else:
+                report.moved.append(dest)
+                report.removed.append(source)
+        case HoldBack() | Withdraw() | Skip() | Broken() | Blocked():
+            raise AssertionError(f"a rebuild does not decide {type(intent).__name__}")
+        case _:
+            assert_never(intent)
 
 
 def _edit_modes(config: Config, store: Store) -> dict[int, str]:

@@ -8,6 +8,7 @@ all, and a feed whose ``not_before`` lies ahead (server hint, Retry-After or
 error backoff) is reported as deferred unless the run is forced. A file is
 claimed in the store before it is written and confirmed after it is flushed,
 so a crash at any point is repaired by the next run writing the same file.
+It is a little longer than the other modules: every stage of a poll meets here.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import assert_never
 
 import httpx
 
 from .. import __version__
-from ..core.scheduling import politeness
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
+from ..core.deciding import poll as feedpoll
 from ..core.deciding.dated import reading_settings, sort_out_dates
-from ..core.rendering.profiles import PROFILES, Profile
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -38,9 +39,10 @@ from ..core.records import (
     FetchResult,
     Prepared,
     ReadFeed,
-    Validators,
 )
+from ..core.rendering.profiles import PROFILES, Profile
 from ..core.reporting.status import quiet_for, quiet_reason
+from ..core.scheduling import politeness
 from ..errors import StoreFailed
 from ..shell.fetch import Client, fetch
 from ..shell.limits import RequestLimits
@@ -49,8 +51,10 @@ from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher
 from .apply import Applier
+from .articles import Articles
 from .place_images import Images
-from .rebuild import LayoutChanged, check_layout
+from ..errors import LayoutChanged
+from .rebuild import check_layout
 from .withdrawals import keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
@@ -125,6 +129,7 @@ async def poll_feed(
         reason, kind = problem
         return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
     run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
+    run.articles.later = True  # the daemon asks article pages after the poll (``articles.extract_feed``)
     return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
 
 
@@ -145,30 +150,6 @@ def output_problem(config: Config, store: Store) -> tuple[str, FailureKind] | No
     return None
 
 
-def _not_asked(feed: FeedConfig, state: FeedState) -> FeedReport:
-    """The report of a feed skipped on purpose, saying why and until when."""
-    report = FeedReport(feed.name, feed.url)
-    if state.retired_at:
-        report.status = "retired"
-        report.error = state.retired_reason
-        report.until = state.retired_at
-        return report
-    report.status = "deferred"
-    report.until = state.not_before
-    if state.error_count:
-        plural = "s" if state.error_count != 1 else ""
-        report.backing_off = True
-        report.error = (
-            f"backing off after {state.error_count} failure{plural} in a row; last: {state.last_error}; "
-            f"'ingest run --force' asks it now, 'ingest reset {feed.name}' forgets the failures"
-        )
-    elif state.last_error:
-        report.error = state.last_error
-    else:
-        report.error = "the server's caching headers or <ttl> ask not to poll before then"
-    return report
-
-
 class _Run:
     """State shared by the feeds of one run: names handed out, entries seen."""
 
@@ -186,6 +167,7 @@ class _Run:
         self.body = body
         self.images = Images(store, self._output_dir, profile, body, dry_run=dry_run, rng=rng)
         self.applier = Applier(store, self._output_dir, profile, body, self.flusher, dry_run, images=self.images)
+        self.articles = Articles(store, profile, body, dry_run=dry_run, rng=rng)
 
     @classmethod
     def prepare(
@@ -209,16 +191,21 @@ class _Run:
         if self.dry_run:
             return await self._poll(feed, client, limits, readers, force=force)
         feed_id = self.store.feed_id(feed.url, feed.name)
-        before = refilter(self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow())
+        before = await refilter(
+            self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier
+        )
         report = await self._poll(feed, client, limits, readers, force=force)
         # entry images (images: download) whose time has come are tried again, whatever the feed said
-        await self.images.after_poll(feed, feed_id, client, limits, report, utcnow(), force=force)
+        await self.images.after_poll(
+            feed, feed_id, client, limits, report, utcnow(), self.applier.apply_stored, force=force
+        )
+        await self.articles.after_poll(feed, feed_id, client, limits, readers, self.applier, report, force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
         report.new += [os.path.join(self._output_dir, name) for name in before.written]
-        report.admitted += before.written
         report.removed += before.removed
         report.pruned += kept.removed
         report.held += before.held + kept.held
+        report.admitted += before.written
         report.quiet = self._quiet(feed, feed_id, report)
         return report
 
@@ -245,32 +232,33 @@ class _Run:
         """
         readers = readers or Readers.inline()
         feed_id = self.store.feed_id(feed.url, feed.name)
-        state = self._current_state(feed, feed_id)
-        if state is not None and (state.retired_at or (not force and state.waiting(utcnow()))):
-            return _not_asked(feed, state)
-        # the configured URL, with the secrets the store does not keep, unless a confirmed redirect moved the feed
-        url = (state.moved_to or feed.url) if state else feed.url
-        settings = self.settings_key(feed)
-        current = bool(state and state.body_hash and state.body_hash.startswith(settings + ":"))
-        validators = state.validators if state is not None and current else Validators()
+        request = feedpoll.PollRequest(feed.name, feed.url, request_key(feed), self.settings_key(feed), force)
+        plan = feedpoll.plan_poll(self.store.feed_state(feed_id), request, utcnow())
+        if not self.dry_run:
+            if plan.reset:
+                self.store.reset(feed_id)
+            if plan.note_key is not None:
+                self.store.note_request(feed_id, plan.note_key)
+        state = plan.state
+        if state is not None and not plan.asked:
+            return feedpoll.not_asked(feed.name, feed.url, state)
         try:
             async with readers.pending or contextlib.nullcontext():
-                async with limits.slot(url):
-                    if not force and (waiting := self._host_waits(feed, feed_id, url)) is not None:
+                async with limits.slot(plan.url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, plan.url)) is not None:
                         return waiting
-                    result = await fetch(client, feed, validators, url=url)
-                key = None
-                if result.ok and not result.not_modified:
-                    key = f"{settings}:{hashlib.sha256(result.content).hexdigest()}"
+                    result = await fetch(client, feed, plan.validators, url=plan.url)
+                decision = feedpoll.decide_poll(state, request, result, None, utcnow(), self.rng)
                 read = None
-                if key is not None and not (state is not None and state.body_hash == key):
-                    salt = f"{settings} {result.final_url} {feed_id}"
+                if isinstance(decision, feedpoll.ReadBody):
+                    salt = f"{request.settings} {result.final_url} {feed_id}"
                     known = state.entry_sources if state is not None else frozenset()
                     items = state.item_tokens if state is not None else frozenset()
                     read = await readers.read(
                         result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
                     )
                 if read is not None and read.error is None:  # entry images, fetched while no feed is being applied
+                    read = await self.articles.read(feed, feed_id, result.final_url, read, client, limits, readers, force)
                     articles = [item.article for item in read.entries if isinstance(item, Prepared)]
                     await self.images.prefetch(
                         feed, feed_id, result.final_url, articles, client, limits, utcnow(), force=force
@@ -278,80 +266,105 @@ class _Run:
         except Exception as exc:  # a bug must not stop the other feeds, and the failure is recorded
             log.exception("unexpected error polling %s", feed.name)
             report = FeedReport(feed.name, feed.url)
-            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", utcnow(), state, FailureKind.INTERNAL)
+            now = utcnow()
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            self._record(feed_id, feedpoll.failed(state, error, FailureKind.INTERNAL, now, self.rng), now, report)
             return report
-        return await self.process(feed, feed_id, result, utcnow(), state, key, read)
+        return await self.process(feed, feed_id, result, utcnow(), state, request, read)
 
     async def process(
         self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
-        state: FeedState | None, key: str | None, read: ReadFeed | None,
+        state: FeedState | None, request: feedpoll.PollRequest, read: ReadFeed | None,
     ) -> FeedReport:
         """Apply a fetched feed: ``read`` is None when its bytes need no reading (304, same body)."""
         report = FeedReport(feed.name, feed.url, elapsed=result.elapsed)
         try:
-            if not result.ok:
-                self._fetch_failed(feed, feed_id, result, now, state, report)
-                return report
-            body_hash = None
-            ttl = state.ttl_minutes if state else None
-            sources: list[str] = []
-            if result.not_modified:
-                report.status = "not-modified"
-            elif read is None:
-                report.status = "same-content"  # a 200 with the very same bytes: nothing to parse
-            elif read.error is not None:
-                self._fail(report, feed_id, f"{read.error} ({redact(result.final_url)})", now, state, FailureKind.NOT_A_FEED)
-                return report
-            else:
+            decision = feedpoll.decide_poll(state, request, result, read, now, self.rng)
+            if isinstance(decision, feedpoll.Succeed) and decision.read and read is not None:
                 if read.encoding:
                     report.encoding = read.encoding
                     report.notes.append(f"read as {read.encoding}")
-                if read.warning:
-                    report.notes.append(read.warning)
+                if decision.warning:
+                    report.notes.append(decision.warning)
+                sources: list[str] = []
                 dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
                 write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
-                    raise _WriteFailed(write_errors[0] + more)
-                body_hash = key if not dates.held else None  # a held entry is read again at every poll until its day
-                ttl = read.ttl or 0.0
-            if not self.dry_run:
-                self.store.record_success(
-                    feed_id, result.validators, now,
-                    not_before=politeness.cache_hint(result.headers, ttl, now), body_hash=body_hash, ttl_minutes=ttl,
-                    entry_sources=sources if read is not None else None,
-                    item_tokens=[read.items[s] for s in sources if s in read.items] if read is not None else None,
-                )
-                self._redirects(feed_id, result, state, report)
-        except _WriteFailed as exc:
-            self._fail(report, feed_id, str(exc), now, state, FailureKind.WRITE, backoff=False)
+                    error = write_errors[0] + more
+                    decision = feedpoll.failed(state, error, FailureKind.WRITE, now, self.rng, backoff=False)
+                else:
+                    tokens = [read.items[s] for s in sources if s in read.items]
+                    # a held entry is read again at every poll until its day: the body is not remembered
+                    body_hash = decision.body_hash if not dates.held else None
+                    decision = replace(decision, sources=tuple(sources), tokens=tuple(tokens), body_hash=body_hash)
+            self._record(feed_id, decision, now, report)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("unexpected error processing %s", feed.name)
-            self._fail(report, feed_id, f"internal error: {type(exc).__name__}: {exc}", now, state, FailureKind.INTERNAL)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            self._record(feed_id, feedpoll.failed(state, error, FailureKind.INTERNAL, now, self.rng), now, report)
         return report
 
-    def _current_state(self, feed: FeedConfig, feed_id: int) -> FeedState | None:
-        """The feed's stored state, less what was learned asking for something else.
-
-        Failures, backoff, deferral and retirement were recorded for one
-        request: once the config asks differently (a fixed URL, new headers
-        or credentials), they no longer apply and the feed is asked at once.
-        """
-        state = self.store.feed_state(feed_id)
-        if state is None:
+    def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
+        """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
+        host = politeness.host_key(url)
+        now = utcnow()
+        wait = self.store.host_wait(host, now) if host else None
+        if wait is None:
             return None
-        key = request_key(feed)
-        if state.request_key == key:
-            return state
-        if state.request_key is not None and state.troubled:
-            state = replace(
-                state, error_count=0, last_error=None, not_before=None, retired_at=None, retired_reason=None
-            )
-            if not self.dry_run:
-                self.store.reset(feed_id)
+        until, reason = wait
+        report = FeedReport(feed.name, feed.url)
+        self._record(feed_id, feedpoll.Defer(f"its host {host} asked every client to wait: {reason}", until), now, report)
+        return report
+
+    def _record(self, feed_id: int, decision: feedpoll.PollDecision, now: datetime, report: FeedReport) -> None:
+        """Carry out the poll's decision in the store, and say it in the report."""
+        match decision:
+            case feedpoll.Retire(reason=reason, error=error):
+                report.status, report.kind, report.error = "failed", FailureKind.GONE, error
+                if not self.dry_run:
+                    self.store.retire(feed_id, reason, now)
+            case feedpoll.Defer(error=error, until=until, host=host):
+                report.status, report.until, report.error = "deferred", until, error
+                if not self.dry_run:
+                    self.store.record_deferred(feed_id, error, now, until)
+                    if host is not None:  # the host asked every client to wait: its other feeds wait too
+                        self.store.defer_host(host, until, error)
+            case feedpoll.Fail(error=error, kind=kind, until=until):
+                report.status, report.kind, report.error, report.until = "failed", kind, error, until
+                if not self.dry_run:
+                    try:
+                        self.store.record_failure(feed_id, error, now, not_before=until)
+                    except StoreFailed as exc:  # a full disk can refuse the store too
+                        report.notes.append(f"the failure could not be recorded in the store: {exc}")
+            case feedpoll.Succeed():
+                self._succeeded(feed_id, decision, now, report)
+            case feedpoll.ReadBody():  # decided before reading; never what a poll comes to
+                raise AssertionError("a poll's new bytes were not read")
+            case _:
+                assert_never(decision)
+
+    def _succeeded(self, feed_id: int, decision: feedpoll.Succeed, now: datetime, report: FeedReport) -> None:
+        report.status = decision.status
         if not self.dry_run:
-            self.store.note_request(feed_id, key)
-        return state
+            self.store.record_success(
+                feed_id, decision.validators, now,
+                not_before=decision.not_before, body_hash=decision.body_hash, ttl_minutes=decision.ttl,
+                entry_sources=list(decision.sources) if decision.read else None,
+                item_tokens=list(decision.tokens) if decision.read else None,
+            )
+            if decision.migrate_to:
+                self.store.note_redirect(feed_id, pending=None, moved_to=decision.migrate_to)
+            elif decision.pending_changed:
+                self.store.note_redirect(feed_id, pending=decision.pending, moved_to=None)
+        if self.dry_run:
+            return
+        if decision.migrate_to:
+            report.notes.append(f"moved permanently to {redact(decision.migrate_to)}; polled there from now on")
+        elif decision.pending_changed and decision.pending:
+            report.notes.append(
+                f"permanent redirect to {redact(decision.pending)}; the feed moves there if the next poll agrees"
+            )
 
     def settings_key(self, feed: FeedConfig) -> str:
         """Everything besides the feed's bytes that decides what its files say.
@@ -367,77 +380,9 @@ class _Run:
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
         limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
+        limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
         return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
 
-    def _host_waits(self, feed: FeedConfig, feed_id: int, url: str) -> FeedReport | None:
-        """The report of a feed not asked because its host asked every client to wait (429/503), or None."""
-        host = politeness.host_key(url)
-        now = utcnow()
-        wait = self.store.host_wait(host, now) if host else None
-        if wait is None:
-            return None
-        until, reason = wait
-        report = FeedReport(feed.name, feed.url, status="deferred", until=until)
-        report.error = f"its host {host} asked every client to wait: {reason}"
-        if not self.dry_run:
-            self.store.record_deferred(feed_id, report.error, now, until)
-        return report
-
-    def _fetch_failed(
-        self, feed: FeedConfig, feed_id: int, result: FetchResult, now: datetime,
-        state: FeedState | None, report: FeedReport,
-    ) -> None:
-        """410 retires the feed, 429/503 with Retry-After defers it, anything else backs off."""
-        where = redact(result.final_url)
-        if result.status == 410:
-            reason = f"{result.error} ({where})"
-            report.status = "failed"
-            report.kind = FailureKind.GONE
-            report.error = f"{reason}: feed retired, no more polls until 'ingest reset {feed.name}'"
-            if not self.dry_run:
-                self.store.retire(feed_id, reason, now)
-            return
-        until = politeness.retry_after(result.headers.get("retry-after"), now) if result.status in (429, 503) else None
-        if until is not None:
-            report.status = "deferred"
-            report.until = until
-            report.error = f"{result.error}: the server asked to retry later ({where})"
-            if not self.dry_run:
-                self.store.record_deferred(feed_id, report.error, now, until)
-                self.store.defer_host(politeness.host_key(result.final_url), until, report.error)
-            return
-        self._fail(report, feed_id, f"{result.error} ({where})", now, state, result.kind or FailureKind.INTERNAL)
-
-    def _fail(
-        self, report: FeedReport, feed_id: int, error: str, now: datetime, state: FeedState | None,
-        kind: FailureKind, *, backoff: bool = True,
-    ) -> None:
-        """Record a failure; ``backoff=False`` for local faults (a full disk) that waiting on the server cannot fix."""
-        report.status = "failed"
-        report.kind = kind
-        report.error = error
-        errors = (state.error_count if state else 0) + 1
-        report.until = politeness.backoff(errors, now, self.rng) if backoff else None
-        if not self.dry_run:
-            try:
-                self.store.record_failure(feed_id, error, now, not_before=report.until)
-            except StoreFailed as exc:  # a full disk can refuse the store too; the report still says why
-                report.notes.append(f"the failure could not be recorded in the store: {exc}")
-
-    def _redirects(self, feed_id: int, result: FetchResult, state: FeedState | None, report: FeedReport) -> None:
-        """Move the feed only on a confirmed permanent redirect; a temporary one changes nothing."""
-        pending = state.pending_redirect if state else None
-        target = politeness.permanent_target(result.hops)
-        decision = politeness.decide_redirect(result.url, target, pending)
-        if decision.migrate_to:
-            self.store.note_redirect(feed_id, pending=None, moved_to=decision.migrate_to)
-            report.notes.append(f"moved permanently to {redact(decision.migrate_to)}; polled there from now on")
-        elif decision.pending != pending:
-            self.store.note_redirect(feed_id, pending=decision.pending, moved_to=None)
-            if decision.pending:
-                report.notes.append(
-                    f"permanent redirect to {redact(decision.pending)}; the feed moves there if the next poll agrees"
-                )
 
 def request_key(feed: FeedConfig) -> str:
     """A hash of everything that decides what a poll of ``feed`` asks for."""

@@ -17,9 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..core.config.model import Config, redact
-from ..errors import IngestError
+from ..core.printable import stored_url
 from ..core.records import FeedState
-from ..core.reporting.status import RECENT, FeedActivity, FeedFacts, StatusRow, classify, summarize
+from ..core.reporting.status import (
+    RECENT,
+    FeedActivity,
+    FeedFacts,
+    StatusRow,
+    classify,
+    summarize,
+)
+from ..errors import IngestError
 from ..shell.store import StoreAPI, open_store
 
 __all__ = ["CachedReport", "StatusReport", "build_report", "check_store", "gather", "readable_store"]
@@ -91,7 +99,7 @@ def gather(config: Config, store: StoreAPI, now: datetime) -> StatusReport:
     holders = store.holders()
     rows = []
     for feed in config.feeds:
-        found = by_url.get(feed.url)
+        found = by_url.get(stored_url(feed.url))  # the store keeps URLs without their secrets
         holder = holders.get(found.id) if found else None
         rows.append(classify(_facts(feed.name, _shown(feed.url), feed.enabled, feed.expect_new_within,
                                     found, activity, holder), now))

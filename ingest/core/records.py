@@ -11,17 +11,19 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .content.article import Article
 from .printable import printable_url
-from .scheduling.politeness import Hop
-from .content.reuse import Reuse
+
+if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load the sanitizer
+    from .content.article import Article
+    from .content.reuse import Reuse
+    from .scheduling.politeness import Hop
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
     "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
-    "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
+    "Blocked", "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
 
@@ -209,6 +211,12 @@ class FeedReport:
     # merged files whose body upstream changed while the owner's edited body was kept (names within the output)
     kept_bodies: list[str] = field(default_factory=list)
     images_failed: list[str] = field(default_factory=list)  # "URL: reason" of entry images not downloaded
+    # Full articles (``content: extract``): articles used as bodies in this run,
+    # "URL: reason" of pages that could not be extracted, and whether those
+    # fail the run (``extract_failures: fail``).
+    extracted: int = 0
+    extract_failed: list[str] = field(default_factory=list)
+    extract_fatal: bool = False
     quiet: str | None = None  # answered, but nothing new for longer than ``expect_new_within``: how long
     encoding: str | None = None  # how the feed's bytes were decoded when ingest decided, not the feed
     untrusted_dates: int = 0  # entries whose date was not trusted, dated when first seen
@@ -223,9 +231,10 @@ class FeedReport:
 
     @property
     def failing(self) -> bool:
-        """Failed in this run, not asked while it backs off after failures, or images not downloaded:
-        what a cron job must hear of."""
-        return self.failed or self.backing_off or bool(self.images_failed)
+        """Failed in this run, not asked while it backs off after failures, images not downloaded, or
+        articles not extracted under ``extract_failures: fail``: what a cron job must hear of."""
+        return (self.failed or self.backing_off or bool(self.images_failed)
+                or (self.extract_fatal and bool(self.extract_failed)))
 
     def __post_init__(self) -> None:
         # a report is what gets shown: it never holds a URL's credentials, whoever builds it
@@ -320,6 +329,7 @@ class Write:
     first: bool  # a new file (not an update of one written before)
     merged: bool = False  # the owner's edit merged with upstream's change
     base: str | None = None  # the article a merged file's owner edit was made on
+    moved_from: str | None = None  # ``ingest rebuild``: the name the file had, removed once this one stands
     kept_body: bool = False  # merged, but upstream's change to the body gave way to the owner's body
 
 
@@ -358,9 +368,17 @@ class HoldBack:
 
 @dataclass(frozen=True)
 class Withdraw:
-    """The feed's rules now keep out an entry written before: its file goes, unless the owner edited it."""
+    """A rule (the feed's filters, ``keep:``, ``ingest prune``) takes an entry written before out of the output.
+
+    ``verdict`` says what becomes of its file: ``remove`` (ingest's own:
+    the entry is marked deleted for ``reason`` first, then the file goes),
+    ``held`` (the owner edited it: it stays, and so does its entry),
+    ``gone`` (the owner deleted it already: recorded as such).
+    """
 
     entry: StoredEntry
+    reason: str = "filtered"  # 'filtered' or 'pruned'
+    verdict: Literal["remove", "held", "gone"] = "remove"
 
 
 @dataclass(frozen=True)
@@ -386,4 +404,12 @@ class Broken:
     error: BaseException
 
 
-Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken
+@dataclass(frozen=True)
+class Blocked:
+    """The rules admit again an entry never written, but a file that is not ingest's sits at its name: left alone."""
+
+    identity: str
+    name: str
+
+
+Intent = Write | KeepEdit | Forget | HoldBack | Withdraw | Same | Skip | Broken | Blocked

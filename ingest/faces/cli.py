@@ -10,38 +10,25 @@ but the ``after_run`` hook failed; 75 another ingest process holds the store
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import shutil
-import signal
-from pathlib import Path
-from urllib.parse import urlsplit
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..app import config_file
-from ..app.facade import remove_leftovers
-from ..core.config import model as config_mod
-from ..core.config.model import redact, strip_userinfo
-from ..core.printable import printable_url, url_secrets
-from .commands import command_edits, command_prune, command_rebuild, command_run
-from . import jsonout as records
 from .closedpipe import guarded_stdout
-from .common import (
-    EXIT_FEED_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Exit,
-    ExitCode,
-    check_paths,
-    error,
-    load_config,
-    open_store_or_exit,
-)
-from .feeds_cli import command_feeds, command_reset
-from .observe import parse_listen, setup_logging
 from .scrub import add_secrets, scrubbed_streams
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import httpx
+
+    from ..core.config import model as config_mod
+
+# Nothing else is imported before the arguments are read: ``--version`` and
+# ``--help`` answer at once, and each command imports only what it uses
+# (``feeds`` and ``edits`` no HTTP client or event loop, ``discover`` no
+# store), which tests/test_imports.py checks.
 
 __all__ = ["build_parser", "COMMAND_DOCS", "command_daemon", "command_discover", "HELP_WIDTH", "JSON_COMMANDS", "main"]
 
@@ -64,6 +51,7 @@ COMMAND_DOCS = {
     "opml": "docs/how-to/opml.md",
     "opml import": "docs/how-to/opml.md",
     "opml export": "docs/how-to/opml.md",
+    "extract": "docs/how-to/full-articles.md",
     "status": "docs/how-to/status-webhooks.md",
     "healthcheck": "docs/how-to/status-webhooks.md",
 }
@@ -187,7 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .status_cli import add_parsers as add_status_parsers
 
     add_status_parsers(commands)
-    for command in (run, feeds, reset, again, edits, daemon, find, prune, opml_import, opml_export):  # also accepted after the command, like --config
+    from .extract_cli import add_parser as add_extract
+
+    extract = add_extract(commands)
+    for command in (run, feeds, reset, again, edits, daemon, find, prune, opml_import, opml_export, extract):  # also accepted after the command, like --config
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for command in (run, feeds, again, prune):
         command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -202,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _listen(value: str) -> tuple[str, int]:
+    from .observe import parse_listen
+
     try:
         return parse_listen(value)
     except ValueError as exc:
@@ -209,6 +202,8 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _duration(value: str) -> float:
+    from ..core.config import model as config_mod
+
     try:
         return config_mod.parse_duration(value)
     except ValueError as exc:
@@ -225,6 +220,10 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
 def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import logging
+
+    from .common import EXIT_USAGE, Exit, ExitCode, error
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -237,31 +236,7 @@ def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) ->
     if args.json and args.command not in JSON_COMMANDS and getattr(args, "opml_command", None) != "import":
         parser.error(f"--json is not an option of {args.command!r}")
     try:
-        if args.command == "discover":
-            return command_discover(args, transport)
-        if args.command == "feeds":
-            return command_feeds(args)
-        if args.command == "reset":
-            return command_reset(args)
-        if args.command == "rebuild":
-            return command_rebuild(args)
-        if args.command == "edits":
-            return command_edits(args)
-        if args.command == "prune":
-            return command_prune(args)
-        if args.command == "daemon":
-            return command_daemon(args, transport)
-        if args.command in ("status", "healthcheck"):
-            from .status_cli import command_healthcheck, command_status
-
-            return command_status(args) if args.command == "status" else command_healthcheck(args)
-        if args.command == "opml":
-            from .opml_cli import (
-                command_opml,  # XML and config editing stay out of the other commands
-            )
-
-            return command_opml(args)
-        return command_run(args, transport)
+        return _command(args, transport)
     except Exit as stop:
         return stop.code
     except KeyboardInterrupt:
@@ -269,7 +244,45 @@ def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) ->
         return ExitCode.INTERRUPTED
 
 
+def _command(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    """Run the command, importing only its own modules."""
+    if args.command == "discover":
+        return command_discover(args, transport)
+    if args.command in ("feeds", "reset", "edits"):
+        from .feeds_cli import command_edits, command_feeds, command_reset
+
+        return {"feeds": command_feeds, "reset": command_reset, "edits": command_edits}[args.command](args)
+    if args.command == "daemon":
+        return command_daemon(args, transport)
+    if args.command == "extract":
+        from .extract_cli import command_extract
+
+        return command_extract(args, transport)
+    if args.command in ("status", "healthcheck"):
+        from .status_cli import command_healthcheck, command_status
+
+        return command_status(args) if args.command == "status" else command_healthcheck(args)
+    if args.command == "opml":
+        from .opml_cli import command_opml  # XML and config editing stay out of the other commands
+
+        return command_opml(args)
+    from .commands import command_prune, command_rebuild, command_run
+
+    if args.command == "rebuild":
+        return command_rebuild(args)
+    if args.command == "prune":
+        return command_prune(args)
+    return command_run(args, transport)
+
+
 def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
+    import asyncio
+    import signal
+
+    from ..app.facade import remove_leftovers
+    from .common import EXIT_USAGE, check_paths, error, load_config, open_store_or_exit
+    from .observe import setup_logging
+
     # A reload request before the daemon is ready must not kill it (SIGHUP's default).
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(args.log_format, args.verbose)
@@ -297,7 +310,11 @@ def _cluster_node(
     cfg: config_mod.Config, config_path: Path, args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
 ) -> int:
     """``ingest daemon`` on a PostgreSQL store: the same daemon, its due feeds claimed under leases (see cluster)."""
+    import asyncio
+
+    from ..app.facade import remove_leftovers
     from .cluster import LeasedDue, default_node
+    from .common import EXIT_USAGE, error, open_store_or_exit
     from .daemon import Daemon, Options
     from .observe import Metrics
 
@@ -315,7 +332,14 @@ def _cluster_node(
 
 def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
     """Print the feeds a page offers, as config lines or JSON; exit 1 when there are none."""
+    import asyncio
+    from urllib.parse import urlsplit
+
     from ..app.discover import DiscoverError, config_line, discover
+    from ..core.config.model import redact, strip_userinfo
+    from ..core.printable import printable_url, url_secrets
+    from . import jsonout as records
+    from .common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, error
 
     url = args.url.strip()
     add_secrets(url_secrets(url))

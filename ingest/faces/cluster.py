@@ -41,14 +41,23 @@ if TYPE_CHECKING:  # the store comes from the use cases (app.facade.open_store);
 __all__ = ["claim_size", "default_node", "LeasedDue"]
 
 
-def claim_size(concurrency: int, in_flight: int, *, tick_passed: bool) -> int:
-    """How many due feeds a node claims now (0: not yet): on each tick, room for twice its concurrency.
+def claim_size(concurrency: int, in_flight: int, *, tick_passed: bool, caught_up: bool) -> int:
+    """How many due feeds a node claims now (0: not yet).
 
     A node runs ``concurrency`` polls at once and holds as many more
-    claimed, so a slot that frees up starts the next poll at once.
+    claimed, so a slot that frees up starts the next poll at once while the
+    claim that refills the queue is made. While there is a backlog it
+    claims again as soon as half of that queue has drained, so it polls as
+    many feeds as its polls' speed allows, not a fixed number per tick;
+    once a claim found nothing it could take (``caught_up``), it looks
+    again on the next tick only, not after every finished poll.
     """
     room = 2 * concurrency - in_flight
-    return room if tick_passed and room > 0 else 0
+    if room <= 0:
+        return 0
+    if tick_passed:
+        return room
+    return room if not caught_up and room >= max(1, concurrency) else 0
 
 
 def default_node() -> str:
@@ -75,6 +84,7 @@ class LeasedDue:
         # claims come at most this often; a due feed waits one tick at most
         self._tick = min(1.0, lease / 5)
         self._last_tick = 0.0
+        self._caught_up = False  # the last claim found nothing: look again on the next tick only
         self._renew_every = lease / 3
         self._last_renew = time.monotonic()
 
@@ -93,13 +103,14 @@ class LeasedDue:
         ticked = time.monotonic() - self._last_tick >= self._tick
         if ticked:
             self._last_tick = time.monotonic()
-        room = claim_size(config.concurrency, in_flight, tick_passed=ticked)
+        room = claim_size(config.concurrency, in_flight, tick_passed=ticked, caught_up=self._caught_up)
         if room <= 0 or not self._ids:
             return []
         claims = self.store.claim_due(
             self._node, now, self.lease, room, among=list(self._ids),
             host_cap=config.host_concurrency,  # the per-host limit, across every node
         )
+        self._caught_up = not claims  # nothing claimable now (none due, or their hosts at their limit)
         taken = []
         for claim in claims:
             name = self._ids[claim.feed_id]
@@ -127,4 +138,5 @@ class LeasedDue:
         self.node_metrics.polls.inc()
 
     def abandon(self, due: Due, feed_id: int) -> None:
-        self.store.release(self._node, feed_id, utcnow())  # due again at once, for another node
+        # due again at once (or at its time, if the claim looked ahead), for another node
+        self.store.release(self._node, feed_id, max(due.due, utcnow()) if due.due is not None else utcnow())

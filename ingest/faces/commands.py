@@ -1,21 +1,20 @@
-"""``ingest run``, ``rebuild``, ``prune`` and ``edits``: the commands that write or inspect the output."""
+"""``ingest run``, ``rebuild`` and ``prune``: the commands that write the output (``edits`` is in feeds_cli)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from ..app import config_file
-from ..app.rebuild import RebuildReport, edited_files, rebuild
-from ..app.run import run_feeds
-from ..app.withdrawals import Changes, apply_keep, refilter_all
 from ..app.facade import remove_leftovers
+from ..app.rebuild import RebuildReport, rebuild
+from ..app.run import run_feeds
+from ..app.withdrawals import Changes, prune, refilter_all
 from ..core.config import model as config_mod
 from ..core.records import FeedReport
 from . import jsonout as records
@@ -38,7 +37,7 @@ from .progress import Progress, wanted
 from .report import describe
 from .report import failing as still_failing
 
-__all__ = ["command_edits", "command_prune", "command_rebuild", "command_run", "rebuild_summary", "summary"]
+__all__ = ["command_prune", "command_rebuild", "command_run", "rebuild_summary", "summary"]
 
 
 def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
@@ -130,23 +129,11 @@ def command_prune(args: argparse.Namespace) -> int:
     names: dict[int, str] = {}
     if has_store(cfg):
         store = open_store_or_exit(cfg, wait=False, readonly=args.dry_run, lock=False)
-        now = utcnow()
         with store:
             names = store.feed_names()
-            for feed in feeds if args.feed or args.older_than is None else [None]:
-                state = store.find_feed(feed.url) if feed is not None else None
-                if feed is not None and state is None:
-                    continue
-                keep = feed.keep if feed is not None and args.older_than is None else None
-                if args.older_than is None and keep is None:
-                    continue
-                age = timedelta(seconds=args.older_than) if args.older_than is not None else (
-                    timedelta(days=keep.days) if keep and keep.days is not None else None
-                )
-                results.update(apply_keep(
-                    store, str(cfg.output), state.id if state else None, now, max_age=age,
-                    max_files=keep.max_files if keep else None, dry_run=args.dry_run,
-                ))
+            results = prune(
+                store, str(cfg.output), feeds, args.older_than, utcnow(), chosen=bool(args.feed), dry_run=args.dry_run
+            )
     verb = "would remove" if args.dry_run else "removed"
     for feed_id, change in sorted(results.items(), key=lambda item: names.get(item[0], "")):
         name = names.get(feed_id, str(feed_id))
@@ -173,30 +160,6 @@ def command_prune(args: argparse.Namespace) -> int:
     return code
 
 
-def command_edits(args: argparse.Namespace) -> int:
-    """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
-    cfg = load_config(config_file.resolve_path(args.config))
-    if not has_store(cfg):
-        print(f"no file written yet: no store at {cfg.store_location}")
-        return EXIT_OK
-    with open_store_or_exit(cfg, wait=False, readonly=True) as store:
-        found = edited_files(cfg.output, store.entries(), cfg.profile, cfg.body)
-    behind = 0
-    for edited in found:
-        behind += edited.upstream_changed
-        since = "; changed upstream since" if edited.upstream_changed else ""
-        # after a merge (nothing pending upstream): whether upstream's body gave way to the owner's
-        body = "; upstream's body differs, yours is kept" if edited.other_body and not edited.upstream_changed else ""
-        print(f"{shown(cfg.output / edited.entry.path)}  edited{since}{body}")
-    if not found:
-        print(f"no file in {shown(cfg.output)} was edited by hand")
-    else:
-        files = f"{len(found)} file{'s' if len(found) != 1 else ''}"
-        since = f"; {behind} changed upstream since (their feeds' 'edits:' setting says what 'ingest rebuild' does)"
-        print(f"{files} edited by hand in {shown(cfg.output)}{since if behind else ''}")
-    return EXIT_OK
-
-
 def rebuild_summary(
     report: RebuildReport, cfg: config_mod.Config, dry_run: bool, written: int = 0, removed: int = 0
 ) -> str:
@@ -214,6 +177,16 @@ def rebuild_summary(
         parts.append(f"{len(report.kept)} kept your edits: {', '.join(map(shown, report.kept))}")
     if report.kept_bodies:
         parts.append(f"body changed upstream, kept yours: {', '.join(map(shown, report.kept_bodies))}")
+    if report.images_to_fetch:
+        count = len(report.images_to_fetch)
+        parts.append(f"{count} post{'s' if count != 1 else ''} with images 'ingest run' still has to download")
+    if report.images_remote:
+        count = len(report.images_remote)
+        parts.append(
+            f"{count} kept your edits out of {'their bundles' if count != 1 else 'its bundle'}, "
+            f"images left at the publisher's URLs ('edits: merge' stores them): "
+            f"{', '.join(map(shown, report.images_remote))}"
+        )
     if written or removed:
         parts.append(f"{'would write' if dry_run else 'wrote'} {written} and {'would remove' if dry_run else 'removed'}"
                      f" {removed} as the filters now say")

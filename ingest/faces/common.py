@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..app import config_file
-from ..app.rebuild import LayoutChanged
 from ..app.facade import open_store
 from ..core.config import model as config_mod
-from ..core.records import HookResult
 from ..errors import StoreError, StoreLocked
 from .scrub import add_secrets
 
 if TYPE_CHECKING:  # the store comes from the use cases; only its type is named here
+    from ..core.records import HookResult
     from ..shell.store import StoreAPI as Store
 
 __all__ = [
@@ -85,6 +84,8 @@ def select_feeds(cfg: config_mod.Config, names: list[str] | None) -> tuple[confi
 @contextlib.contextmanager
 def output_errors(cfg: config_mod.Config) -> Iterator[None]:
     """An output layout the config no longer matches (exit 2), or an output that cannot be written (exit 1)."""
+    from ..errors import LayoutChanged
+
     try:
         yield
     except LayoutChanged as exc:

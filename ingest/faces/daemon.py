@@ -197,7 +197,7 @@ class Daemon:
         status = status_server(self.metrics, self.alive, lambda: self.config)
         if not await serve_status(status, self.options.listen):
             return ExitCode.FAILED
-        self._poller = Poller(self.config, self.store, self._transport)
+        self._poller = Poller(self.config, self.store, self._transport, on_extracted=self._extracted)
         self._dispatching = True
         self._apply(self.config)
         dispatcher = asyncio.create_task(self._dispatch())
@@ -377,9 +377,12 @@ class Daemon:
         if feed is None or self._stopping:
             self.source.abandon(due, feed_id)
             return
-        started = time.monotonic()  # the duration of the poll
-        lag = max(0.0, (utcnow() - due.due).total_seconds()) if due.due else 0.0
+        started, lag = time.monotonic(), 0.0
         try:
+            if due.due is not None and due.due > utcnow():  # a claim may look ahead: poll at the due time
+                await asyncio.sleep((due.due - utcnow()).total_seconds())
+            started = time.monotonic()  # the duration of the poll
+            lag = max(0.0, (utcnow() - due.due).total_seconds()) if due.due else 0.0  # how late it starts
             report = await self._poller.poll(self.config, feed)
         except asyncio.CancelledError:
             self.source.abandon(due, feed_id)
@@ -398,6 +401,16 @@ class Daemon:
             "poll", f"{name}: {describe(report)} in {duration:.2f}s{where}{after}",
             logging.WARNING if report.failed else logging.INFO,
             **poll_fields(report, self.node, duration, lag, when),
+        )
+        self._hooks.add(report)
+
+    def _extracted(self, report: FeedReport) -> None:
+        """Full articles asked after a poll (``content: extract``) updated posts or failed: say so, run the hook."""
+        event(
+            "extract", f"{report.name}: {describe(report)}",
+            logging.WARNING if report.failed or report.extract_failed else logging.INFO,
+            feed=report.name, updated=len(report.updated), extracted=report.extracted,
+            extract_failed=report.extract_failed, kept_edits=report.kept, error=report.error,
         )
         self._hooks.add(report)
 

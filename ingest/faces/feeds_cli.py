@@ -1,4 +1,7 @@
-"""``ingest feeds`` and ``ingest reset``: what the store knows of each feed, and forgetting its failures."""
+"""``ingest feeds``, ``reset`` and ``edits``: what the store knows of each feed and file, and forgetting failures.
+
+None of them fetches or writes a post: they import no HTTP client, event loop or writer.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import argparse
 from datetime import datetime
 
 from ..app import config_file
+from ..app.edited import edited_files
 from ..core.config import model as config_mod
 from ..core.config.model import redact
 from ..core.records import FeedState
@@ -18,11 +22,12 @@ from .common import (
     load_config,
     open_store_or_exit,
     select_feeds,
+    shown,
     utcnow,
 )
 from .report import when
 
-__all__ = ["command_feeds", "command_reset"]
+__all__ = ["command_edits", "command_feeds", "command_reset"]
 
 
 def command_feeds(args: argparse.Namespace) -> int:
@@ -140,4 +145,28 @@ def command_reset(args: argparse.Namespace) -> int:
                 continue
             store.reset(state.id)
             print(f"{feed.name}: reset; the next run asks it at once")
+    return EXIT_OK
+
+
+def command_edits(args: argparse.Namespace) -> int:
+    """Files whose owner changed them, read without the lock (safe beside a running daemon)."""
+    cfg = load_config(config_file.resolve_path(args.config))
+    if not has_store(cfg):
+        print(f"no file written yet: no store at {cfg.store_location}")
+        return EXIT_OK
+    with open_store_or_exit(cfg, wait=False, readonly=True) as store:
+        found = edited_files(cfg.output, store.entries(), cfg.profile, cfg.body)
+    behind = 0
+    for edited in found:
+        behind += edited.upstream_changed
+        since = "; changed upstream since" if edited.upstream_changed else ""
+        # after a merge (nothing pending upstream): whether upstream's body gave way to the owner's
+        body = "; upstream's body differs, yours is kept" if edited.other_body and not edited.upstream_changed else ""
+        print(f"{shown(cfg.output / edited.entry.path)}  edited{since}{body}")
+    if not found:
+        print(f"no file in {shown(cfg.output)} was edited by hand")
+    else:
+        files = f"{len(found)} file{'s' if len(found) != 1 else ''}"
+        since = f"; {behind} changed upstream since (their feeds' 'edits:' setting says what 'ingest rebuild' does)"
+        print(f"{files} edited by hand in {shown(cfg.output)}{since if behind else ''}")
     return EXIT_OK

@@ -92,6 +92,8 @@ def feed_record(report: FeedReport, output: Path) -> dict[str, Any]:
         "notes": list(report.notes),
         "quiet": report.quiet,
         "images_failed": list(report.images_failed),
+        "extracted": report.extracted,
+        "extract_failed": list(report.extract_failed),
         # how the bytes were decoded when the feed's declaration was missing or wrong ("windows-1251 (detected)",
         # "utf-8 (declared windows-1252)"); null when read as declared
         "encoding": report.encoding,
@@ -125,6 +127,8 @@ def run_summary(
         "admitted": sum(len(r.admitted) for r in reports),
         "quiet": sum(r.quiet is not None for r in reports),
         "images_failed": sum(len(r.images_failed) for r in reports),
+        "extracted": sum(r.extracted for r in reports),
+        "extract_failed": sum(len(r.extract_failed) for r in reports),
         "output": str(output.resolve()),
         "dry_run": dry_run,
         "exit_code": exit_code,

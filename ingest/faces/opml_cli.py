@@ -15,19 +15,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..app import config_file
+from ..app.facade import save_text
 from ..app.opml_import import (
-    ConfigBusy,
-    OutlineDecision,
     STATUSES,
+    ConfigBusy,
     ImportFailed,
+    OutlineDecision,
     apply,
     load_target,
     plan,
 )
-from ..app.facade import save_text
 from ..core.config.model import ConfigError, redact
-from ..core.printable import printable_url
 from ..core.config.opml import OpmlError, exportable, read_opml, write_opml
+from ..core.printable import printable_url
 from . import jsonout as records
 from .common import (
     EXIT_FEED_FAILED,

@@ -18,8 +18,8 @@ from typing import Any
 
 from ..app import config_file
 from ..core.reporting.status import IDLE_BUCKETS, IDLE_LABELS, STATES
-from .common import EXIT_FEED_FAILED, EXIT_OK, error, has_store, load_config, open_store_or_exit, utcnow
-from .report import when
+# .common and .report (the store, the config model) are imported by the commands: building the parser for
+# --help and --version must not load them (tests/test_imports.py)
 
 __all__ = ["add_parsers", "command_healthcheck", "command_status"]
 
@@ -45,6 +45,8 @@ def add_parsers(commands: Any) -> None:
 
 
 def command_status(args: argparse.Namespace) -> int:
+    from .common import EXIT_FEED_FAILED, EXIT_OK, error, has_store, load_config, open_store_or_exit, utcnow
+
     from ..app.status import gather  # the store's modules, only for this command
     from . import jsonout
     from .status_page import View, render_html
@@ -73,6 +75,8 @@ def command_status(args: argparse.Namespace) -> int:
 
 
 def _print_table(rows: list[Any]) -> None:
+    from .report import when
+
     table = [("NAME", "STATE", "LAST POLL", "LAST NEW ENTRY", "NEW 30D", "NEXT POLL")]
     details: list[list[str]] = []
     for row in rows:
@@ -109,6 +113,8 @@ def _printable(text: str) -> str:
 
 def command_healthcheck(args: argparse.Namespace) -> int:
     """GET the URL; 0 on 200, else 1 with one line saying why."""
+    from .common import EXIT_FEED_FAILED, EXIT_OK
+
     try:
         with urllib.request.urlopen(args.url, timeout=args.timeout) as response:  # noqa: S310 (the user's URL)
             body = response.read(4096)

@@ -15,7 +15,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..app.status import StatusReport
-from ..core.reporting.status import IDLE_BUCKETS, IDLE_LABELS, STATES, Page, StatusRow, select_rows, span
+from ..core.reporting.status import (
+    IDLE_BUCKETS,
+    IDLE_LABELS,
+    STATES,
+    Page,
+    StatusRow,
+    select_rows,
+    span,
+)
 from .jsonout import iso, status_fields
 
 __all__ = ["View", "page_json", "render_html", "view_from_query"]

@@ -33,8 +33,8 @@ from ..errors import Refused
 from .. import __version__
 from ..core.config.model import BasicAuth, FeedConfig, redact, strip_userinfo
 from ..core.printable import split_credentials
-from ..core.scheduling.politeness import REDIRECTS, Hop
 from ..core.records import FailureKind, FetchResult, Validators
+from ..core.scheduling.politeness import REDIRECTS, Hop
 from .transport import make_transport
 
 __all__ = [

@@ -20,12 +20,19 @@ import ipaddress
 import os
 import shutil
 import socket
-
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..core.config.model import FeedConfig
-from ..core.content.entry_images import UnsafeSvg, digest, dimensions, is_pixel, is_public, sanitize_svg, sniff
+from ..core.content.entry_images import (
+    UnsafeSvg,
+    digest,
+    dimensions,
+    is_pixel,
+    is_public,
+    sanitize_svg,
+    sniff,
+)
 from ..core.reading.parse import first_bytes
 from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
 from .write import spool_file, write_atomic

@@ -34,6 +34,7 @@ from ..core.records import EntryFailure, Held, Prepared, ReadFeed, Unchanged
 
 if TYPE_CHECKING:
     from ..core.config.model import FeedConfig
+    from ..core.content.article_page import Extracted
     from ..core.records import FetchResult
 
 __all__ = ["available_cores", "read_feed", "Readers", "source_hash"]
@@ -61,14 +62,14 @@ def read_feed(
     salted apart, so an entry never counts as known under an identity it no
     longer has.
     """
-    from ..core.deciding.edits import content_hash
-    from ..core.reading.incremental import read_items
     from ..core.content.article import article_to_json
     from ..core.content.normalize import entry_date, legacy_identity, normalize
-    from ..core.reading.parse import ParseError
-    from ..core.rendering.profiles import PROFILES
-    from ..core.rendering.page import render
     from ..core.content.reuse import find_reused
+    from ..core.deciding.edits import content_hash
+    from ..core.reading.incremental import read_items
+    from ..core.reading.parse import ParseError
+    from ..core.rendering.page import render
+    from ..core.rendering.profiles import PROFILES
 
     try:
         subset = read_items(result, salt, items, known)
@@ -155,11 +156,21 @@ class Readers:
     memory a run holds whatever the number of feeds.
     """
 
-    def __init__(self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = ()):
-        """``close_fds`` are descriptors the workers must not keep, such as the store's lock."""
+    def __init__(
+        self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = (), *, served: int = 0
+    ):
+        """``close_fds`` are descriptors the workers must not keep, such as the store's lock.
+
+        ``served``: that many workers started from a fork server instead (see ``spawned``).
+        """
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if served and "forkserver" in multiprocessing.get_all_start_methods():
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                served, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
+                initargs=((),),
+            )
+        elif workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker, initargs=(close_fds,),
@@ -174,6 +185,15 @@ class Readers:
     def inline(cls) -> Readers:
         return cls(1)
 
+    @classmethod
+    def spawned(cls, workers: int = 1) -> Readers:
+        """Workers for a long-running process (the daemon's article extraction), started from a fork server.
+
+        The daemon has threads by then, so its workers are not forked from
+        it; they start clean and import what they need on their first job.
+        """
+        return cls(1, served=workers)
+
     async def read(
         self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
         salt: str = "", known: frozenset[str] = frozenset(), items: frozenset[str] = frozenset(),
@@ -186,6 +206,21 @@ class Readers:
             except concurrent.futures.process.BrokenProcessPool:
                 self._lost_workers()
         return read_feed(*args)
+
+    async def extract(
+        self, data: bytes, url: str, content_type: str, selector: tuple[str, ...], remove: tuple[str, ...],
+    ) -> Extracted:
+        """An article page's article (``content: extract``), extracted in a worker when there are any."""
+        from ..core.content.article_page import extract_article
+
+        args = (data, url, content_type, selector, remove)
+        if self._pool is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._pool, extract_article, *args)
+            except concurrent.futures.process.BrokenProcessPool:
+                self._lost_workers()
+        return extract_article(*args)
 
     def _lost_workers(self) -> None:
         """A worker was killed (out of memory, a signal): the run goes on in this process."""

@@ -21,7 +21,6 @@ disk starts as soon as it is written.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import functools
@@ -30,6 +29,10 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "flush", "Flusher", "fsync_dir", "is_temporary", "read_text", "remove_stale_temporaries", "same_bytes",
@@ -67,13 +70,7 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
     fd, tmp = _create_temp(directory, name)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if sync:
-                os.fsync(fd)
-            else:
-                _start_writeback(fd)
+            _fill(fd, data, sync)
             os.replace(tmp, path)  # before the close, which drops the lock that marks the file as being written
         finally:
             os.close(fd)
@@ -87,6 +84,17 @@ def write_atomic(path: StrPath, text: str | bytes, *, sync: bool = True) -> None
         raise
     if sync:
         fsync_dir(directory)
+
+
+def _fill(fd: int, data: bytes, sync: bool) -> None:
+    """All of ``data`` into ``fd``, then on disk (``sync``) or on its way there."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    if sync:
+        os.fsync(fd)
+    else:
+        _start_writeback(fd)
 
 
 def spool_file(directory: str) -> tuple[int, str | None]:
@@ -116,13 +124,7 @@ def _write_unnamed(fd: int, directory: str, name: str, path: str, data: bytes, s
     tmp = None
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if sync:
-                os.fsync(fd)
-            else:
-                _start_writeback(fd)
+            _fill(fd, data, sync)
             try:
                 if not link_fd(fd, path):
                     return False
@@ -391,6 +393,8 @@ class Flusher:
 
     async def flush(self, paths: list[str]) -> None:
         """Return once ``paths`` are durable; OSError if the file system could not write them."""
+        import asyncio  # here, not at the top: commands that only read files run no event loop
+
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((paths, done))
         if self._syncing is None or self._syncing.done():
@@ -398,6 +402,8 @@ class Flusher:
         await done
 
     async def _sync(self) -> None:
+        import asyncio
+
         while self._waiting:
             batch, self._waiting = self._waiting, []
             try:

@@ -6,6 +6,9 @@ Every mistake is reported before any network traffic, with the file, line and
 key, because a cron job that half-runs on a typo is worse than one that stops.
 Relative paths resolve against the directory that holds the config file, so a
 run behaves the same whatever directory cron starts it from.
+
+It is longer than the other modules because every config key is a field
+here, with its documentation (the config reference is generated from it).
 """
 
 from __future__ import annotations
@@ -17,17 +20,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import ConfigError
-from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..content.excerpt import SUMMARY_LENGTH
-from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
-from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..deciding.retention import Keep
 from ..printable import printable_url, split_credentials
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from .feed_names import default_name, derive_names  # noqa: F401 (default_name: part of this module's interface)
 
 __all__ = [
     "Adaptive", "BasicAuth", "Config", "ConfigError", "DEFAULT_OUTPUT", "DEFAULT_STORE", "EXTRA_FIELDS", "FEED_KEYS", "FEED_SETTINGS",
     "FeedConfig", "FUTURE_DATES", "HOOK_KEYS", "IDENTITY_MODES",
-    "format_duration", "format_size", "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
+    "format_duration", "format_size", "CONTENT_MODES", "EXTRACT_FAILURES", "IMAGE_MODES", "OUTPUT_KEYS", "parse_duration", "parse_size", "redact", "strip_userinfo", "TAG_SOURCES", "TagRule", "TOP_KEYS",
     "Webhook", "WEBHOOK_KEYS",
 ]
 
@@ -35,6 +38,8 @@ __all__ = [
 
 TAG_SOURCES = ("title", "feed")
 IMAGE_MODES = ("keep", "download")  # keep: hotlink the publisher's images; download: store them with the post
+CONTENT_MODES = ("feed", "extract")  # feed: the text the feed carries; extract: the article on the entry's page
+EXTRACT_FAILURES = ("warn", "fail")  # what an article page that could not be extracted does to the exit code
 FUTURE_DATES = ("first_seen", "keep", "hold")
 IDENTITY_MODES = ("migrate", "strict")
 EXTRA_FIELDS = ("enclosures", "duration", "author", "video_id")
@@ -212,6 +217,29 @@ class FeedConfig:
         "example": "25000000",
         "doc": "most pixels (width times height, as the image's header declares them) of an image stored with"
                " `images: download`; a tiny file may declare enormous dimensions to exhaust whoever decodes it"})
+    # Full articles for summary-only feeds (see ``deciding.extract`` and docs/how-to/full-articles.md).
+    content: str = field(default="feed", metadata={
+        "choices": CONTENT_MODES, "example": "extract", "see": "how-to/full-articles.md",
+        "doc": "`feed`: the post's body is the text the feed carries; `extract`: fetch each new entry's link and use "
+               "the article found there when it is longer than the feed's text"})
+    selector: tuple[str, ...] = field(default=(), metadata={
+        "example": '[".story-body"]', "see": "how-to/full-articles.md#per-site-rules",
+        "doc": "with `content: extract`: CSS selectors of the article, used instead of the generic extractor on "
+               "pages of the feed's own site (its registrable domain)"})
+    remove: tuple[str, ...] = field(default=(), metadata={
+        "example": '[".related", figcaption]', "see": "how-to/full-articles.md#per-site-rules",
+        "doc": "with `content: extract`: CSS selectors of parts dropped from the feed's own site's pages before "
+               "the article is taken"})
+    extract_per_run: int = field(default=20, metadata={
+        "example": "50", "doc": "with `content: extract`: article pages asked per run (or daemon poll); the rest "
+                               "follow on later runs"})
+    extract_failures: str = field(default="warn", metadata={
+        "choices": EXTRACT_FAILURES, "example": "fail",
+        "doc": "with `content: extract`: `fail` makes a run exit 1 when an article page could not be extracted "
+               "(the feed's text is kept either way)"})
+    extract_robots: bool = field(default=True, metadata={
+        "example": "false", "doc": "with `content: extract`: honour the article site's robots.txt for ingest's "
+                                  "User-Agent; `false` only for a site whose owner agreed"})
     future_dates: str = field(default="first_seen", metadata={
         "choices": FUTURE_DATES, "example": "hold", "see": "explanation/reading.md#dates-that-are-not-trusted-future_dates",
         "doc": "what a date more than a day ahead does (a date before 1995 is never trusted): `first_seen`: the"
@@ -331,6 +359,7 @@ FEED_SETTINGS = {
     "max_redirects", "user_agent", "headers", "auth", "edits", "summary_length",
     "include", "exclude", "keep", "images", "image_max_size", "image_max_pixels", "expect_new_within", "future_dates",
     "timezone", "identity", "extra_fields",
+    "content", "selector", "remove", "extract_per_run", "extract_failures", "extract_robots",
 }
 FEED_KEYS = FEED_SETTINGS | {"url", "name"}
 

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 from xml.parsers import expat
 
 from ...errors import OpmlError
-from .model import FeedConfig, strip_userinfo
-from ..printable import printable_url
 from ..content.identity import normalize_link
+from ..printable import printable_url
 from ..reading.parse import ParseError, check_entities
+from .model import FeedConfig, strip_userinfo
 
 __all__ = [
     "exportable", "MAX_OPML_SIZE", "OpmlError", "Outline", "read_opml", "same_feed_key", "url_problem",

@@ -18,6 +18,14 @@ from urllib.parse import quote, unquote, urlsplit
 
 import yaml
 
+from ..content.excerpt import SUMMARY_LENGTH
+from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
+from ..deciding.filters import RuleError, check_rule
+from ..deciding.retention import parse_keep
+from ..printable import printable_url, split_credentials, url_secrets
+from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
+from ..scheduling.crontab import cron_trigger
+from .feed_names import derive_names
 from .model import (
     DEFAULT_OUTPUT,
     DEFAULT_STORE,
@@ -25,31 +33,25 @@ from .model import (
     FEED_KEYS,
     FEED_SETTINGS,
     FUTURE_DATES,
-    IDENTITY_MODES,
     HOOK_KEYS,
+    IDENTITY_MODES,
     IMAGE_MODES,
     OUTPUT_KEYS,
     TAG_SOURCES,
     TOP_KEYS,
+    WEBHOOK_KEYS,
     Adaptive,
+    CONTENT_MODES,
+    EXTRACT_FAILURES,
     BasicAuth,
     Config,
     ConfigError,
     FeedConfig,
-    WEBHOOK_KEYS,
     TagRule,
     Webhook,
     parse_duration,
     parse_size,
 )
-from ..scheduling.crontab import cron_trigger
-from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
-from ..content.excerpt import SUMMARY_LENGTH
-from ..deciding.filters import RuleError, check_rule
-from .feed_names import derive_names
-from ..printable import printable_url, split_credentials, url_secrets
-from ..rendering.profiles import BODY_FORMATS, DEFAULT_BODY, DEFAULT_PROFILE, PROFILES
-from ..deciding.retention import parse_keep
 from .store_url import is_postgres
 
 __all__ = ["parse"]
@@ -396,6 +398,7 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
                 raise reader.fail(entries, key, prefix, str(exc)) from None
     if "images" in entries:
         out["images"] = reader.choice(entries, "images", prefix, IMAGE_MODES, _FEED_DEFAULTS.images)
+    _extract_settings(reader, entries, prefix, out)
     if "edits" in entries:
         out["edits"] = reader.choice(entries, "edits", prefix, EDIT_MODES, DEFAULT_EDITS)
     if "max_redirects" in entries:
@@ -429,6 +432,37 @@ def _feed_settings(reader: _Reader, entries: Entries, prefix: str) -> dict[str, 
             raise reader.fail(entries, "keep", prefix, str(exc)) from None
     _reading_settings(reader, entries, prefix, out)
     return out
+
+
+def _extract_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:
+    """``content: extract`` and its companions; CSS rules are checked here, each on its own line."""
+    if "content" in entries:
+        out["content"] = reader.choice(entries, "content", prefix, CONTENT_MODES, _FEED_DEFAULTS.content)
+    if "extract_failures" in entries:
+        out["extract_failures"] = reader.choice(entries, "extract_failures", prefix, EXTRACT_FAILURES, _FEED_DEFAULTS.extract_failures)
+    if "extract_per_run" in entries:
+        out["extract_per_run"] = reader.integer(entries, "extract_per_run", prefix, default=_FEED_DEFAULTS.extract_per_run,
+                                                   minimum=0)
+    if "extract_robots" in entries:
+        out["extract_robots"] = reader.boolean(entries, "extract_robots", prefix)
+    for key in ("selector", "remove"):
+        if key not in entries:
+            continue
+        node = entries[key][1]
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        rules = []
+        for item in items:
+            value = reader.value(item)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(reader.path, _line(item), prefix + key, "must be a CSS selector, or a list of them")
+            from ..content.article_page import SelectorError, check_selector  # cssselect is imported only for a feed with rules
+
+            try:
+                check_selector(value.strip())
+            except SelectorError as exc:
+                raise ConfigError(reader.path, _line(item), prefix + key, str(exc)) from None
+            rules.append(value.strip())
+        out[key] = tuple(rules)
 
 
 def _reading_settings(reader: _Reader, entries: Entries, prefix: str, out: dict[str, Any]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-
 from typing import Any
 
 from .excerpt import SUMMARY_LENGTH

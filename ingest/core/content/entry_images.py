@@ -17,19 +17,20 @@ import ipaddress
 import re
 import struct
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-
-from .article import Article
+from ..records import StoredEntry
 from ..rendering.profiles import Profile
+from .article import Article
 from .svg import UnsafeSvg, sanitize_svg
 
 __all__ = [
     "digest", "dimensions", "file_name", "image_dir", "ImageRecord", "ImageState", "is_pixel", "is_public",
-    "KINDS", "localize", "reference", "sanitize_svg", "sniff", "UnsafeSvg", "wanted",
+    "KINDS", "localize", "out_of_bundle", "relink", "reference", "sanitize_svg", "sniff", "UnsafeSvg", "wanted",
 ]
 
 
@@ -222,6 +223,39 @@ def digest(data: bytes) -> str:
 def image_dir(profile: Profile, slug: str) -> str:
     """The folder, within the output, where the images of the post with ``slug`` live."""
     return profile.image_dir.format(slug=slug)
+
+
+def relink(text: str, refs: Mapping[str, str]) -> str:
+    """A file's text with its body's references to images now stored pointing at the local copies.
+
+    For a post whose owner edited the body and whose feed merges edits: the
+    merge keeps the owner's body as it is, but its images moved into the
+    post's folder, and a body still pointing at the publisher would leave
+    them beside it unused. Only whole quoted or bracketed references change,
+    so the owner's words stay as they are.
+    """
+    if not refs or not text.startswith("---"):
+        return text
+    end = text.find("\n---", 3)
+    if end < 0:
+        return text
+    head, body = text[:end + 4], text[end + 4:]
+    for url, ref in refs.items():
+        for old, new in {(url, ref), (html.escape(url, quote=True), html.escape(ref, quote=True))}:
+            for left, right in (('"', '"'), ("(", ")"), ("(", " ")):
+                body = body.replace(f"{left}{old}{right}", f"{left}{new}{right}")
+    return head + body
+
+
+def out_of_bundle(profile: Profile, entry: StoredEntry, day: date) -> bool:
+    """Whether a post stays at its plain name although its feed stores images: an owner's edit kept it there.
+
+    ``images: download`` moves posts into bundles (``ingest rebuild``), but
+    an edited file its feed's ``edits: keep`` protects stays as it is, where
+    it is. Its images are not stored: they would sit beside no post.
+    """
+    bundled = profile.path_for(entry.given_slug, day, "download")
+    return bundled != profile.path_for(entry.given_slug, day, "keep") and entry.path != bundled
 
 
 def reference(profile: Profile, slug: str, name: str) -> str:

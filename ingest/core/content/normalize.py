@@ -9,10 +9,10 @@ apart is ``identity``.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
-import functools
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -24,9 +24,8 @@ from ..config.model import FeedConfig, strip_userinfo
 from ..printable import printable_url
 from .article import Article
 from .dates import DateVerdict, judge, read_date
-from .identity import has_scheme, identity
+from .identity import has_scheme, identity, plain_link
 from .media import duration, enclosures, video_id
-from .identity import plain_link
 from .safeurl import safe_url
 from .sanitize import is_absolute_http, sanitize
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .article import article_to_json
-from .normalize import entry_datetime, entry_id, entry_link, entry_title
 from .identity import identity, normalize_link
+from .normalize import entry_datetime, entry_id, entry_link, entry_title
 
 if TYPE_CHECKING:
     from ..records import EntryFailure, Prepared, StoredEntry, Unchanged

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..config.model import FeedConfig
-from .edits import Resolution, content_hash, resolve
-from .filters import RuleTimeout, compile_filter
-from ..content.article import Article, article_to_json
+from ..content.article import Article, article_from_json, article_to_json
+from ..content.entry_images import relink
 from ..content.normalize import plain_text
-from ..rendering.profiles import Profile
 from ..records import (
+    Blocked,
     Broken,
     Forget,
     HoldBack,
@@ -36,10 +36,13 @@ from ..records import (
     Write,
 )
 from ..rendering.page import base_text, render
+from ..rendering.profiles import Profile
+from .edits import Resolution, content_hash, is_edited, resolve
+from .filters import RuleTimeout, compile_filter
 
 __all__ = [
     "FILTERED", "OCCUPIED", "PRUNED", "Action", "as_stored", "rendered", "EntryDecision", "Facts", "Settings", "admits", "candidates", "dated", "prejudge",
-    "decide", "decide_entries", "judged", "slug_candidates", "texts_of",
+    "decide", "decide_entries", "deeper", "judged", "LOOKUP_DEPTH", "MAX_CANDIDATES", "names_to_look_up", "rejudge", "slug_candidates", "texts_of", "withdrawal", "withdrawals",
 ]
 
 
@@ -109,6 +112,11 @@ class Facts:
     # A stored entry's text with its images made local (``images: download``),
     # by identity; the decision compares and writes it instead of the rendered text.
     placed: Mapping[str, str] = field(default_factory=dict)
+    # and the references it made local (URL -> local), for a merge to carry into the owner's body
+    relinks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # A new entry's text with its images made local, by identity: (the slug it was made for, the text).
+    # The shell makes it once an earlier decision named the entry; with the same facts, this one names it alike.
+    placed_new: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
@@ -116,11 +124,17 @@ OCCUPIED = "\udcff"  # never equal to rendered text (a lone surrogate)
 
 @dataclass(frozen=True)
 class EntryDecision:
-    """One intent per entry, in the batch's order, and the identities and names this batch took."""
+    """One intent per entry, in the batch's order, and the identities and names this batch took.
+
+    ``short`` names the entries whose candidate names the facts did not
+    cover (every one looked up was taken): decide the batch again with
+    facts looked up deeper, or these get no name.
+    """
 
     intents: list[Intent]
     seen: frozenset[str]
     claimed: frozenset[str]
+    short: frozenset[str] = frozenset()
 
 
 def dated(article: Article, stored: StoredEntry | None, now: datetime) -> Article:
@@ -156,7 +170,7 @@ def slug_candidates(slug: str, identity: str) -> Iterator[str]:
     if slug and slug not in RESERVED_SLUGS:
         yield base
     yield f"{base}-{short}"
-    for n in range(2, 1000):
+    for n in range(2, MAX_CANDIDATES):
         yield f"{base}-{short}-{n}"
 
 
@@ -165,6 +179,53 @@ def candidates(article: Article, profile: Profile, images: str = "keep") -> Iter
     assert article.date is not None  # dated before it is named (first seen, if not by its feed)
     for slug in slug_candidates(article.slug, article.identity):
         yield slug, profile.path_for(slug, article.date, images)
+
+
+# Candidate names looked up per new entry before deciding: its plain slug's, its
+# own suffixed one and one more. An entry that needs more (every one of these
+# taken) is named in ``Decision.short``, and the shell looks deeper.
+LOOKUP_DEPTH = 3
+MAX_CANDIDATES = 1000  # names a new entry may get; a look-up this deep covers them all
+
+
+def deeper(depth: int) -> int | None:
+    """How deep to look up next after a decision came back ``short``; None once every candidate was looked up."""
+    return None if depth > MAX_CANDIDATES else depth * 4
+
+
+def names_to_look_up(
+    entries: Iterable[Prepared], stored: Mapping[str, StoredEntry], settings: Settings, depth: int = LOOKUP_DEPTH,
+) -> list[tuple[str, str]]:
+    """The (slug, file name) pairs whose owners the decision needs: the first ``depth`` candidates of each new entry.
+
+    The shell asks the store which are taken (one batched lookup) and reads
+    the output at each name that is not, and hands both over as ``Facts``.
+    """
+    pairs: list[tuple[str, str]] = []
+    for item in entries:
+        if item.article.identity not in stored:
+            article = dated(item.article, None, settings.now)
+            pairs += itertools.islice(candidates(article, settings.profile, settings.feed.images), depth)
+    return pairs
+
+
+def withdrawal(entry: StoredEntry, current: str | None, reason: str) -> Withdraw:
+    """What a rule's taking ``entry`` out does to its file, whose text is ``current`` (None: no file).
+
+    An edited file stays, and so does its entry; a file already gone was
+    deleted by its owner. The filters, ``keep:`` and ``ingest prune`` all
+    decide here, and the applier carries the verdict out.
+    """
+    if current is None:
+        return Withdraw(entry, reason, "gone")
+    if is_edited(current, entry.ours):
+        return Withdraw(entry, reason, "held")
+    return Withdraw(entry, reason, "remove")
+
+
+def withdrawals(entries: Iterable[StoredEntry], files: Mapping[str, str | None], reason: str) -> list[Withdraw]:
+    """``withdrawal`` for each of ``entries``, their files' texts looked up in ``files`` by name."""
+    return [withdrawal(entry, files.get(entry.path), reason) for entry in entries]
 
 
 def texts_of(article: Article) -> tuple[str, ...]:
@@ -192,6 +253,36 @@ def prejudge(feed: FeedConfig, articles: Sequence[Article]) -> None:
             pass
 
 
+def rejudge(
+    feed: FeedConfig, feed_id: int, entries: Iterable[StoredEntry],
+) -> tuple[list[StoredEntry], list[StoredEntry], list[tuple[str, str]]]:
+    """The feed's stored entries its rules (changed since they were judged) now exclude and now admit again.
+
+    Pruned entries, files the owner deleted and claims still pending are
+    not judged; of the others, written ones the rules exclude are to be
+    withdrawn and filtered ones they admit are to be written. An entry a
+    rule ran out of time on is left as it is: (identity, why) in the third
+    list, and the rules are to be judged again next time.
+    """
+    excluded: list[StoredEntry] = []
+    admitted: list[StoredEntry] = []
+    timed_out: list[tuple[str, str]] = []
+    for entry in entries:
+        if entry.article is None or entry.state == "pending" or not judged(entry, feed_id):
+            continue
+        try:
+            admit = admits(feed, article_from_json(entry.article))
+        except RuleTimeout as exc:
+            timed_out.append((entry.identity, str(exc)))
+            continue
+        if admit:
+            if entry.state == "deleted":
+                admitted.append(entry)
+        elif entry.state == "written":
+            excluded.append(entry)
+    return excluded, admitted, timed_out
+
+
 def judged(stored: StoredEntry | None, feed_id: int) -> bool:
     """Whether the rules decide about an entry: not when another feed owns it, the owner deleted it or it was pruned."""
     if stored is None:
@@ -212,12 +303,20 @@ def decide_entries(
     """
     decider = _Decider(facts, settings, seen, claimed)
     intents: list[Intent] = []
+    short: set[str] = set()
     for prepared in entries:
         try:
             intents.append(decider.decide(prepared))
+        except _NotLookedUp as exc:
+            short.add(prepared.article.identity)
+            intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
         except Exception as exc:  # one odd entry must not cost the others
             intents.append(Broken(prepared.article.link or prepared.article.identity, exc))
-    return EntryDecision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now))
+    return EntryDecision(intents, frozenset(decider.seen_now), frozenset(decider.claimed_now), frozenset(short))
+
+
+class _NotLookedUp(LookupError):
+    """The facts hold no free candidate name for an entry: the shell looked up too few."""
 
 
 @dataclass
@@ -259,23 +358,38 @@ class _Decider:
         data = self._json(article, prepared)
         # A claim a stopped run left is new unless its file had been written before (an update)
         first = action is Action.NEW or (action is Action.PENDING and stored is not None and stored.written_hash is None)
-        merged, base, kept_body = False, None, False
-        current = self.facts.files.get(name) if stored is not None else None
-        if stored is not None and (current is not None or (action is Action.CHANGED and not revived)):
-            profile, body = self.settings.profile, self.settings.body
-            outcome = resolve(feed.edits, current, stored.ours, text, lambda: base_text(stored, profile, body))
-            if outcome.resolution is Resolution.DELETED:
-                return Forget(article.identity, name, digest, article.slug, data)
-            if outcome.resolution is Resolution.KEEP:
-                return KeepEdit(article.identity, name, digest, data, stored.base_article)
-            if outcome.resolution is Resolution.MERGE:
-                merged, first, base, kept_body = True, False, stored.base_article, outcome.kept_body
-            text = outcome.text or text
-        return Write(article.identity, name, text, digest, article.slug, data, first, merged, base, kept_body)
+        if stored is None:
+            return Write(article.identity, name, text, digest, article.slug, data, first)
+        return self._update(stored, article, name, text, digest, data, first, action is Action.CHANGED, revived)
+
+    def _update(
+        self, stored: StoredEntry, article: Article, name: str, text: str, digest: str, data: str, first: bool,
+        changed: bool, revived: bool,
+    ) -> Intent:
+        """A stored entry's new text against its file as it is: the owner's edits are kept, merged or overwritten."""
+        current = self.facts.files.get(name)
+        if revived and stored.written_hash is None and current not in (None, text):
+            return Blocked(article.identity, name)  # never written, and someone else's file is at its name
+        if current is None and not (changed and not revived):
+            return Write(article.identity, name, text, digest, article.slug, data, first)
+        profile, body = self.settings.profile, self.settings.body
+        edits = self.settings.feed.edits
+        outcome = resolve(edits, current, stored.ours, text, lambda: base_text(stored, profile, body))
+        if outcome.resolution is Resolution.DELETED:
+            return Forget(article.identity, name, digest, article.slug, data)
+        if outcome.resolution is Resolution.KEEP:
+            return KeepEdit(article.identity, name, digest, data, stored.base_article)
+        text = outcome.text or text
+        if outcome.resolution is not Resolution.MERGE:
+            return Write(article.identity, name, text, digest, article.slug, data, first)
+        # the owner's body stays theirs, but points at the images now stored beside it
+        text = relink(text, self.facts.relinks.get(article.identity, {}))
+        return Write(article.identity, name, text, digest, article.slug, data, False, True, stored.base_article,
+                     kept_body=outcome.kept_body)
 
     def _hold_back(self, prepared: Prepared, article: Article, stored: StoredEntry | None) -> Intent:
-        if stored is not None and stored.state != "deleted":
-            return Withdraw(stored)  # written before: its file goes, unless the owner edited it
+        if stored is not None and stored.state != "deleted":  # written before: its file goes, unless edited
+            return withdrawal(stored, self.facts.files.get(stored.path), FILTERED)
         if stored is None:
             article, name, text = self._name_new(article, prepared)
         else:
@@ -303,12 +417,15 @@ class _Decider:
             if slug in taken or name in taken or self._claimed(slug) or self._claimed(name):
                 continue
             if name not in files:
-                break  # the shell looked no further: every name it did look up is taken
+                raise _NotLookedUp(f"no candidate name looked up is free for {article.slug!r}")
             candidate = article if slug == article.slug else replace(article, slug=slug)
             text = self._render(candidate, prepared)
             if files[name] is not None and files[name] != text:
                 continue
             self.claimed_now.update((slug, name))
+            placed = self.facts.placed_new.get(article.identity)
+            if placed is not None and placed[0] == slug:
+                text = placed[1]
             return candidate, name, text
         raise RuntimeError(f"no free file name for {article.slug!r}")
 

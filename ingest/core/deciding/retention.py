@@ -7,12 +7,12 @@ work; ``keep:`` in the config and ``ingest prune`` both decide here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["Keep", "expired", "parse_keep"]
+__all__ = ["Keep", "expired", "parse_keep", "prune_plan"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,32 @@ def expired(
         excess = len(kept) - max_files
         gone.extend(kept[:excess])
     return gone
+
+
+class _Feed(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def keep(self) -> Keep | None: ...
+
+
+def prune_plan(
+    feeds: Sequence[_Feed], older_than: float | None, *, chosen: bool,
+) -> list[tuple[str | None, timedelta | None, int | None]]:
+    """What ``ingest prune`` removes by: (feed URL, or None for every feed; age limit; file limit) per rule.
+
+    ``--older-than`` (seconds) applies to the ``chosen`` feeds, or to every
+    feed in the store at once when none was named; without it, each feed's
+    own ``keep:`` applies, and a feed without one is left alone.
+    """
+    if older_than is not None:
+        age = timedelta(seconds=older_than)
+        if not chosen:
+            return [(None, age, None)]
+        return [(feed.url, age, None) for feed in feeds]
+    plan: list[tuple[str | None, timedelta | None, int | None]] = []
+    for feed in feeds:
+        keep = feed.keep
+        if keep is not None:
+            plan.append((feed.url, timedelta(days=keep.days) if keep.days is not None else None, keep.max_files))
+    return plan

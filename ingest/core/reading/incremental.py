@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import feedparser
 
+from ..content.normalize import entry_id
 from .encoding import decide
 from .itemsplit import split_items
-from ..content.normalize import entry_id
 from .parse import (
     ParsedFeed,
     check_entities,

@@ -35,8 +35,8 @@ import feedparser
 
 from ...errors import ParseError
 from ..config.model import redact
-from ..scheduling.politeness import parse_ttl
 from ..records import FetchResult
+from ..scheduling.politeness import parse_ttl
 from .encoding import Decoded, decide
 from .recover import cut_entry
 

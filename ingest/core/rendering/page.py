@@ -15,11 +15,11 @@ from dataclasses import replace
 from datetime import datetime, time, timezone
 from typing import Any
 
-from ..content.excerpt import excerpt
 from ..content.article import Article, article_from_json
+from ..content.excerpt import excerpt
 from ..content.media import extra_lines
-from .profiles import HUGO, Field, Profile
 from ..records import StoredEntry
+from .profiles import HUGO, Field, Profile
 
 __all__ = ["base_text", "double_quoted", "render", "render_body", "single_quoted"]
 

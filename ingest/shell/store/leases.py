@@ -42,7 +42,8 @@ _DUE = (
 class Claim:
     """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any.
 
-    ``due`` is when the feed fell due (None: never planned), so the poll's lag can be told.
+    ``due``: when the feed was planned for (None: never planned), so the
+    node can tell how late its poll starts.
     """
 
     feed_id: int
@@ -57,14 +58,14 @@ class SingleNodeLeases:
 
     def claim_due(
         self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
-        *, host_cap: int | None = None,
+        *, host_cap: int | None = None, ahead: float = 0.0,
     ) -> list[Claim]:
         """The due feeds; ``host_cap`` is kept by the one process's own per-host limits."""
         wanted = set(among) if among is not None else None
         rows = self._q(  # type: ignore[attr-defined]
             "SELECT id, next_poll_at FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             " ORDER BY next_poll_at, id",
-            (now.isoformat(),),
+            ((now + timedelta(seconds=ahead)).isoformat(),),
         ).fetchall()
         due = [(row[0], row[1]) for row in rows if wanted is None or row[0] in wanted]
         return [Claim(feed_id, None, _when(at)) for feed_id, at in due[:limit]]
@@ -87,9 +88,13 @@ class PostgresLeases:
 
     def claim_due(
         self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
-        *, host_cap: int | None = None,
+        *, host_cap: int | None = None, ahead: float = 0.0,
     ) -> list[Claim]:
         """Take up to ``limit`` due feeds nobody holds (or whose lease expired), in due order.
+
+        ``ahead``: also those due within that many seconds, which the node
+        polls at their time; so a node that claims once a tick polls each
+        feed when it is due, not up to a tick late.
 
         A lease that ended without a release (``lease_until`` still set) was
         its node's last word: claiming such a feed is a takeover.
@@ -103,7 +108,7 @@ class PostgresLeases:
         moment = now.isoformat()
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
         only = "" if among is None else " AND id = ANY(%s)"
-        args: list[Any] = [moment, moment]
+        args: list[Any] = [(now + timedelta(seconds=ahead)).isoformat(), moment]
         if among is not None:
             args.append(list(among))
         if host_cap is None:
@@ -113,7 +118,7 @@ class PostgresLeases:
                 " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END, due.due_at",
                 (*args, limit, node, until),
             ).fetchall()
-            return [Claim(feed_id, taken, _when(at)) for feed_id, taken, at in sorted(rows)]
+            return _claims(rows)
         with self._lease_transaction():  # type: ignore[attr-defined]
             self._lq("SELECT pg_advisory_xact_lock(%s)", (CLAIM_KEY,))  # type: ignore[attr-defined]
             rows = self._lq(  # type: ignore[attr-defined]
@@ -131,7 +136,7 @@ class PostgresLeases:
                 " chosen.due_at",
                 (*args, max(4 * limit, limit + 64), moment, host_cap, limit, node, until),
             ).fetchall()
-        return [Claim(feed_id, taken, _when(at)) for feed_id, taken, at in sorted(rows)]
+        return _claims(rows)
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
@@ -158,3 +163,8 @@ class PostgresLeases:
 
 def _when(stored: str | None) -> datetime | None:
     return datetime.fromisoformat(stored) if stored else None
+
+
+def _claims(rows: list[tuple[int, str | None, str]]) -> list[Claim]:
+    """Claims from (id, the node whose lease expired, the planned time or '' for never planned) rows."""
+    return [Claim(feed_id, taken, datetime.fromisoformat(due) if due else None) for feed_id, taken, due in sorted(rows)]

@@ -21,8 +21,8 @@ from typing import Any
 
 import psycopg  # this module is imported only for a PostgreSQL store
 
-from ...core.printable import printable_url
 from ...core.config.store_url import redact
+from ...core.printable import printable_url
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
@@ -32,6 +32,8 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
 LOCK_KEY = 0x696E67657374  # "ingest": the advisory lock every ingest process takes
 MIGRATE_KEY = LOCK_KEY + 1  # serializes schema changes between nodes starting together
+ANALYZE_FIRST = 200  # inserted rows before the first ANALYZE; then each time they double (see _analyze)
+_INSERTS = ("INSERT INTO entries", "INSERT INTO feeds")
 
 # Each entry upgrades the schema by one version; never edit a released one.
 # Version 1 is the SQLite store's eight versions at once, plus the lease columns.
@@ -122,6 +124,26 @@ MIGRATIONS: list[str] = [
         (lower(substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\\[[^]]*\\]|[^:/?#]*)'))) STORED;
     CREATE INDEX feeds_leased ON feeds(host, lease_until) WHERE lease_until IS NOT NULL;
     """,
+    # Full articles (``content: extract``): each entry's article page, asked
+    # once per link, its extracted HTML, and when a failed one is asked again.
+    """
+    CREATE TABLE extracts (
+        identity TEXT COLLATE "C" PRIMARY KEY,
+        feed_id BIGINT NOT NULL,
+        link TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
+        html TEXT NOT NULL DEFAULT '',
+        rule TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT COLLATE "C"
+    );
+    CREATE INDEX extracts_feed ON extracts(feed_id);
+    """,
+    # A feed's most recent entries (the same-feed rule's lookup) read from an index, not the table.
+    """
+    CREATE INDEX entries_feed_seen ON entries(feed_id, first_seen, identity);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -141,6 +163,8 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
         self.url = url
         self._sql: dict[str, str] = {}
         self._lease_conn: Any = None  # opened on the first lease statement (see leases)
+        self._inserted = 0  # rows this process inserted into feeds and entries
+        self._analyze_at = ANALYZE_FIRST  # ... when the tables' statistics are made again
 
     @classmethod
     def open(
@@ -206,6 +230,8 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
             for number in range(version, SCHEMA_VERSION):
                 self._conn.execute(MIGRATIONS[number])
                 self._conn.execute("UPDATE ingest_schema SET version = %s", (number + 1,))
+        if version < SCHEMA_VERSION and not self.readonly:
+            self._analyze()
 
     def _open_readonly(self) -> None:
         if self._version() != SCHEMA_VERSION:  # nothing (current) to read: look empty, in temporary tables
@@ -218,7 +244,11 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
     def close(self) -> None:
         if self._lease_conn is not None:
             self._lease_conn.close()
-        self._conn.close()  # ends the session, and with it the advisory lock
+        # Released now: closing only asks the server to end the session, and a process
+        # that opens the store at once could still find the lock held for a moment.
+        with contextlib.suppress(psycopg.Error):
+            self._conn.execute("SELECT pg_advisory_unlock_all()")
+        self._conn.close()
 
     @contextlib.contextmanager
     def _lease_transaction(self) -> Iterator[None]:
@@ -257,9 +287,26 @@ class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
         if converted is None:
             converted = self._sql[sql] = sql.replace("?", "%s")
         try:
-            return self._conn.execute(converted, tuple(args))
+            result = self._conn.execute(converted, tuple(args))
         except psycopg.Error as exc:
             raise StoreFailed(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
+        if sql.startswith(_INSERTS):
+            self._inserted += 1
+        elif sql == "COMMIT" and self._inserted >= self._analyze_at:
+            self._analyze()
+        return result
+
+    def _analyze(self) -> None:
+        """Give the planner the tables' statistics now, not when autovacuum comes round.
+
+        Without them (a new database, a first run inserting thousands of
+        entries) PostgreSQL may plan a lookup as a scan of the whole table,
+        and keeps that plan for the statement once it is prepared. Made after
+        migrating and each time this process has doubled the rows it inserted;
+        ANALYZE also makes the prepared statements be planned again.
+        """
+        self._conn.execute("ANALYZE feeds, entries")
+        self._analyze_at = max(ANALYZE_FIRST, 2 * self._inserted)
 
     def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         try:

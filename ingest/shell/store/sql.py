@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ...core.printable import stored_url
 from ...core.content.entry_images import ImageRecord
+from ...core.deciding.extract import ExtractRecord
+from ...core.printable import stored_url
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 
@@ -277,9 +278,35 @@ class SqlStore:
         return found
 
     def name_taken(self, slug: str, path: str) -> bool:
-        """Whether another entry has this slug or this file name."""
-        row = self._q("SELECT 1 FROM entries WHERE slug = ? OR path = ? LIMIT 1", (slug, path)).fetchone()
+        """Whether another entry has this slug or this file name.
+
+        Two lookups, one per unique index: PostgreSQL plans ``slug = ? OR
+        path = ?`` as a scan of the whole table when it has no statistics yet.
+        """
+        row = self._q(
+            "SELECT 1 FROM entries WHERE slug = ? UNION ALL SELECT 1 FROM entries WHERE path = ? LIMIT 1", (slug, path)
+        ).fetchone()
         return row is not None
+
+    def names_taken(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` some entry has as its slug or its file name: one query per 500, not one per name.
+
+        One lookup per unique index joined by UNION ALL, as in ``name_taken``:
+        PostgreSQL may plan an ``OR`` across the two columns as a scan.
+        """
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 250):  # two lists of parameters, within SQLite's limit
+            chunk = wanted[start:start + 250]
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT slug, path FROM entries WHERE slug IN ({marks})"
+                f" UNION ALL SELECT slug, path FROM entries WHERE path IN ({marks})", chunk + chunk
+            ).fetchall()
+            asked = set(chunk)
+            for slug, path in rows:
+                found.update(key for key in (slug, path) if key in asked)
+        return found
 
     def save_entry(
         self,
@@ -541,6 +568,44 @@ class SqlStore:
             self._q("UPDATE feeds SET images = ? WHERE id = ?", (mode, feed_id))
 
     # --- end of entry images ----------------------------------------------------
+
+    # --- full articles (``content: extract``) ------------------------------------
+
+    def extract_records(self, identities: Iterable[str]) -> dict[str, ExtractRecord]:
+        """What is known of the article pages of ``identities`` (those asked, or planned)."""
+        found: dict[str, ExtractRecord] = {}
+        wanted = list(identities)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._q(
+                "SELECT identity, feed_id, link, state, html, rule, error, failures, next_try FROM extracts"
+                f" WHERE identity IN ({','.join('?' * len(chunk))})", chunk,
+            ).fetchall()
+            for row in rows:
+                found[row[0]] = ExtractRecord(*row[:8], next_try=_when(row[8]))
+        return found
+
+    def save_extracts(self, records: Iterable[ExtractRecord]) -> None:
+        """Insert or replace article records."""
+        with self._tx():
+            self._qmany(
+                "INSERT INTO extracts (identity, feed_id, link, state, html, rule, error, failures, next_try)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identity) DO UPDATE SET feed_id = excluded.feed_id,"
+                " link = excluded.link, state = excluded.state, html = excluded.html, rule = excluded.rule,"
+                " error = excluded.error, failures = excluded.failures, next_try = excluded.next_try",
+                ((r.identity, r.feed_id, r.link, r.state, r.html, r.rule, r.error, r.failures, _iso(r.next_try))
+                 for r in records),
+            )
+
+    def extracts_due(self, feed_id: int, now: datetime) -> list[str]:
+        """Written entries of the feed whose article page is to be asked (again) by ``now``, oldest first."""
+        rows = self._q(
+            "SELECT x.identity FROM extracts x JOIN entries e ON e.identity = x.identity"
+            " WHERE x.feed_id = ? AND e.state = 'written' AND x.state = 'failed'"
+            " AND (x.next_try IS NULL OR x.next_try <= ?) ORDER BY e.first_seen, e.identity",
+            (feed_id, now.isoformat()),
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """One transaction around many changes; the single-change methods join it."""

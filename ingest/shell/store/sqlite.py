@@ -151,6 +151,26 @@ MIGRATIONS: list[str] = [
         reason TEXT
     );
     """,
+    # Full articles (``content: extract``): each entry's article page, asked
+    # once per link, its extracted HTML, and when a failed one is asked again.
+    """
+    CREATE TABLE extracts (
+        identity TEXT PRIMARY KEY,
+        feed_id INTEGER NOT NULL,
+        link TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
+        html TEXT NOT NULL DEFAULT '',
+        rule TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT
+    );
+    CREATE INDEX extracts_feed ON extracts(feed_id);
+    """,
+    # A feed's most recent entries (the same-feed rule's lookup) read from an index, not the table.
+    """
+    CREATE INDEX entries_feed_seen ON entries(feed_id, first_seen, identity);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
