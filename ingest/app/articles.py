@@ -31,7 +31,7 @@ from ..core.config.model import Config, FeedConfig, redact
 from ..core.deciding.extract import ExtractRecord, plan, replaces, same_site, with_article
 from ..core.content.article import article_from_json
 from ..core.rendering.profiles import PROFILES, Profile
-from ..core.records import EntryFailure, FeedReport, Prepared, ReadFeed, Unchanged
+from ..core.records import EntryFailure, FeedReport, Held, Prepared, ReadFeed, Unchanged
 from ..shell.articles import Robots, fetch_page, served_privately
 from ..shell.fetch import Client
 from ..shell.reader_pool import Readers
@@ -47,7 +47,7 @@ __all__ = ["Articles", "extract_feed", "Extraction", "Preview", "preview"]
 
 log = logging.getLogger("ingest.articles")
 
-Entries = list[Prepared | Unchanged | EntryFailure]
+Entries = list[Prepared | Unchanged | EntryFailure | Held]
 
 
 @dataclass
@@ -241,7 +241,7 @@ class Articles:
         found = await self._extract(feed, feed_id, served_from, jobs, records, client, limits, readers, now)
         self.store.save_extracts(found.values())
         result = self._report(feed_id)
-        updates: Entries = []
+        updates: list[Prepared | Unchanged | EntryFailure] = []  # only pages found better: no Held
         for identity, record in found.items():
             if record.state != "done":
                 continue

@@ -242,7 +242,7 @@ def _plain_in_yaml(url: str) -> bool:
     import yaml
 
     try:
-        return yaml.safe_load(f"- url: {url}  # x") == [{"url": url}]
+        return bool(yaml.safe_load(f"- url: {url}  # x") == [{"url": url}])
     except yaml.YAMLError:
         return False
 

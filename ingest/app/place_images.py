@@ -356,7 +356,7 @@ def image_modes(config: Config, store: Store) -> dict[int, tuple[str, str]]:
     A feed no longer configured keeps its files as they are.
     """
     configured = {stored_url(feed.url): feed.images for feed in config.feeds}  # the store keeps no credentials
-    modes = {}
+    modes: dict[int, tuple[str, str]] = {}
     for url, (feed_id, mode) in store.images_modes().items():
         was = mode or "keep"
         modes[feed_id] = (was, configured.get(url, modes.get(feed_id, (was, was))[1]))

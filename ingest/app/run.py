@@ -379,7 +379,7 @@ class _Run:
         # summary_length (and each reading setting) counts only when it is not the default, so stores from
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
-        limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
+        limit: tuple[int | str, ...] = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
         return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
 

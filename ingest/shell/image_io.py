@@ -34,7 +34,9 @@ from ..core.content.entry_images import (
     sniff,
 )
 from ..core.reading.parse import first_bytes
-from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
+from ..core.config.model import redact
+from ..core.records import FetchResult, Validators
+from .fetch import Client, Refused, fetch, format_size
 from .write import spool_file, write_atomic
 
 __all__ = [

@@ -114,7 +114,8 @@ def _re2(expression: str) -> object | None:
     options = re2.Options()
     options.log_errors = False  # a rule RE2 cannot read goes to ``regex``, silently
     try:
-        return re2.compile(expression, options)
+        compiled: object = re2.compile(expression, options)
+        return compiled
     except Exception:  # re2.error: back-references, lookaround and the like
         return None
 

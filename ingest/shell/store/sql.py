@@ -111,7 +111,7 @@ class SqlStore:
     def _find(self, url: str) -> tuple[int, str] | None:
         """The feed at ``url`` (secrets left out), moving a row that a store from before kept with them."""
         bare = stored_url(url)
-        row = self._q(
+        row: tuple[int, str] | None = self._q(
             "SELECT id, name FROM feeds WHERE url = ? UNION ALL SELECT id, name FROM feeds WHERE moved_to = ? LIMIT 1",
             (bare, bare),
         ).fetchone()
@@ -582,7 +582,8 @@ class SqlStore:
                 f" WHERE identity IN ({','.join('?' * len(chunk))})", chunk,
             ).fetchall()
             for row in rows:
-                found[row[0]] = ExtractRecord(*row[:8], next_try=_when(row[8]))
+                identity, feed_id, link, state, html, rule, error, failures, next_try = row
+                found[identity] = ExtractRecord(identity, feed_id, link, state, html, rule, error, failures, _when(next_try))
         return found
 
     def save_extracts(self, records: Iterable[ExtractRecord]) -> None:
