@@ -26,6 +26,7 @@ from ...core.printable import printable_url
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
+from .media_queries import MediaQueries
 from .status_queries import StatusQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
@@ -148,7 +149,7 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
+class PostgresStore(PostgresLeases, StatusQueries, MediaQueries, SqlStore):
     """The store in a PostgreSQL database, shared by every node of a cluster."""
 
     _NULLS_LAST = " NULLS LAST"
