@@ -223,7 +223,6 @@ class _Run:
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
         readers: Readers | None = None, *, force: bool = False,
     ) -> FeedReport:
-        # complexity: the feed-level outcome is decided inline; splits when the poll decision moves into the core
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
 
         Reading may happen in another process; applying (``process``) never
