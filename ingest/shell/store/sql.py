@@ -425,9 +425,9 @@ class SqlStore:
         with self._tx():
             for identity in wanted:
                 changed = self._q(
-                    "UPDATE entries SET state = 'deleted', hidden = ?, updated_at = ?"
+                    "UPDATE entries SET state = 'deleted', hidden = ?, updated_at = ?, removing = ?"
                     f" WHERE identity = ? AND state IN ({among})",
-                    (reason, now.isoformat(), identity, *states),
+                    (reason, now.isoformat(), None if reason is None else 1, identity, *states),
                 ).rowcount
                 if changed:
                     marked.append(identity)
@@ -437,9 +437,19 @@ class SqlStore:
         """Undo ``hide`` for a file its owner edited just before it was to be removed."""
         with self._tx():
             self._q(
-                "UPDATE entries SET state = 'written', hidden = NULL WHERE identity = ? AND hidden = ?",
+                "UPDATE entries SET state = 'written', hidden = NULL, removing = NULL WHERE identity = ? AND hidden = ?",
                 (identity, reason),
             )
+
+    def removals_pending(self) -> list[StoredEntry]:
+        """Entries marked for removal whose files may still be there: a withdrawal a crash cut short."""
+        rows = self._q(f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE removing IS NOT NULL ORDER BY identity").fetchall()
+        return [_entry(row) for row in rows]
+
+    def removals_done(self, identities: Iterable[str]) -> None:
+        """The files of these marked entries are gone: the last step of a withdrawal."""
+        with self._tx():
+            self._qmany("UPDATE entries SET removing = NULL WHERE identity = ?", ((i,) for i in identities))
 
     def written_times(self, feed_id: int | None = None) -> list[tuple[str, int, datetime]]:
         """(identity, feed id, publication time) of every written entry, for retention.

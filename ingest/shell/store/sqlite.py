@@ -172,6 +172,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX entries_feed_seen ON entries(feed_id, first_seen, identity);
     """,
+    # A withdrawal (filters, keep:, prune) marks its entries before removing their files and
+    # clears the mark after: a mark left by a crash between the two tells the next run what to finish.
+    """
+    ALTER TABLE entries ADD COLUMN removing INTEGER;
+    CREATE INDEX entries_removing ON entries(removing) WHERE removing IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
