@@ -356,15 +356,16 @@ def when(event: dict) -> float:
     return datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
 
 
-def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path, store: str = "sqlite") -> Figures:
+def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path, store: str = "sqlite",
+        changes: bool = True) -> Figures:
     if store == "postgresql":
         with postgres() as (url, server):
-            return measure_daemon(feeds, interval, minutes, items, workdir, url, server)
-    return measure_daemon(feeds, interval, minutes, items, workdir, "state.sqlite3", None)
+            return measure_daemon(feeds, interval, minutes, items, workdir, url, server, changes)
+    return measure_daemon(feeds, interval, minutes, items, workdir, "state.sqlite3", None, changes)
 
 
 def measure_daemon(feeds: int, interval: float, minutes: float, items: int, workdir: Path, store: str,
-                   server: int | None) -> Figures:
+                   server: int | None, changes: bool = True) -> Figures:
     corpus = workdir / "corpus"
     run_dir = workdir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -397,7 +398,8 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
         # rewriting it as often as it is polled, on average, gives it about one new item a poll.
         period = interval + min(interval * 0.1, 300.0) / 2
         rewriter = Rewriter(corpus, planned, items, interval, period)
-        rewriter.catch_up()
+        if changes:
+            rewriter.catch_up()
         os.sync()  # the seeding run's files are not the daemon's to write back
         err = run_dir / "daemon.err"
         with open(err, "wb") as stderr:
@@ -409,7 +411,8 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
         try:
             wait_for_event(err, "started", proc, timeout=300)
             startup = time.monotonic() - begun
-            rewriter.start()
+            if changes:
+                rewriter.start()
             # The window opens once the daemon is up and the first seeded poll is due, whichever is later.
             opens = max(time.time(), min(planned.values()))
             log(f"daemon started with {feeds} feeds in {startup:.1f} s; measuring for {minutes:g} min "
@@ -470,6 +473,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work directory to keep (corpus, state, output, the daemon's log)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    parser.add_argument("--all-304", action="store_true",
+                        help="no feed gains items while measured: every poll is a 304 (the cost of a 304 alone)")
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
                         help="the daemon's store; postgresql starts a private server (stock settings) and counts"
                         " its CPU with the daemon's, as a cluster node with one member")
@@ -492,7 +497,7 @@ def main(argv: list[str]) -> int:
         for feeds in args.daemon_scale:
             interval = args.interval * feeds / args.daemon_scale[0]  # the same poll rate at every count
             where = workdir / str(feeds) if len(args.daemon_scale) > 1 else workdir
-            figures = run(feeds, interval, args.minutes, args.items, where, args.store)
+            figures = run(feeds, interval, args.minutes, args.items, where, args.store, not args.all_304)
             share = 100 * figures.changed_polls / figures.polls if figures.polls else 0.0
             print(f"{feeds} feeds every {interval:g} s: window {figures.window_s:.0f} s after a start-up of "
                   f"{figures.startup_s:.1f} s; {figures.changed_polls} polls ({share:.1f}%) wrote "

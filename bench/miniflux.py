@@ -331,9 +331,11 @@ def daemon(args: argparse.Namespace, workdir: Path) -> DaemonFigures:
         now = time.time()
         planned = {i: now + interval * i / feeds for i in range(feeds)}
         rewriter = Rewriter(corpus, planned, args.items, interval, interval)
-        rewriter.catch_up()
+        if not args.all_304:
+            rewriter.catch_up()
         server.start(POLLING_FREQUENCY="1", SCHEDULER_ROUND_ROBIN_MIN_INTERVAL="1")
-        rewriter.start()
+        if not args.all_304:
+            rewriter.start()
         try:
             # Miniflux's scheduler wakes once a minute and polls every feed then due: a feed polled
             # just after a wake-up is due again just after the next one, so each feed is polled in a
@@ -365,6 +367,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--minutes", type=float, default=4.0,
                         help="the daemon's measured window, best a multiple of 2 (default 4)")
     parser.add_argument("--items", type=int, default=5, help="items of each daemon feed that gains items")
+    parser.add_argument("--all-304", action="store_true",
+                        help="no daemon feed gains items while measured: every poll is a 304")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work directory to keep")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the one-shot runs here")
     args = parser.parse_args(argv)

@@ -239,21 +239,28 @@ class _Run:
                 self.store.reset(feed_id)
             if plan.note_key is not None:
                 self.store.note_request(feed_id, plan.note_key)
-        state = plan.state
-        if state is not None and not plan.asked:
-            return feedpoll.not_asked(feed.name, feed.url, state)
+        if plan.state is not None and not plan.asked:
+            return feedpoll.not_asked(feed.name, feed.url, plan.state)
+        url, validators = plan.url, plan.validators
+        # A run's polls all start at once and most wait below for a slot: each holds its state without
+        # what the store remembers of the feed's last body (every entry's and item's hash, about 10 KB),
+        # which is read again only when a body is read, so waiting feeds hold next to nothing.
+        state = _without_memory(plan.state)
+        del plan
         try:
             async with readers.pending or contextlib.nullcontext():
-                async with limits.slot(plan.url):
-                    if not force and (waiting := self._host_waits(feed, feed_id, plan.url)) is not None:
+                async with limits.slot(url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, url)) is not None:
                         return waiting
-                    result = await fetch(client, feed, plan.validators, url=plan.url)
+                    result = await fetch(client, feed, validators, url=url)
                 decision = feedpoll.decide_poll(state, request, result, None, utcnow(), self.rng)
                 read = None
                 if isinstance(decision, feedpoll.ReadBody):
                     salt = f"{request.settings} {result.final_url} {feed_id}"
-                    known = state.entry_sources if state is not None else frozenset()
-                    items = state.item_tokens if state is not None else frozenset()
+                    remembered = self.store.feed_state(feed_id) if state is not None else None
+                    known = remembered.entry_sources if remembered is not None else frozenset()
+                    items = remembered.item_tokens if remembered is not None else frozenset()
+                    del remembered
                     read = await readers.read(
                         result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
                     )
@@ -382,6 +389,13 @@ class _Run:
         limit: tuple[int | str, ...] = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
         return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
+
+
+def _without_memory(state: FeedState | None) -> FeedState | None:
+    """``state`` without the hashes of the feed's last body, which only reading a new body needs."""
+    if state is None or not (state.entry_sources or state.item_tokens):
+        return state
+    return replace(state, entry_sources=frozenset(), item_tokens=frozenset())
 
 
 def request_key(feed: FeedConfig) -> str:

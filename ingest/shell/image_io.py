@@ -122,7 +122,8 @@ async def fetch_image(
     data = result.content
     kind = sniff(data)
     if kind is None:
-        from ..core.reading.parse import first_bytes  # the feed reader's module: a warm run never loads it
+        # the feed reader's module: a run in which every feed answers 304 never loads it
+        from ..core.reading.parse import first_bytes
 
         declared = result.headers.get("content-type", "no content type").split(";")[0].strip()
         start = first_bytes(data, 24)
