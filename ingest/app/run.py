@@ -31,7 +31,7 @@ from .. import __version__
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
 from ..core.deciding import poll as feedpoll
-from ..core.deciding.dated import reading_settings, sort_out_dates
+from ..core.deciding.dated import DatesSaid, reading_settings, sort_out_dates
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -281,13 +281,9 @@ class _Run:
         try:
             decision = feedpoll.decide_poll(state, request, result, read, now, self.rng)
             if isinstance(decision, feedpoll.Succeed) and decision.read and read is not None:
-                if read.encoding:
-                    report.encoding = read.encoding
-                    report.notes.append(f"read as {read.encoding}")
-                if decision.warning:
-                    report.notes.append(decision.warning)
+                dates = sort_out_dates(read)  # held entries wait
+                _say_reading(report, read, decision.warning, dates)
                 sources: list[str] = []
-                dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
                 write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
@@ -382,6 +378,17 @@ class _Run:
         limit: tuple[int | str, ...] = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
         return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
+
+
+def _say_reading(report: FeedReport, read: ReadFeed, warning: str | None, dates: DatesSaid) -> None:
+    """What reading the feed said, on its line: how its bytes were decoded, what was forgiven, what dates did."""
+    if read.encoding:
+        report.encoding = read.encoding
+        report.notes.append(f"read as {read.encoding}")
+    if warning:
+        report.notes.append(warning)
+    report.notes += dates.notes
+    report.untrusted_dates, report.held_dates = dates.untrusted, dates.held
 
 
 def request_key(feed: FeedConfig) -> str:
