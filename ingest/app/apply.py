@@ -70,7 +70,7 @@ __all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
 
 @dataclass
-class _Run:
+class _Done:
     """What one call of the applier carried out, in order, and what it learned deciding: the report's source."""
 
     outcomes: list[Outcome] = field(default_factory=list)
@@ -111,7 +111,7 @@ class Applier:
             # event loop goes on; the decision below then finds each verdict ready
             articles = [item.article for item in entries if isinstance(item, Prepared)]
             await asyncio.to_thread(prejudge, feed, articles)
-        done = _Run()
+        done = _Done()
         try:
             with self.store.batch():
                 planned = self._decide_and_claim(feed, feed_id, entries, now, done, sources, errors)
@@ -134,7 +134,7 @@ class Applier:
         stored = {entry.identity: entry for entry, _text, _refs in placed}
         texts = {entry.identity: (text, refs) for entry, text, refs in placed}
         errors: list[str] = []
-        done = _Run()
+        done = _Done()
         try:
             with self.store.batch():
                 planned = self._decide(feed, feed_id, items, stored, now, done, [], errors, texts, between=True)
@@ -158,7 +158,7 @@ class Applier:
                 entry = replace(entry, path=wanted)
             moved.append(entry)
         items = [Prepared(article_from_json(e.article), None, None, e.article, "") for e in moved if e.article]
-        done = _Run()
+        done = _Done()
         errors: list[str] = []
         with self.store.batch():
             planned = self._decide(feed, feed_id, items, {e.identity: e for e in moved}, now, done, [], errors,
@@ -244,7 +244,7 @@ class Applier:
 
     def _decide_and_claim(
         self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,
-        done: _Run, sources: list[str], errors: list[str],
+        done: _Done, sources: list[str], errors: list[str],
     ) -> list[tuple[Write, str, int]]:
         """Look up the facts, decide, and record every intent; the writes still to do."""
         entries = adopt_earlier_files(entries, feed_id, self.store.stored_entries)
@@ -265,7 +265,7 @@ class Applier:
 
     def _decide(
         self, feed: FeedConfig, feed_id: int, prepared: list[Prepared], stored: dict[str, StoredEntry], now: datetime,
-        done: _Run, sources: list[str], errors: list[str],
+        done: _Done, sources: list[str], errors: list[str],
         placed: dict[str, tuple[str, dict[str, str]]] | None = None, *, between: bool = False,
     ) -> list[tuple[Write, str, int]]:
         """Decide about the entries and record every intent in ``done``; the writes still to do.
@@ -299,7 +299,7 @@ class Applier:
 
     def _decision(
         self, prepared: list[Prepared], stored: dict[str, StoredEntry], facts: Facts, settings: Settings,
-        done: _Run, between: bool,
+        done: _Done, between: bool,
     ) -> EntryDecision:
         """The entry decision, made again with deeper facts while it comes back short, then with new posts' images."""
         seen = frozenset() if between else self.seen
