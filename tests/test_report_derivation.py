@@ -35,7 +35,7 @@ from ingest.core.records import (
     Withdraw,
     Write,
 )
-from ingest.core.reporting.entries import Applied, EntryReport, add_entries, entry_report
+from ingest.core.reporting.entries import Applied, EntryReport, add_entries, entry_report, rule_changes
 
 OUT = "/site/content"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -173,3 +173,11 @@ def test_every_steps_report_is_what_its_intents_say(edits, plan):
         play(site, [step])
     for step in site.steps:
         check(*step)
+
+
+def test_what_the_rules_and_keep_did_is_added_with_the_entries() -> None:
+    report = FeedReport("f", "https://example.org/feed.xml", new=[f"{OUT}/n.md"], held=["theirs.md"])
+    add_entries(report, rule_changes(OUT, ["back.md"], ["out.md"], ["old.md"], ["edited.md"]))
+    assert (report.new, report.admitted) == ([f"{OUT}/n.md", f"{OUT}/back.md"], ["back.md"])
+    assert (report.removed, report.pruned, report.held) == (["out.md"], ["old.md"], ["theirs.md", "edited.md"])
+    assert (report.filtered, report.unchanged) == (0, 0)  # re-judged stored entries are not the feed's entries

@@ -41,6 +41,7 @@ from ..core.records import (
     ReadFeed,
 )
 from ..core.rendering.profiles import PROFILES, Profile
+from ..core.reporting.entries import add_entries, rule_changes
 from ..core.reporting.status import quiet_for, quiet_reason
 from ..core.scheduling import politeness
 from ..errors import StoreFailed
@@ -201,11 +202,8 @@ class _Run:
         )
         await self.articles.after_poll(feed, feed_id, client, limits, readers, self.applier, report, force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
-        report.new += [os.path.join(self._output_dir, name) for name in before.written]
-        report.removed += before.removed
-        report.pruned += kept.removed
-        report.held += before.held + kept.held
-        report.admitted += before.written
+        add_entries(report, rule_changes(self._output_dir, before.written, before.removed, kept.removed,
+                                         before.held + kept.held))
         report.quiet = self._quiet(feed, feed_id, report)
         return report
 

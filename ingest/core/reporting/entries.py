@@ -34,7 +34,7 @@ from ..records import (
     Write,
 )
 
-__all__ = ["Applied", "EntryReport", "Outcome", "add_entries", "add_rewrites", "entry_report"]
+__all__ = ["Applied", "EntryReport", "Outcome", "add_entries", "add_rewrites", "entry_report", "rule_changes"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ class EntryReport:
     filtered: int = 0
     removed: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # entries that could not be read or decided
+    pruned: tuple[str, ...] = ()  # files ``keep:`` removed
+    admitted: tuple[str, ...] = ()  # files of stored entries the rules held back and now admit (in ``new`` too)
 
 
 @dataclass
@@ -142,6 +144,22 @@ def _count(tally: _Tally, applied: Applied, output: str) -> None:
             assert_never(intent)
 
 
+def rule_changes(
+    output: str, admitted: Sequence[str], removed: Sequence[str], pruned: Sequence[str], held: Sequence[str],
+) -> EntryReport:
+    """What the feed's rules (judged again when they changed) and its ``keep:`` did to its stored entries.
+
+    Names within the output: the files written back for entries the rules
+    admit again (new files, so in ``new`` as paths too), those the rules
+    removed, those ``keep:`` pruned, and edited files either would have
+    removed but left.
+    """
+    return EntryReport(
+        new=tuple(os.path.join(output, name) for name in admitted), removed=tuple(removed), pruned=tuple(pruned),
+        held=tuple(held), admitted=tuple(admitted),
+    )
+
+
 def add_entries(report: FeedReport, entries: EntryReport, same_as: Sequence[str] = (),
                 images_failed: Sequence[str] = ()) -> None:
     """Add what a feed's entries came to (and what was learned deciding them) to the feed's report."""
@@ -156,6 +174,8 @@ def add_entries(report: FeedReport, entries: EntryReport, same_as: Sequence[str]
     report.filtered += entries.filtered
     report.removed += entries.removed
     report.notes += entries.notes
+    report.pruned += entries.pruned
+    report.admitted += entries.admitted
     report.same_as += same_as
     report.images_failed += images_failed
 
