@@ -65,7 +65,7 @@ from ..shell.write import Flusher, flush, read_text, same_bytes, write_atomic
 from .entry_facts import cannot_write, look_up, place_images
 from .place_images import Images, Placed, forget_images
 
-__all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
+__all__ = ["Applier", "Changes", "cannot_write", "remove_marked", "withdraw"]
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
 
@@ -385,8 +385,8 @@ def withdraw(
     The entries are marked ``deleted`` in one transaction first (the claim:
     only those still in ``states``, so an entry a run beside us claimed
     meanwhile stays the run's), then their files are removed and their
-    images go. A file edited between the decision and its removal stays,
-    and its entry is marked written again.
+    images go, then the marks are confirmed. A file edited between the
+    decision and its removal stays, and its entry is marked written again.
     """
     changes = Changes(held=[intent.entry.path for intent in intents if intent.verdict == "held"])
     removable = [intent.entry for intent in intents if intent.verdict == "remove"]
@@ -397,22 +397,36 @@ def withdraw(
     if not removable and not gone:
         return changes
     marked = _claim_withdrawals(store, intents, now, states)
-    for intent in intents:
-        entry = intent.entry
-        if intent.verdict != "remove" or entry.identity not in marked:
-            continue  # a run beside us claimed it meanwhile: its file is the run's business
+    # a run beside us may have claimed some meanwhile: their files are that run's business
+    claimed = [(intent.entry, intent.reason) for intent in intents
+               if intent.verdict == "remove" and intent.entry.identity in marked]
+    remove_marked(store, output, claimed, changes)
+    # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
+    forget_images(store, output, [e.identity for e in gone])
+    return changes
+
+
+def remove_marked(store: Store, output: str, marked: Sequence[tuple[StoredEntry, str]], changes: Changes) -> None:
+    """Remove the files of entries marked for removal, then confirm the marks (the last step of a withdrawal).
+
+    A file edited since the decision stays and its entry is written again.
+    Until the confirmation, the marks say which removals a crash may have
+    cut short: the next run finishes them (``finish_withdrawals``).
+    """
+    gone = []
+    for entry, reason in marked:
         path = os.path.join(output, entry.path)
         current = read_text(path)
-        if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays
-            store.unhide(entry.identity, intent.reason)
+        if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays, with its images
+            store.unhide(entry.identity, reason)
             changes.held.append(entry.path)
             continue
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
             changes.removed.append(entry.path)
-    # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
-    forget_images(store, output, [e.identity for e in gone] + [e.identity for e in removable if e.identity in marked])
-    return changes
+        gone.append(entry.identity)
+    forget_images(store, output, gone)
+    store.removals_done(gone)
 
 
 def _claim_withdrawals(store: Store, intents: Sequence[Withdraw], now: datetime, states: tuple[str, ...]) -> set[str]:

@@ -56,7 +56,7 @@ from .articles import Articles
 from .place_images import Images
 from ..errors import LayoutChanged
 from .rebuild import check_layout
-from .withdrawals import keep_feed, refilter
+from .withdrawals import finish_withdrawals, keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
 
@@ -178,6 +178,7 @@ class _Run:
         check_layout(config, store, record=not dry_run)
         if not dry_run:
             config.output.mkdir(parents=True, exist_ok=True)
+            finish_withdrawals(store, os.fspath(config.output))
         profile = PROFILES[config.profile]
         return cls(config.output, store, dry_run, rng or random.Random(), profile, config.body, flusher)
 
@@ -221,7 +222,6 @@ class _Run:
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
         readers: Readers | None = None, *, force: bool = False,
     ) -> FeedReport:
-        # complexity: the feed-level outcome is decided inline; splits when the poll decision moves into the core
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
 
         Reading may happen in another process; applying (``process``) never

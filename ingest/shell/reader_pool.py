@@ -175,11 +175,11 @@ class Readers:
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker, initargs=(close_fds,),
             )
-            # Fork every worker now, while this process has no other thread.
-            try:
-                self._pool.submit(int).result()
-            except concurrent.futures.process.BrokenProcessPool:
-                self._lost_workers()
+            # Fork every worker now, while this process has no other thread: the first
+            # submission forks them all (the fork start method) before it starts the pool's
+            # own thread. Not waiting for the job spares a run in which no feed needs reading
+            # the workers' start-up; a pool that breaks is found at the first read.
+            self._pool.submit(int)
 
     @classmethod
     def inline(cls) -> Readers:
