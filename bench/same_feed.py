@@ -72,7 +72,7 @@ def main() -> None:
                                      slug=article.slug, article=article_to_json(article))
             items = [_article(n) for n in range(size - 24, size + 1)]  # 24 stored, the last one new
             entries = [Prepared(a, None, None, article_to_json(a), f"s{a.slug}") for a in items]
-            cost = _best(lambda: judge_same(entries, feed, feed_id, store.stored_entries, store.entry_keys))
+            cost = _best(lambda: judge_same(entries, feed, feed_id, store.stored_entries, store.entry_keys))  # noqa: B023 (timed at once)
             store.close()
         print(f"{size:>6} stored entries: judge_same {cost * 1000:6.1f} ms = {cost / baseline:.2f} x the parse")
 

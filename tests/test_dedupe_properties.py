@@ -178,7 +178,7 @@ def test_an_owners_edit_survives_an_upstream_change_unless_overwrite(raw, mode):
     for intent in intents:
         if isinstance(intent, Write) and mode == "keep":
             raise AssertionError(f"keep mode rewrote an edited file: {intent.name}")
-    for name, text in edited.items():
+    for name in edited:
         if mode == "overwrite":
             assert "My own words." not in model.files[name]
         else:  # kept as it is, or merged: the owner's words stay

@@ -31,7 +31,7 @@ def test_systemd_unit_runs_the_daemon_as_a_dedicated_user_and_restarts_it() -> N
 
 
 def test_crontab_line_runs_ingest_run() -> None:
-    lines = [l for l in (EXAMPLES / "crontab").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [line for line in (EXAMPLES / "crontab").read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert len(lines) == 1
     fields = lines[0].split(maxsplit=5)
     cron_trigger(" ".join(fields[:5]))  # a valid schedule

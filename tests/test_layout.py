@@ -128,10 +128,22 @@ def test_every_module_declares_its_public_names(path):
     assert not missing, f"{path.relative_to(ROOT)} declares names it does not have: {missing}"
 
 
+LINE_BUDGET = 450  # lines per module: past it, split by concern
+# The few modules allowed more, each with its own budget and the reason.
+OVER_BUDGET = {
+    "shell/store/sql.py": (560, "one SQL statement per question about feeds and entries, shared by both backends"),
+}
+
+
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_modules_stay_small_or_say_why(path):
+def test_modules_stay_within_their_line_budget(path):
+    name = str(path.relative_to(PACKAGE))
+    budget = OVER_BUDGET.get(name, (LINE_BUDGET, ""))[0]
     lines = path.read_text().count("\n")
-    if lines <= 450:
-        return
-    docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
-    assert "longer than" in docstring, f"{path.relative_to(ROOT)} has {lines} lines and its docstring does not say why"
+    assert lines <= budget, f"{name} has {lines} lines, its budget is {budget}: split it by concern"
+
+
+def test_every_module_over_the_budget_is_still_there_and_needs_it():
+    for name, (budget, why) in OVER_BUDGET.items():
+        lines = (PACKAGE / name).read_text().count("\n")
+        assert LINE_BUDGET < lines <= budget, f"{name}: {lines} lines; drop it from OVER_BUDGET ({why})"

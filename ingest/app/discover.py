@@ -42,7 +42,7 @@ from ..core.reading.parse import (
     check_entities,
 )
 from ..core.records import FetchResult, Validators
-from ..errors import IngestError
+from ..errors import DiscoverError
 from ..shell.fetch import Client, fetch
 
 __all__ = [
@@ -68,10 +68,6 @@ class Found:
     type: str
     title: str | None
     via: str  # "itself", "advertised" or "well-known"
-
-
-class DiscoverError(IngestError):
-    """The page could not be fetched, or offers no feed; the message says which."""
 
 
 async def discover(
@@ -110,8 +106,8 @@ async def discover(
         for link, verify in links:
             if not verify:
                 found.append(link)
-            elif checked.get(link.url) is not None:
-                found.append(replace(checked[link.url], title=link.title or checked[link.url].title))
+            elif (answer := checked.get(link.url)) is not None:
+                found.append(replace(answer, title=link.title or answer.title))
         if not found:
             probed = await _probe(client, settings, _well_known(page.final_url), skipped, deadline)
             found = [replace(feed, via="well-known") for _, feed in probed if feed is not None]
@@ -249,7 +245,7 @@ def _plain_in_yaml(url: str) -> bool:
     import yaml
 
     try:
-        return yaml.safe_load(f"- url: {url}  # x") == [{"url": url}]
+        return bool(yaml.safe_load(f"- url: {url}  # x") == [{"url": url}])
     except yaml.YAMLError:
         return False
 

@@ -29,7 +29,7 @@ from ..core.config import model as config_mod
 from ..core.config import schema as config_schema
 from ..core.config.feed_names import MAX_LENGTH, default_name, suffixed_name
 from ..core.config.opml import Outline, same_feed_key, url_problem
-from ..errors import IngestError
+from ..errors import ConfigBusy, ImportFailed
 from ..shell.config_edit import (
     ConfigChanged,
     EditError,
@@ -83,14 +83,6 @@ class OutlineDecision:
     @property
     def categories(self) -> tuple[str, ...]:
         return self.outline.folders
-
-
-class ImportFailed(IngestError):
-    """The import cannot be written: the result would not be a valid config."""
-
-
-class ConfigBusy(ImportFailed):
-    """The config changed while the import was prepared; nothing was written, and running it again may succeed."""
 
 
 def plan(cfg: config_mod.Config, outlines: Sequence[Outline]) -> list[OutlineDecision]:

@@ -122,22 +122,35 @@ class Images:
         records = self.store.image_records(a.identity for a in articles)
         jobs = []
         for article in articles:
-            entry = stored.get(article.identity)
-            if entry is not None and (entry.feed_id != feed_id or (entry.state == "deleted" and entry.hidden is None)):
-                continue
-            if entry is not None and out_of_bundle(self.profile, entry, article.date or entry.first_seen.date()):
-                continue
-            known = {r.url: r for r in records.get(article.identity, [])}
-            for url in wanted(article):
-                record = known.get(url)
-                waiting = record is not None and record.state == "failed" and not (force or record.due(now))
-                if record is not None and record.state == "skipped" or waiting:
-                    continue
-                validators = Validators()
-                if record is not None and record.state == "stored" and self._on_disk(record):
-                    validators = Validators(record.etag, record.last_modified)
-                jobs.append((article.identity, url, validators))
+            if self._placeable(feed_id, article, stored.get(article.identity)):
+                known = {r.url: r for r in records.get(article.identity, [])}
+                jobs += [(article.identity, url, validators)
+                         for url, validators in self._to_ask(article, known, now, force=force)]
         await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
+
+    def _placeable(self, feed_id: int, article: Article, entry: StoredEntry | None) -> bool:
+        """Whether the entry's post may get images: the feed's own, not deleted by its owner, in its bundle."""
+        if entry is None:
+            return True
+        if entry.feed_id != feed_id or (entry.state == "deleted" and entry.hidden is None):
+            return False
+        return not out_of_bundle(self.profile, entry, article.date or entry.first_seen.date())
+
+    def _to_ask(
+        self, article: Article, known: dict[str, ImageRecord], now: datetime, *, force: bool,
+    ) -> list[tuple[str, Validators]]:
+        """The article's image URLs to ask now, each with the validators of the copy stored (if still on disk)."""
+        asked = []
+        for url in wanted(article):
+            record = known.get(url)
+            waiting = record is not None and record.state == "failed" and not (force or record.due(now))
+            if record is not None and record.state == "skipped" or waiting:
+                continue
+            validators = Validators()
+            if record is not None and record.state == "stored" and self._on_disk(record):
+                validators = Validators(record.etag, record.last_modified)
+            asked.append((url, validators))
+        return asked
 
     async def _fetch_all(
         self, feed: FeedConfig, feed_id: int, served_from: str, jobs: list[tuple[str, str, Validators]],
@@ -354,7 +367,7 @@ def image_modes(config: Config, store: Store) -> dict[int, tuple[str, str]]:
     A feed no longer configured keeps its files as they are.
     """
     configured = {stored_url(feed.url): feed.images for feed in config.feeds}  # the store keeps no credentials
-    modes = {}
+    modes: dict[int, tuple[str, str]] = {}
     for url, (feed_id, mode) in store.images_modes().items():
         was = mode or "keep"
         modes[feed_id] = (was, configured.get(url, modes.get(feed_id, (was, was))[1]))

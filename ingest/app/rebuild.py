@@ -43,7 +43,7 @@ from ..core.records import (
 )
 from ..core.rendering.page import base_text, render
 from ..core.rendering.profiles import DEFAULT_BODY, DEFAULT_PROFILE, PROFILES, Profile
-from ..errors import IngestError
+from ..errors import LayoutChanged
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher, read_text, same_bytes
@@ -62,10 +62,6 @@ __all__ = [
     "check_layout", "current_layout", "EditedFile", "edited_files", "layout_dir", "LayoutChanged", "rebuild",
     "RebuildReport", "recorded_layout",
 ]
-
-
-class LayoutChanged(IngestError):
-    """The config asks for a different output layout than the files on disk have."""
 
 
 @dataclass

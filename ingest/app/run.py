@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import random
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -32,7 +31,7 @@ from .. import __version__
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
 from ..core.deciding import poll as feedpoll
-from ..core.deciding.dated import reading_settings, sort_out_dates
+from ..core.deciding.dated import DatesSaid, reading_settings, sort_out_dates
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -42,6 +41,7 @@ from ..core.records import (
     ReadFeed,
 )
 from ..core.rendering.profiles import PROFILES, Profile
+from ..core.reporting.entries import add_entries, rule_changes
 from ..core.reporting.status import quiet_for, quiet_reason
 from ..core.scheduling import politeness
 from ..errors import StoreFailed
@@ -54,8 +54,9 @@ from ..shell.write import Flusher
 from .apply import Applier
 from .articles import Articles
 from .place_images import Images
-from .rebuild import LayoutChanged, check_layout
-from .withdrawals import keep_feed, refilter
+from ..errors import LayoutChanged
+from .rebuild import check_layout
+from .withdrawals import finish_withdrawals, keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
 
@@ -177,6 +178,7 @@ class _Run:
         check_layout(config, store, record=not dry_run)
         if not dry_run:
             config.output.mkdir(parents=True, exist_ok=True)
+            finish_withdrawals(store, os.fspath(config.output))
         profile = PROFILES[config.profile]
         return cls(config.output, store, dry_run, rng or random.Random(), profile, config.body, flusher)
 
@@ -201,11 +203,8 @@ class _Run:
         )
         await self.articles.after_poll(feed, feed_id, client, limits, readers, self.applier, report, force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
-        report.new += [os.path.join(self._output_dir, name) for name in before.written]
-        report.removed += before.removed
-        report.pruned += kept.removed
-        report.held += before.held + kept.held
-        report.admitted += before.written
+        add_entries(report, rule_changes(self._output_dir, before.written, before.removed, kept.removed,
+                                         before.held + kept.held))
         report.quiet = self._quiet(feed, feed_id, report)
         return report
 
@@ -287,13 +286,9 @@ class _Run:
         try:
             decision = feedpoll.decide_poll(state, request, result, read, now, self.rng)
             if isinstance(decision, feedpoll.Succeed) and decision.read and read is not None:
-                if read.encoding:
-                    report.encoding = read.encoding
-                    report.notes.append(f"read as {read.encoding}")
-                if decision.warning:
-                    report.notes.append(decision.warning)
+                dates = sort_out_dates(read)  # held entries wait
+                _say_reading(report, read, decision.warning, dates)
                 sources: list[str] = []
-                dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
                 write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
@@ -341,7 +336,7 @@ class _Run:
                 if not self.dry_run:
                     try:
                         self.store.record_failure(feed_id, error, now, not_before=until)
-                    except (sqlite3.Error, StoreFailed) as exc:  # a full disk can refuse the store too
+                    except StoreFailed as exc:  # a full disk can refuse the store too
                         report.notes.append(f"the failure could not be recorded in the store: {exc}")
             case feedpoll.Succeed():
                 self._succeeded(feed_id, decision, now, report)
@@ -385,7 +380,7 @@ class _Run:
         # summary_length (and each reading setting) counts only when it is not the default, so stores from
         # before the setting keep their key: a run then rewrites no file whose
         # entry did not change (``ingest rebuild`` applies the rule to those).
-        limit = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
+        limit: tuple[int | str, ...] = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
         return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
 
@@ -395,6 +390,17 @@ def _without_memory(state: FeedState | None) -> FeedState | None:
     if state is None or not (state.entry_sources or state.item_tokens):
         return state
     return replace(state, entry_sources=frozenset(), item_tokens=frozenset())
+
+
+def _say_reading(report: FeedReport, read: ReadFeed, warning: str | None, dates: DatesSaid) -> None:
+    """What reading the feed said, on its line: how its bytes were decoded, what was forgiven, what dates did."""
+    if read.encoding:
+        report.encoding = read.encoding
+        report.notes.append(f"read as {read.encoding}")
+    if warning:
+        report.notes.append(warning)
+    report.notes += dates.notes
+    report.untrusted_dates, report.held_dates = dates.untrusted, dates.held
 
 
 def request_key(feed: FeedConfig) -> str:

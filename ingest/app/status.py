@@ -99,10 +99,10 @@ def gather(config: Config, store: StoreAPI, now: datetime) -> StatusReport:
     holders = store.holders()
     rows = []
     for feed in config.feeds:
-        state = by_url.get(stored_url(feed.url))  # the store keeps URLs without their secrets
-        holder = holders.get(state.id) if state else None
+        found = by_url.get(stored_url(feed.url))  # the store keeps URLs without their secrets
+        holder = holders.get(found.id) if found else None
         rows.append(classify(_facts(feed.name, _shown(feed.url), feed.enabled, feed.expect_new_within,
-                                    state, activity, holder), now))
+                                    found, activity, holder), now))
     states, idle = summarize(rows)
     return StatusReport(now, tuple(rows), states, idle)
 

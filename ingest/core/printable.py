@@ -209,7 +209,7 @@ def _normal_key(key: str) -> str:
 
 def _pairs(part: str) -> list[tuple[str, str, str]]:
     """``(name, '=', value)`` for each ``&`` or ``;`` separated piece of a query or fragment."""
-    return [tuple(piece.partition("=")) for piece in re.split(r"[&;]", part)]  # type: ignore[misc]
+    return [piece.partition("=") for piece in re.split(r"[&;]", part)]
 
 
 def _secret_parameters(url: str) -> list[tuple[str, str]]:

@@ -222,7 +222,7 @@ def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) ->
     args = parser.parse_args(argv)
     import logging
 
-    from .common import EXIT_USAGE, Exit, error
+    from .common import EXIT_USAGE, Exit, ExitCode, error
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -241,7 +241,7 @@ def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) ->
         return stop.code
     except KeyboardInterrupt:
         error("interrupted; files already written are complete and recorded, the next run goes on from there")
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 def _command(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:
@@ -298,10 +298,7 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
         error("--node names a node of a cluster, which needs a PostgreSQL store (store: postgresql://...)")
         return EXIT_USAGE
     store = open_store_or_exit(cfg, wait=args.wait)
-    from .daemon import (  # APScheduler and the metrics stay out of one-shot runs
-        Daemon,
-        Options,
-    )
+    from .daemon import Daemon, Options  # the metrics stay out of one-shot runs
 
     options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
     remove_leftovers(cfg)  # with the store's lock held, before any poll writes
@@ -312,24 +309,25 @@ def command_daemon(args: argparse.Namespace, transport: httpx.AsyncBaseTransport
 def _cluster_node(
     cfg: config_mod.Config, config_path: Path, args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None
 ) -> int:
-    """``ingest daemon`` on a PostgreSQL store: one node among any number sharing the feeds (see cluster)."""
+    """``ingest daemon`` on a PostgreSQL store: the same daemon, its due feeds claimed under leases (see cluster)."""
     import asyncio
 
     from ..app.facade import remove_leftovers
-    from .cluster import ClusterNode, NodeOptions, default_node
+    from .cluster import LeasedDue, default_node
     from .common import EXIT_USAGE, error, open_store_or_exit
+    from .daemon import Daemon, Options
+    from .observe import Metrics
 
     if args.lease < 1:
         error("--lease must be at least 1s")
         return EXIT_USAGE
     store = open_store_or_exit(cfg, wait=args.wait, shared=True)
-    options = NodeOptions(
-        config_path=config_path, node=args.node or default_node(), lease=args.lease, grace=args.grace,
-        listen=args.listen,
-    )
+    options = Options(config_path=config_path, grace=args.grace, listen=args.listen)
+    metrics = Metrics()
+    source = LeasedDue(store, metrics, args.node or default_node(), args.lease)
     remove_leftovers(cfg)  # temporary files of a process that died; a living writer's are left alone
     with store:
-        return asyncio.run(ClusterNode(cfg, store, options, transport=transport).run())
+        return asyncio.run(Daemon(cfg, store, options, transport=transport, source=source, metrics=metrics).run())
 
 
 def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | None) -> int:

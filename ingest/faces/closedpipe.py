@@ -38,7 +38,7 @@ class _Guard:
         if self._state["closed"]:
             return len(data)
         try:
-            return self._stream.write(data)
+            return int(self._stream.write(data))
         except OSError as exc:
             if not _closed(exc):
                 raise
@@ -87,7 +87,7 @@ def guarded_stdout() -> Iterator[None]:
     if original is None:
         yield
         return
-    sys.stdout = _Guard(original, {"closed": False})  # type: ignore[assignment]
+    sys.stdout = _Guard(original, {"closed": False})
     try:
         yield
     finally:

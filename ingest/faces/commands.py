@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -64,7 +65,7 @@ def command_run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | 
         print(summary(reports, cfg.output, args.dry_run), flush=True)
     troubled = any(r.failing or (args.strict and r.quiet) for r in reports)
     code = EXIT_FEED_FAILED if troubled else EXIT_OK
-    hook, sent = None, []
+    hook, sent = None, list[Any]()
     if not args.dry_run:
         code, hook, sent = tell_site(
             cfg, code, new=[p for r in reports for p in r.new], updated=[p for r in reports for p in r.updated],
@@ -138,8 +139,8 @@ def command_prune(args: argparse.Namespace) -> int:
         if args.json:
             records.emit(records.prune_record(name, change.removed, change.held))
             continue
-        held = f"; {len(change.held)} edited by you, left in place: {', '.join(change.held)}" if change.held else ""
-        print(f"{name}  {verb} {len(change.removed)} file{'s' if len(change.removed) != 1 else ''}{held}")
+        note = f"; {len(change.held)} edited by you, left in place: {', '.join(change.held)}" if change.held else ""
+        print(f"{name}  {verb} {len(change.removed)} file{'s' if len(change.removed) != 1 else ''}{note}")
         for path in change.removed:
             print(f"  {verb} {shown(cfg.output / path)}")
     removed = [cfg.output / path for change in results.values() for path in change.removed]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -15,29 +16,35 @@ from ..core.config import model as config_mod
 from ..errors import StoreError, StoreLocked
 from .scrub import add_secrets
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store comes from the use cases; only its type is named here
     from ..core.records import HookResult
+    from ..shell.store import StoreAPI as Store
 
 __all__ = [
-    "check_paths", "error", "Exit", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
+    "check_paths", "error", "Exit", "ExitCode", "EXIT_FEED_FAILED", "EXIT_HOOK_FAILED", "EXIT_LOCKED", "EXIT_OK",
     "EXIT_USAGE", "has_store", "load_config", "open_store_or_exit", "output_errors", "select_feeds", "shown", "utcnow",
     "with_hook",
 ]
 
 
-EXIT_OK = 0
+class ExitCode(enum.IntEnum):
+    """Every exit code of every command, defined once (docs/reference/exit-codes.md says when each is used)."""
+
+    OK = 0
+    FEED_FAILED = 1  # a feed failed; for the daemon, it could not start (cannot listen)
+    FAILED = 1  # the same code where no feed is involved
+    USAGE = 2  # bad command line or config: nothing fetched
+    HOOK_FAILED = 3  # the after_run hook failed; the files are written
+    LOCKED = 75  # EX_TEMPFAIL: another ingest process holds the store
+    INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 
 
-EXIT_FEED_FAILED = 1
-
-
-EXIT_USAGE = 2
-
-
-EXIT_HOOK_FAILED = 3
-
-
-EXIT_LOCKED = 75  # EX_TEMPFAIL
+# The names the commands use
+EXIT_OK: int = ExitCode.OK
+EXIT_FEED_FAILED: int = ExitCode.FEED_FAILED
+EXIT_USAGE: int = ExitCode.USAGE
+EXIT_HOOK_FAILED: int = ExitCode.HOOK_FAILED
+EXIT_LOCKED: int = ExitCode.LOCKED
 
 
 class Exit(Exception):
@@ -77,7 +84,7 @@ def select_feeds(cfg: config_mod.Config, names: list[str] | None) -> tuple[confi
 @contextlib.contextmanager
 def output_errors(cfg: config_mod.Config) -> Iterator[None]:
     """An output layout the config no longer matches (exit 2), or an output that cannot be written (exit 1)."""
-    from ..app.rebuild import LayoutChanged  # only the commands that write import the writers
+    from ..errors import LayoutChanged
 
     try:
         yield
@@ -96,7 +103,7 @@ def has_store(cfg: config_mod.Config) -> bool:
 
 def open_store_or_exit(
     cfg: config_mod.Config, *, wait: bool, readonly: bool = False, lock: bool = True, shared: bool = False
-):
+) -> Store:
     """The config's store, or the command ends: exit 75 when another process holds it, 2 when it cannot be used."""
     try:
         return open_store(cfg, wait=wait, readonly=readonly, lock=lock, shared=shared)

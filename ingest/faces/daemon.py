@@ -1,23 +1,33 @@
-"""``ingest daemon``: poll each feed on its own clock, for as long as it runs.
+"""``ingest daemon``: poll each feed on its own clock, for as long as it runs; one loop for one node or many.
 
-Every enabled feed sits in a due-queue (``core.scheduling.duequeue``) keyed by the time
-of its next poll, rebuilt from the config at start-up and on SIGHUP. One
-dispatcher takes the feeds that are due, earliest first, as poll slots
-(``concurrency``) free up: a feed is never polled twice at once, and polls
-missed while the daemon was busy or asleep become one, late rather than
-never. A heap costs O(log n) per poll however many feeds it holds; one
-APScheduler job per feed held too, but with a slower start, more memory and
-a longer lag at 50,000 feeds (bench/README.md). Each poll runs the same pipeline as ``ingest run`` for its
-feed, on the one event loop that also carries the fetches, so the store is
-only ever touched from one thread. After every poll the next one is planned
-by ``cadence.next_poll``, written to the store, so a restart resumes the
-plan, and put back in the queue.
+The daemon takes the feeds that are due from a *due source* and polls them,
+as poll slots (``concurrency``) free up, with the same pipeline as
+``ingest run``; after every poll it plans the next one
+(``cadence.next_poll``, through ``Poller.next_poll``) and hands the feed
+back to the source with that time. Signals, reloading (SIGHUP), draining,
+the poll events, the metrics and the exit codes live here once, whatever
+the source:
 
-The store lock is held for the daemon's whole life: a cron ``ingest run``
-cannot race it. On SIGTERM or SIGINT no further poll starts, polls in
+- ``LocalDue`` (``due_sources``): one process owns the store. Every enabled
+  feed sits in a due-queue (``core.scheduling.duequeue``) keyed by the
+  time of its next poll, rebuilt from the config at start-up and on
+  SIGHUP, and the plan is written to the store so a restart resumes it. A
+  heap costs O(log n) per poll however many feeds it holds (one APScheduler
+  job per feed had a slower start, more memory and a longer lag at 50,000
+  feeds: bench/README.md). The store lock is held for the daemon's whole
+  life: a cron ``ingest run`` cannot race it.
+- ``LeasedDue`` (``cluster``): on a PostgreSQL store any number of nodes
+  share the feeds; a node claims the due feeds nobody holds, under a lease,
+  and releases each with its next due time.
+
+A feed is never polled twice at once, and polls missed while the daemon was
+busy or asleep become one, late rather than never. Each poll runs on the one
+event loop that also carries the fetches, so the store is only ever touched
+from one thread. On SIGTERM or SIGINT no further poll starts, polls in
 flight may finish within the grace period, and the rest are cancelled while
 they wait on the network (files are only written between awaits, each one
-atomically), so nothing is ever half-written.
+atomically), so nothing is ever half-written; a second signal cancels them
+at once.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,24 +48,20 @@ from ..app.facade import Poller
 from ..core.config import model as config_mod
 from ..core.config.model import Config, FeedConfig
 from ..core.records import FailureKind, FeedReport
-from ..core.scheduling import cadence
-from ..core.scheduling.duequeue import DueQueue, DueSource
-from .common import utcnow
+from .common import ExitCode, utcnow
+from .due_sources import Due, DueFeeds, LocalDue, short_time
 from .hookbatch import HookBatches
 from .observe import Metrics, event, serve_status, status_server
 from .report import describe
 from .scrub import add_secrets
 
-if TYPE_CHECKING:  # the store comes from the use cases (app.session.open_store); only its type is named here
+if TYPE_CHECKING:  # the store comes from the use cases (app.facade.open_store); only its type is named here
     from ..shell.store import StoreAPI as Store
 
-__all__ = ["Daemon", "EXIT_FAILED", "EXIT_OK", "Options", "utcnow"]
+__all__ = ["Daemon", "Options", "poll_fields"]
 
 
 log = logging.getLogger("ingest.daemon")  # the name people see in log lines, whatever the module's place
-
-EXIT_OK = 0
-EXIT_FAILED = 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class Options:
 
 
 class Daemon:
+    """The one daemon loop: signals, reload, dispatch, polls, events, drain; the due source decides the rest."""
+
     def __init__(
         self,
         config: Config,
@@ -73,24 +81,26 @@ class Daemon:
         options: Options,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        source: DueFeeds | None = None,
+        metrics: Metrics | None = None,
     ):
         self.config = config
         self.store = store
         self.options = options
-        self.metrics = Metrics()
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.source: DueFeeds = source if source is not None else LocalDue(store)
+        self.node = self.source.node
         self._transport = transport
         self._feeds: dict[str, FeedConfig] = {}
         self._in_backoff: dict[str, bool] = {}
-        self._in_flight: dict[asyncio.Task, str] = {}
+        self._in_flight: dict[asyncio.Task[None], tuple[str, int]] = {}  # each poll's feed name and id
         self._polling: set[str] = set()  # feeds whose poll is under way
-        # Which feed is due next: one process's heap here; a source shared by several daemons plugs in the same way.
-        self._queue: DueSource[str] = DueQueue()
         self._wake = asyncio.Event()  # the dispatcher looks again: a plan moved earlier, a slot freed, a stop
         self._dispatching = False
         self._stopping = False
         self._forced = False
         self._stop = asyncio.Event()
-        self._hooks = HookBatches(lambda: self.config)
+        self._hooks = HookBatches(lambda: self.config, node=self.node)
 
     # --- life cycle ------------------------------------------------------------
 
@@ -101,15 +111,16 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         status = status_server(self.metrics, self.alive, lambda: self.config)
         if not await serve_status(status, self.options.listen):
-            return EXIT_FAILED
+            return ExitCode.FAILED
         self._poller = Poller(self.config, self.store, self._transport, on_extracted=self._extracted)
         self._dispatching = True
         self._apply(self.config)
         dispatcher = asyncio.create_task(self._dispatch())
         hooks = asyncio.create_task(self._hooks.run())
+        who = f"node {self.node}" if self.node else "daemon"
         event(
-            "started", f"daemon started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
-            feeds=len(self._feeds), config=str(self.config.path), store=self.config.store_location,
+            "started", f"{who} started with {_count(len(self._feeds), 'feed')} from {self.config.path}",
+            feeds=len(self._feeds), config=str(self.config.path), store=self.config.store_location, node=self.node,
         )
         try:
             await self._stop.wait()
@@ -120,8 +131,8 @@ class Daemon:
             await asyncio.wait([dispatcher], timeout=5)
             await self._poller.aclose()
             await status.close()
-        event("stopped", "daemon stopped")
-        return EXIT_OK
+        event("stopped", f"{who} stopped", node=self.node)
+        return ExitCode.OK
 
     def alive(self) -> bool:
         return self._dispatching and not self._stopping
@@ -133,14 +144,15 @@ class Daemon:
             return
         self._stopping = True
         self._wake.set()  # the dispatcher starts nothing more
+        names = sorted(name for name, _ in self._in_flight.values())
         event(
             "stopping",
-            f"{sig.name}: stopping; {_count(len(self._in_flight), 'poll')} in flight, grace {self.options.grace:g}s",
-            signal=sig.name, in_flight=sorted(self._in_flight.values()), grace=self.options.grace,
+            f"{sig.name}: stopping; {_count(len(names), 'poll')} in flight, grace {self.options.grace:g}s",
+            signal=sig.name, in_flight=names, grace=self.options.grace, node=self.node,
         )
         self._stop.set()
 
-    async def _drain(self, hooks: asyncio.Task) -> None:
+    async def _drain(self, hooks: asyncio.Task[None]) -> None:
         """Let polls in flight, then the hook, finish within the grace period; cancel what is left.
 
         Cancellation lands on an await, that is, on network I/O: a file is
@@ -156,7 +168,7 @@ class Daemon:
             await asyncio.wait(list(self._in_flight), timeout=min(0.05, waiting()))
         pending = list(self._in_flight)
         if pending:
-            names = sorted(self._in_flight[t] for t in pending)
+            names = sorted(self._in_flight[t][0] for t in pending)
             event("cancelled", f"cancelled unfinished polls: {', '.join(names)}", logging.WARNING, feeds=names)
             for task in pending:
                 task.cancel()
@@ -204,13 +216,13 @@ class Daemon:
         )
 
     def _apply(self, new: Config) -> tuple[list[str], list[str], list[str]]:
-        """Make the queue match ``new``: add, remove, reschedule; leave the rest alone."""
+        """Make the source match ``new``: add, remove, reschedule; leave the rest alone."""
         wanted = {feed.name: feed for feed in new.select(None)}
         removed = sorted(set(self._feeds) - set(wanted))
         added: list[str] = []
         changed: list[str] = []
         for name in removed:
-            self._queue.drop(name)
+            self.source.drop(name)
             self._in_backoff.pop(name, None)
         now = utcnow()
         with self.store.batch():  # one transaction for all the plans, not one per feed
@@ -219,15 +231,9 @@ class Daemon:
                 if old == feed:
                     continue
                 (changed if old else added).append(name)
-                feed_id = self.store.feed_id(feed.url, feed.name)
-                state = self.store.feed_state(feed_id)
-                assert state is not None
-                when = cadence.first_poll(feed, now, planned=state.next_poll_at, not_before=state.not_before)
-                self._queue.plan(name, when)
-                self.store.plan_poll(feed_id, when)
+                state = self.source.plan(name, feed, now)
                 self.metrics.add_feed(name)
-                self._in_backoff[name] = state.error_count > 0 or state.waiting(now)
-                event("scheduled", f"{name}: next poll {_short(when)}", feed=name, next_poll_at=when.isoformat())
+                self._in_backoff[name] = bool(state and (state.error_count > 0 or state.waiting(now)))
         self.config = new
         self._feeds = wanted
         self.metrics.scheduled.set(len(wanted))
@@ -235,10 +241,10 @@ class Daemon:
         self._wake.set()
         return added, removed, changed
 
-    # --- the due-queue -------------------------------------------------------------
+    # --- dispatching -------------------------------------------------------------
 
     async def _dispatch(self) -> None:
-        """Start the polls that are due, earliest first, as long as a slot is free; sleep until the next.
+        """Start the polls the source says are due, as long as a slot is free; sleep until it may say more.
 
         A feed due while its previous poll is still under way is not started
         again: that poll plans its next one when it ends, so missed polls
@@ -247,22 +253,18 @@ class Daemon:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
-            free = self.config.concurrency - len(self._in_flight)
-            now = utcnow()
-            if free > 0:
-                for name, due in self._queue.take_due(now, free):
-                    if name in self._polling:
-                        continue
-                    self._polling.add(name)
-                    task = loop.create_task(self._poll(name, due))
-                    self._in_flight[task] = name
+            for due in self.source.take(utcnow(), len(self._in_flight), self.config):
+                if due.name in self._polling or due.name not in self._feeds:
+                    continue
+                self._polling.add(due.name)
+                feed = self._feeds[due.name]
+                feed_id = due.feed_id if due.feed_id is not None else self.store.feed_id(feed.url, feed.name)
+                task = loop.create_task(self._poll(due, feed_id))
+                self._in_flight[task] = (due.name, feed_id)
             if self._stopping:
                 break
-            wait = None
-            if len(self._in_flight) < self.config.concurrency:
-                upcoming = self._queue.next_time()
-                if upcoming is not None:
-                    wait = max(0.0, (upcoming - utcnow()).total_seconds())
+            self.source.keep([feed_id for _, feed_id in self._in_flight.values()], utcnow())
+            wait = self.source.wait(utcnow(), len(self._in_flight), self.config)
             if wait == 0.0:
                 await asyncio.sleep(0)  # due already: let the polls just started run a step first
                 continue
@@ -273,44 +275,47 @@ class Daemon:
 
     # --- one poll ----------------------------------------------------------------
 
-    async def _poll(self, name: str, due: datetime) -> None:
-        """Poll one feed that fell due at ``due``; the dispatcher gave it a slot and counts it in flight."""
+    async def _poll(self, due: Due, feed_id: int) -> None:
+        """Poll one feed the source handed out; the dispatcher gave it a slot and counts it in flight."""
         task = asyncio.current_task()
         assert task is not None
         try:
-            await self._poll_once(name, due)
+            await self._poll_once(due, feed_id)
         finally:
             self._in_flight.pop(task, None)
-            self._polling.discard(name)
+            self._polling.discard(due.name)
             self._wake.set()  # a slot is free
 
-    async def _poll_once(self, name: str, due: datetime) -> None:
+    async def _poll_once(self, due: Due, feed_id: int) -> None:
+        name = due.name
         feed = self._feeds.get(name)
         if feed is None or self._stopping:
+            self.source.abandon(due, feed_id)
             return
-        started = time.monotonic()  # the duration of the poll
-        lag = max(0.0, (utcnow() - due).total_seconds())
+        started, lag = time.monotonic(), 0.0
         try:
+            if due.due is not None and due.due > utcnow():  # a claim may look ahead: poll at the due time
+                await asyncio.sleep((due.due - utcnow()).total_seconds())
+            started = time.monotonic()  # the duration of the poll
+            lag = max(0.0, (utcnow() - due.due).total_seconds()) if due.due else 0.0  # how late it starts
             report = await self._poller.poll(self.config, feed)
         except asyncio.CancelledError:
+            self.source.abandon(due, feed_id)
             return  # stopped by _drain, which logs it; nothing was written and nothing planned
         except Exception as exc:  # a bug must not stop the daemon
             log.exception("unexpected error polling %s", name)
             report = FeedReport(feed.name, feed.url, status="failed", error=f"internal error: {exc}",
                                 kind=FailureKind.INTERNAL)
         duration = time.monotonic() - started
-        when = self._plan(self._feeds.get(name, feed), report)
+        when = self._plan(feed_id, self._feeds.get(name), report)
+        self.source.done(due, feed_id, when, len(self._in_flight) - 1)
         self.metrics.observe(report, duration, lag)
-        after = f"; next poll {_short(when)}" if when else "; no longer scheduled"
+        after = f"; next poll {short_time(when)}" if when else "; no longer scheduled"
+        where = f" on {self.node}" if self.node else ""
         event(
-            "poll", f"{name}: {describe(report)} in {duration:.2f}s{after}",
+            "poll", f"{name}: {describe(report)} in {duration:.2f}s{where}{after}",
             logging.WARNING if report.failed else logging.INFO,
-            feed=name, status=report.status, new=len(report.new), updated=len(report.updated),
-            unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
-            filtered=report.filtered, removed=report.removed, pruned=report.pruned, held_edits=report.held,
-            error=report.error, quiet=report.quiet,
-            duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
-            next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
+            **poll_fields(report, self.node, duration, lag, when),
         )
         self._hooks.add(report)
 
@@ -324,19 +329,31 @@ class Daemon:
         )
         self._hooks.add(report)
 
-    def _plan(self, feed: FeedConfig, report: FeedReport) -> datetime | None:
-        """Plan, store and queue the next poll of a feed that is still configured."""
-        if feed.name not in self._feeds:
+    def _plan(self, feed_id: int, feed: FeedConfig | None, report: FeedReport) -> datetime | None:
+        """The next poll of a feed that is still configured (None: it is not)."""
+        if feed is None:
             return None
         now = utcnow()
-        feed_id = self.store.feed_id(feed.url, feed.name)
         when, state = self._poller.next_poll(feed_id, feed, report.failed, now)
         assert state is not None
-        self.store.plan_poll(feed_id, when)
-        self._queue.plan(feed.name, when)
         self._in_backoff[feed.name] = report.failed or state.waiting(now)
         self.metrics.in_backoff.set(sum(self._in_backoff.values()))
         return when
+
+
+def poll_fields(
+    report: FeedReport, node: str | None, duration: float, lag: float, when: datetime | None
+) -> dict[str, object]:
+    """The fields of a ``poll`` event: the same for every daemon, one node or many."""
+    return dict(
+        feed=report.name, node=node, status=report.status, kind=report.kind.value if report.kind else None,
+        new=len(report.new), updated=len(report.updated),
+        unchanged=report.unchanged, skipped=report.skipped, kept_edits=report.kept, merged_edits=report.merged,
+        filtered=report.filtered, removed=report.removed, pruned=report.pruned, held_edits=report.held,
+        error=report.error, quiet=report.quiet,
+        duration=round(duration, 3), lag=round(lag, 3), next_poll_at=when.isoformat() if when else None,
+        next_in=round((when - utcnow()).total_seconds(), 3) if when else None,
+    )
 
 
 def _count(number: int, noun: str) -> str:
@@ -345,8 +362,4 @@ def _count(number: int, noun: str) -> str:
 
 def _names(names: list[str]) -> str:
     return ", ".join(names) if names else "none"
-
-
-def _short(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 

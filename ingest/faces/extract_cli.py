@@ -12,7 +12,7 @@ __all__ = ["add_parser", "command_extract"]
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-    extract = commands.add_parser(
+    extract: argparse.ArgumentParser = commands.add_parser(
         "extract", help="print what content: extract makes of one article page (Markdown, or HTML with --html)"
     )
     extract.add_argument("url", metavar="URL", help="the article page")

@@ -37,7 +37,7 @@ def command_feeds(args: argparse.Namespace) -> int:
         error(f"no store at {cfg.store_location} yet: no feed has been polled")
     store = open_store_or_exit(cfg, wait=False, readonly=True)
     now = utcnow()
-    rows = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
+    rows: list[tuple[str, ...]] = [("NAME", "STATE", "LAST SUCCESS", "ERRORS", "NEXT ATTEMPT")]
     details: list[list[str]] = []
     states: dict[str, int] = {}
     with store:

@@ -99,7 +99,7 @@ def _print_decisions(decisions: list[OutlineDecision], dry_run: bool) -> None:
         else:
             detail = d.reason or ""
         shown = redact(d.outline.url) if d.outline.url and d.status != "invalid" else ""
-        rows.append((f"line {d.outline.line}", status, d.name if d.status == "new" else "", shown, detail))
+        rows.append((f"line {d.outline.line}", status, (d.name or "") if d.status == "new" else "", shown, detail))
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths) if width] + [row[4]]

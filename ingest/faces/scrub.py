@@ -60,8 +60,8 @@ class _Scrubbing:
 def scrubbed_streams() -> Iterator[None]:
     """Standard output and error scrubbed for the duration of a command."""
     saved = sys.stdout, sys.stderr
-    sys.stdout = _Scrubbing(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = _Scrubbing(sys.stderr)  # type: ignore[assignment]
+    sys.stdout = _Scrubbing(sys.stdout)
+    sys.stderr = _Scrubbing(sys.stderr)
     try:
         yield
     finally:

@@ -22,7 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..core.config.model import FeedConfig
 from ..core.records import FetchResult, Validators
-from .fetch import USER_AGENT, Client, fetch, redact
+from ..core.config.model import redact
+from .fetch import USER_AGENT, Client, fetch
 from .image_io import public_only, served_privately
 
 __all__ = ["fetch_page", "Page", "Robots", "served_privately"]

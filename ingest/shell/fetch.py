@@ -29,9 +29,10 @@ from urllib.request import getproxies, url2pathname
 
 import httpx
 
+from ..errors import Refused
 from .. import __version__
 from ..core.config.model import BasicAuth, FeedConfig, redact, strip_userinfo
-from ..core.config.schema import feed_secrets
+from ..core.config.access import feed_secrets
 from ..core.printable import printable_text, split_credentials
 from ..core.records import FailureKind, FetchResult, Validators
 from ..core.scheduling.politeness import REDIRECTS, Hop
@@ -50,10 +51,6 @@ ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, applic
 ACCEPT_ENCODING = "gzip, deflate"
 
 log = logging.getLogger("ingest.fetch")  # the name people see in log lines, whatever the module's place
-
-
-class Refused(Exception):
-    """A guard's refusal of a request URL; its message says why."""
 
 
 # Called with every URL before it is requested (the first and each redirect's); raises ``Refused``.

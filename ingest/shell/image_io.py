@@ -33,7 +33,9 @@ from ..core.content.entry_images import (
     sanitize_svg,
     sniff,
 )
-from .fetch import Client, FetchResult, Refused, Validators, fetch, format_size, redact
+from ..core.config.model import redact
+from ..core.records import FetchResult, Validators
+from .fetch import Client, Refused, fetch, format_size
 from .write import spool_file, write_atomic
 
 __all__ = [
@@ -85,7 +87,7 @@ async def public_only(url: str) -> None:
             infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise Refused(f"cannot resolve {host}: {exc.strerror or exc}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     for address in addresses:
         if not is_public(address):
             raise Refused(

@@ -59,7 +59,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             method=request.method,
             url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
             headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
+            content=request.stream,
             extensions=request.extensions,
         )
         try:
@@ -69,7 +69,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(response.stream, request),  # type: ignore[arg-type]
+            stream=_ResponseStream(response.stream, request),
             extensions=response.extensions,
         )
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...errors import IngestError
+from ...errors import ConfigError
 from ..content.excerpt import SUMMARY_LENGTH
 from ..deciding.edits import DEFAULT_EDITS, EDIT_MODES
 from ..deciding.retention import Keep
@@ -45,24 +45,6 @@ IDENTITY_MODES = ("migrate", "strict")
 EXTRA_FIELDS = ("enclosures", "duration", "author", "video_id")
 DEFAULT_OUTPUT = "data/posts"  # relative to the config file's directory
 DEFAULT_STORE = "data/ingest.sqlite3"
-
-
-class ConfigError(IngestError):
-    """A problem in the config file, located as precisely as the YAML allows."""
-
-    def __init__(self, path: Path | str, line: int | None, key: str | None, message: str):
-        self.path = Path(path)
-        self.line = line
-        self.key = key
-        self.message = message
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = str(self.path)
-        if self.line is not None:
-            where += f":{self.line}"
-        key = f" {self.key}:" if self.key else ""
-        return f"{where}:{key} {self.message}"
 
 
 @dataclass(frozen=True)
@@ -214,7 +196,7 @@ class FeedConfig:
         "doc": "the longest `description:` and `summary:` in characters, before the `…` that marks a cut",
     })
     include: tuple[str, ...] = field(default=(), metadata={
-        "example": '[python, "/^Release \\d/"]', "see": "how-to/filters-retention.md#rules",
+        "example": "[python, '/^Release \\d/']", "see": "how-to/filters-retention.md#rules",
         "doc": "write only entries that match one of these rules (text, or `/regular expression/`)",
     })
     exclude: tuple[str, ...] = field(default=(), metadata={

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
-from ...errors import IngestError
+from ...errors import OpmlError
 from ..content.identity import normalize_link
 from ..printable import printable_url
 from ..reading.parse import ParseError, check_entities
@@ -36,10 +36,6 @@ __all__ = [
 
 MAX_OPML_SIZE = 16 * 1024 * 1024  # far beyond any real subscription list; a bigger file is a mistake
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-
-
-class OpmlError(IngestError):
-    """The file is not an OPML document that can be read at all; nothing is imported from it."""
 
 
 @dataclass(frozen=True)
@@ -217,4 +213,5 @@ def write_opml(feeds: Sequence[FeedConfig], title: str = "ingest feeds") -> byte
             folders[path], "outline", type="rss", text=feed.name, title=feed.name, xmlUrl=printable_url(strip_userinfo(feed.url))
         )
     ET.indent(opml, space="  ")
-    return ET.tostring(opml, encoding="UTF-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(opml, encoding="UTF-8", xml_declaration=True)
+    return document + b"\n"

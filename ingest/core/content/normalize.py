@@ -255,7 +255,8 @@ def entry_datetime(entry: Any, zone: Any = None) -> datetime | None:
         parsed = entry.get(f"{key}_parsed")
         if parsed:
             try:
-                return datetime(*parsed[:6], tzinfo=timezone.utc)
+                year, month, day, hour, minute, second = parsed[:6]
+                return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
             except (TypeError, ValueError):
                 continue
     return None

@@ -29,11 +29,9 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree
 
+from ...errors import UnsafeSvg
+
 __all__ = ["sanitize_svg", "UnsafeSvg"]
-
-
-class UnsafeSvg(ValueError):
-    """An SVG that cannot be made safe (or read at all)."""
 
 
 _SVG_NS = "http://www.w3.org/2000/svg"
@@ -120,7 +118,8 @@ def sanitize_svg(data: bytes) -> bytes:
     _clean_children(root)
     ElementTree.register_namespace("", _SVG_NS)
     ElementTree.register_namespace("xlink", _XLINK_NS)
-    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    cleaned: bytes = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return cleaned
 
 
 def safe_css_value(value: str) -> str | None:
@@ -179,7 +178,9 @@ def _local_reference(target: str) -> bool:
 
 def _split_declarations(style: str) -> list[str]:
     """``;``-separated declarations, not splitting inside quotes or parentheses."""
-    out, current, depth, quote = [], [], 0, ""
+    out: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for ch in style:
         if quote:
             quote = "" if ch == quote else quote

@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ...errors import IngestError
+from ...errors import RuleError, RuleTimeout
 
 __all__ = [
     "Filter", "RULE_BUDGET", "RULE_TEXT_LIMIT", "RuleError", "RuleTimeout", "check_rule", "compile_filter", "filter_key",
@@ -44,14 +44,6 @@ RULE_TEXT_LIMIT = 1_000_000  # characters of each text a rule looks at
 
 # Python reads these as Unicode classes, RE2 as ASCII: a rule using them keeps Python's meaning on ``regex``
 _UNICODE_CLASSES = re.compile(r"\\[wWbBdDsS]")
-
-
-class RuleError(IngestError, ValueError):
-    """A rule that cannot be used; the message says why."""
-
-
-class RuleTimeout(IngestError):
-    """A rule went over its time budget on one entry; the message names the rule."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +114,8 @@ def _re2(expression: str) -> object | None:
     options = re2.Options()
     options.log_errors = False  # a rule RE2 cannot read goes to ``regex``, silently
     try:
-        return re2.compile(expression, options)
+        compiled: object = re2.compile(expression, options)
+        return compiled
     except Exception:  # re2.error: back-references, lookaround and the like
         return None
 

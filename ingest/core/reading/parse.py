@@ -33,7 +33,7 @@ from xml.parsers import expat
 
 import feedparser
 
-from ...errors import IngestError
+from ...errors import ParseError
 from ..config.model import redact
 from ..records import FetchResult
 from ..scheduling.politeness import parse_ttl
@@ -59,10 +59,6 @@ FEED_LINK_TYPES = {
     "application/feed+json": "json",
 }
 MAYBE_JSON_FEED = "application/json"  # sites use it for JSON Feeds and for other JSON alike
-
-
-class ParseError(IngestError):
-    """The bytes are not a feed we can trust; the message says what they were."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +156,7 @@ def _feedparser(content: bytes, headers: dict[str, str]) -> Any:
 
 def _only_undefined_entities(exception: Any) -> bool:
     message = getattr(exception, "getMessage", None)
-    return bool(message) and message() == "undefined entity"
+    return message is not None and message() == "undefined entity"
 
 
 def check_entities(content: bytes) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime, time, timezone
+from typing import Any
 
 from ..content.article import Article, article_from_json
 from ..content.excerpt import excerpt
@@ -98,7 +99,7 @@ def _drop_blank_lines(html: str) -> str:
 
 
 def _field_lines(field: Field, article: Article) -> list[str]:
-    value = getattr(article, field.source) if field.source else None
+    value: Any = getattr(article, field.source) if field.source else None
     kind = field.kind
     if kind == "blank":
         return [""]
@@ -109,6 +110,7 @@ def _field_lines(field: Field, article: Article) -> list[str]:
     if kind == "url":
         return [f"{field.key}: {single_quoted(value)}"]
     if kind == "date":
+        assert article.date is not None  # every written entry is dated (first seen, if not by its feed)
         return [f"{field.key}: {article.date.isoformat()}"]
     if kind == "datetime":
         return [f"{field.key}: {_moment(article).strftime('%Y-%m-%d %H:%M:%S +00:00')}"]
@@ -127,6 +129,7 @@ def _moment(article: Article) -> datetime:
     """The publication time in UTC; midnight of the date when only the day is known."""
     if article.published is not None:
         return article.published.astimezone(timezone.utc)
+    assert article.date is not None  # every written entry is dated (first seen, if not by its feed)
     return datetime.combine(article.date, time(0), tzinfo=timezone.utc)
 
 

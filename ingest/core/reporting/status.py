@@ -216,7 +216,7 @@ def _sort_key(sort: str) -> Callable[[StatusRow], tuple[object, ...]]:
 
 def summarize(rows: Iterable[StatusRow]) -> tuple[dict[str, int], dict[str, int]]:
     """How many feeds are in each state and each idle bucket (every key present)."""
-    states = {s: 0 for s in STATES}
+    states: dict[str, int] = {s: 0 for s in STATES}
     idle = {name: 0 for name, _ in IDLE_BUCKETS}
     for row in rows:
         states[row.state] += 1

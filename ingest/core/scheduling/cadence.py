@@ -20,15 +20,12 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-
 from ..config.model import FeedConfig
 from .crontab import cron_trigger
 
 __all__ = [
     "first_poll", "History", "HORIZON", "interval_for", "jitter", "JITTER_CAP", "JITTER_SHARE", "next_poll",
-    "period", "STARTUP_SPREAD", "trigger",
+    "period", "STARTUP_SPREAD",
 ]
 
 
@@ -56,14 +53,6 @@ class History:
     window: float = 0.0
 
 
-def trigger(feed: FeedConfig, now: datetime) -> BaseTrigger:
-    """The feed's plain schedule, with jitter, as an APScheduler trigger."""
-    spread = jitter(feed, now)
-    if feed.cron is not None:
-        return cron_trigger(feed.cron, jitter=spread)
-    return IntervalTrigger(seconds=interval_for(feed, History()), jitter=spread or None)
-
-
 def period(feed: FeedConfig, now: datetime) -> float:
     """The nominal gap between two polls: the interval, or the cron's next gap."""
     if feed.cron is None:
@@ -71,7 +60,7 @@ def period(feed: FeedConfig, now: datetime) -> float:
     cron = cron_trigger(feed.cron)
     first = cron.get_next_fire_time(None, now)
     second = cron.get_next_fire_time(first, first + timedelta(seconds=1))
-    return (second - first).total_seconds()
+    return float((second - first).total_seconds())
 
 
 def jitter(feed: FeedConfig, now: datetime) -> float:
@@ -114,7 +103,7 @@ def next_poll(
     spread = jitter(feed, now) * (random.random() if rand is None else rand)
     if feed.cron is not None:
         earliest = max(now + timedelta(seconds=1), not_before or now)
-        due = cron_trigger(feed.cron).get_next_fire_time(None, earliest)
+        due: datetime = cron_trigger(feed.cron).get_next_fire_time(None, earliest)
         return due + timedelta(seconds=spread)
     due = now + timedelta(seconds=interval_for(feed, history) + spread)
     return max(due, not_before) if not_before else due

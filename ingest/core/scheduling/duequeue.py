@@ -9,10 +9,11 @@ entry is recognised as stale when it surfaces, by the sequence number the
 feed's current plan carries. Stale entries are swept out once they
 outnumber the live ones, so memory stays proportional to the feeds held.
 
-``DueSource`` is the interface the daemon schedules through. ``DueQueue``
-is the one-process answer; a source shared by several daemons (leases in
-a database) answers the same three questions, handing a feed to one node
-at a time.
+``DueQueue`` is the one-process answer to which feed is due: the daemon's
+``LocalDue`` (faces/due_sources.py) keeps its feeds in one. On a store several
+daemons share, ``LeasedDue`` (faces/cluster.py) answers the same questions
+from leases in the database instead, handing a feed to one node at a time;
+both are the daemon's ``DueFeeds``.
 
 Pure: no clock inside, ``now`` comes in.
 """
@@ -23,31 +24,12 @@ import heapq
 import itertools
 from collections.abc import Hashable, Iterator
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
-__all__ = ["DueQueue", "DueSource", "K"]
+__all__ = ["DueQueue", "K"]
 
 
 K = TypeVar("K", bound=Hashable)
-
-
-class DueSource(Protocol[K]):
-    """Where the daemon learns which feeds to poll, and tells when each is due next."""
-
-    def plan(self, key: K, when: datetime) -> None:
-        """Poll ``key`` at ``when`` (replacing any earlier plan for it)."""
-
-    def drop(self, key: K) -> None:
-        """Poll ``key`` no more (nothing happens if it is not planned)."""
-
-    def next_time(self) -> datetime | None:
-        """When the earliest planned feed is due; None when nothing is planned."""
-
-    def take_due(self, now: datetime, limit: int) -> list[tuple[K, datetime]]:
-        """At most ``limit`` feeds due at or before ``now``, earliest first, each with its due time.
-
-        A feed taken is no longer planned until ``plan`` is called for it again.
-        """
 
 
 class DueQueue(Generic[K]):

@@ -63,12 +63,12 @@ class SingleNodeLeases:
         """The due feeds; ``host_cap`` is kept by the one process's own per-host limits."""
         wanted = set(among) if among is not None else None
         rows = self._q(  # type: ignore[attr-defined]
-            "SELECT id FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
+            "SELECT id, next_poll_at FROM feeds WHERE retired_at IS NULL AND (next_poll_at IS NULL OR next_poll_at <= ?)"
             " ORDER BY next_poll_at, id",
             ((now + timedelta(seconds=ahead)).isoformat(),),
         ).fetchall()
-        ids = [row[0] for row in rows if wanted is None or row[0] in wanted]
-        return [Claim(feed_id) for feed_id in ids[:limit]]
+        due = [(row[0], row[1]) for row in rows if wanted is None or row[0] in wanted]
+        return [Claim(feed_id, None, _when(at)) for feed_id, at in due[:limit]]
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         return len(list(feed_ids))
@@ -141,10 +141,10 @@ class PostgresLeases:
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
-        return self._lq(  # type: ignore[attr-defined]
+        return int(self._lq(  # type: ignore[attr-defined]
             "UPDATE feeds SET lease_until = %s WHERE id = ANY(%s) AND lease_node = %s AND lease_until IS NOT NULL",
             (until, list(feed_ids), node),
-        ).rowcount
+        ).rowcount)
 
     def release(self, node: str, feed_id: int, next_poll_at: datetime) -> None:
         """The poll is done: the feed is next due at ``next_poll_at``; the node stays named as its last holder."""
@@ -155,8 +155,14 @@ class PostgresLeases:
 
     def holders(self) -> dict[int, tuple[str, datetime | None]]:
         """Each feed's current (lease end set) or last (None) holder."""
-        rows = self._q("SELECT id, lease_node, lease_until FROM feeds WHERE lease_node IS NOT NULL").fetchall()
+        rows = self._q(  # type: ignore[attr-defined]
+            "SELECT id, lease_node, lease_until FROM feeds WHERE lease_node IS NOT NULL"
+        ).fetchall()
         return {fid: (node, datetime.fromisoformat(until) if until else None) for fid, node, until in rows}
+
+
+def _when(stored: str | None) -> datetime | None:
+    return datetime.fromisoformat(stored) if stored else None
 
 
 def _claims(rows: list[tuple[int, str | None, str]]) -> list[Claim]:

@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...errors import StoreError, StoreLocked
+from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import SingleNodeLeases
 from .sql import SqlStore
+from .media_queries import MediaQueries
 from .status_queries import StatusQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store"]
@@ -171,12 +172,18 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX entries_feed_seen ON entries(feed_id, first_seen, identity);
     """,
+    # A withdrawal (filters, keep:, prune) marks its entries before removing their files and
+    # clears the mark after: a mark left by a crash between the two tells the next run what to finish.
+    """
+    ALTER TABLE entries ADD COLUMN removing INTEGER;
+    CREATE INDEX entries_removing ON entries(removing) WHERE removing IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 
-class Store(SingleNodeLeases, StatusQueries, SqlStore):
+class Store(SingleNodeLeases, StatusQueries, MediaQueries, SqlStore):
     """The SQLite store (``Store.open(path)``), the embedded default."""
 
     def __init__(self, db: sqlite3.Connection, lock_fd: int | None, readonly: bool):
@@ -241,17 +248,26 @@ class Store(SingleNodeLeases, StatusQueries, SqlStore):
     def __enter__(self) -> Store:
         return self
 
+    # sqlite3's errors become StoreFailed, as psycopg's do, so the use cases handle one error
+    # (a full disk, a corrupt page, a file gone) and never import sqlite3.
+
     def _q(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, tuple(args))
+        try:
+            return self._db.execute(sql, tuple(args))
+        except sqlite3.Error as exc:
+            raise StoreFailed(str(exc)) from None  # the same words as before the wrapping
 
     def _qmany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        self._db.executemany(sql, rows)
+        try:
+            self._db.executemany(sql, (tuple(row) for row in rows))
+        except sqlite3.Error as exc:
+            raise StoreFailed(str(exc)) from None  # the same words as before the wrapping
 
     def _in_transaction(self) -> bool:
         return self._db.in_transaction
 
     def _begin(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._q("BEGIN IMMEDIATE")
 
 
 def _migrate(db: sqlite3.Connection, path: Path) -> None:
