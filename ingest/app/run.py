@@ -111,6 +111,7 @@ async def poll_feed(
     rng: random.Random | None = None,
     flusher: Flusher | None = None,
     checked: bool = False,
+    feed_id: int | None = None,
 ) -> FeedReport:
     """Poll one feed with a client and store that outlive it, for the daemon.
 
@@ -130,7 +131,9 @@ async def poll_feed(
         return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
     run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
     run.articles.later = True  # the daemon asks article pages after the poll (``articles.extract_feed``)
-    return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
+    return await run.poll(
+        feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency), feed_id=feed_id
+    )
 
 
 def output_problem(config: Config, store: Store) -> tuple[str, FailureKind] | None:
@@ -182,19 +185,22 @@ class _Run:
 
     async def poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
-        readers: Readers | None = None, *, force: bool = False,
+        readers: Readers | None = None, *, force: bool = False, feed_id: int | None = None,
     ) -> FeedReport:
         """Poll one feed, with its filter rules applied to its stored entries first and its ``keep:`` after.
 
         Neither awaits, so like ``process`` they never race another feed.
+        ``feed_id``: the feed's id when the caller knows it already (the
+        daemon resolves it once per loaded config), saving the lookup.
         """
         if self.dry_run:
             return await self._poll(feed, client, limits, readers, force=force)
-        feed_id = self.store.feed_id(feed.url, feed.name)
+        if feed_id is None:
+            feed_id = self.store.feed_id(feed.url, feed.name)
         before = await refilter(
             self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier
         )
-        report = await self._poll(feed, client, limits, readers, force=force)
+        report = await self._poll(feed, client, limits, readers, force=force, feed_id=feed_id)
         # entry images (images: download) whose time has come are tried again, whatever the feed said
         await self.images.after_poll(
             feed, feed_id, client, limits, report, utcnow(), self.applier.apply_stored, force=force
@@ -221,7 +227,7 @@ class _Run:
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
-        readers: Readers | None = None, *, force: bool = False,
+        readers: Readers | None = None, *, force: bool = False, feed_id: int | None = None,
     ) -> FeedReport:
         # complexity: the feed-level outcome is decided inline; splits when the poll decision moves into the core
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
@@ -231,7 +237,8 @@ class _Run:
         never race for the store or a file name.
         """
         readers = readers or Readers.inline()
-        feed_id = self.store.feed_id(feed.url, feed.name)
+        if feed_id is None:
+            feed_id = self.store.feed_id(feed.url, feed.name)
         request = feedpoll.PollRequest(feed.name, feed.url, request_key(feed), self.settings_key(feed), force)
         plan = feedpoll.plan_poll(self.store.feed_state(feed_id), request, utcnow())
         if not self.dry_run:

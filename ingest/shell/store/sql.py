@@ -152,32 +152,29 @@ class SqlStore:
         """
         sources = " ".join(entry_sources) if entry_sources is not None else None
         tokens = " ".join(item_tokens) if item_tokens is not None else None
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
-                " last_error = NULL, error_count = 0, failing_since = NULL, not_before = ?,"
-                " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
-                " entry_sources = COALESCE(?, entry_sources), item_tokens = COALESCE(?, item_tokens) WHERE id = ?",
-                (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
-                 _iso(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
-            )
+        self._write(
+            "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
+            " last_error = NULL, error_count = 0, failing_since = NULL, not_before = ?,"
+            " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
+            " entry_sources = COALESCE(?, entry_sources), item_tokens = COALESCE(?, item_tokens) WHERE id = ?",
+            (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
+             _iso(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
+        )
 
     def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:
         """A failed poll: one more error in a row, and when to try again (backoff)."""
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
-                " failing_since = COALESCE(failing_since, ?), not_before = COALESCE(?, not_before) WHERE id = ?",
-                (now.isoformat(), error, now.isoformat(), _iso(not_before), feed_id),
-            )
+        self._write(
+            "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
+            " failing_since = COALESCE(failing_since, ?), not_before = COALESCE(?, not_before) WHERE id = ?",
+            (now.isoformat(), error, now.isoformat(), _iso(not_before), feed_id),
+        )
 
     def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> None:
         """The server asked us to wait (429/503 with Retry-After): not an error, no backoff step."""
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET last_polled_at = ?, last_error = ?, not_before = ? WHERE id = ?",
-                (now.isoformat(), reason, not_before.isoformat(), feed_id),
-            )
+        self._write(
+            "UPDATE feeds SET last_polled_at = ?, last_error = ?, not_before = ? WHERE id = ?",
+            (now.isoformat(), reason, not_before.isoformat(), feed_id),
+        )
 
     def retire(self, feed_id: int, reason: str, now: datetime) -> None:
         """The feed is gone for good (410): no more polls until ``reset``."""
@@ -215,8 +212,7 @@ class SqlStore:
 
     def note_request(self, feed_id: int, key: str) -> None:
         """Remember what the feed's polls now ask for (its URL, headers and credentials, hashed)."""
-        with self._tx():
-            self._q("UPDATE feeds SET request_key = ? WHERE id = ?", (key, feed_id))
+        self._write("UPDATE feeds SET request_key = ? WHERE id = ?", (key, feed_id))
 
     def note_redirect(self, feed_id: int, *, pending: str | None, moved_to: str | None) -> None:
         """Remember a permanent redirect to confirm next time, or the confirmed new address."""
@@ -230,8 +226,7 @@ class SqlStore:
 
     def plan_poll(self, feed_id: int, when: datetime) -> None:
         """Remember when the daemon means to poll a feed, so a restart keeps the plan."""
-        with self._tx():
-            self._q("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (when.isoformat(), feed_id))
+        self._write("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (when.isoformat(), feed_id))
 
     def publishing_history(self, feed_id: int, now: datetime, horizon: float) -> tuple[int, float]:
         """Entries first seen in the recent window, and that window's length in seconds.
@@ -611,6 +606,18 @@ class SqlStore:
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """One transaction around many changes; the single-change methods join it."""
         return contextlib.nullcontext() if self.readonly else self._transaction()
+
+    def _write(self, sql: str, args: Iterable[Any]) -> None:
+        """One statement that changes the store, atomic on its own: no transaction of its own around it.
+
+        Inside a batch it joins the batch's transaction; alone it commits by
+        itself, as any single statement does, without the two round trips
+        (or the two statements) of a BEGIN and a COMMIT: a daemon's poll
+        makes two or three of these.
+        """
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        self._q(sql, args)
 
     def _tx(self) -> contextlib.AbstractContextManager[None]:
         if self.readonly:
