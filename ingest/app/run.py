@@ -55,6 +55,7 @@ from .articles import Articles
 from .place_images import Images
 from ..errors import LayoutChanged
 from .rebuild import check_layout
+from ..core.deciding.filters import filter_key
 from .withdrawals import keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
@@ -197,10 +198,17 @@ class _Run:
             return await self._poll(feed, client, limits, readers, force=force)
         if feed_id is None:
             feed_id = self.store.feed_id(feed.url, feed.name)
+        state = self.store.feed_state(feed_id)  # one read for the rules' key and the poll's plan
+        stored_key = state.filter_key if state is not None else None
         before = await refilter(
-            self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier
+            self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier,
+            stored_key=stored_key,
         )
-        report = await self._poll(feed, client, limits, readers, force=force, feed_id=feed_id)
+        # the state read above still holds unless the rules were applied again (read it afresh then)
+        same_rules = state is not None and stored_key == filter_key(feed.include, feed.exclude)
+        report = await self._poll(
+            feed, client, limits, readers, force=force, feed_id=feed_id, state=state if same_rules else None
+        )
         # entry images (images: download) whose time has come are tried again, whatever the feed said
         await self.images.after_poll(
             feed, feed_id, client, limits, report, utcnow(), self.applier.apply_stored, force=force
@@ -228,6 +236,7 @@ class _Run:
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
         readers: Readers | None = None, *, force: bool = False, feed_id: int | None = None,
+        state: FeedState | None = None,
     ) -> FeedReport:
         # complexity: the feed-level outcome is decided inline; splits when the poll decision moves into the core
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
@@ -240,7 +249,7 @@ class _Run:
         if feed_id is None:
             feed_id = self.store.feed_id(feed.url, feed.name)
         request = feedpoll.PollRequest(feed.name, feed.url, request_key(feed), self.settings_key(feed), force)
-        plan = feedpoll.plan_poll(self.store.feed_state(feed_id), request, utcnow())
+        plan = feedpoll.plan_poll(state if state is not None else self.store.feed_state(feed_id), request, utcnow())
         if not self.dry_run:
             if plan.reset:
                 self.store.reset(feed_id)

@@ -81,6 +81,7 @@ class LeasedDue:
         self.node_metrics = NodeMetrics(metrics, node)
         self._ids: dict[int, str] = {}  # the feeds this node may claim: every node has the same config
         self._names: dict[str, int] = {}
+        self._among: tuple[int, ...] | None = None  # their ids for the store, made again when they change
         # claims come at most this often; a due feed waits one tick at most
         self._tick = min(1.0, lease / 5)
         self._last_tick = 0.0
@@ -94,12 +95,14 @@ class LeasedDue:
         self.drop(name)
         feed_id = self.store.feed_id(feed.url, feed.name)
         self._ids[feed_id], self._names[name] = name, feed_id
+        self._among = None
         return None  # a feed's plan is the store's next_poll_at, written by whichever node polled it last
 
     def drop(self, name: str) -> None:
         feed_id = self._names.pop(name, None)
         if feed_id is not None:
             self._ids.pop(feed_id, None)
+            self._among = None
 
     def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
         ticked = time.monotonic() - self._last_tick >= self._tick
@@ -111,8 +114,10 @@ class LeasedDue:
                 self.finish()
             return []
         releasing, self._releasing = self._releasing, []
+        if self._among is None:
+            self._among = tuple(self._ids)
         claims = self.store.claim_due(
-            self._node, now, self.lease, room, among=list(self._ids),
+            self._node, now, self.lease, room, among=self._among,
             host_cap=config.host_concurrency,  # the per-host limit, across every node
             releasing=releasing,
         )

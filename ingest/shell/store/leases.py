@@ -118,15 +118,21 @@ class PostgresLeases:
         ``releasing``: (feed id, next due time) of this node's polls that
         ended, given back first (see ``release_all``). The release, the lock
         and the claim go to the server together, in one round trip.
+
+        ``among``: the feeds this node may claim; the same object claim after
+        claim (the node makes a new one when its config changes), sent to
+        the server only when it is a new one.
         """
         moment = now.isoformat()
         until = (now + timedelta(seconds=lease_seconds)).isoformat()
-        only = "" if among is None else " AND id = ANY(%s)"
+        only = "" if among is None else f" AND id IN (SELECT id FROM {_NODE_FEEDS})"
         args: list[Any] = [(now + timedelta(seconds=ahead)).isoformat(), moment]
-        if among is not None:
-            args.append(list(among))
+        sent, self._among_sent = self._among_sent, None  # kept only once the claim's transaction commits
         with self._lease_pipeline() as conn:  # type: ignore[attr-defined]
             with conn.transaction():
+                if among is not None and among is not sent:
+                    self._send_among(conn, among)
+                    sent = among
                 if releasing:
                     conn.execute(_RELEASE, _release_args(node, releasing))
                 if host_cap is None:
@@ -155,7 +161,20 @@ class PostgresLeases:
                         (*args, max(4 * limit, limit + 64), moment, host_cap, limit, node, until),
                     )
             rows = claimed.fetchall()
+        self._among_sent = sent
         return _claims(rows)
+
+    # The ``among`` last sent to the server (kept, so its identity is not reused). A node's feeds are
+    # sent once per loaded config into a table of the lease session, not with every claim: an array
+    # of 5,000 ids cost more to build, send and read than the rest of the claim.
+    _among_sent: Iterable[int] | None = None
+
+    def _send_among(self, conn: Any, among: Iterable[int]) -> None:
+        """Make the session's table of claimable feeds hold ``among`` (in the claim's transaction)."""
+        conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_NODE_FEEDS} (id BIGINT PRIMARY KEY)")
+        conn.execute(f"DELETE FROM {_NODE_FEEDS}")
+        conn.execute(f"INSERT INTO {_NODE_FEEDS} SELECT unnest(%s::bigint[])", (list(among),))
+        conn.execute(f"ANALYZE {_NODE_FEEDS}")
 
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int:
         """Extend this node's leases on ``feed_ids``; how many it still held."""
@@ -181,6 +200,9 @@ class PostgresLeases:
         ).fetchall()
         return {fid: (node, datetime.fromisoformat(until) if until else None) for fid, node, until in rows}
 
+
+# The feeds this node may claim (``claim_due``'s ``among``), in a temporary table of the lease session.
+_NODE_FEEDS = "ingest_node_feeds"
 
 # A node gives its leases back with each feed's next due time; the node stays named as the last holder.
 _RELEASE = (

@@ -657,7 +657,7 @@ def _when(value: str | None) -> datetime | None:
 FEED_COLUMNS = (
     "id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
     " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
-    " entry_sources, etag, last_modified, request_key, item_tokens, failing_since"
+    " entry_sources, etag, last_modified, request_key, item_tokens, failing_since, filter_key"
 )
 
 
@@ -668,5 +668,5 @@ def feed_from_row(row: Any) -> FeedState:
         body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
         retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
         validators=Validators(row[16], row[17]), request_key=row[18],
-        item_tokens=frozenset((row[19] or "").split()), failing_since=_when(row[20]),
+        item_tokens=frozenset((row[19] or "").split()), failing_since=_when(row[20]), filter_key=row[21] or "",
     )
