@@ -88,11 +88,18 @@ async def run_feeds(
     limits = RequestLimits(config.concurrency, config.host_concurrency)
     workers = min(available_cores(), len(feeds))
     lock = (store.lock_fd,) if store.lock_fd is not None else ()
+    # Every feed's id first, in one transaction: a new feed's row is made there, not in a commit of its
+    # own inside its poll's first step, where a thousand of them held up the first answers past their time.
+    with store.batch():
+        ids = [store.feed_id(feed.url, feed.name) for feed in feeds]
     with Readers(workers, pending=max(config.concurrency, 2 * workers), close_fds=lock) as readers:
         async with Client(config.concurrency, transport) as client:
             reports = []
             # Tasks made here start in the config's order; as_completed would start bare coroutines in a set's.
-            polls = [asyncio.ensure_future(run.poll(feed, client, limits, readers, force=force)) for feed in feeds]
+            polls = [
+                asyncio.ensure_future(run.poll(feed, client, limits, readers, force=force, feed_id=feed_id))
+                for feed, feed_id in zip(feeds, ids, strict=True)
+            ]
             for finished in asyncio.as_completed(polls):
                 report = await finished
                 reports.append(report)
