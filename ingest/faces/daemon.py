@@ -185,7 +185,7 @@ class Daemon:
         self.node = self.source.node
         self._transport = transport
         self._feeds: dict[str, FeedConfig] = {}
-        self._in_backoff: dict[str, bool] = {}
+        self._in_backoff: set[str] = set()  # feeds failing or asked to wait: a set, so counting costs nothing
         self._in_flight: dict[asyncio.Task[None], tuple[str, int]] = {}  # each poll's feed name and id
         self._polling: set[str] = set()  # feeds whose poll is under way
         self._wake = asyncio.Event()  # the dispatcher looks again: a plan moved earlier, a slot freed, a stop
@@ -317,7 +317,7 @@ class Daemon:
         changed: list[str] = []
         for name in removed:
             self.source.drop(name)
-            self._in_backoff.pop(name, None)
+            self._in_backoff.discard(name)
         now = utcnow()
         with self.store.batch():  # one transaction for all the plans, not one per feed
             for name, feed in wanted.items():
@@ -327,11 +327,13 @@ class Daemon:
                 (changed if old else added).append(name)
                 state = self.source.plan(name, feed, now)
                 self.metrics.add_feed(name)
-                self._in_backoff[name] = bool(state and (state.error_count > 0 or state.waiting(now)))
+                self._backoff(name, bool(state and (state.error_count > 0 or state.waiting(now))))
         self.config = new
         self._feeds = wanted
         self.metrics.scheduled.set(len(wanted))
-        self.metrics.in_backoff.set(sum(self._in_backoff.values()))
+        self.metrics.in_backoff.set(len(self._in_backoff))
+        if wanted and self._dispatching:
+            self._poller.check(new)  # the whole-config checks read every feed: now, not in the first poll's slot
         self._wake.set()
         return added, removed, changed
 
@@ -430,9 +432,15 @@ class Daemon:
         now = utcnow()
         when, state = self._poller.next_poll(feed_id, feed, report.failed, now)
         assert state is not None
-        self._in_backoff[feed.name] = report.failed or state.waiting(now)
-        self.metrics.in_backoff.set(sum(self._in_backoff.values()))
+        self._backoff(feed.name, report.failed or state.waiting(now))
+        self.metrics.in_backoff.set(len(self._in_backoff))
         return when
+
+    def _backoff(self, name: str, waiting: bool) -> None:
+        if waiting:
+            self._in_backoff.add(name)
+        else:
+            self._in_backoff.discard(name)
 
 
 def poll_fields(
