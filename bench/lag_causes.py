@@ -68,7 +68,7 @@ def main(out: str, argv: list[str]) -> int:
 
     original_poller_poll = facade.Poller.poll
 
-    async def poller_poll(self: Any, config: Any, feed: Any, rng: Any = None) -> Any:
+    async def poller_poll(self: Any, config: Any, feed: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.time()
         task = asyncio.current_task()
         due = getattr(task, "_lag_due", None)
@@ -76,7 +76,7 @@ def main(out: str, argv: list[str]) -> int:
                   "started": started}
         records.append(record)
         try:
-            return await original_poller_poll(self, config, feed, rng)
+            return await original_poller_poll(self, config, feed, *args, **kwargs)
         finally:
             record["ended"] = time.time()
             record["fetch"] = getattr(task, "_lag_fetch", None)
