@@ -8,7 +8,7 @@ back to the source with that time. Signals, reloading (SIGHUP), draining,
 the poll events, the metrics and the exit codes live here once, whatever
 the source:
 
-- ``LocalDue`` (this module): one process owns the store. Every enabled
+- ``LocalDue`` (``due``): one process owns the store. Every enabled
   feed sits in a due-queue (``core.scheduling.duequeue``) keyed by the
   time of its next poll, rebuilt from the config at start-up and on
   SIGHUP, and the plan is written to the store so a restart resumes it. A
@@ -37,9 +37,9 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -47,10 +47,9 @@ from ..app import config_file
 from ..app.facade import Poller
 from ..core.config import model as config_mod
 from ..core.config.model import Config, FeedConfig
-from ..core.records import FailureKind, FeedReport, FeedState
-from ..core.scheduling import cadence
-from ..core.scheduling.duequeue import DueQueue
+from ..core.records import FailureKind, FeedReport
 from .common import ExitCode, utcnow
+from .due import Due, DueFeeds, LocalDue, short_time
 from .hookbatch import HookBatches
 from .observe import Metrics, event, serve_status, status_server
 from .report import describe
@@ -70,98 +69,6 @@ class Options:
     config_path: Path
     grace: float = 30.0
     listen: tuple[str, int] | None = None
-
-
-@dataclass(frozen=True)
-class Due:
-    """A feed the source hands out to be polled now, and when it fell due (None: never planned)."""
-
-    name: str
-    due: datetime | None = None
-    feed_id: int | None = None
-
-
-class DueFeeds(Protocol):
-    """Where the daemon learns which feeds are due, and tells when each is due next.
-
-    ``node`` names this process among the nodes sharing the store (None: the
-    only one). Every method is called from the event loop, never concurrently.
-    """
-
-    node: str | None
-
-    def plan(self, name: str, feed: FeedConfig, now: datetime) -> FeedState | None:
-        """A feed added or changed by the config: schedule it (its stored state, when read)."""
-
-    def drop(self, name: str) -> None:
-        """A feed the config no longer has: poll it no more."""
-
-    def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
-        """The feeds to start polling now, earliest due first (``config``: the one in force)."""
-
-    def wait(self, now: datetime, in_flight: int, config: Config) -> float | None:
-        """Seconds until ``take`` may find more (None: not before a poll ends or a plan moves)."""
-
-    def keep(self, feed_ids: list[int], now: datetime) -> None:
-        """The polls of these feeds are still running."""
-
-    def done(self, due: Due, feed_id: int, when: datetime | None, in_flight: int) -> None:
-        """A poll ended: the feed is next due at ``when`` (None: it is no longer configured)."""
-
-    def abandon(self, due: Due, feed_id: int) -> None:
-        """A poll was cancelled at stop: nothing was planned."""
-
-    def finish(self) -> None:
-        """Write what ``done`` and ``abandon`` left pending (the daemon stops, or a tick passed)."""
-
-
-class LocalDue:
-    """The due feeds of a store only this process writes: a due-queue, its plans written to the store."""
-
-    node: str | None = None
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._queue: DueQueue[str] = DueQueue()
-        self._ids: dict[str, int] = {}  # each planned feed's id, resolved once per loaded config
-
-    def plan(self, name: str, feed: FeedConfig, now: datetime) -> FeedState | None:
-        feed_id = self._ids[name] = self.store.feed_id(feed.url, feed.name)
-        state = self.store.feed_state(feed_id)
-        assert state is not None
-        when = cadence.first_poll(feed, now, planned=state.next_poll_at, not_before=state.not_before)
-        self._queue.plan(name, when)
-        self.store.plan_poll(feed_id, when)
-        event("scheduled", f"{name}: next poll {_short(when)}", feed=name, next_poll_at=when.isoformat())
-        return state
-
-    def drop(self, name: str) -> None:
-        self._queue.drop(name)
-        self._ids.pop(name, None)
-
-    def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
-        free = config.concurrency - in_flight
-        return [Due(name, due, self._ids.get(name)) for name, due in self._queue.take_due(now, free)] if free > 0 else []
-
-    def wait(self, now: datetime, in_flight: int, config: Config) -> float | None:
-        if in_flight >= config.concurrency:
-            return None
-        upcoming = self._queue.next_time()
-        return None if upcoming is None else max(0.0, (upcoming - now).total_seconds())
-
-    def keep(self, feed_ids: list[int], now: datetime) -> None:
-        return None
-
-    def done(self, due: Due, feed_id: int, when: datetime | None, in_flight: int) -> None:
-        if when is not None:
-            self.store.plan_poll(feed_id, when)
-            self._queue.plan(due.name, when)
-
-    def abandon(self, due: Due, feed_id: int) -> None:
-        return None
-
-    def finish(self) -> None:
-        return None
 
 
 class Daemon:
@@ -406,7 +313,7 @@ class Daemon:
         when = self._plan(feed_id, self._feeds.get(name), report)
         self.source.done(due, feed_id, when, len(self._in_flight) - 1)
         self.metrics.observe(report, duration, lag)
-        after = f"; next poll {_short(when)}" if when else "; no longer scheduled"
+        after = f"; next poll {short_time(when)}" if when else "; no longer scheduled"
         where = f" on {self.node}" if self.node else ""
         event(
             "poll", f"{name}: {describe(report)} in {duration:.2f}s{where}{after}",
@@ -464,8 +371,3 @@ def _count(number: int, noun: str) -> str:
 
 def _names(names: list[str]) -> str:
     return ", ".join(names) if names else "none"
-
-
-def _short(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-

@@ -203,12 +203,11 @@ class SqlStore:
 
     def reset(self, feed_id: int) -> None:
         """Forget errors, backoff, deferral and retirement: the next run asks at once."""
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET last_error = NULL, error_count = 0, failing_since = NULL, not_before = NULL, retired_at = NULL,"
-                " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
-                (feed_id,),
-            )
+        self._write(
+            "UPDATE feeds SET last_error = NULL, error_count = 0, failing_since = NULL, not_before = NULL, retired_at = NULL,"
+            " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
+            (feed_id,),
+        )
 
     def note_request(self, feed_id: int, key: str) -> None:
         """Remember what the feed's polls now ask for (its URL, headers and credentials, hashed)."""
@@ -467,8 +466,7 @@ class SqlStore:
 
     def save_filter_key(self, feed_id: int, key: str) -> None:
         """The rules the feed's stored entries were last judged by."""
-        with self._tx():
-            self._q("UPDATE feeds SET filter_key = ? WHERE id = ?", (key or None, feed_id))
+        self._write("UPDATE feeds SET filter_key = ? WHERE id = ?", (key or None, feed_id))
 
     def feed_names(self) -> dict[int, str]:
         return dict(self._q("SELECT id, name FROM feeds").fetchall())
@@ -608,13 +606,7 @@ class SqlStore:
         return contextlib.nullcontext() if self.readonly else self._transaction()
 
     def _write(self, sql: str, args: Iterable[Any]) -> None:
-        """One statement that changes the store, atomic on its own: no transaction of its own around it.
-
-        Inside a batch it joins the batch's transaction; alone it commits by
-        itself, as any single statement does, without the two round trips
-        (or the two statements) of a BEGIN and a COMMIT: a daemon's poll
-        makes two or three of these.
-        """
+        """One change, atomic alone: it joins a batch, else commits by itself (no BEGIN/COMMIT round trips)."""
         if self.readonly:
             raise StoreError("the store is open read-only")
         self._q(sql, args)
