@@ -116,11 +116,15 @@ class LeasedDue:
         releasing, self._releasing = self._releasing, []
         if self._among is None:
             self._among = tuple(self._ids)
-        claims = self.store.claim_due(
-            self._node, now, self.lease, room, among=self._among,
-            host_cap=config.host_concurrency,  # the per-host limit, across every node
-            releasing=releasing,
-        )
+        try:
+            claims = self.store.claim_due(
+                self._node, now, self.lease, room, among=self._among,
+                host_cap=config.host_concurrency,  # the per-host limit, across every node
+                releasing=releasing,
+            )
+        except Exception:
+            self._releasing[:0] = releasing  # given back with the next claim that works
+            raise
         self._caught_up = not claims  # nothing claimable now (none due, or their hosts at their limit)
         taken = []
         for claim in claims:
