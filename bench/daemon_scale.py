@@ -499,15 +499,15 @@ def when(event: dict) -> float:
 
 
 def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path, store: str = "sqlite",
-        why_late: bool = False) -> Figures:
+        why_late: bool = False, changes: bool = True) -> Figures:
     if store == "postgresql":
         with postgres() as (url, server):
-            return measure_daemon(feeds, interval, minutes, items, workdir, url, server, why_late)
-    return measure_daemon(feeds, interval, minutes, items, workdir, "state.sqlite3", None, why_late)
+            return measure_daemon(feeds, interval, minutes, items, workdir, url, server, why_late, changes)
+    return measure_daemon(feeds, interval, minutes, items, workdir, "state.sqlite3", None, why_late, changes)
 
 
 def measure_daemon(feeds: int, interval: float, minutes: float, items: int, workdir: Path, store: str,
-                   server: int | None, why_late: bool = False) -> Figures:
+                   server: int | None, why_late: bool = False, changes: bool = True) -> Figures:
     corpus = workdir / "corpus"
     run_dir = workdir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -541,7 +541,8 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
         # rewriting it as often as it is polled, on average, gives it about one new item a poll.
         period = interval + min(interval * 0.1, 300.0) / 2
         rewriter = Rewriter(corpus, planned, items, interval, period)
-        rewriter.catch_up()
+        if changes:
+            rewriter.catch_up()
         os.sync()  # the seeding run's files are not the daemon's to write back
         err = run_dir / "daemon.err"
         causes = run_dir / "lag-causes.jsonl"
@@ -557,7 +558,8 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
         try:
             wait_for_event(err, "started", proc, timeout=300)
             startup = time.monotonic() - begun
-            rewriter.start()
+            if changes:
+                rewriter.start()
             # The window opens once the daemon is up and the first seeded poll is due, whichever is later.
             opens = max(time.time(), min(planned.values()))
             log(f"daemon started with {feeds} feeds in {startup:.1f} s; measuring for {minutes:g} min "
@@ -625,6 +627,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
     parser.add_argument("--why-late", action="store_true",
                         help="run the daemon with instruments (bench/lag_causes.py) and take each poll's lag apart")
+    parser.add_argument("--all-304", action="store_true",
+                        help="no feed gains items while measured: every poll is a 304 (the cost of a 304 alone)")
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
                         help="the daemon's store; postgresql starts a private server (stock settings) and counts"
                         " its CPU with the daemon's, as a cluster node with one member")
@@ -647,7 +651,8 @@ def main(argv: list[str]) -> int:
         for feeds in args.daemon_scale:
             interval = args.interval * feeds / args.daemon_scale[0]  # the same poll rate at every count
             where = workdir / str(feeds) if len(args.daemon_scale) > 1 else workdir
-            figures = run(feeds, interval, args.minutes, args.items, where, args.store, args.why_late)
+            figures = run(feeds, interval, args.minutes, args.items, where, args.store, args.why_late,
+                          not args.all_304)
             share = 100 * figures.changed_polls / figures.polls if figures.polls else 0.0
             print(f"{feeds} feeds every {interval:g} s: window {figures.window_s:.0f} s after a start-up of "
                   f"{figures.startup_s:.1f} s; {figures.changed_polls} polls ({share:.1f}%) wrote "

@@ -263,8 +263,12 @@ def find_nginx() -> str:
 
 
 @contextmanager
-def nginx(workdir: Path, root: Path, probe: str) -> Iterator[str]:
-    """Serve ``root`` on 127.0.0.1; yields the base URL. ``probe``: a file that must answer."""
+def nginx(workdir: Path, root: Path, probe: str, access_log: Path | None = None) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1; yields the base URL. ``probe``: a file that must answer.
+
+    ``access_log``: where to log each request as ``<unix time> <status> <uri>``, to count another
+    tool's polls (none by default: logging costs the server time the tools would wait for).
+    """
     binary = find_nginx()
     port = free_port()
     temp = workdir / "nginx-temp"
@@ -279,7 +283,7 @@ pid {workdir}/nginx.pid;
 error_log {workdir}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    {f"log_format polls '$msec $status $uri'; access_log {access_log} polls;" if access_log else "access_log off;"}
     keepalive_requests 100000;
     types {{ application/rss+xml xml; }}
     default_type application/octet-stream;

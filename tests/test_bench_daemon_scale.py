@@ -77,6 +77,20 @@ def test_two_feed_counts_are_measured_at_the_same_poll_rate_and_compared(tmp_pat
     assert done.returncode == (0 if "FAIL" not in done.stdout else 1)
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(NGINX is None and not os.environ.get("INGEST_REQUIRE_NGINX"), reason="nginx is not installed")
+def test_with_all_304_no_feed_gains_an_item_and_every_poll_is_a_304(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "daemon_scale.py"), "--daemon-scale", "20", "--interval", "2",
+         "--minutes", "0.2", "--items", "2", "--all-304", "--json", str(tmp_path / "f.json")],
+        capture_output=True, text=True, timeout=280, check=False,
+    )
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-3000:]
+    figures = json.loads((tmp_path / "f.json").read_text())
+    assert figures["polls"] > 0 and figures["failed_polls"] == 0
+    assert figures["changed_polls"] == 0 and figures["new_files"] == 0
+
+
 def test_the_per_poll_target_fails_past_1_3() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     try:

@@ -88,3 +88,23 @@ def test_run_still_loads_what_it_needs(site: Path) -> None:
     modules = command("--config", str(site), "run")
 
     assert modules >= {"httpx", "asyncio", "ingest.shell.store", "ingest.app.run"}
+
+
+FEED_READING = {"feedparser", "cchardet", "ingest.core.reading.parse"}
+
+
+def test_a_run_where_every_feed_answers_304_loads_no_feed_parser(site: Path, server: FeedServer) -> None:
+    """Nothing is read, so the reader's libraries stay unloaded, in the run's process and in its workers."""
+    modules = command("--config", str(site), "run")
+
+    assert "ingest.app.run" in modules
+    assert not modules & FEED_READING
+
+
+def test_a_run_with_a_changed_feed_does_load_the_feed_parser(site: Path, server: FeedServer) -> None:
+    """The counterpart: a body to read brings the parser in (in a worker, which importtime reports too)."""
+    server.feed("/a.xml", rss([item(1), item(2)]))
+
+    modules = command("--config", str(site), "run")
+
+    assert modules >= FEED_READING

@@ -6,6 +6,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from email.utils import formatdate
 from pathlib import Path
 
 import yaml
@@ -233,3 +235,77 @@ def test_a_crash_between_writing_files_and_recording_them_is_repaired_by_the_nex
     assert "Third version." in (posts / "story-number-1-about-things.md").read_text()
     assert names(posts) == ["story-number-1-about-things.md", "story-number-2-about-things.md"]
     assert stored(tmp_path, "SELECT DISTINCT state FROM entries") == [("written",)]
+
+
+DIE_AFTER_MARKING = """
+import os, signal, sys
+from ingest.faces.cli import main
+from ingest.shell.store import Store
+
+marking = Store.hide
+
+def marked_then_dying(self, *args, **kwargs):
+    marked = marking(self, *args, **kwargs)
+    if marked:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return marked
+
+Store.hide = marked_then_dying
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def old_and_fresh() -> list[dict[str, str]]:
+    fresh = formatdate(time.time() - 86400, usegmt=True)
+    return [
+        item(1, title="Old one", pubDate="Mon, 06 Jan 2020 10:00:00 +0000"),
+        item(2, title="Old two", pubDate="Tue, 07 Jan 2020 10:00:00 +0000"),
+        item(3, title="Fresh one", pubDate=fresh),
+    ]
+
+
+def prune_killed_after_marking(tmp_path: Path, server: FeedServer) -> Path:
+    """A run, then a prune killed once its entries are marked and before any file is removed."""
+    server.feed("/a.xml", rss(old_and_fresh()))
+    config = write_config(tmp_path, [{"url": server.url("/a.xml"), "name": "a"}])
+    assert run_cli("--config", config, "run").returncode == 0
+    proc = subprocess.run(
+        [sys.executable, "-c", DIE_AFTER_MARKING, "--config", str(config), "prune", "--older-than", "365d"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+    posts = tmp_path / "posts"
+    assert names(posts) == ["fresh-one.md", "old-one.md", "old-two.md"]  # marked, not yet removed
+    assert stored(tmp_path, "SELECT count(*) FROM entries WHERE removing IS NOT NULL") == [(2,)]
+    return config
+
+
+def test_a_prune_killed_between_marking_and_removing_is_finished_by_the_next_run(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = prune_killed_after_marking(tmp_path, server)
+    posts = tmp_path / "posts"
+    edited = posts / "old-two.md"
+    edited.write_text(edited.read_text() + "\nA note of my own.\n")  # the owner edits one meanwhile
+
+    result = run_cli("--config", config, "run")
+
+    assert result.returncode == 0, result.stderr
+    assert "finished 2 removal(s) a stopped run had begun: 1 file(s) removed, 1 edited file(s) kept" in result.stderr
+    assert names(posts) == ["fresh-one.md", "old-two.md"]
+    assert "A note of my own." in edited.read_text()
+    assert stored(tmp_path, "SELECT count(*) FROM entries WHERE removing IS NOT NULL") == [(0,)]
+    assert stored(tmp_path, "SELECT state FROM entries WHERE path = 'old-two.md'") == [("written",)]
+    again = run_cli("--config", config, "run")  # the feed still has the pruned entry: it stays away
+    assert again.returncode == 0 and "finished" not in again.stderr, again.stderr
+    assert names(posts) == ["fresh-one.md", "old-two.md"]
+
+
+def test_a_prune_killed_between_marking_and_removing_is_finished_when_the_daemon_starts(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:  # type: ignore[no-untyped-def]
+    config = prune_killed_after_marking(tmp_path, server)
+    daemon = start_daemon(config)
+    daemon.wait_event("poll", feed="a")
+    assert names(tmp_path / "posts") == ["fresh-one.md"]
+    assert stored(tmp_path, "SELECT count(*) FROM entries WHERE removing IS NOT NULL") == [(0,)]

@@ -58,15 +58,25 @@ from ..core.records import (
     Write,
 )
 from ..core.rendering.profiles import Profile
+from ..core.reporting.entries import Applied, Outcome, add_entries, add_rewrites, entry_report
 from ..errors import StoreFailed
 from ..shell.store import StoreAPI as Store
 from ..shell.write import Flusher, flush, read_text, same_bytes, write_atomic
 from .entry_facts import cannot_write, look_up, place_images
 from .place_images import Images, Placed, forget_images
 
-__all__ = ["Applier", "Changes", "cannot_write", "withdraw"]
+__all__ = ["Applier", "Changes", "cannot_write", "remove_marked", "withdraw"]
 
 log = logging.getLogger("ingest.run")  # the name people see in log lines, whatever the module's place
+
+@dataclass
+class _Done:
+    """What one call of the applier carried out, in order, and what it learned deciding: the report's source."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    same_as: list[str] = field(default_factory=list)  # files of stored entries new identities were judged the same as
+    images_failed: list[str] = field(default_factory=list)
+
 
 @dataclass
 class Applier:
@@ -101,12 +111,15 @@ class Applier:
             # event loop goes on; the decision below then finds each verdict ready
             articles = [item.article for item in entries if isinstance(item, Prepared)]
             await asyncio.to_thread(prejudge, feed, articles)
+        done = _Done()
         try:
             with self.store.batch():
-                planned = self._decide_and_claim(feed, feed_id, entries, now, report, sources, errors)
+                planned = self._decide_and_claim(feed, feed_id, entries, now, done, sources, errors)
         except StoreFailed as exc:  # nothing was claimed, so nothing is written; the next run tries again
-            return [f"cannot record the feed's entries in the store: {exc}"]
-        return errors + await self._write(planned, now)
+            errors, planned = [f"cannot record the feed's entries in the store: {exc}"], []
+        errors += await self._write(planned, now, done.outcomes)
+        add_entries(report, entry_report(done.outcomes, self.output), done.same_as, done.images_failed)
+        return errors
 
     async def apply_stored(
         self, feed: FeedConfig, feed_id: int, placed: list[Placed], now: datetime, report: FeedReport,
@@ -121,17 +134,14 @@ class Applier:
         stored = {entry.identity: entry for entry, _text, _refs in placed}
         texts = {entry.identity: (text, refs) for entry, text, refs in placed}
         errors: list[str] = []
-        done = FeedReport(feed.name, feed.url)
+        done = _Done()
         try:
             with self.store.batch():
                 planned = self._decide(feed, feed_id, items, stored, now, done, [], errors, texts, between=True)
         except StoreFailed as exc:
             return [f"cannot record the feed's entries in the store: {exc}"]
-        errors += await self._write(planned, now)
-        report.updated += [path for path in done.updated if path not in report.updated and path not in report.new]
-        report.kept += [name for name in done.kept if name not in report.kept]
-        report.merged += [name for name in done.merged if name not in report.merged]
-        report.skipped += done.skipped
+        errors += await self._write(planned, now, done.outcomes)
+        add_rewrites(report, entry_report(done.outcomes, self.output))
         return errors
 
     async def revive(self, feed: FeedConfig, feed_id: int, entries: list[StoredEntry], now: datetime) -> Changes:
@@ -148,16 +158,17 @@ class Applier:
                 entry = replace(entry, path=wanted)
             moved.append(entry)
         items = [Prepared(article_from_json(e.article), None, None, e.article, "") for e in moved if e.article]
-        done = FeedReport(feed.name, feed.url)
+        done = _Done()
         errors: list[str] = []
         with self.store.batch():
             planned = self._decide(feed, feed_id, items, {e.identity: e for e in moved}, now, done, [], errors,
                                    between=True)
-        errors += await self._write(planned, now)
+        errors += await self._write(planned, now, done.outcomes)
         if errors:
             raise OSError(errors[0])
-        names = [os.path.relpath(path, self.output) for path in done.new + done.updated]
-        return Changes(written=names, held=done.held + done.kept)
+        derived = entry_report(done.outcomes, self.output)
+        names = [os.path.relpath(path, self.output) for path in derived.new + derived.updated]
+        return Changes(written=names, held=list(derived.held + derived.kept))
 
     def apply_rebuild(self, decided: Sequence[tuple[StoredEntry, Intent]], now: datetime) -> None:
         """Carry out ``ingest rebuild``'s intents: claim, write, flush, remove the old names, confirm.
@@ -171,7 +182,6 @@ class Applier:
         if self.dry_run:
             return
         writes: list[tuple[StoredEntry, Write]] = []
-        scratch = FeedReport("", "")
         with self.store.batch():
             for entry, intent in decided:
                 if isinstance(intent, Write):
@@ -180,7 +190,7 @@ class Applier:
                     )
                     writes.append((entry, intent))
                 else:
-                    self._record(intent, entry.feed_id, now, scratch)
+                    self._record(intent, entry.feed_id, now)
         written = []
         for _entry, intent in writes:
             path = os.path.join(self.output, intent.name)
@@ -198,11 +208,15 @@ class Applier:
             for entry, intent in writes:
                 self.store.save_entry(entry.identity, entry.feed_id, intent.name, intent.digest, "written", now)
 
-    async def _write(self, planned: list[tuple[Write, str, list[str]]], now: datetime) -> list[str]:
-        """Write the claimed files, flush them (and the images written with them), confirm the claims."""
+    async def _write(self, planned: list[tuple[Write, str, int]], now: datetime, outcomes: list[Outcome]) -> list[str]:
+        """Write the claimed files, flush them (and the images written with them), confirm the claims.
+
+        ``planned`` holds each write with its path and its place in
+        ``outcomes``, where a file written is marked so.
+        """
         errors: list[str] = []
-        written: list[tuple[Write, str, list[str]]] = []
-        for intent, path, done in planned:
+        written: list[tuple[Write, str, int]] = []
+        for intent, path, index in planned:
             try:
                 if not same_bytes(path, intent.text):
                     directory = os.path.dirname(path)
@@ -213,8 +227,8 @@ class Applier:
             except OSError as exc:
                 errors.append(cannot_write(exc))
             else:
-                done.append(path)
-                written.append((intent, path, done))
+                outcomes[index] = Applied(intent, written=True)
+                written.append((intent, path, index))
         if written:
             try:
                 images = self.images.take_written() if self.images is not None else []
@@ -230,32 +244,31 @@ class Applier:
 
     def _decide_and_claim(
         self, feed: FeedConfig, feed_id: int, entries: list[Prepared | Unchanged | EntryFailure], now: datetime,
-        report: FeedReport, sources: list[str], errors: list[str],
-    ) -> list[tuple[Write, str, list[str]]]:
-        # complexity: gathers every fact and records each kind of intent; shrinks as the writers become intents
+        done: _Done, sources: list[str], errors: list[str],
+    ) -> list[tuple[Write, str, int]]:
         """Look up the facts, decide, and record every intent; the writes still to do."""
         entries = adopt_earlier_files(entries, feed_id, self.store.stored_entries)
         entries, judged = judge_same(entries, feed, feed_id, self.store.stored_entries, self.store.entry_keys)  # type: ignore[assignment, arg-type]  # Held only comes back for what it was given
-        report.same_as += [os.path.join(self.output, same.path) for same in judged]
+        done.same_as += [os.path.join(self.output, same.path) for same in judged]
         stored = self.store.stored_entries(item.article.identity for item in entries if isinstance(item, Prepared))
         prepared: list[Prepared] = []
         for item in entries:
             if isinstance(item, Unchanged):
-                report.unchanged += 1
                 sources.append(item.source)
+                done.outcomes.append(item)
             elif isinstance(item, EntryFailure):
                 log.error("entry %d of %s skipped:\n%s", item.index, feed.name, item.details or item.error)
-                report.notes.append(f"entry {item.index} skipped: {item.error}")
+                done.outcomes.append(item)
             else:
                 prepared.append(item)
-        return self._decide(feed, feed_id, prepared, stored, now, report, sources, errors)
+        return self._decide(feed, feed_id, prepared, stored, now, done, sources, errors)
 
     def _decide(
         self, feed: FeedConfig, feed_id: int, prepared: list[Prepared], stored: dict[str, StoredEntry], now: datetime,
-        report: FeedReport, sources: list[str], errors: list[str],
+        done: _Done, sources: list[str], errors: list[str],
         placed: dict[str, tuple[str, dict[str, str]]] | None = None, *, between: bool = False,
-    ) -> list[tuple[Write, str, list[str]]]:
-        """Decide about the entries and record every intent; the writes still to do.
+    ) -> list[tuple[Write, str, int]]:
+        """Decide about the entries and record every intent in ``done``; the writes still to do.
 
         ``placed`` holds texts made between polls (stored entries with their
         images made local): they are decided as themselves, not as entries
@@ -269,27 +282,24 @@ class Applier:
         if placed:
             texts = {identity: text for identity, (text, _refs) in placed.items()}
             facts = replace(facts, placed=texts, relinks={identity: refs for identity, (_t, refs) in placed.items()})
-        decision = self._decision(prepared, stored, facts, settings, report, between)
+        decision = self._decision(prepared, stored, facts, settings, done, between)
         self.seen |= decision.seen
         if self.dry_run:
             self.claimed |= decision.claimed
-        planned: list[tuple[Write, str, list[str]]] = []
+        planned: list[tuple[Write, str, int]] = []
         for item, intent in zip(prepared, decision.intents):
             if isinstance(intent, Broken):
                 log.error("entry %s of %s", item.article.identity, feed.name, exc_info=intent.error)
-                error = intent.error
-                report.notes.append(f"entry {intent.label} skipped: {type(error).__name__}: {error}")
-                continue
-            sources.append(item.source)
-            write = self._record(intent, feed_id, now, report)
-            if write is not None:
-                path = os.path.join(self.output, write.name)
-                planned.append((write, path, report.new if write.first else report.updated))
+            else:
+                sources.append(item.source)
+            done.outcomes.append(self._record(intent, feed_id, now))
+            if isinstance(intent, Write) and not self.dry_run:
+                planned.append((intent, os.path.join(self.output, intent.name), len(done.outcomes) - 1))
         return planned
 
     def _decision(
         self, prepared: list[Prepared], stored: dict[str, StoredEntry], facts: Facts, settings: Settings,
-        report: FeedReport, between: bool,
+        done: _Done, between: bool,
     ) -> EntryDecision:
         """The entry decision, made again with deeper facts while it comes back short, then with new posts' images."""
         seen = frozenset() if between else self.seen
@@ -302,7 +312,8 @@ class Applier:
             decision = decide_entries(prepared, facts, settings, seen, self.claimed)
         if settings.feed.images == "download" and self.images is not None and not between:
             # the posts the decision writes or keeps get their images placed; decided again with those texts
-            texts, fresh = place_images(self.images, prepared, stored, decision, settings, report)
+            texts, fresh, failures = place_images(self.images, prepared, stored, decision, settings)
+            done.images_failed += failures
             if texts or fresh:
                 relinks = {identity: refs for identity, (_text, refs) in texts.items()}
                 placed = {identity: text for identity, (text, _refs) in texts.items()}
@@ -310,61 +321,47 @@ class Applier:
                 decision = decide_entries(prepared, facts, settings, seen, self.claimed)
         return replace(decision, seen=frozenset()) if between else decision
 
-    def _record(self, intent: Intent, feed_id: int, now: datetime, report: FeedReport) -> Write | None:
-        """Record one intent in the store and the report; a Write comes back to be written."""
+    def _record(self, intent: Intent, feed_id: int, now: datetime) -> Applied:
+        """Record one intent in the store; what carrying it out found. A Write is claimed here, written later."""
+        keep = not self.dry_run
         match intent:
             case Same(identity=identity, data=data):
-                report.unchanged += 1
-                if data is not None and not self.dry_run:
+                if data is not None and keep:
                     self.store.save_article(identity, data)
-            case Skip():
-                report.skipped += 1
-            case Broken():  # reported with its error where the decision is read
+            case Skip() | Broken() | Blocked():  # nothing to record (a Broken entry is judged again next run)
                 pass
-            case Blocked(name=name):
-                report.held.append(name)
             case Forget():  # the owner deleted the file: never bring it back, nor its images
-                report.skipped += 1
-                if self.images is not None:
-                    self.images.forget(intent.identity)
-                if not self.dry_run:
-                    self.store.save_entry(
-                        intent.identity, feed_id, intent.name, intent.digest, "deleted", now, slug=intent.slug,
-                        article=intent.data,
-                    )
-            case KeepEdit():
-                report.kept.append(intent.name)
-                if not self.dry_run:
-                    self.store.keep_edit(intent.identity, intent.digest, intent.data, intent.base, now)
-            case HoldBack():
-                report.filtered += 1
-                if not self.dry_run:
-                    self.store.save_filtered(
-                        intent.identity, feed_id, intent.name, intent.digest, now, slug=intent.slug,
-                        article=intent.data,
-                    )
-            case Withdraw():
-                report.filtered += 1
-                if not self.dry_run:  # written before: its file goes, unless the owner edited it
-                    done = withdraw(self.store, self.output, [intent], now, states=("written", "pending"))
-                    report.removed += done.removed
-                    report.held += done.held
-            case Write():
-                if intent.merged:
-                    report.merged.append(intent.name)
-                if intent.kept_body:
-                    report.kept_bodies.append(intent.name)
-                if self.dry_run:
-                    (report.new if intent.first else report.updated).append(os.path.join(self.output, intent.name))
-                    return None
+                self._forget(intent, feed_id, now)
+            case KeepEdit() if keep:
+                self.store.keep_edit(intent.identity, intent.digest, intent.data, intent.base, now)
+            case HoldBack() if keep:
+                self.store.save_filtered(
+                    intent.identity, feed_id, intent.name, intent.digest, now, slug=intent.slug, article=intent.data,
+                )
+            case Withdraw() if keep:  # written before: its file goes, unless the owner edited it
+                found = withdraw(self.store, self.output, [intent], now, states=("written", "pending"))
+                return Applied(intent, removed=tuple(found.removed), held=tuple(found.held))
+            case Write() if keep:
                 self.store.save_entry(
                     intent.identity, feed_id, intent.name, intent.digest, "pending", now, slug=intent.slug,
                     article=intent.data, base=intent.base,
                 )
-                return intent
+            case Write():  # a dry run: counted as if written
+                return Applied(intent, written=True)
+            case KeepEdit() | HoldBack() | Withdraw():  # a dry run records nothing
+                pass
             case _:
                 assert_never(intent)
-        return None
+        return Applied(intent)
+
+    def _forget(self, intent: Forget, feed_id: int, now: datetime) -> None:
+        if self.images is not None:
+            self.images.forget(intent.identity)
+        if not self.dry_run:
+            self.store.save_entry(
+                intent.identity, feed_id, intent.name, intent.digest, "deleted", now, slug=intent.slug,
+                article=intent.data,
+            )
 
 
 @dataclass
@@ -388,8 +385,8 @@ def withdraw(
     The entries are marked ``deleted`` in one transaction first (the claim:
     only those still in ``states``, so an entry a run beside us claimed
     meanwhile stays the run's), then their files are removed and their
-    images go. A file edited between the decision and its removal stays,
-    and its entry is marked written again.
+    images go, then the marks are confirmed. A file edited between the
+    decision and its removal stays, and its entry is marked written again.
     """
     changes = Changes(held=[intent.entry.path for intent in intents if intent.verdict == "held"])
     removable = [intent.entry for intent in intents if intent.verdict == "remove"]
@@ -400,22 +397,36 @@ def withdraw(
     if not removable and not gone:
         return changes
     marked = _claim_withdrawals(store, intents, now, states)
-    for intent in intents:
-        entry = intent.entry
-        if intent.verdict != "remove" or entry.identity not in marked:
-            continue  # a run beside us claimed it meanwhile: its file is the run's business
+    # a run beside us may have claimed some meanwhile: their files are that run's business
+    claimed = [(intent.entry, intent.reason) for intent in intents
+               if intent.verdict == "remove" and intent.entry.identity in marked]
+    remove_marked(store, output, claimed, changes)
+    # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
+    forget_images(store, output, [e.identity for e in gone])
+    return changes
+
+
+def remove_marked(store: Store, output: str, marked: Sequence[tuple[StoredEntry, str]], changes: Changes) -> None:
+    """Remove the files of entries marked for removal, then confirm the marks (the last step of a withdrawal).
+
+    A file edited since the decision stays and its entry is written again.
+    Until the confirmation, the marks say which removals a crash may have
+    cut short: the next run finishes them (``finish_withdrawals``).
+    """
+    gone = []
+    for entry, reason in marked:
         path = os.path.join(output, entry.path)
         current = read_text(path)
-        if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays
-            store.unhide(entry.identity, intent.reason)
+        if current is not None and is_edited(current, entry.ours):  # edited in the meantime: it stays, with its images
+            store.unhide(entry.identity, reason)
             changes.held.append(entry.path)
             continue
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
             changes.removed.append(entry.path)
-    # A removed post takes its stored images (``images: download``) along, and so does one its owner deleted.
-    forget_images(store, output, [e.identity for e in gone] + [e.identity for e in removable if e.identity in marked])
-    return changes
+        gone.append(entry.identity)
+    forget_images(store, output, gone)
+    store.removals_done(gone)
 
 
 def _claim_withdrawals(store: Store, intents: Sequence[Withdraw], now: datetime, states: tuple[str, ...]) -> set[str]:

@@ -133,10 +133,7 @@ class Articles:
         items = [item for item in entries if isinstance(item, Prepared)]
         if not items:
             return entries
-        stored = self.store.stored_entries(item.article.identity for item in items)
-        # an entry another feed owns, or one its owner deleted, is not asked for
-        items = [i for i in items if (e := stored.get(i.article.identity)) is None
-                 or (e.feed_id == feed_id and e.state != "deleted")]
+        items = self._askable(feed_id, items)
         records = self.store.extract_records(item.article.identity for item in items)
         budget = 0 if later else self.budget(feed, feed_id)
         chosen = plan((item.article for item in items), records, now, budget, force=force)
@@ -145,6 +142,18 @@ class Articles:
                   if identities_record_missing(records, identity, link)]
         self.store.save_extracts([*found.values(), *queued])
         records.update(found)
+        return self._with_articles(feed_id, entries, records, found)
+
+    def _askable(self, feed_id: int, items: list[Prepared]) -> list[Prepared]:
+        """The entries whose pages may be asked: an entry another feed owns, or one its owner deleted, is not."""
+        stored = self.store.stored_entries(item.article.identity for item in items)
+        return [i for i in items if (e := stored.get(i.article.identity)) is None
+                or (e.feed_id == feed_id and e.state != "deleted")]
+
+    def _with_articles(
+        self, feed_id: int, entries: Entries, records: dict[str, ExtractRecord], found: dict[str, ExtractRecord],
+    ) -> Entries:
+        """The entries, each with its extracted article as body where one is done for its link and replaces its text."""
         report = self._report(feed_id)
         out: Entries = []
         for item in entries:

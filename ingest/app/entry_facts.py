@@ -25,7 +25,6 @@ from ..core.deciding.entries import (
 from ..core.records import (
     Blocked,
     Broken,
-    FeedReport,
     Forget,
     HoldBack,
     Prepared,
@@ -64,12 +63,13 @@ def look_up(
 
 def place_images(
     images: Images, prepared: list[Prepared], stored: dict[str, StoredEntry], decision: EntryDecision,
-    settings: Settings, report: FeedReport,
-) -> tuple[dict[str, tuple[str, dict[str, str]]], dict[str, tuple[str, str]]]:
+    settings: Settings,
+) -> tuple[dict[str, tuple[str, dict[str, str]]], dict[str, tuple[str, str]], list[str]]:
     """The texts of the posts a first decision writes or keeps, with their images made local (``images: download``).
 
     Stored posts: identity -> (text, the references made local); new posts,
-    now that the decision named them: identity -> (slug, text). Entries the
+    now that the decision named them: identity -> (slug, text); and the
+    images that could not be had ("URL: reason"). Entries the
     decision holds back, withdraws or skips get none, so the rules are
     applied once, by the decision. A post an edit kept out of its bundle
     gets none either: its images would sit beside no post.
@@ -77,6 +77,7 @@ def place_images(
     feed, feed_id, now = settings.feed, settings.feed_id, settings.now
     texts: dict[str, tuple[str, dict[str, str]]] = {}
     fresh: dict[str, tuple[str, str]] = {}
+    failures: list[str] = []
     for item, intent in zip(prepared, decision.intents):
         if isinstance(intent, (HoldBack, Withdraw, Skip, Broken, Blocked, Forget)):
             continue
@@ -85,7 +86,7 @@ def place_images(
             if isinstance(intent, Write) and intent.first:
                 article = replace(article_from_json(intent.data), slug=intent.slug)
                 outcome = images.place(feed.images, feed_id, article, intent.text, now, None)
-                report.images_failed += outcome.failures
+                failures += outcome.failures
                 if outcome.text != intent.text:
                     fresh[intent.identity] = (intent.slug, outcome.text)
             continue
@@ -94,9 +95,9 @@ def place_images(
         article = as_stored(item, entry, now)
         text = rendered(article, item, settings.profile, settings.body)
         outcome = images.place(feed.images, feed_id, article, text, now, entry)
-        report.images_failed += outcome.failures
+        failures += outcome.failures
         texts[article.identity] = (outcome.text, outcome.refs)
-    return texts, fresh
+    return texts, fresh, failures
 
 
 def _occupant(path: str) -> str | None:

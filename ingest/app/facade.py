@@ -190,8 +190,11 @@ class Poller:
         """
         if self._checked is None or self._checked[0] is not config:
             from .run import output_problem
+            from .withdrawals import finish_withdrawals
 
             self._checked = (config, output_problem(config, self.store))
+            if self._checked[1] is None:  # a removal a crash cut short is finished before any poll
+                finish_withdrawals(self.store, str(config.output))
         return self._checked[1]
 
     def next_poll(

@@ -108,7 +108,6 @@ class Images:
         self, feed: FeedConfig, feed_id: int, served_from: str, articles: Iterable[Article],
         client: Client, limits: RequestLimits, now: datetime, *, force: bool = False,
     ) -> None:
-        # complexity: decides and fetches in one loop; splits when image placement becomes a core decision with the applier
         """Fetch the images of the entries about to be applied that are not stored yet (or to ask again).
 
         An image already stored is asked again with its validators (the
@@ -123,22 +122,35 @@ class Images:
         records = self.store.image_records(a.identity for a in articles)
         jobs = []
         for article in articles:
-            entry = stored.get(article.identity)
-            if entry is not None and (entry.feed_id != feed_id or (entry.state == "deleted" and entry.hidden is None)):
-                continue
-            if entry is not None and out_of_bundle(self.profile, entry, article.date or entry.first_seen.date()):
-                continue
-            known = {r.url: r for r in records.get(article.identity, [])}
-            for url in wanted(article):
-                record = known.get(url)
-                waiting = record is not None and record.state == "failed" and not (force or record.due(now))
-                if record is not None and record.state == "skipped" or waiting:
-                    continue
-                validators = Validators()
-                if record is not None and record.state == "stored" and self._on_disk(record):
-                    validators = Validators(record.etag, record.last_modified)
-                jobs.append((article.identity, url, validators))
+            if self._placeable(feed_id, article, stored.get(article.identity)):
+                known = {r.url: r for r in records.get(article.identity, [])}
+                jobs += [(article.identity, url, validators)
+                         for url, validators in self._to_ask(article, known, now, force=force)]
         await self._fetch_all(feed, feed_id, served_from, jobs, client, limits)
+
+    def _placeable(self, feed_id: int, article: Article, entry: StoredEntry | None) -> bool:
+        """Whether the entry's post may get images: the feed's own, not deleted by its owner, in its bundle."""
+        if entry is None:
+            return True
+        if entry.feed_id != feed_id or (entry.state == "deleted" and entry.hidden is None):
+            return False
+        return not out_of_bundle(self.profile, entry, article.date or entry.first_seen.date())
+
+    def _to_ask(
+        self, article: Article, known: dict[str, ImageRecord], now: datetime, *, force: bool,
+    ) -> list[tuple[str, Validators]]:
+        """The article's image URLs to ask now, each with the validators of the copy stored (if still on disk)."""
+        asked = []
+        for url in wanted(article):
+            record = known.get(url)
+            waiting = record is not None and record.state == "failed" and not (force or record.due(now))
+            if record is not None and record.state == "skipped" or waiting:
+                continue
+            validators = Validators()
+            if record is not None and record.state == "stored" and self._on_disk(record):
+                validators = Validators(record.etag, record.last_modified)
+            asked.append((url, validators))
+        return asked
 
     async def _fetch_all(
         self, feed: FeedConfig, feed_id: int, served_from: str, jobs: list[tuple[str, str, Validators]],
@@ -163,7 +175,6 @@ class Images:
         self, mode: str, feed_id: int, article: Article, text: str, now: datetime,
         stored: StoredEntry | None = None,
     ) -> ImagePlacement:
-        # complexity: decides and writes in one place; splits when image placement becomes a core decision with the applier
         """The file's text with its images local where they could be stored; records and image files follow.
 
         ``article`` carries the post's final slug; ``mode`` is its feed's

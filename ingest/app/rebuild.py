@@ -149,7 +149,6 @@ def recorded_layout(store: Store, wanted: Layout) -> Layout:
 
 
 def rebuild(config: Config, store: Store, *, dry_run: bool = False) -> RebuildReport:
-    # complexity: decides and writes in one loop; splits when rebuilding becomes a core decision with the applier
     """Render every written entry with the configured profile and body format."""
     wanted = current_layout(config)
     old = recorded_layout(store, wanted)

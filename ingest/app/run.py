@@ -31,7 +31,7 @@ from .. import __version__
 from ..core.config.model import Config, FeedConfig, redact
 from ..core.content.excerpt import SUMMARY_LENGTH
 from ..core.deciding import poll as feedpoll
-from ..core.deciding.dated import reading_settings, sort_out_dates
+from ..core.deciding.dated import DatesSaid, reading_settings, sort_out_dates
 from ..core.records import (
     FailureKind,
     FeedReport,
@@ -41,6 +41,7 @@ from ..core.records import (
     ReadFeed,
 )
 from ..core.rendering.profiles import PROFILES, Profile
+from ..core.reporting.entries import add_entries, rule_changes
 from ..core.reporting.status import quiet_for, quiet_reason
 from ..core.scheduling import politeness
 from ..errors import StoreFailed
@@ -56,7 +57,7 @@ from .place_images import Images
 from ..errors import LayoutChanged
 from .rebuild import check_layout
 from ..core.deciding.filters import filter_key
-from .withdrawals import keep_feed, refilter
+from .withdrawals import finish_withdrawals, keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
 
@@ -188,6 +189,7 @@ class _Run:
         check_layout(config, store, record=not dry_run)
         if not dry_run:
             config.output.mkdir(parents=True, exist_ok=True)
+            finish_withdrawals(store, os.fspath(config.output))
         profile = PROFILES[config.profile]
         return cls(config.output, store, dry_run, rng or random.Random(), profile, config.body, flusher)
 
@@ -205,7 +207,8 @@ class _Run:
             return await self._poll(feed, client, limits, readers, force=force)
         if feed_id is None:
             feed_id = self.store.feed_id(feed.url, feed.name)
-        state = self.store.feed_state(feed_id)  # one read for the rules' key and the poll's plan
+        # one read for the rules' key and the poll's plan, without the remembered hashes a waiting poll must not hold
+        state = _without_memory(self.store.feed_state(feed_id))
         stored_key = state.filter_key if state is not None else None
         before = await refilter(
             self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier,
@@ -222,11 +225,8 @@ class _Run:
         )
         await self.articles.after_poll(feed, feed_id, client, limits, readers, self.applier, report, force=force)
         kept = keep_feed(self.store, self._output_dir, feed_id, feed.keep, utcnow())
-        report.new += [os.path.join(self._output_dir, name) for name in before.written]
-        report.removed += before.removed
-        report.pruned += kept.removed
-        report.held += before.held + kept.held
-        report.admitted += before.written
+        add_entries(report, rule_changes(self._output_dir, before.written, before.removed, kept.removed,
+                                         before.held + kept.held))
         report.quiet = self._quiet(feed, feed_id, report)
         return report
 
@@ -245,7 +245,6 @@ class _Run:
         readers: Readers | None = None, *, force: bool = False, feed_id: int | None = None,
         state: FeedState | None = None,
     ) -> FeedReport:
-        # complexity: the feed-level outcome is decided inline; splits when the poll decision moves into the core
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
 
         Reading may happen in another process; applying (``process``) never
@@ -262,21 +261,28 @@ class _Run:
                 self.store.reset(feed_id)
             if plan.note_key is not None:
                 self.store.note_request(feed_id, plan.note_key)
-        state = plan.state
-        if state is not None and not plan.asked:
-            return feedpoll.not_asked(feed.name, feed.url, state)
+        if plan.state is not None and not plan.asked:
+            return feedpoll.not_asked(feed.name, feed.url, plan.state)
+        url, validators = plan.url, plan.validators
+        # A run's polls all start at once and most wait below for a slot: each holds its state without
+        # what the store remembers of the feed's last body (every entry's and item's hash, about 10 KB),
+        # which is read again only when a body is read, so waiting feeds hold next to nothing.
+        state = _without_memory(plan.state)
+        del plan
         try:
             async with readers.pending or contextlib.nullcontext():
-                async with limits.slot(plan.url):
-                    if not force and (waiting := self._host_waits(feed, feed_id, plan.url)) is not None:
+                async with limits.slot(url):
+                    if not force and (waiting := self._host_waits(feed, feed_id, url)) is not None:
                         return waiting
-                    result = await fetch(client, feed, plan.validators, url=plan.url)
+                    result = await fetch(client, feed, validators, url=url)
                 decision = feedpoll.decide_poll(state, request, result, None, utcnow(), self.rng)
                 read = None
                 if isinstance(decision, feedpoll.ReadBody):
                     salt = f"{request.settings} {result.final_url} {feed_id}"
-                    known = state.entry_sources if state is not None else frozenset()
-                    items = state.item_tokens if state is not None else frozenset()
+                    remembered = self.store.feed_state(feed_id) if state is not None else None
+                    known = remembered.entry_sources if remembered is not None else frozenset()
+                    items = remembered.item_tokens if remembered is not None else frozenset()
+                    del remembered
                     read = await readers.read(
                         result, feed, str(feed_id), self.profile.name, self.body, salt, known, items
                     )
@@ -304,13 +310,9 @@ class _Run:
         try:
             decision = feedpoll.decide_poll(state, request, result, read, now, self.rng)
             if isinstance(decision, feedpoll.Succeed) and decision.read and read is not None:
-                if read.encoding:
-                    report.encoding = read.encoding
-                    report.notes.append(f"read as {read.encoding}")
-                if decision.warning:
-                    report.notes.append(decision.warning)
+                dates = sort_out_dates(read)  # held entries wait
+                _say_reading(report, read, decision.warning, dates)
                 sources: list[str] = []
-                dates = sort_out_dates(read, report)  # held entries wait; the line says what dates did
                 write_errors = await self.applier.apply(feed, feed_id, dates.entries, now, report, sources)
                 if write_errors:
                     more = f" (and {len(write_errors) - 1} more)" if len(write_errors) > 1 else ""
@@ -405,6 +407,24 @@ class _Run:
         limit: tuple[int | str, ...] = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
         return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
+
+
+def _without_memory(state: FeedState | None) -> FeedState | None:
+    """``state`` without the hashes of the feed's last body, which only reading a new body needs."""
+    if state is None or not (state.entry_sources or state.item_tokens):
+        return state
+    return replace(state, entry_sources=frozenset(), item_tokens=frozenset())
+
+
+def _say_reading(report: FeedReport, read: ReadFeed, warning: str | None, dates: DatesSaid) -> None:
+    """What reading the feed said, on its line: how its bytes were decoded, what was forgiven, what dates did."""
+    if read.encoding:
+        report.encoding = read.encoding
+        report.notes.append(f"read as {read.encoding}")
+    if warning:
+        report.notes.append(warning)
+    report.notes += dates.notes
+    report.untrusted_dates, report.held_dates = dates.untrusted, dates.held
 
 
 def request_key(feed: FeedConfig) -> str:

@@ -10,7 +10,9 @@ carried out by the one applier (``apply``). Three promises hold throughout:
   written again, whatever the rules say.
 - An entry is marked in the store before its file is removed, in a
   transaction that only touches written entries, so a run or daemon working
-  beside ``ingest prune`` never writes the file back.
+  beside ``ingest prune`` never writes the file back. The mark is
+  confirmed once the file is gone; a withdrawal a crash cut short between
+  the two is finished by the next run, or the daemon's next start.
 """
 
 from __future__ import annotations
@@ -30,11 +32,24 @@ from ..core.rendering.profiles import PROFILES, Profile
 from ..shell.store import StoreAPI as Store
 from ..shell.store import utcnow
 from ..shell.write import Flusher, read_text
-from .apply import Applier, Changes, withdraw
+from .apply import Applier, Changes, remove_marked, withdraw
 
 log = logging.getLogger("ingest.selection")
 
-__all__ = ["apply_keep", "Changes", "keep_feed", "prune", "refilter", "refilter_all", "take_out"]
+__all__ = ["apply_keep", "Changes", "finish_withdrawals", "keep_feed", "prune", "refilter", "refilter_all", "take_out"]
+
+
+def finish_withdrawals(store: Store, output: str) -> Changes:
+    """Remove the files of entries a withdrawal marked but a crash kept it from removing (edited ones stay)."""
+    changes = Changes()
+    pending = store.removals_pending()  # an index of the marks still set: nearly always none
+    if pending:
+        remove_marked(store, output, [(entry, entry.hidden or "") for entry in pending], changes)
+        log.warning(
+            "finished %d removal(s) a stopped run had begun: %d file(s) removed, %d edited file(s) kept",
+            len(pending), len(changes.removed), len(changes.held),
+        )
+    return changes
 
 
 def take_out(

@@ -28,6 +28,7 @@ catches a library quoting a fragment of a URL it could not parse.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -74,8 +75,12 @@ def split_credentials(url: str) -> tuple[str, str | None]:
 
 def printable_url(url: str) -> str:
     """``url`` as it may be shown or written: ``***@`` for any credentials, ``***`` for secret parameter values."""
-    if not isinstance(url, str):
-        url = str(url)
+    return _printable(url if isinstance(url, str) else str(url))
+
+
+# A run shows, reports and stores each feed's URL several times over: the answers are remembered.
+@functools.lru_cache(maxsize=4096)
+def _printable(url: str) -> str:
     bare, userinfo = split_credentials(url)
     head, rest, start = _authority_start(bare)
     if start >= 0 and userinfo is not None:
@@ -83,6 +88,7 @@ def printable_url(url: str) -> str:
     return _mask_parameters(bare)
 
 
+@functools.lru_cache(maxsize=4096)
 def stored_url(url: str) -> str:
     """``url`` as a store keeps it: no user information, each secret parameter value replaced by a digest of it.
 

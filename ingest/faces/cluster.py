@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from ..core.config.model import Config, FeedConfig
 from ..core.records import FeedState
 from .common import utcnow
-from .daemon import Due
+from .due_sources import Due
 from .observe import Metrics, NodeMetrics, event
 
 if TYPE_CHECKING:  # the store comes from the use cases (app.facade.open_store); only its type is named here
@@ -68,7 +68,7 @@ def default_node() -> str:
 class LeasedDue:
     """The due feeds of a store several nodes share: claimed under a lease, released with their next time.
 
-    The daemon's due source on PostgreSQL (see ``daemon.DueFeeds``): the
+    The daemon's due source on PostgreSQL (see ``due_sources.DueFeeds``): the
     daemon loop is the same as on one machine, only where due feeds come
     from and where their next times go differ.
     """

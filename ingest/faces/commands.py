@@ -112,7 +112,6 @@ def command_rebuild(args: argparse.Namespace) -> int:
 
 
 def command_prune(args: argparse.Namespace) -> int:
-    # complexity: selects and removes in one place; splits when pruning becomes a core decision with the applier
     """Remove old entries' files, keeping tombstones; safe beside a running daemon.
 
     Like ``reset`` it does not take the store's lock: each entry is marked

@@ -8,7 +8,7 @@ back to the source with that time. Signals, reloading (SIGHUP), draining,
 the poll events, the metrics and the exit codes live here once, whatever
 the source:
 
-- ``LocalDue`` (``due``): one process owns the store. Every enabled
+- ``LocalDue`` (``due_sources``): one process owns the store. Every enabled
   feed sits in a due-queue (``core.scheduling.duequeue``) keyed by the
   time of its next poll, rebuilt from the config at start-up and on
   SIGHUP, and the plan is written to the store so a restart resumes it. A
@@ -49,7 +49,7 @@ from ..core.config import model as config_mod
 from ..core.config.model import Config, FeedConfig
 from ..core.records import FailureKind, FeedReport
 from .common import ExitCode, utcnow
-from .due import Due, DueFeeds, LocalDue, short_time
+from .due_sources import Due, DueFeeds, LocalDue, short_time
 from .hookbatch import HookBatches
 from .observe import Metrics, event, serve_status, status_server
 from .report import describe
@@ -58,7 +58,7 @@ from .scrub import add_secrets
 if TYPE_CHECKING:  # the store comes from the use cases (app.facade.open_store); only its type is named here
     from ..shell.store import StoreAPI as Store
 
-__all__ = ["Daemon", "Due", "DueFeeds", "LocalDue", "Options", "poll_fields"]
+__all__ = ["Daemon", "Options", "poll_fields"]
 
 
 log = logging.getLogger("ingest.daemon")  # the name people see in log lines, whatever the module's place

@@ -44,7 +44,6 @@ class NewFeed:
 
 
 def append_feeds(text: str, feeds: Sequence[NewFeed]) -> str:
-    # complexity: each shape the config's feeds: may have on disk (block, flow, empty, missing) is one branch
     """``text`` with ``feeds`` added at the end of its top-level ``feeds:`` list, and nothing else changed."""
     if not feeds:
         return text
@@ -61,27 +60,38 @@ def append_feeds(text: str, feeds: Sequence[NewFeed]) -> str:
     if isinstance(value, yaml.SequenceNode) and value.flow_style and (value.value or (root is not None and root.flow_style)):
         return _into_flow(text, value, feeds)
     if isinstance(value, yaml.SequenceNode) and value.value:
-        dash = value.start_mark.column
-        first = value.value[0]
-        content = first.start_mark.column if first.start_mark.line == value.start_mark.line else dash + 2
-        content = max(content, dash + 2)
-        after = _line_end(text, _last_index(value))
-        after = _after_list_comments(text, after, deeper_than=key.start_mark.column)
-        return _insert(text, after, _block(feeds, dash, content, newline), newline)
+        return _after_last_item(text, key, value, feeds, newline)
     if (isinstance(value, yaml.SequenceNode) and not value.value) or (
         isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null"
     ):
-        # `feeds: []` or `feeds:` alone: the `[]` goes, the items follow on their own lines
-        dash = key.start_mark.column + 2
-        cut_from, cut_to = value.start_mark.index, value.end_mark.index
-        before, rest = text[:cut_from], text[cut_to:]
-        if not rest.split("\n", 1)[0].strip():  # nothing but the list on that line: no trailing blanks left
-            before = before.rstrip(" \t")
-            cut_from = len(before)
-        text = before + rest
-        after = _line_end(text, cut_from)
-        return _insert(text, after, _block(feeds, dash, dash + 2, newline), newline)
+        return _into_empty(text, key, value, feeds, newline)
     raise EditError(f"line {value.start_mark.line + 1}: 'feeds' is not a list; cannot add feeds to it")
+
+
+def _after_last_item(
+    text: str, key: yaml.Node, value: yaml.SequenceNode, feeds: Sequence[NewFeed], newline: str,
+) -> str:
+    """A block list with items: the new items follow the last one (and its comments), indented as the first."""
+    dash = value.start_mark.column
+    first = value.value[0]
+    content = first.start_mark.column if first.start_mark.line == value.start_mark.line else dash + 2
+    content = max(content, dash + 2)
+    after = _line_end(text, _last_index(value))
+    after = _after_list_comments(text, after, deeper_than=key.start_mark.column)
+    return _insert(text, after, _block(feeds, dash, content, newline), newline)
+
+
+def _into_empty(text: str, key: yaml.Node, value: yaml.Node, feeds: Sequence[NewFeed], newline: str) -> str:
+    """`feeds: []` or `feeds:` alone: the `[]` goes, the items follow on their own lines."""
+    dash = key.start_mark.column + 2
+    cut_from, cut_to = value.start_mark.index, value.end_mark.index
+    before, rest = text[:cut_from], text[cut_to:]
+    if not rest.split("\n", 1)[0].strip():  # nothing but the list on that line: no trailing blanks left
+        before = before.rstrip(" \t")
+        cut_from = len(before)
+    text = before + rest
+    after = _line_end(text, cut_from)
+    return _insert(text, after, _block(feeds, dash, dash + 2, newline), newline)
 
 
 def replace_config(path: Path, text: str, original: bytes | None) -> None:

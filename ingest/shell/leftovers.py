@@ -33,6 +33,9 @@ def output_directories(output: Path) -> list[Path]:
     Posts, page bundles (``<slug>/``) and image folders (``<slug>/``,
     ``assets/ingest/<slug>/``): a ``{slug}`` in a profile's pattern stands
     for every folder there (hidden ones aside, which ingest never names).
+    Folders are told from files by the directory entry's type, not a
+    ``stat`` of each: a flat site's output holds thousands of posts, and
+    every run starts here.
     """
     patterns = set()
     for profile in PROFILES.values():
@@ -41,13 +44,25 @@ def output_directories(output: Path) -> list[Path]:
                 patterns.add(os.path.dirname(pattern).replace("{slug}", "*").replace("{date}", "*"))
     found = {output}
     for pattern in patterns:
-        if not pattern:
-            continue
-        if "*" in pattern:
-            found |= {path for path in output.glob(pattern) if path.is_dir()}
-        else:
-            found.add(output / pattern)
+        if pattern:
+            found.update(_matching_directories(output, pattern.split("/")))
     return sorted(found)
+
+
+def _matching_directories(base: Path, parts: list[str]) -> list[Path]:
+    """The paths under ``base`` that match ``parts``; ``*`` matches every folder (as ``Path.glob`` does)."""
+    head, rest = parts[0], parts[1:]
+    if head != "*":
+        matches = [base / head]
+    else:
+        try:
+            with os.scandir(base) as entries:
+                matches = [Path(entry.path) for entry in entries if entry.is_dir()]
+        except OSError:
+            return []
+    if rest:
+        return [found for match in matches for found in _matching_directories(match, rest)]
+    return matches
 
 
 def remove_leftovers(config: Config) -> list[str]:

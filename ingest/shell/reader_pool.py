@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -165,6 +166,7 @@ class Readers:
         """
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._frozen = False
         if served and "forkserver" in multiprocessing.get_all_start_methods():
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 served, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
@@ -175,11 +177,17 @@ class Readers:
                 workers, mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker, initargs=(close_fds,),
             )
-            # Fork every worker now, while this process has no other thread.
-            try:
-                self._pool.submit(int).result()
-            except concurrent.futures.process.BrokenProcessPool:
-                self._lost_workers()
+            # Fork every worker now, while this process has no other thread: the first
+            # submission forks them all (the fork start method) before it starts the pool's
+            # own thread. Not waiting for the job spares a run in which no feed needs reading
+            # the workers' start-up; a pool that breaks is found at the first read.
+            # Everything this process holds by then (modules, the config) is frozen out of the
+            # garbage collector's reach first: a collection writes to every object it visits, and
+            # each page it wrote in a worker would become that worker's own copy (about 10 MB a
+            # worker) instead of staying shared.
+            gc.freeze()
+            self._frozen = True
+            self._pool.submit(int)
 
     @classmethod
     def inline(cls) -> Readers:
@@ -235,6 +243,9 @@ class Readers:
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._frozen:  # no worker shares this process's pages any more: collect them as usual again
+            gc.unfreeze()
+            self._frozen = False
 
 
 def _start_worker(close_fds: tuple[int, ...]) -> None:

@@ -195,7 +195,7 @@ class FeedConfig:
         "doc": "the longest `description:` and `summary:` in characters, before the `…` that marks a cut",
     })
     include: tuple[str, ...] = field(default=(), metadata={
-        "example": '[python, "/^Release \\d/"]', "see": "how-to/filters-retention.md#rules",
+        "example": "[python, '/^Release \\d/']", "see": "how-to/filters-retention.md#rules",
         "doc": "write only entries that match one of these rules (text, or `/regular expression/`)",
     })
     exclude: tuple[str, ...] = field(default=(), metadata={

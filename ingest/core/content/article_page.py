@@ -19,6 +19,7 @@ import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ...errors import SelectorError
 from ..deciding.extract import MIN_TEXT
@@ -65,11 +66,9 @@ def extract_article(
     false (a page on another site) they are ignored and the generic
     extractor decides.
     """
-    declared = content_type.split(";")[0].strip().lower()
-    if declared not in HTML_TYPES and not (declared in ("", "text/plain", "application/octet-stream")
-                                           and _HTML_START.match(data[:2048])):
-        start = data[:16].decode("utf-8", "replace").replace("\n", " ")
-        return Extracted(error=f"not an HTML page (got {declared or 'no content type'}, starting {start!r})")
+    refused = _not_html(data, content_type)
+    if refused is not None:
+        return Extracted(error=refused)
     text = _decode(data, content_type)
     import lxml.html
     from lxml import etree
@@ -82,31 +81,51 @@ def extract_article(
     if _needs_javascript(root):
         return Extracted(title=title, error="the page needs JavaScript to show its text", javascript=True)
     rules = rules_apply and bool(selector or remove)
-    if rules:
-        for rule in remove:
-            for element in root.cssselect(rule):
-                if element.getparent() is not None:
-                    element.drop_tree()
-    html, rule = "", "readability"
-    if rules and selector:
-        found = [element for rule in selector for element in root.cssselect(rule)]
-        found = [e for e in found if not any(other is not e and _inside(e, other) for other in found)]
-        if found:
-            html = "".join(lxml.html.tostring(e, encoding="unicode") for e in _document_order(root, found))
-            rule = "selector: " + ", ".join(selector)
-        else:
-            rule = f"readability (selector {', '.join(selector)} matched nothing)"
-    if not html:
-        from readability import Document
-
-        html = Document(lxml.html.tostring(root, encoding="unicode"), url=url).summary(html_partial=True)
-    if rules and remove:
-        rule += "; remove: " + ", ".join(remove)
+    html, rule = _content(root, url, selector if rules else (), remove if rules else ())
     clean = sanitize(html, url)
     length = len(plain_text(clean))
     if length < MIN_TEXT:
         return Extracted(title=title, rule=rule, error=f"no article found on the page ({length} characters of text)")
     return Extracted(clean, title, rule)
+
+
+def _not_html(data: bytes, content_type: str) -> str | None:
+    """Why the page is not one to extract from: a type other than HTML, or no type and a start unlike HTML."""
+    declared = content_type.split(";")[0].strip().lower()
+    if declared in HTML_TYPES or (declared in ("", "text/plain", "application/octet-stream")
+                                  and _HTML_START.match(data[:2048])):
+        return None
+    start = data[:16].decode("utf-8", "replace").replace("\n", " ")
+    return f"not an HTML page (got {declared or 'no content type'}, starting {start!r})"
+
+
+def _content(root: Any, url: str, selector: Sequence[str], remove: Sequence[str]) -> tuple[str, str]:
+    """The article's HTML (not yet sanitized) and the rule that found it: the feed's rules, else readability."""
+    for rule in remove:
+        for element in root.cssselect(rule):
+            if element.getparent() is not None:
+                element.drop_tree()
+    html, rule = _selected(root, selector) if selector else ("", "readability")
+    if not html:
+        import lxml.html
+        from readability import Document
+
+        html = Document(lxml.html.tostring(root, encoding="unicode"), url=url).summary(html_partial=True)
+    if remove:
+        rule += "; remove: " + ", ".join(remove)
+    return html, rule
+
+
+def _selected(root: Any, selector: Sequence[str]) -> tuple[str, str]:
+    """What the ``selector:`` rules match, outermost elements only, in document order; "" if nothing."""
+    import lxml.html
+
+    found = [element for rule in selector for element in root.cssselect(rule)]
+    found = [e for e in found if not any(other is not e and _inside(e, other) for other in found)]
+    if not found:
+        return "", f"readability (selector {', '.join(selector)} matched nothing)"
+    html = "".join(lxml.html.tostring(e, encoding="unicode") for e in _document_order(root, found))
+    return html, "selector: " + ", ".join(selector)
 
 
 def _decode(data: bytes, content_type: str) -> str:

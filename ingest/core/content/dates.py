@@ -30,7 +30,7 @@ than a day ahead of now.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
 __all__ = ["EARLIEST", "FUTURE_SLACK", "DateVerdict", "judge", "read_date"]
@@ -185,42 +185,82 @@ def _offset_minutes(written: str) -> int | None:
 
 
 def _words(text: str, zone: tzinfo | None) -> datetime | None:
-    # complexity: one branch per token a written date may hold (month name, day, year, weekday, time), in any order
     """A date with a month name, in any order the languages above write it; None if anything is left over."""
     tokens = _WORD.findall(text)
     if "".join(tokens).replace(" ", "") != re.sub(r"\s", "", text):
         return None  # characters no token accounts for
-    month = day = year = None
+    written = _WrittenDate()
+    if not all(written.take(tokens, index) for index in range(len(tokens))):
+        return None
+    return written.moment(zone)
+
+
+@dataclass
+class _WrittenDate:
+    """The parts of a date written with a month name, read off its tokens one by one."""
+
+    month: int | None = None
     clock: tuple[int, int, int] | None = None
-    written_zone: str | None = None
+    zone: str | None = None
     pm: bool | None = None
-    numbers: list[int] = []
-    for index, token in enumerate(tokens):
+    numbers: list[int] = field(default_factory=list)  # the day and the year, in the order written
+
+    def take(self, tokens: list[str], index: int) -> bool:
+        """Read ``tokens[index]``; False when it cannot be part of the date (a second time or zone, a stray word)."""
+        token = tokens[index]
         word = token.lower().rstrip(".")
         if token == "," or word in _FILLER:
-            continue
-        if word in MONTH_NAMES and month is None and not (word in _WEEKDAYS and _later_month(tokens[index + 1:])):
-            month = MONTH_NAMES[word]
-        elif word in _WEEKDAYS:
-            continue
-        elif word in ("am", "pm", "a.m", "p.m"):
-            pm = word.startswith("p")
-        elif word in _ZONES or re.fullmatch(r"[+-]\d{2}:?\d{2}", token):
-            if written_zone is not None:
-                return None
-            written_zone = token
-        elif _CLOCK.fullmatch(token.split(".")[0].split(",")[0]):
-            if clock is not None:
-                return None
-            parts = _CLOCK.fullmatch(token.split(".")[0].split(",")[0])
-            assert parts is not None
-            clock = (int(parts.group(1)), int(parts.group(2)), int(parts.group(3) or 0))
-        elif word.isdigit():
-            numbers.append(int(word))
-        else:
+            return True
+        if word in MONTH_NAMES and self.month is None and not (word in _WEEKDAYS and _later_month(tokens[index + 1:])):
+            self.month = MONTH_NAMES[word]
+            return True
+        if word in _WEEKDAYS:
+            return True
+        if word in ("am", "pm", "a.m", "p.m"):
+            self.pm = word.startswith("p")
+            return True
+        if word in _ZONES or re.fullmatch(r"[+-]\d{2}:?\d{2}", token):
+            return self._set_zone(token)
+        clock = _CLOCK.fullmatch(token.split(".")[0].split(",")[0])
+        if clock:
+            return self._set_clock(clock)
+        if word.isdigit():
+            self.numbers.append(int(word))
+            return True
+        return False
+
+    def _set_zone(self, token: str) -> bool:
+        if self.zone is not None:
+            return False
+        self.zone = token
+        return True
+
+    def _set_clock(self, parts: re.Match[str]) -> bool:
+        if self.clock is not None:
+            return False
+        self.clock = (int(parts.group(1)), int(parts.group(2)), int(parts.group(3) or 0))
+        return True
+
+    def moment(self, zone: tzinfo | None) -> datetime | None:
+        """The date read, in UTC; None without a month, a day and a year that make a date."""
+        day_year = _day_and_year(self.numbers)
+        if self.month is None or day_year is None:
             return None
-    if month is None or len(numbers) != 2:
+        hour, minute, second = self.clock or (0, 0, 0)
+        if self.pm is not None and hour <= 12:
+            hour = hour % 12 + (12 if self.pm else 0)
+        try:
+            naive = datetime(day_year[1], self.month, day_year[0], hour, minute, second)
+        except ValueError:
+            return None
+        return _zoned(naive, self.zone, zone)
+
+
+def _day_and_year(numbers: list[int]) -> tuple[int, int] | None:
+    """Two numbers told apart by size, in either order: a year of four digits, a day up to 31."""
+    if len(numbers) != 2:
         return None
+    day = year = None
     for value in numbers:
         if value >= 1000 and year is None:
             year = value
@@ -230,14 +270,7 @@ def _words(text: str, zone: tzinfo | None) -> datetime | None:
             return None
     if year is None or day is None:
         return None
-    hour, minute, second = clock or (0, 0, 0)
-    if pm is not None and hour <= 12:
-        hour = hour % 12 + (12 if pm else 0)
-    try:
-        naive = datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return None
-    return _zoned(naive, written_zone, zone)
+    return day, year
 
 
 def _later_month(after: list[str]) -> bool:

@@ -25,7 +25,7 @@ rewritten or written twice on upgrade.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .identity import identity_link
@@ -59,7 +59,6 @@ def judge_same(
     lookup: Callable[[Iterable[str]], dict[str, StoredEntry]],
     entry_keys: Callable[[int, int], list[tuple[str, str, str, str, str | None]]],
 ) -> tuple[list[Prepared | Unchanged | EntryFailure | Held], list[Judged]]:
-    # complexity: each way a new entry can be an entry already stored is one branch, tried in order
     """Give each new entry that is an entry already stored its stored identity; say which were judged so.
 
     ``lookup`` is the store's batched ``stored_entries``; ``entry_keys``
@@ -76,32 +75,49 @@ def judge_same(
         return entries, []
     earlier = {id(item): _earlier_keys(item) for item in prepared}
     stored = lookup({item.article.identity for item in prepared} | {key for keys in earlier.values() for key in keys})
-    present = {item.article.identity for item in prepared if item.article.identity in stored}
-    changed: dict[int, Prepared] = {}
-    judged: list[Judged] = []
-    new: list[Prepared] = []
-    for item in prepared:
-        if item.article.identity in stored:
-            continue
-        found = next((key for key in earlier[id(item)] if key in stored and key not in present), None)
-        if found is not None:
-            present.add(found)  # the same entry under the identity a store from before identity links holds
-            changed[id(item)] = _as(item, found)
-            continue
-        new.append(item)
+    matches = _Matches({item.article.identity for item in prepared if item.article.identity in stored})
+    new = matches.under_earlier_identities(prepared, earlier, stored)
     if new and feed.identity != "strict":
-        known = _keys(entry_keys(feed_id, max(RECENT, RECENT_PER_ENTRY * len(entries))))
+        matches.in_the_same_feed(new, _keys(entry_keys(feed_id, max(RECENT, RECENT_PER_ENTRY * len(entries)))))
+    if not matches.changed:
+        return entries, matches.judged
+    return [matches.changed.get(id(item), item) for item in entries], matches.judged
+
+
+@dataclass
+class _Matches:
+    """The entries of one document found to be stored ones, and the stored identities already taken."""
+
+    present: set[str]  # a stored identity two entries of the document must not both take
+    changed: dict[int, Prepared] = field(default_factory=dict)  # by id() of the entry, the entry with its stored identity
+    judged: list[Judged] = field(default_factory=list)
+
+    def under_earlier_identities(
+        self, prepared: list[Prepared], earlier: dict[int, list[str]], stored: dict[str, StoredEntry]
+    ) -> list[Prepared]:
+        """Entries stored by a version before identity links take that identity; the others not stored are new."""
+        new: list[Prepared] = []
+        for item in prepared:
+            if item.article.identity in stored:
+                continue
+            found = next((key for key in earlier[id(item)] if key in stored and key not in self.present), None)
+            if found is None:
+                new.append(item)
+                continue
+            self.present.add(found)  # the same entry under the identity a store from before identity links holds
+            self.changed[id(item)] = _as(item, found)
+        return new
+
+    def in_the_same_feed(self, new: list[Prepared], known: dict[str, tuple[str, str, str]]) -> None:
+        """New entries whose link (or title and date) is a stored entry's of the feed become that entry."""
         for item in new:
             match = known.get(match_key(item.article.link, item.article.title, item.article.published))
-            if match is None or match[0] in present:
+            if match is None or match[0] in self.present:
                 continue
             identity, path, why = match
-            present.add(identity)
-            changed[id(item)] = _as(item, identity)
-            judged.append(Judged(item.article.identity, identity, path, why))
-    if not changed:
-        return entries, judged
-    return [changed.get(id(item), item) for item in entries], judged
+            self.present.add(identity)
+            self.changed[id(item)] = _as(item, identity)
+            self.judged.append(Judged(item.article.identity, identity, path, why))
 
 
 def _earlier_keys(item: Prepared) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..config.model import FeedConfig
-from ..records import EntryFailure, FeedReport, Held, Prepared, ReadFeed, Unchanged
+from ..records import EntryFailure, Held, Prepared, ReadFeed, Unchanged
 
 __all__ = ["DatesSaid", "reading_settings", "sort_out_dates"]
 
@@ -29,8 +29,8 @@ class DatesSaid:
     notes: list[str] = field(default_factory=list)  # for the feed's line
 
 
-def sort_out_dates(read: ReadFeed, report: FeedReport) -> DatesSaid:
-    """The entries to apply, less those held for a future date; ``report`` gets what its line says of dates."""
+def sort_out_dates(read: ReadFeed) -> DatesSaid:
+    """The entries to apply, less those held for a future date, and what the feed's line says of dates."""
     notes = []
     untrusted = [item.untrusted for item in read.entries if isinstance(item, Prepared) and item.untrusted]
     if untrusted:
@@ -42,8 +42,6 @@ def sort_out_dates(read: ReadFeed, report: FeedReport) -> DatesSaid:
         until = min(item.until for item in held)
         notes.append(f"{len(held)} held until their date (the first on {until.date().isoformat()})")
     entries = [item for item in read.entries if not isinstance(item, Held)]
-    report.notes += notes
-    report.untrusted_dates, report.held_dates = len(untrusted), len(held)
     return DatesSaid(entries, held=len(held), untrusted=len(untrusted), notes=notes)
 
 

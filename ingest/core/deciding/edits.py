@@ -130,7 +130,6 @@ class _Document:
 
 
 def merge(base: str, mine: str, theirs: str) -> str | None:
-    # complexity: a three-way merge of front matter and body blocks, one branch per case, property-tested
     """The owner's file (``mine``) with the changes from ``base`` to ``theirs`` applied where the owner did not edit.
 
     None when one of the texts is not front matter followed by a body, or
@@ -139,9 +138,23 @@ def merge(base: str, mine: str, theirs: str) -> str | None:
     old, own, new = (_split(text) for text in (base, mine, theirs))
     if old is None or own is None or new is None:
         return None
-    old_keys, new_keys = old.keys(), new.keys()
     if len(own.keys()) != len(own.blocks):
         return None
+    blocks = _owners_keys(old, own, new)
+    _insert_new_keys(blocks, old, own, new)
+    body = new.body if own.body == old.body else own.body
+    lines = [own.opening]
+    for block in blocks:
+        lines.extend(block.lead)
+        lines.extend(block.lines)
+    lines.extend(own.tail)
+    lines.append(own.closing)
+    return "".join(lines) + body
+
+
+def _owners_keys(old: _Document, own: _Document, new: _Document) -> list[_Block]:
+    """The owner's keys in the owner's order: edited ones as the owner left them, the others as upstream has them now."""
+    old_keys, new_keys = old.keys(), new.keys()
     blocks: list[_Block] = []
     for block in own.blocks:
         before = old_keys.get(block.key)
@@ -150,6 +163,12 @@ def merge(base: str, mine: str, theirs: str) -> str | None:
         elif block.key in new_keys:
             blocks.append(_Block(block.key, block.lead, new_keys[block.key].lines))
         # else: upstream no longer has the key and the owner did not change it: dropped
+    return blocks
+
+
+def _insert_new_keys(blocks: list[_Block], old: _Document, own: _Document, new: _Document) -> None:
+    """Add the keys upstream added, each after the key upstream has before it; a key the owner removed stays removed."""
+    old_keys = old.keys()
     kept = {block.key for block in blocks}
     removed = set(old_keys) - set(own.keys())  # the owner removed them: they stay removed
     for index, block in enumerate(new.blocks):
@@ -159,14 +178,6 @@ def merge(base: str, mine: str, theirs: str) -> str | None:
         position = 0 if after is None else next(i for i, b in enumerate(blocks) if b.key == after) + 1
         blocks.insert(position, block)
         kept.add(block.key)
-    body = new.body if own.body == old.body else own.body
-    lines = [own.opening]
-    for block in blocks:
-        lines.extend(block.lead)
-        lines.extend(block.lines)
-    lines.extend(own.tail)
-    lines.append(own.closing)
-    return "".join(lines) + body
 
 
 def body_kept(base: str, mine: str, theirs: str) -> bool:

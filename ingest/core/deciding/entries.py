@@ -329,27 +329,19 @@ class _Decider:
     claimed_now: set[str] = field(default_factory=set)
 
     def decide(self, prepared: Prepared) -> Intent:
-        # complexity: one branch per fate of an entry (new, changed, edited, deleted, filtered, pruned), property-tested
+        """One entry's fate: skipped, held back by the rules, unchanged, or written (new, changed, edited)."""
         article = prepared.article
         if article.identity in self.seen or article.identity in self.seen_now:
             return Skip(article.identity)
         self.seen_now.add(article.identity)
-        feed, feed_id = self.settings.feed, self.settings.feed_id
         stored = self.facts.stored.get(article.identity)
         article = dated(article, stored, self.settings.now)
-        if judged(stored, feed_id) and not admits(feed, article):
+        if judged(stored, self.settings.feed_id) and not admits(self.settings.feed, article):
             return self._hold_back(prepared, article, stored)
         revived = stored is not None and stored.hidden == FILTERED  # changed, and the rules now admit it
-        if stored is not None:
-            article = replace(article, slug=stored.given_slug)
-            name = stored.path
-            text = self.facts.placed.get(article.identity) or self._render(article, prepared)
-        else:
-            article, name, text = self._name_new(article, prepared)
+        article, name, text = self._named(article, prepared, stored)
         digest = prepared.digest if text is prepared.text and prepared.digest is not None else content_hash(text)
-        action = decide(stored, feed_id, digest)
-        if revived and stored is not None:
-            action = Action.NEW if stored.written_hash is None else Action.CHANGED
+        action = self._action(stored, digest, revived)
         if action is Action.UNCHANGED:
             missing = stored is not None and stored.article is None
             return Same(article.identity, self._json(article, prepared) if missing else None)
@@ -361,6 +353,20 @@ class _Decider:
         if stored is None:
             return Write(article.identity, name, text, digest, article.slug, data, first)
         return self._update(stored, article, name, text, digest, data, first, action is Action.CHANGED, revived)
+
+    def _named(self, article: Article, prepared: Prepared, stored: StoredEntry | None) -> tuple[Article, str, str]:
+        """The entry's article, file name and text: a stored entry keeps its slug and file, a new one gets a free name."""
+        if stored is None:
+            return self._name_new(article, prepared)
+        article = replace(article, slug=stored.given_slug)
+        return article, stored.path, self.facts.placed.get(article.identity) or self._render(article, prepared)
+
+    def _action(self, stored: StoredEntry | None, digest: str, revived: bool) -> Action:
+        """What the store says of the entry's text; one the rules admit again is new, or changed if written before."""
+        action = decide(stored, self.settings.feed_id, digest)
+        if revived and stored is not None:
+            return Action.NEW if stored.written_hash is None else Action.CHANGED
+        return action
 
     def _update(
         self, stored: StoredEntry, article: Article, name: str, text: str, digest: str, data: str, first: bool,

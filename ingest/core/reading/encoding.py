@@ -59,32 +59,54 @@ class Decoded:
 
 
 def decide(content: bytes, headers: Mapping[str, str]) -> Decoded:
-    # complexity: each source of a charset (BOM, HTTP, XML declaration, meta, detection) is one branch, in order of trust
-    """``content`` and ``headers`` (content-type, content-language) made unambiguous for feedparser."""
+    """``content`` and ``headers`` (content-type, content-language) made unambiguous for feedparser.
+
+    The sources of a charset are tried in order of trust: a byte order mark,
+    valid UTF-8, the declarations (HTTP, then XML), detection, then a guess.
+    """
     plain = dict(headers)
     if content.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in content[:4]:
         return Decoded(content, plain)
     media, http = _content_type(plain.get("content-type", ""))
+    declared = _declared(content, media, http)
+    if _is_utf8(content):
+        return _valid_utf8(content, plain, media, declared)
+    return _by_declaration(content, plain, media, declared) or _undeclared(content, plain, media)
+
+
+def _declared(content: bytes, media: str, http: str) -> list[str]:
+    """The charsets the document declares, as feedparser reads them: HTTP's (for XML and text types), then XML's."""
     match = _DECLARED.match(content)
     xml = match.group(1).decode("ascii", "replace").strip().lower() if match else ""
-    declared = [name for name in (http if _CHARSET_TYPES.match(media) else "", xml) if name]
-    utf8 = _is_utf8(content)
-    if utf8:
-        if content.isascii():
-            return Decoded(content, plain)
-        single = [name for name in declared if _single_byte(name)]
-        if single:
-            return _as_utf8(content, content.decode("utf-8"), plain, media, f"utf-8 (declared {single[0]})")
-        if not declared and media.startswith("text/"):
-            # text/* without a charset is US-ASCII to feedparser, which would then guess: say UTF-8
-            return _as_utf8(content, None, plain, media, None)
+    return [name for name in (http if _CHARSET_TYPES.match(media) else "", xml) if name]
+
+
+def _valid_utf8(content: bytes, plain: dict[str, str], media: str, declared: list[str]) -> Decoded:
+    """A document that is valid UTF-8: UTF-8 it is, whatever single-byte charset it declares."""
+    if content.isascii():
         return Decoded(content, plain)
+    single = [name for name in declared if _single_byte(name)]
+    if single:
+        return _as_utf8(content, content.decode("utf-8"), plain, media, f"utf-8 (declared {single[0]})")
+    if not declared and media.startswith("text/"):
+        # text/* without a charset is US-ASCII to feedparser, which would then guess: say UTF-8
+        return _as_utf8(content, None, plain, media, None)
+    return Decoded(content, plain)
+
+
+def _by_declaration(content: bytes, plain: dict[str, str], media: str, declared: list[str]) -> Decoded | None:
+    """The first declared charset that decodes the document (or its superset does); None if none does."""
     for name in declared:
         if _decode(content, name, superset=False) is not None:
             return Decoded(content, plain)  # feedparser tries the declarations before any guess
         text = _decode(content, name)
         if text is not None:  # windows-31j bytes declared as shift_jis, say
             return _as_utf8(content, text, plain, media, None)
+    return None
+
+
+def _undeclared(content: bytes, plain: dict[str, str], media: str) -> Decoded:
+    """A document no declaration decodes: the detector's answer, else the common Western and Central European charsets."""
     found = detect(content)
     if found is not None:
         text = _decode(content, found)

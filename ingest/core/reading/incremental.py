@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import feedparser
 
 from ..content.normalize import entry_id
-from .encoding import decide
-from .itemsplit import split_items
+from .encoding import Decoded, decide
+from .itemsplit import ItemSplit, split_items
 from .parse import (
     ParsedFeed,
     check_entities,
@@ -74,31 +74,54 @@ class ItemRead:
 
 
 def read_items(result: FetchResult, salt: str, tokens: Iterable[str], known: frozenset[str]) -> ItemRead:
-    # complexity: each reason to fall back to reading the whole feed is one branch
     """The entries of ``result`` that need reading; raises ``ParseError`` as ``parse`` does.
 
     ``tokens`` are those of the feed's last processed body (see
     ``ItemRead.token``), ``known`` its entries' source hashes, ``salt``
     what ``source_hash`` is salted with for entries whose id is not reused.
     """
-    content = document(result)
-    split = None
-    decoded = None
-    if content and not _maybe_json(content, result):
-        # The whole document's encoding is decided once; subsets are cut from it in UTF-8.
-        decoded = decide(content, parser_headers(result))
-        if check_entities(decoded.content):  # the refusals of hostile XML come first, as in ``parse``
-            split = split_items(decoded.content, decoded.headers)
+    decoded, split = _split(result)
     if split is None or decoded is None:
         parsed = parse(result, decoded)
         return ItemRead(parsed, tuple(range(len(parsed.entries))))
-    count = len(split.spans)
+    keys = _item_keys(split, salt)
+    unchanged, ids = _unchanged(keys, tokens, known)
+    if unchanged:
+        read = _read_changed(decoded, split, keys, unchanged, ids)
+        if read is not None:
+            return read
+    parsed = parse(result, decoded)
+    sound = parsed.warning is None and len(parsed.entries) == len(split.spans)
+    return ItemRead(parsed, tuple(range(len(parsed.entries))), keys=tuple(keys) if sound else None)
+
+
+def _split(result: FetchResult) -> tuple[Decoded | None, ItemSplit | None]:
+    """The document decoded and cut into items; no cut for JSON, hostile XML or a document the scanner cannot cut."""
+    content = document(result)
+    if not content or _maybe_json(content, result):
+        return None, None
+    # The whole document's encoding is decided once; subsets are cut from it in UTF-8.
+    decoded = decide(content, parser_headers(result))
+    if not check_entities(decoded.content):  # the refusals of hostile XML come first, as in ``parse``
+        return decoded, None
+    return decoded, split_items(decoded.content, decoded.headers)
+
+
+def _item_keys(split: ItemSplit, salt: str) -> list[str]:
+    """Each item's key: its bytes, with what else shapes their reading and the salt."""
     prefix = hashlib.sha256(_READER + b"\0" + salt.encode("utf-8", "surrogatepass") + b"\0" + split.context)
     keys = []
-    for index in range(count):
+    for index in range(len(split.spans)):
         digest = prefix.copy()
         digest.update(split.item(index))
         keys.append(digest.hexdigest()[:32])
+    return keys
+
+
+def _unchanged(
+    keys: list[str], tokens: Iterable[str], known: frozenset[str]
+) -> tuple[dict[int, tuple[str, str]], list[str]]:
+    """The items remembered by key whose source hash is a known entry's, and their id hashes."""
     remembered = {}
     for token in tokens:
         key, _, rest = token.partition(":")
@@ -114,17 +137,21 @@ def read_items(result: FetchResult, salt: str, tokens: Iterable[str], known: fro
         if source in known:
             unchanged[index] = (source, token)
             ids.append(id_hash)
-    if unchanged:
-        changed = [index for index in range(count) if index not in unchanged]
-        subset = parse_subset(decoded, split.document(changed))
-        if subset is not None and len(subset.entries) == len(changed):
-            ids += [_id_hash(entry) for entry in subset.entries]
-            named = [value for value in ids if value != "-"]
-            if len(named) == len(set(named)):
-                return ItemRead(subset, tuple(changed), unchanged, tuple(keys))
-    parsed = parse(result, decoded)
-    sound = parsed.warning is None and len(parsed.entries) == count
-    return ItemRead(parsed, tuple(range(len(parsed.entries))), keys=tuple(keys) if sound else None)
+    return unchanged, ids
+
+
+def _read_changed(
+    decoded: Decoded, split: ItemSplit, keys: list[str], unchanged: dict[int, tuple[str, str]], ids: list[str]
+) -> ItemRead | None:
+    """Only the changed items read; None when that reading cannot stand for the whole one."""
+    changed = [index for index in range(len(split.spans)) if index not in unchanged]
+    subset = parse_subset(decoded, split.document(changed))
+    if subset is None or len(subset.entries) != len(changed):
+        return None
+    named = [value for value in ids + [_id_hash(entry) for entry in subset.entries] if value != "-"]
+    if len(named) != len(set(named)):
+        return None
+    return ItemRead(subset, tuple(changed), unchanged, tuple(keys))
 
 
 def _maybe_json(content: bytes, result: FetchResult) -> bool:

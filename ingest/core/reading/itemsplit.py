@@ -163,6 +163,14 @@ class _Scanner:
         self.absolute_base = False  # an ancestor of the items has an absolute xml:base
 
     def run(self) -> bool:
+        """Scan the document once; False when it must be read whole.
+
+        The parser holds this scanner's methods as its handlers and the
+        scanner holds the parser: that cycle is cut when the pass ends, so
+        expat's buffers (about the document's size) go at once instead of
+        at the next full garbage collection, which in a worker that reads
+        hundreds of feeds comes seldom (memory grew with the feeds read).
+        """
         parser = self.parser
         parser.StartElementHandler = self.start
         parser.EndElementHandler = self.end
@@ -172,6 +180,8 @@ class _Scanner:
             parser.Parse(self.content, True)
         except (expat.ExpatError, _Veto):
             return False
+        finally:
+            del self.parser
         return not self.in_item
 
     def start(self, name: str, attributes: dict[str, str]) -> None:

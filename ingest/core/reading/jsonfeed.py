@@ -83,13 +83,26 @@ def parse_json(content: bytes, described: str) -> ParsedFeed:
 
 
 def to_entry(item: dict[str, Any]) -> feedparser.FeedParserDict:
-    # complexity: one branch per JSON Feed field, mapped to feedparser's shape as a table read top to bottom
-    """One JSON Feed item as the entry feedparser would give for the same Atom entry."""
+    """One JSON Feed item as the entry feedparser would give for the same Atom entry.
+
+    Each step maps the fields of one row (or a few) of the table above,
+    adding keys in the order feedparser's entries have them.
+    """
     entry = feedparser.FeedParserDict()
+    for add in (_add_id, _add_links, _add_text, _add_images, _add_dates, _add_tags, _add_authors):
+        add(entry, item)
+    return entry
+
+
+def _add_id(entry: feedparser.FeedParserDict, item: dict[str, Any]) -> None:
     raw_id = item.get("id")
     if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
         entry["id"] = _text(str(raw_id))
         entry["guidislink"] = False
+
+
+def _add_links(entry: feedparser.FeedParserDict, item: dict[str, Any]) -> None:
+    """``url`` and ``external_url`` as the alternate (and related) link, attachments as enclosures."""
     url, external = _text(item.get("url")), _text(item.get("external_url"))
     links = []
     if url or external:
@@ -97,17 +110,25 @@ def to_entry(item: dict[str, Any]) -> feedparser.FeedParserDict:
         links.append(_dict(rel="alternate", type="text/html", href=url or external))
     if external and url:
         links.append(_dict(rel="related", type="text/html", href=external))
-    for attachment in _objects(item.get("attachments")):
-        href = _text(attachment.get("url"))
-        if href:
-            link = _dict(rel="enclosure", href=href, type=_text(attachment.get("mime_type")))
-            if attachment.get("title"):
-                link["title"] = _text(attachment.get("title"))
-            size = attachment.get("size_in_bytes")
-            if isinstance(size, int) and not isinstance(size, bool):
-                link["length"] = str(size)
-            links.append(link)
+    links += [link for link in map(_enclosure, _objects(item.get("attachments"))) if link is not None]
     entry["links"] = links
+
+
+def _enclosure(attachment: dict[str, Any]) -> feedparser.FeedParserDict | None:
+    href = _text(attachment.get("url"))
+    if not href:
+        return None
+    link = _dict(rel="enclosure", href=href, type=_text(attachment.get("mime_type")))
+    if attachment.get("title"):
+        link["title"] = _text(attachment.get("title"))
+    size = attachment.get("size_in_bytes")
+    if isinstance(size, int) and not isinstance(size, bool):
+        link["length"] = str(size)
+    return link
+
+
+def _add_text(entry: feedparser.FeedParserDict, item: dict[str, Any]) -> None:
+    """The title, the body (HTML, else plain text) and the summary."""
     if isinstance(item.get("title"), str):
         entry["title"] = _text(item["title"])
         entry["title_detail"] = _dict(type="text/plain", value=entry["title"])
@@ -118,18 +139,31 @@ def to_entry(item: dict[str, Any]) -> feedparser.FeedParserDict:
     if isinstance(item.get("summary"), str):
         entry["summary"] = _text(item["summary"])
         entry["summary_detail"] = _dict(type="text/plain", value=entry["summary"])
+
+
+def _add_images(entry: feedparser.FeedParserDict, item: dict[str, Any]) -> None:
     images = [_text(item.get(key)) for key in ("image", "banner_image")]
     media = [_dict(url=image, medium="image") for image in images if image]
     if media:
         entry["media_content"] = media
+
+
+def _add_dates(entry: feedparser.FeedParserDict, item: dict[str, Any]) -> None:
     for key, target in (("date_published", "published"), ("date_modified", "updated")):
         moment = _date(item.get(key))
         if moment is not None:
             entry[target] = _text(item[key])
             entry[f"{target}_parsed"] = moment.timetuple()
+
+
+def _add_tags(entry: feedparser.FeedParserDict, item: dict[str, Any]) -> None:
     tags = [_text(tag) for tag in item.get("tags") or [] if isinstance(tag, str)] if isinstance(item.get("tags"), list) else []
     if tags:
         entry["tags"] = [_dict(term=tag, scheme=None, label=None) for tag in tags if tag]
+
+
+def _add_authors(entry: feedparser.FeedParserDict, item: dict[str, Any]) -> None:
+    """``authors`` (1.1), else ``author`` (1.0)."""
     authors = [_dict(name=_text(a.get("name")), href=_text(a.get("url"))) for a in _objects(item.get("authors"))]
     if not authors and isinstance(item.get("author"), dict):
         authors = [_dict(name=_text(item["author"].get("name")), href=_text(item["author"].get("url")))]
@@ -137,7 +171,6 @@ def to_entry(item: dict[str, Any]) -> feedparser.FeedParserDict:
         entry["authors"] = authors
         entry["author_detail"] = authors[0]
         entry["author"] = authors[0]["name"]
-    return entry
 
 
 def _date(value: Any) -> datetime | None:

@@ -10,7 +10,7 @@ feed's current plan carries. Stale entries are swept out once they
 outnumber the live ones, so memory stays proportional to the feeds held.
 
 ``DueQueue`` is the one-process answer to which feed is due: the daemon's
-``LocalDue`` (faces/daemon.py) keeps its feeds in one. On a store several
+``LocalDue`` (faces/due_sources.py) keeps its feeds in one. On a store several
 daemons share, ``LeasedDue`` (faces/cluster.py) answers the same questions
 from leases in the database instead, handing a feed to one node at a time;
 both are the daemon's ``DueFeeds``.

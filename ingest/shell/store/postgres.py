@@ -26,6 +26,7 @@ from ...core.printable import printable_url
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
+from .media_queries import MediaQueries
 from .status_queries import StatusQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
@@ -144,11 +145,17 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX entries_feed_seen ON entries(feed_id, first_seen, identity);
     """,
+    # A withdrawal (filters, keep:, prune) marks its entries before removing their files and
+    # clears the mark after: a mark left by a crash between the two tells the next run what to finish.
+    """
+    ALTER TABLE entries ADD COLUMN removing INTEGER;
+    CREATE INDEX entries_removing ON entries(removing) WHERE removing IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class PostgresStore(PostgresLeases, StatusQueries, SqlStore):
+class PostgresStore(PostgresLeases, StatusQueries, MediaQueries, SqlStore):
     """The store in a PostgreSQL database, shared by every node of a cluster."""
 
     _NULLS_LAST = " NULLS LAST"

@@ -4,8 +4,9 @@ SQLite and PostgreSQL share the schema's columns and these statements
 (``?`` placeholders, rewritten for PostgreSQL by its backend), so the two
 cannot drift apart: a backend only says how to connect, migrate, lock and
 run a statement. It is longer than the other modules because it is the one
-list of every query the application makes; splitting it by table would
-scatter statements that change together.
+list of the queries about feeds and entries, which change together; the
+tables kept beside the entries (images, article pages) have theirs in
+``media_queries``, the status report's in ``status_queries``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ...core.content.entry_images import ImageRecord
-from ...core.deciding.extract import ExtractRecord
 from ...core.printable import stored_url
 from ...core.records import FeedState, Layout, StoredEntry, Validators
 from ...errors import StoreError
 
-__all__ = ["FEED_COLUMNS", "SqlStore", "feed_from_row", "utcnow"]
+__all__ = ["FEED_COLUMNS", "SqlStore", "feed_from_row", "iso_text", "parse_time", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -158,7 +157,7 @@ class SqlStore:
             " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
             " entry_sources = COALESCE(?, entry_sources), item_tokens = COALESCE(?, item_tokens) WHERE id = ?",
             (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
-             _iso(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
+             iso_text(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
         )
 
     def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:
@@ -166,7 +165,7 @@ class SqlStore:
         self._write(
             "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
             " failing_since = COALESCE(failing_since, ?), not_before = COALESCE(?, not_before) WHERE id = ?",
-            (now.isoformat(), error, now.isoformat(), _iso(not_before), feed_id),
+            (now.isoformat(), error, now.isoformat(), iso_text(not_before), feed_id),
         )
 
     def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> None:
@@ -420,9 +419,9 @@ class SqlStore:
         with self._tx():
             for identity in wanted:
                 changed = self._q(
-                    "UPDATE entries SET state = 'deleted', hidden = ?, updated_at = ?"
+                    "UPDATE entries SET state = 'deleted', hidden = ?, updated_at = ?, removing = ?"
                     f" WHERE identity = ? AND state IN ({among})",
-                    (reason, now.isoformat(), identity, *states),
+                    (reason, now.isoformat(), None if reason is None else 1, identity, *states),
                 ).rowcount
                 if changed:
                     marked.append(identity)
@@ -432,9 +431,19 @@ class SqlStore:
         """Undo ``hide`` for a file its owner edited just before it was to be removed."""
         with self._tx():
             self._q(
-                "UPDATE entries SET state = 'written', hidden = NULL WHERE identity = ? AND hidden = ?",
+                "UPDATE entries SET state = 'written', hidden = NULL, removing = NULL WHERE identity = ? AND hidden = ?",
                 (identity, reason),
             )
+
+    def removals_pending(self) -> list[StoredEntry]:
+        """Entries marked for removal whose files may still be there: a withdrawal a crash cut short."""
+        rows = self._q(f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE removing IS NOT NULL ORDER BY identity").fetchall()
+        return [_entry(row) for row in rows]
+
+    def removals_done(self, identities: Iterable[str]) -> None:
+        """The files of these marked entries are gone: the last step of a withdrawal."""
+        with self._tx():
+            self._qmany("UPDATE entries SET removing = NULL WHERE identity = ?", ((i,) for i in identities))
 
     def written_times(self, feed_id: int | None = None) -> list[tuple[str, int, datetime]]:
         """(identity, feed id, publication time) of every written entry, for retention.
@@ -487,120 +496,6 @@ class SqlStore:
     def count_entries(self) -> int:
         return int(self._q("SELECT COUNT(*) FROM entries").fetchone()[0])
 
-    # --- entry images (``images: download``) ----------------------------------
-
-    def image_records(self, identities: Iterable[str]) -> dict[str, list[ImageRecord]]:
-        """The image records of each of ``identities`` that has any."""
-        found: dict[str, list[ImageRecord]] = {}
-        wanted = list(identities)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            rows = self._q(
-                "SELECT identity, url, state, path, etag, last_modified, error, failures, next_try FROM images"
-                f" WHERE identity IN ({','.join('?' * len(chunk))}) ORDER BY identity, url", chunk,
-            ).fetchall()
-            for row in rows:
-                found.setdefault(row[0], []).append(ImageRecord(*row[:8], next_try=_when(row[8])))  # type: ignore[misc]
-        return found
-
-    def save_images(self, records: Iterable[ImageRecord]) -> None:
-        """Insert or replace image records."""
-        with self._tx():
-            self._qmany(
-                "INSERT INTO images (identity, url, state, path, etag, last_modified, error, failures, next_try)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identity, url) DO UPDATE SET state = excluded.state,"
-                " path = excluded.path, etag = excluded.etag, last_modified = excluded.last_modified,"
-                " error = excluded.error, failures = excluded.failures, next_try = excluded.next_try",
-                ((r.identity, r.url, r.state, r.path, r.etag, r.last_modified, r.error, r.failures, _iso(r.next_try))
-                 for r in records),
-            )
-
-    def drop_images(self, identity: str, urls: Iterable[str] | None = None) -> None:
-        """Forget an entry's images (all of them, or those of ``urls``)."""
-        with self._tx():
-            if urls is None:
-                self._q("DELETE FROM images WHERE identity = ?", (identity,))
-            else:
-                self._qmany(
-                    "DELETE FROM images WHERE identity = ? AND url = ?", ((identity, url) for url in urls)
-                )
-
-    def images_due(self, feed_id: int, now: datetime) -> list[str]:
-        """Written entries of the feed with an image to try (again) by ``now``."""
-        rows = self._q(
-            "SELECT DISTINCT e.identity FROM images i JOIN entries e ON e.identity = i.identity"
-            " WHERE e.feed_id = ? AND e.state = 'written' AND i.state = 'failed'"
-            " AND (i.next_try IS NULL OR i.next_try <= ?) ORDER BY e.first_seen, e.identity",
-            (feed_id, now.isoformat()),
-        ).fetchall()
-        return [row[0] for row in rows]
-
-    def images_mode(self, feed_id: int) -> str | None:
-        """The images setting the feed's files were written with (None: never recorded, so 'keep')."""
-        row = self._q("SELECT images FROM feeds WHERE id = ?", (feed_id,)).fetchone()
-        return row[0] if row else None
-
-    def posts_with_images(self, feed_id: int) -> list[tuple[str, str]]:
-        """(identity, file) of the feed's written entries that have image records."""
-        return list(self._q(
-            "SELECT e.identity, e.path FROM entries e WHERE e.feed_id = ? AND e.state = 'written'"
-            " AND EXISTS (SELECT 1 FROM images i WHERE i.identity = e.identity)", (feed_id,),
-        ).fetchall())
-
-    def images_modes(self) -> dict[str, tuple[int, str | None]]:
-        """Every feed's id and recorded images setting, by its URL (and the URL it moved to)."""
-        found: dict[str, tuple[int, str | None]] = {}
-        for feed_id, url, moved_to, mode in self._q("SELECT id, url, moved_to, images FROM feeds").fetchall():
-            found[url] = (feed_id, mode)
-            if moved_to:
-                found.setdefault(moved_to, (feed_id, mode))
-        return found
-
-    def save_images_mode(self, feed_id: int, mode: str) -> None:
-        with self._tx():
-            self._q("UPDATE feeds SET images = ? WHERE id = ?", (mode, feed_id))
-
-    # --- end of entry images ----------------------------------------------------
-
-    # --- full articles (``content: extract``) ------------------------------------
-
-    def extract_records(self, identities: Iterable[str]) -> dict[str, ExtractRecord]:
-        """What is known of the article pages of ``identities`` (those asked, or planned)."""
-        found: dict[str, ExtractRecord] = {}
-        wanted = list(identities)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            rows = self._q(
-                "SELECT identity, feed_id, link, state, html, rule, error, failures, next_try FROM extracts"
-                f" WHERE identity IN ({','.join('?' * len(chunk))})", chunk,
-            ).fetchall()
-            for row in rows:
-                identity, feed_id, link, state, html, rule, error, failures, next_try = row
-                found[identity] = ExtractRecord(identity, feed_id, link, state, html, rule, error, failures, _when(next_try))
-        return found
-
-    def save_extracts(self, records: Iterable[ExtractRecord]) -> None:
-        """Insert or replace article records."""
-        with self._tx():
-            self._qmany(
-                "INSERT INTO extracts (identity, feed_id, link, state, html, rule, error, failures, next_try)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identity) DO UPDATE SET feed_id = excluded.feed_id,"
-                " link = excluded.link, state = excluded.state, html = excluded.html, rule = excluded.rule,"
-                " error = excluded.error, failures = excluded.failures, next_try = excluded.next_try",
-                ((r.identity, r.feed_id, r.link, r.state, r.html, r.rule, r.error, r.failures, _iso(r.next_try))
-                 for r in records),
-            )
-
-    def extracts_due(self, feed_id: int, now: datetime) -> list[str]:
-        """Written entries of the feed whose article page is to be asked (again) by ``now``, oldest first."""
-        rows = self._q(
-            "SELECT x.identity FROM extracts x JOIN entries e ON e.identity = x.identity"
-            " WHERE x.feed_id = ? AND e.state = 'written' AND x.state = 'failed'"
-            " AND (x.next_try IS NULL OR x.next_try <= ?) ORDER BY e.first_seen, e.identity",
-            (feed_id, now.isoformat()),
-        ).fetchall()
-        return [row[0] for row in rows]
-
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """One transaction around many changes; the single-change methods join it."""
         return contextlib.nullcontext() if self.readonly else self._transaction()
@@ -630,7 +525,7 @@ class SqlStore:
         self._q("COMMIT")
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_text(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -641,7 +536,7 @@ def _entry(row: tuple[Any, ...]) -> StoredEntry:
     )
 
 
-def _when(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
@@ -654,11 +549,11 @@ FEED_COLUMNS = (
 
 
 def feed_from_row(row: Any) -> FeedState:
-    times = [_when(v) for v in (row[3], row[4])]
+    times = [parse_time(v) for v in (row[3], row[4])]
     return FeedState(  # type: ignore[misc, call-arg]  # the row's first columns are its first fields
-        *row[:3], *times, row[5], row[6], _when(row[7]), _when(row[8]),
+        *row[:3], *times, row[5], row[6], parse_time(row[7]), parse_time(row[8]),
         body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
-        retired_at=_when(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
+        retired_at=parse_time(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
         validators=Validators(row[16], row[17]), request_key=row[18],
-        item_tokens=frozenset((row[19] or "").split()), failing_since=_when(row[20]), filter_key=row[21] or "",
+        item_tokens=frozenset((row[19] or "").split()), failing_since=parse_time(row[20]), filter_key=row[21] or "",
     )

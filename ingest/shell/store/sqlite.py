@@ -20,6 +20,7 @@ from typing import Any
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import SingleNodeLeases
 from .sql import SqlStore
+from .media_queries import MediaQueries
 from .status_queries import StatusQueries
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Store"]
@@ -171,12 +172,18 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX entries_feed_seen ON entries(feed_id, first_seen, identity);
     """,
+    # A withdrawal (filters, keep:, prune) marks its entries before removing their files and
+    # clears the mark after: a mark left by a crash between the two tells the next run what to finish.
+    """
+    ALTER TABLE entries ADD COLUMN removing INTEGER;
+    CREATE INDEX entries_removing ON entries(removing) WHERE removing IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 
-class Store(SingleNodeLeases, StatusQueries, SqlStore):
+class Store(SingleNodeLeases, StatusQueries, MediaQueries, SqlStore):
     """The SQLite store (``Store.open(path)``), the embedded default."""
 
     def __init__(self, db: sqlite3.Connection, lock_fd: int | None, readonly: bool):

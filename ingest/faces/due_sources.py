@@ -1,8 +1,10 @@
-"""Where the daemon's due feeds come from: the due source of a single daemon, and what every source provides.
+"""Where the daemon's due feeds come from: the daemon's *due sources*.
 
-``Daemon`` (``daemon``) asks a source which feeds are due and tells it when
-each is due next; ``LocalDue`` is the source of a store only this process
-writes, ``cluster.LeasedDue`` the source of a store that nodes share.
+``LocalDue`` serves a store only this process writes (a due-queue, its
+plans written to the store so a restart resumes them); ``cluster.LeasedDue``
+serves a store several nodes share (claims under leases). The daemon loop
+(``daemon.Daemon``) is the same with either: only where due feeds come from
+and where their next times go differ.
 """
 
 from __future__ import annotations
@@ -116,5 +118,5 @@ class LocalDue:
 
 
 def short_time(when: datetime) -> str:
-    """A time as the daemon's lines show it: UTC, to the second."""
+    """A moment as people read it in a log line: UTC, to the second."""
     return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
