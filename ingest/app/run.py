@@ -203,10 +203,10 @@ class _Run:
         ``feed_id``: the feed's id when the caller knows it already (the
         daemon resolves it once per loaded config), saving the lookup.
         """
-        if self.dry_run:
-            return await self._poll(feed, client, limits, readers, force=force)
         if feed_id is None:
             feed_id = self.store.feed_id(feed.url, feed.name)
+        if self.dry_run:
+            return await self._poll(feed, client, limits, readers, force=force, feed_id=feed_id)
         # one read for the rules' key and the poll's plan, without the remembered hashes a waiting poll must not hold
         state = _without_memory(self.store.feed_state(feed_id))
         stored_key = state.filter_key if state is not None else None
@@ -242,8 +242,7 @@ class _Run:
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
-        readers: Readers | None = None, *, force: bool = False, feed_id: int | None = None,
-        state: FeedState | None = None,
+        readers: Readers | None = None, *, feed_id: int, force: bool = False, state: FeedState | None = None,
     ) -> FeedReport:
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
 
@@ -252,8 +251,6 @@ class _Run:
         never race for the store or a file name.
         """
         readers = readers or Readers.inline()
-        if feed_id is None:
-            feed_id = self.store.feed_id(feed.url, feed.name)
         request = feedpoll.PollRequest(feed.name, feed.url, request_key(feed), self.settings_key(feed), force)
         plan = feedpoll.plan_poll(state if state is not None else self.store.feed_state(feed_id), request, utcnow())
         if not self.dry_run:
