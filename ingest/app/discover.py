@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ..core.config.model import FeedConfig, redact
+from ..core.printable import canonical_credentials
 from ..core.reading.parse import (
     FEED_LINK_TYPES,
     MAYBE_JSON_FEED,
@@ -78,6 +79,8 @@ async def discover(
     ``skipped`` gets a sentence for each thing a limit left out.
     """
     skipped = skipped if skipped is not None else []
+    # as the config takes a feed URL: credentials written raw are encoded, so every parser sees the same host
+    url = canonical_credentials(url)
     settings = FeedConfig(url=url, name="discover")
     async with Client(PROBES_AT_ONCE, transport) as client:
         page = await fetch(client, settings, Validators())

@@ -24,6 +24,10 @@ value.
 exception's message) and also hides the literal secrets it is given, which
 catches a library quoting a fragment of a URL it could not parse.
 :func:`url_secrets` lists those literals for a URL.
+
+:func:`canonical_credentials` is the form of a URL that is requested: its
+user information percent-encoded where a raw character (``#``, ``?``, ``/``,
+``[``) would make a URL parser see another authority than this module sees.
 """
 
 from __future__ import annotations
@@ -32,10 +36,17 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 __all__ = [
-    "MASK", "printable_text", "printable_url", "SECRET_KEYS", "split_credentials", "stored_url", "url_secrets",
+    "MASK",
+    "SECRET_KEYS",
+    "canonical_credentials",
+    "printable_text",
+    "printable_url",
+    "split_credentials",
+    "stored_url",
+    "url_secrets",
 ]
 
 
@@ -71,6 +82,30 @@ def split_credentials(url: str) -> tuple[str, str | None]:
     if at < 0:
         return url, None
     return head + rest[at + 1:], rest[:at]
+
+
+def canonical_credentials(url: str) -> str:
+    """``url`` with its ``user:password@`` percent-encoded when a character in it would end the authority early.
+
+    A password holding ``#``, ``?`` or ``/`` as written would otherwise be
+    read as the start of the fragment, query or path, and the feed asked at
+    the wrong host; one holding ``[`` or ``]`` makes ``urlsplit`` refuse the
+    URL as a broken IPv6 address. Encoded, every reader of the URL sees the
+    same parts. Every place that takes a URL with credentials from a user
+    (the config, ``discover``) passes it through here first.
+    """
+    bare, userinfo = split_credentials(url)
+    if userinfo is None:
+        return url
+    try:
+        if urlsplit(url).netloc.rpartition("@")[0] == userinfo:
+            return url
+    except ValueError:
+        pass
+    user, colon, password = userinfo.partition(":")
+    encoded = quote(unquote(user), safe="") + colon + quote(unquote(password), safe="")
+    head, _, rest = bare.partition("//")
+    return f"{head}//{encoded}@{rest}"
 
 
 def printable_url(url: str) -> str:
@@ -122,16 +157,25 @@ def printable_text(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every URL in it made printable and each of ``secrets`` replaced by ``***``.
 
     For messages that did not come from ingest (exceptions of libraries,
-    a server's answer) and may quote a URL in any form.
+    a server's answer) and may quote a URL in any form. A library quotes a
+    value it refuses as Python shows it (h11: ``Illegal header value
+    b'...'``), so each secret is also hidden as its ``repr`` spells it.
     """
     if not isinstance(text, str):
         text = str(text)
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+    for secret in sorted({form for s in secrets if s for form in _quoted_forms(s)}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return _URL_IN_TEXT.sub(lambda m: printable_url(m.group(0)), text)
 
 
 # --- internals -------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted_forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as written and as ``repr`` shows it, as text and as UTF-8 bytes (without the quotes)."""
+    forms = {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "surrogatepass"))[2:-1]}
+    return tuple(forms)
 
 # a URL inside free text: a scheme and '//', then up to white space or a quote/bracket that ends it
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]*")

@@ -336,15 +336,17 @@ def command_discover(args: argparse.Namespace, transport: httpx.AsyncBaseTranspo
     from urllib.parse import urlsplit
 
     from ..app.discover import DiscoverError, config_line, discover
-    from ..core.config.model import redact, strip_userinfo
-    from ..core.printable import printable_url, url_secrets
+    from ..core.config.model import redact
+    from ..core.printable import canonical_credentials, printable_url, url_secrets
     from . import jsonout as records
     from .common import EXIT_FEED_FAILED, EXIT_OK, EXIT_USAGE, error
 
     url = args.url.strip()
     add_secrets(url_secrets(url))
+    url = canonical_credentials(url)  # what is checked here is what is asked
     try:
-        parts = urlsplit(strip_userinfo(url))
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
         valid = parts.scheme.lower() in ("http", "https", "file") and (parts.scheme.lower() == "file" or bool(parts.hostname))
     except ValueError:  # an unclosed IPv6 bracket, a port that is no number
         valid = False

@@ -32,7 +32,8 @@ import httpx
 from ..errors import Refused
 from .. import __version__
 from ..core.config.model import BasicAuth, FeedConfig, redact, strip_userinfo
-from ..core.printable import split_credentials
+from ..core.config.access import feed_secrets
+from ..core.printable import printable_text, split_credentials
 from ..core.records import FailureKind, FetchResult, Validators
 from ..core.scheduling.politeness import REDIRECTS, Hop
 from .transport import make_transport
@@ -120,7 +121,11 @@ async def fetch(
     """
     started = time.monotonic()
     url = url or feed.url
-    if urlsplit(url).scheme.lower() == "file":
+    try:
+        scheme = urlsplit(strip_userinfo(url)).scheme.lower()
+    except ValueError as exc:  # an unclosed IPv6 bracket: refused here, as every other failure, not raised
+        return FetchResult(url, strip_userinfo(url), error=f"invalid URL {redact(url)}: {exc}", kind=FailureKind.BAD_RESPONSE)
+    if scheme == "file":
         result = await asyncio.to_thread(_read_file, url, feed.max_size, feed.base)
     else:
         result = await _fetch_http(client, feed, url, validators, guard)
@@ -187,6 +192,16 @@ class _Progress:
 
 
 async def _fetch_http(
+    client: Client, feed: FeedConfig, url: str, validators: Validators, guard: Guard | None = None
+) -> FetchResult:
+    result = await _guarded_fetch(client, feed, url, validators, guard)
+    if result.error:
+        # an error may quote what a library refused to send: a password, a token, a header's value
+        result = replace(result, error=printable_text(result.error, feed_secrets(feed)))
+    return result
+
+
+async def _guarded_fetch(
     client: Client, feed: FeedConfig, url: str, validators: Validators, guard: Guard | None = None
 ) -> FetchResult:
     progress = _Progress(strip_userinfo(url))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
-from ..printable import printable_url, split_credentials, url_secrets
+from ..printable import canonical_credentials, printable_url, split_credentials, url_secrets
 from .model import BasicAuth, FeedConfig
 from .yaml_reader import Entries, Reader
 
-__all__ = ["auth", "canonical_credentials", "config_secrets", "feed_url", "headers"]
+__all__ = ["auth", "config_secrets", "feed_secrets", "feed_url", "headers"]
 
 # Header names ingest sets itself, or that would break the request if overridden.
 _RESERVED_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
@@ -49,27 +49,6 @@ def feed_url(reader: Reader, fmap: Entries, prefix: str) -> str:
     return url
 
 
-def canonical_credentials(url: str) -> str:
-    """``url`` with its ``user:password@`` percent-encoded when a character in it would end the authority early.
-
-    A password holding ``#``, ``?`` or ``/`` as written would otherwise be
-    read as the start of the fragment, query or path, and the feed asked at
-    the wrong host; encoded, every reader of the URL sees the same parts.
-    """
-    bare, userinfo = split_credentials(url)
-    if userinfo is None:
-        return url
-    try:
-        if urlsplit(url).netloc.rpartition("@")[0] == userinfo:
-            return url
-    except ValueError:
-        pass
-    user, colon, password = userinfo.partition(":")
-    encoded = quote(unquote(user), safe="") + colon + quote(unquote(password), safe="")
-    head, _, rest = bare.partition("//")
-    return f"{head}//{encoded}@{rest}"
-
-
 def headers(reader: Reader, entries: Entries, key: str, prefix: str) -> tuple[tuple[str, str], ...]:
     """``headers:``, extra request headers; those ingest sets itself cannot be overridden."""
     value = reader.value(entries[key][1])
@@ -84,7 +63,8 @@ def headers(reader: Reader, entries: Entries, key: str, prefix: str) -> tuple[tu
             raise reader.fail(entries, key, prefix, f"{name} is set by ingest and cannot be configured{hint}")
         if isinstance(header_value, bool) or not isinstance(header_value, (str, int, float)):
             raise reader.fail(entries, key, prefix, f"{name}: the value must be text")
-        text = str(header_value)
+        # HTTP carries no white space around a field value (every server strips it; h11 refuses to send it)
+        text = str(header_value).strip(" \t")
         if any(c in text for c in "\r\n\0"):
             raise reader.fail(entries, key, prefix, f"{name}: the value must be on one line")
         out.append((name, text))
@@ -139,10 +119,22 @@ def config_secrets(feeds: list[FeedConfig], store_url: str | None, webhooks: Any
         bare, _ = split_credentials(url)
         path = bare.split("//", 1)[-1].partition("/")[2]
         found |= {url, bare} | ({"/" + path} if len(path) >= 8 else set())
-    for url in [f.url for f in feeds] + ([store_url] if store_url else []):
-        found |= url_secrets(url)
+    if store_url:
+        found |= url_secrets(store_url)
     for feed in feeds:
-        if feed.auth is not None:
-            found |= {feed.auth.password, feed.auth.username}
-        found |= {value for name, value in feed.headers if _SECRET_HEADER.search(name)}
+        found |= feed_secrets(feed)
+    return frozenset(s for s in found if len(s) >= 4)
+
+
+def feed_secrets(feed: FeedConfig) -> frozenset[str]:
+    """The literal secrets one feed's settings hold: its URL's, ``auth:`` and secret headers.
+
+    A library's error about a request may quote any of them (an HTTP
+    library names the header value it refused): a fetch's error text is
+    cleared of them before anything shows or stores it.
+    """
+    found = set(url_secrets(feed.url))
+    if feed.auth is not None:
+        found |= {feed.auth.password, feed.auth.username}
+    found |= {value for name, value in feed.headers if _SECRET_HEADER.search(name)}
     return frozenset(s for s in found if len(s) >= 4)

@@ -180,7 +180,8 @@ class FeedConfig:
     headers: tuple[tuple[str, str], ...] = field(default=(), metadata={
         "type": "mapping", "example": "{X-Api-Key: abc123}",
         "doc": "extra request headers, sent only to the feed's own host; not `Host`, `Authorization` (use"
-               " `auth`), the conditional GET headers or the transfer headers ingest manages itself",
+               " `auth`), the conditional GET headers or the transfer headers ingest manages itself; spaces"
+               " around a value are dropped, as HTTP cannot send them",
     })
     auth: BasicAuth | None = field(default=None, metadata={
         "type": "mapping", "example": "{username: reader, password_env: MEMBERS_FEED_PASSWORD}",
