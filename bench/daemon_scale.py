@@ -15,10 +15,11 @@ How. The corpus (bench/corpus.py) is written and served by nginx, which
 answers conditional requests. Every tenth feed (corpus.changes_in), the
 ones that gain items, has ``--items`` items; the others only ever answer
 304 in the window, so what they hold never reaches the daemon while it is
-measured: they are valid feeds without items, which makes the untimed
-seeding of 50,000 feeds minutes quicker (no file to write for them). ``ingest run`` reads
-every feed once (untimed), so the store knows every entry and every feed's
-validators, as after a long life; then the plan is seeded through the
+measured: they are valid feeds without items. ``ingest run`` reads the
+changing feeds once (untimed), so the store knows their entries and
+validators; the quiet ones get the row such a run leaves them directly,
+through the store's interface (``seed_quiet``: reading 45,000 empty feeds
+took most of the seeding of 50,000). Then the plan is seeded through the
 store's own interface, each feed's next poll spread evenly over one interval,
 as a daemon that has run for a while leaves it (a fresh start would instead
 poll every feed in the first second, a one-off rush this benchmark does not
@@ -41,8 +42,10 @@ the time it was planned for.
 from __future__ import annotations
 
 import argparse
+import bisect
 import glob
 import heapq
+import http.client
 import json
 import math
 import os
@@ -56,9 +59,10 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -88,6 +92,9 @@ class Figures:
     cpu_ms_per_poll: float = 0.0  # the daemon's CPU (and PostgreSQL's) in the window over the polls in it
     store: str = "sqlite"
     pg_cpu_pct: float = 0.0  # PostgreSQL's share of cpu_pct (every server process), with --store postgresql
+    run_queue_ms_per_s: float = 0.0  # how long the daemon waited for a core, per second of the window
+    causes: list[str] = field(default_factory=list)  # --why-late: the lag taken apart
+    quiet_not_304: int = 0  # polls of feeds that never change not answered 304 (should be none)
 
     def line(self) -> str:
         return (f"daemon-scale: feeds={self.feeds} polls={self.polls} polls_per_s={self.polls_per_s:.1f} "
@@ -136,6 +143,90 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime: fields 14 and 15 of stat(5)
 
 
+def run_queue_wait(pid: int) -> float:
+    """Seconds the process's threads so far spent ready to run but waiting for a core (/proc/PID/task/*/schedstat)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as handle:
+                total += int(handle.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass  # a thread that ended meanwhile
+    return total / 1e9
+
+
+def lag_causes(path: Path, t0: float, t1: float) -> list[str]:
+    """Lines taking apart the lag of the polls that started in the window (see bench/lag_causes.py)."""
+    polls, steps, slots = [], [], []
+    for record in read_events(path):
+        kind = record.get("kind")
+        if kind == "poll" and record.get("due") and record.get("taken") and t0 <= record["started"] < t1:
+            polls.append(record)
+        elif kind == "step" and t0 <= record["at"] < t1:
+            steps.append(record)
+        elif kind == "slots":
+            slots.append((record["at"], record["busy"] >= record["slots"]))
+    slots.sort()
+    times = [moment for moment, _ in slots]
+    parts = {"slots full": 0.0, "dispatcher late": 0.0, "task start": 0.0}
+    tail = dict.fromkeys(parts, 0.0)
+    for poll in polls:
+        due, taken, started = poll["due"], poll["taken"], poll["started"]
+        full = 0.0
+        index = max(0, bisect.bisect_right(times, due) - 1)
+        while index < len(slots) and slots[index][0] < taken:
+            begin = max(due, slots[index][0])
+            end = min(taken, slots[index + 1][0] if index + 1 < len(slots) else taken)
+            if slots[index][1] and end > begin:
+                full += end - begin
+            index += 1
+        waited = {"slots full": full, "dispatcher late": max(0.0, taken - due - full),
+                  "task start": max(0.0, started - taken)}
+        late = started - due > 1.0
+        for key, value in waited.items():
+            parts[key] += value
+            if late:
+                tail[key] += value
+    count = max(1, len(polls))
+    late = sum(p["started"] - p["due"] > 1.0 for p in polls)
+    lines = [f"lag causes over {len(polls)} polls (mean s per poll): "
+             + ", ".join(f"{key} {value / count:.3f}" for key, value in parts.items()),
+             f"  the {late} polls over 1 s late (their total s): "
+             + ", ".join(f"{key} {value:.1f}" for key, value in tail.items())]
+    by_what: dict[str, list[float]] = {}
+    for step in steps:
+        entry = by_what.setdefault(step["what"], [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += step["ms"]
+        entry[2] += step["store_ms"]
+        entry[3] += step["parse_ms"]
+        entry[4] += step.get("write_ms", 0.0)
+        entry[5] = max(entry[5], step["ms"])
+        entry[6] += step.get("cpu_ms", 0.0)
+    window = max(1e-9, t1 - t0)
+    lines.append(f"  event-loop steps over {lag_causes_step_ms()} ms: {len(steps)}, holding the loop "
+                 f"{sum(s['ms'] for s in steps) / window / 10:.1f}% of the window")
+    for what, (number, total, store, parse, write, longest, cpu) in sorted(by_what.items(),
+                                                                           key=lambda kv: -kv[1][1])[:6]:
+        lines.append(f"    {what}: {number} steps, {total:.0f} ms of which on a core {cpu:.0f}"
+                     f" (store {store:.0f}, parsing {parse:.0f},"
+                     f" writing files {write:.0f}), longest {longest:.0f} ms")
+    timed = [p for p in polls if p.get("fetch") and p.get("ended")]
+    if timed:
+        before = sum(p["fetch"][0] - p["started"] for p in timed) / len(timed)
+        fetching = sum(p["fetch"][1] - p["fetch"][0] for p in timed) / len(timed)
+        after = sum(p["ended"] - p["fetch"][1] for p in timed) / len(timed)
+        lines.append(f"  a poll's slot (mean ms): before fetching {1000 * before:.1f}, fetching {1000 * fetching:.1f},"
+                     f" after {1000 * after:.1f}")
+    return lines
+
+
+def lag_causes_step_ms() -> float:
+    from lag_causes import STEP_MS
+
+    return STEP_MS
+
+
 def peak_rss(pid: int) -> int:
     """Peak resident set size of ``pid`` in bytes (VmHWM)."""
     with open(f"/proc/{pid}/status", "rb") as handle:
@@ -173,9 +264,60 @@ def write_corpus_file(directory: Path, index: int, data: bytes) -> None:
 SEED_CHUNK = 5000  # feeds per seeding run
 
 
-def write_config(run_dir: Path, base: str, feeds: int, interval: float, *, first: int = 0,
+def validators(base: str, names: list[str]) -> Iterator[tuple[str | None, str | None]]:
+    """Each file's ETag and Last-Modified as nginx sends them (HEAD requests on one kept-alive connection)."""
+    parts = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        for name in names:
+            connection.request("HEAD", f"{parts.path.rstrip('/')}/{name}")
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status != 200:
+                raise BenchError(f"nginx answered {answer.status} for {name}")
+            yield answer.getheader("ETag"), answer.getheader("Last-Modified")
+    finally:
+        connection.close()
+
+
+def seed_quiet(config: Path, base: str, indexes: list[int]) -> int:
+    """Give each quiet feed (no items, never changes) the row a first ``ingest run`` of it leaves.
+
+    Reading 45,000 empty feeds with ``ingest run`` only to learn their
+    validators took most of the seeding of 50,000 feeds; written directly,
+    through the store's own interface and in one transaction, it takes
+    seconds. What such a run leaves a feed without items: its id, the
+    validators nginx sends (asked with HEAD), a good poll just now, no
+    entries, the hash of the body it read under the feed's settings (so its
+    validators are sent) and the key of what its polls ask for. Its first
+    poll in the daemon is then a 304, as after a real run (the benchmark
+    counts any poll of a quiet feed that is not).
+    """
+    from ingest.app import config_file
+    from ingest.app.run import _Run, request_key
+    from ingest.core.deciding.poll import body_key
+    from ingest.core.records import Validators
+    from ingest.core.rendering.profiles import PROFILES
+    from ingest.shell.store import open_store
+
+    cfg = config_file.load(config)
+    now = datetime.now(timezone.utc)
+    feeds = [cfg.feeds[index] for index in indexes]
+    with open_store(cfg.store_url or cfg.store) as store, store.batch():
+        settings = _Run(cfg.output, store, True, random.Random(), PROFILES[cfg.profile], cfg.body).settings_key
+        for index, feed, (etag, modified) in zip(
+            indexes, feeds, validators(base, [file_name(i) for i in indexes]), strict=True
+        ):
+            feed_id = store.feed_id(feed.url, feed.name)
+            store.record_success(feed_id, Validators(etag, modified), now, ttl_minutes=0.0, entry_sources=[],
+                                 item_tokens=[], body_hash=body_key(settings(feed), feed_bytes(index, 0, 0)))
+            store.note_request(feed_id, request_key(feed))
+    return len(feeds)
+
+
+def write_config(run_dir: Path, base: str, feeds: int, interval: float, *, only: list[int] | None = None,
                  name: str = "feeds.yaml", store: str = "state.sqlite3") -> Path:
-    """The daemon's config over feeds ``first``..``feeds``-1 (all of them unless seeding a chunk)."""
+    """The daemon's config over the first ``feeds`` feeds (``only`` those, when seeding some of them)."""
     lines = [
         "# every feed of the benchmark is on one loopback host standing in for as many",
         "# different sites: the per-host politeness limit (default 2) would serialize them",
@@ -186,9 +328,9 @@ def write_config(run_dir: Path, base: str, feeds: int, interval: float, *, first
         f"  interval: {interval:g}s",
         "feeds:",
     ]
-    for index, url in enumerate(feed_urls(base, feeds)):
-        if index >= first:
-            lines += [f"  - url: {url}", f"    name: {feed_name(index)}"]
+    urls = feed_urls(base, feeds)
+    for index in range(feeds) if only is None else only:
+        lines += [f"  - url: {urls[index]}", f"    name: {feed_name(index)}"]
     config = run_dir / name
     config.write_text("\n".join(lines) + "\n")
     return config
@@ -357,15 +499,15 @@ def when(event: dict) -> float:
 
 
 def run(feeds: int, interval: float, minutes: float, items: int, workdir: Path, store: str = "sqlite",
-        changes: bool = True) -> Figures:
+        why_late: bool = False, changes: bool = True) -> Figures:
     if store == "postgresql":
         with postgres() as (url, server):
-            return measure_daemon(feeds, interval, minutes, items, workdir, url, server, changes)
-    return measure_daemon(feeds, interval, minutes, items, workdir, "state.sqlite3", None, changes)
+            return measure_daemon(feeds, interval, minutes, items, workdir, url, server, why_late, changes)
+    return measure_daemon(feeds, interval, minutes, items, workdir, "state.sqlite3", None, why_late, changes)
 
 
 def measure_daemon(feeds: int, interval: float, minutes: float, items: int, workdir: Path, store: str,
-                   server: int | None, changes: bool = True) -> Figures:
+                   server: int | None, why_late: bool = False, changes: bool = True) -> Figures:
     corpus = workdir / "corpus"
     run_dir = workdir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -376,12 +518,11 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
     with nginx(workdir, corpus, file_name(0)) as base:
         config = write_config(run_dir, base, feeds, interval, store=store)
         started = time.perf_counter()
-        # Seeded in runs of SEED_CHUNK feeds: one run over 50,000 new feeds prepares every feed
-        # before it serves the first answers, and its first requests then outlive their deadline.
-        # PostgreSQL prepares each new feed more slowly than SQLite (a transaction each): smaller runs
-        size = SEED_CHUNK if server is None else SEED_CHUNK // 20
-        for first in range(0, feeds, size):
-            chunk = write_config(run_dir, base, min(feeds, first + size), interval, first=first,
+        # Only the feeds that change are read by ``ingest run`` (in runs of SEED_CHUNK); the quiet ones,
+        # nine in ten, get the row such a run leaves them, through the store's interface (seed_quiet).
+        changing = [index for index in range(feeds) if changes_in(index)]
+        for first in range(0, len(changing), SEED_CHUNK):
+            chunk = write_config(run_dir, base, feeds, interval, only=changing[first:first + SEED_CHUNK],
                                  name="seed.yaml", store=store)
             seed = subprocess.run([str(INGEST), "--config", str(chunk), "run"], cwd=run_dir, env=CHILD_ENV,
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -389,10 +530,12 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
                 failed = [line for line in seed.stdout.splitlines() if "failed" in line][:10]
                 raise BenchError(f"the seeding 'ingest run' exited with {seed.returncode}:\n"
                                  + "\n".join(failed) + "\n" + seed.stderr[-3000:])
+        quiet = seed_quiet(config, base, [index for index in range(feeds) if not changes_in(index)])
         seeded = count_md(run_dir / "out")
         if seeded != entries:
             raise BenchError(f"the seeding run wrote {seeded} files, expected {entries}; see {run_dir}")
-        log(f"seeded the store: {seeded} files ({time.perf_counter() - started:.0f} s)")
+        log(f"seeded the store: {seeded} files of {len(changing)} feeds read, {quiet} quiet feeds"
+            f" ({time.perf_counter() - started:.0f} s)")
         planned = seed_plan(config, feeds, interval)
         # A changing feed's polls are interval plus up to a tenth of it (at most 300 s) apart:
         # rewriting it as often as it is polled, on average, gives it about one new item a poll.
@@ -402,10 +545,14 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
             rewriter.catch_up()
         os.sync()  # the seeding run's files are not the daemon's to write back
         err = run_dir / "daemon.err"
+        causes = run_dir / "lag-causes.jsonl"
+        # --why-late: the same daemon, run in-process by lag_causes.py with its instruments attached
+        command = ([sys.executable, str(Path(__file__).with_name("lag_causes.py")), str(causes)] if why_late
+                   else [str(INGEST)])
         with open(err, "wb") as stderr:
             begun = time.monotonic()
             proc = subprocess.Popen(
-                [str(INGEST), "--config", str(config), "daemon", "--log-format", "json"],
+                [*command, "--config", str(config), "daemon", "--log-format", "json"],
                 cwd=run_dir, env=CHILD_ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
             )
         try:
@@ -422,6 +569,7 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
                     raise BenchError(f"the daemon exited with {proc.returncode}; see {err}")
                 time.sleep(min(0.5, max(0.0, opens - time.time())))
             pg0 = server_cpu(server) if server else 0.0
+            queued0 = run_queue_wait(proc.pid)
             cpu0, t0 = process_cpu(proc.pid), time.time()
             deadline = t0 + minutes * 60
             while time.time() < deadline:
@@ -429,6 +577,7 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
                     raise BenchError(f"the daemon exited with {proc.returncode}; see {err}")
                 time.sleep(min(1.0, max(0.0, deadline - time.time())))
             cpu1, t1 = process_cpu(proc.pid), time.time()
+            queued1 = run_queue_wait(proc.pid)
             pg1 = server_cpu(server) if server else 0.0
             rss = peak_rss(proc.pid)
         finally:
@@ -445,6 +594,7 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
     lags = [e["lag"] for e in polls]
     window = t1 - t0
     changed = [e for e in polls if e["status"] == "ok" and e["new"]]
+    quiet = [e for e in polls if not changes_in(int(e["feed"].rsplit("-", 1)[1])) and e["status"] != "not-modified"]
     cpu = (cpu1 - cpu0) + (pg1 - pg0)
     return Figures(
         interval_s=interval, cpu_ms_per_poll=1000 * cpu / len(polls) if polls else 0.0,
@@ -453,6 +603,8 @@ def measure_daemon(feeds: int, interval: float, minutes: float, items: int, work
         rss_mb=rss / 2**20, lag_p99_s=percentile(lags, 0.99), window_s=window, changed_polls=len(changed),
         new_files=sum(e["new"] for e in polls), failed_polls=sum(e["status"] == "failed" for e in polls),
         lag_p50_s=percentile(lags, 0.5), lag_max_s=max(lags, default=0.0), startup_s=startup,
+        run_queue_ms_per_s=1000 * (queued1 - queued0) / window, quiet_not_304=len(quiet),
+        causes=lag_causes(causes, t0, t1) if why_late else [],
     )
 
 
@@ -473,6 +625,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work directory to keep (corpus, state, output, the daemon's log)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    parser.add_argument("--why-late", action="store_true",
+                        help="run the daemon with instruments (bench/lag_causes.py) and take each poll's lag apart")
     parser.add_argument("--all-304", action="store_true",
                         help="no feed gains items while measured: every poll is a 304 (the cost of a 304 alone)")
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
@@ -497,12 +651,18 @@ def main(argv: list[str]) -> int:
         for feeds in args.daemon_scale:
             interval = args.interval * feeds / args.daemon_scale[0]  # the same poll rate at every count
             where = workdir / str(feeds) if len(args.daemon_scale) > 1 else workdir
-            figures = run(feeds, interval, args.minutes, args.items, where, args.store, not args.all_304)
+            figures = run(feeds, interval, args.minutes, args.items, where, args.store, args.why_late,
+                          not args.all_304)
             share = 100 * figures.changed_polls / figures.polls if figures.polls else 0.0
             print(f"{feeds} feeds every {interval:g} s: window {figures.window_s:.0f} s after a start-up of "
                   f"{figures.startup_s:.1f} s; {figures.changed_polls} polls ({share:.1f}%) wrote "
-                  f"{figures.new_files} new files, {figures.failed_polls} failed; lag p50 "
+                  f"{figures.new_files} new files, {figures.failed_polls} failed, {figures.quiet_not_304} polls of"
+                  f" quiet feeds not 304; lag p50 "
                   f"{figures.lag_p50_s:.3f} s, max {figures.lag_max_s:.2f} s", flush=True)
+            print(f"the daemon waited for a core {figures.run_queue_ms_per_s:.0f} ms per second of the window"
+                  f" (run queue, /proc/PID/schedstat)", flush=True)
+            for line in figures.causes:
+                print(line, flush=True)
             if figures.store == "postgresql":
                 print(f"PostgreSQL's share of cpu_pct: {figures.pg_cpu_pct:.1f}", flush=True)
             print(figures.line(), flush=True)

@@ -45,6 +45,9 @@ def test_the_scale_benchmark_prints_its_line_on_a_small_corpus(tmp_path: Path) -
     # feeds 0 and 10 gain an item each period, and the daemon wrote it
     assert figures["changed_polls"] >= 1 and figures["new_files"] >= 1
     assert figures["failed_polls"] == 0
+    # the quiet feeds, seeded without a run, answer 304 from their first poll as after one
+    assert figures["quiet_not_304"] == 0
+    assert figures["polls"] > figures["changed_polls"]
     # every file is the seeding run's (two items of each of the two changing feeds) or a poll's new one
     events = [json.loads(line) for line in (tmp_path / "work" / "run" / "daemon.err").read_text().splitlines()
               if line.startswith("{")]
@@ -107,3 +110,24 @@ def test_the_per_poll_target_fails_past_1_3() -> None:
     assert [v for v, what, *_ in grown if what.startswith("cpu_pct")] == ["PASS", "PASS"]
     assert [v for v, what, *_ in grown if what.startswith("CPU ms per poll")] == ["PASS", "FAIL"]  # Miniflux: 1.9
     assert [v for v, what, *_ in targets([measured(5000, 60, 2.5)]) if what.startswith("cpu_pct")] == ["FAIL"]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(NGINX is None and not os.environ.get("INGEST_REQUIRE_NGINX"), reason="nginx is not installed")
+def test_why_late_takes_the_lag_apart(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "daemon_scale.py"), "--daemon-scale", "20", "--interval", "2",
+         "--minutes", "0.2", "--items", "2", "--why-late", "--keep", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=280,
+    )
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-3000:]
+    causes = re.search(r"^lag causes over (\d+) polls \(mean s per poll\): slots full [\d.]+, dispatcher late"
+                       r" [\d.]+, task start [\d.]+$", done.stdout, re.MULTILINE)
+    assert causes and int(causes[1]) > 0, done.stdout
+    assert re.search(r" 0 failed, 0 polls of quiet feeds not 304;", done.stdout), done.stdout  # instruments break nothing
+    assert re.search(r"^  a poll's slot \(mean ms\): before fetching [\d.]+, fetching [\d.]+, after [\d.]+$",
+                     done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^the daemon waited for a core \d+ ms per second", done.stdout, re.MULTILINE)
+    records = [json.loads(line) for line in (tmp_path / "work" / "run" / "lag-causes.jsonl").read_text().splitlines()]
+    polls = [r for r in records if r["kind"] == "poll" and r["due"]]
+    assert polls and all(r["due"] <= r["taken"] + 1 and r["taken"] <= r["started"] for r in polls)

@@ -211,6 +211,23 @@ def test_only_due_and_configured_feeds_are_claimed(store_location: str) -> None:
         assert [claim.feed_id for claim in due] == [a, b]
 
 
+def test_finished_polls_are_given_back_with_the_next_claim(store_location: str) -> None:
+    """Releases wait for the node's next claim and go with it; the node's feeds are sent once, then reused."""
+    with open_store(store_location, shared=store_location.startswith("postgresql")) as store:
+        a, b, c, d = (store.feed_id(f"http://{n}/", n) for n in "abcd")
+        mine = (a, b, c)  # d is not this node's
+        assert sorted(claim.feed_id for claim in store.claim_due("n", NOW, 30, limit=2, among=mine)) == [a, b]
+        # a and b are done: given back with the next claim, which finds c (d is not among this node's)
+        later = NOW + timedelta(seconds=1)
+        releasing = [(a, NOW + timedelta(minutes=1)), (b, NOW + timedelta(minutes=2))]
+        assert [claim.feed_id for claim in store.claim_due("n", later, 30, 10, mine, releasing=releasing)] == [c]
+        store.release_all("n", [(c, NOW + timedelta(minutes=3))])
+        assert store.claim_due("n", later, 30, limit=10, among=mine) == []
+        due = store.claim_due("n", NOW + timedelta(minutes=2), 30, limit=10, among=mine)
+        assert [claim.feed_id for claim in due] == [a, b]  # at their released times, not before
+        assert store.claim_due("n", NOW + timedelta(minutes=2), 30, limit=10, among=[d]) == [Claim(d)]
+
+
 def test_a_lost_connection_is_a_store_failure_a_run_reports(pg_url: str) -> None:
     import psycopg
 

@@ -140,8 +140,13 @@ class Poller:
         # article pages have connections of their own: a hanging one never holds a feed's
         self._articles_client = Client(config.concurrency, transport)
 
-    async def poll(self, config: Config, feed: FeedConfig, rng: random.Random | None = None) -> FeedReport:
-        """Poll ``feed`` under ``config`` (the daemon's current one, which a reload may have replaced)."""
+    async def poll(
+        self, config: Config, feed: FeedConfig, rng: random.Random | None = None, *, feed_id: int | None = None
+    ) -> FeedReport:
+        """Poll ``feed`` under ``config`` (the daemon's current one, which a reload may have replaced).
+
+        ``feed_id``: the feed's id, when the caller resolved it already.
+        """
         from .run import poll_feed
 
         problem = self.check(config)
@@ -149,7 +154,7 @@ class Poller:
             return FeedReport(feed.name, feed.url, status="failed", error=problem[0], kind=problem[1])
         report = await poll_feed(
             config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng,
-            checked=True,
+            checked=True, feed_id=feed_id,
         )
         extract = feed.content == "extract"
         if extract:

@@ -56,6 +56,7 @@ from .articles import Articles
 from .place_images import Images
 from ..errors import LayoutChanged
 from .rebuild import check_layout
+from ..core.deciding.filters import filter_key
 from .withdrawals import finish_withdrawals, keep_feed, refilter
 
 __all__ = ["output_problem", "poll_feed", "request_key", "run_feeds"]
@@ -88,11 +89,18 @@ async def run_feeds(
     limits = RequestLimits(config.concurrency, config.host_concurrency)
     workers = min(available_cores(), len(feeds))
     lock = (store.lock_fd,) if store.lock_fd is not None else ()
+    # Every feed's id first, in one transaction: a new feed's row is made there, not in a commit of its
+    # own inside its poll's first step, where a thousand of them held up the first answers past their time.
+    with store.batch():
+        ids = [store.feed_id(feed.url, feed.name) for feed in feeds]
     with Readers(workers, pending=max(config.concurrency, 2 * workers), close_fds=lock) as readers:
         async with Client(config.concurrency, transport) as client:
             reports = []
             # Tasks made here start in the config's order; as_completed would start bare coroutines in a set's.
-            polls = [asyncio.ensure_future(run.poll(feed, client, limits, readers, force=force)) for feed in feeds]
+            polls = [
+                asyncio.ensure_future(run.poll(feed, client, limits, readers, force=force, feed_id=feed_id))
+                for feed, feed_id in zip(feeds, ids, strict=True)
+            ]
             for finished in asyncio.as_completed(polls):
                 report = await finished
                 reports.append(report)
@@ -112,6 +120,7 @@ async def poll_feed(
     rng: random.Random | None = None,
     flusher: Flusher | None = None,
     checked: bool = False,
+    feed_id: int | None = None,
 ) -> FeedReport:
     """Poll one feed with a client and store that outlive it, for the daemon.
 
@@ -131,7 +140,9 @@ async def poll_feed(
         return FeedReport(feed.name, feed.url, status="failed", error=reason, kind=kind)
     run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
     run.articles.later = True  # the daemon asks article pages after the poll (``articles.extract_feed``)
-    return await run.poll(feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency))
+    return await run.poll(
+        feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency), feed_id=feed_id
+    )
 
 
 def output_problem(config: Config, store: Store) -> tuple[str, FailureKind] | None:
@@ -184,19 +195,30 @@ class _Run:
 
     async def poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
-        readers: Readers | None = None, *, force: bool = False,
+        readers: Readers | None = None, *, force: bool = False, feed_id: int | None = None,
     ) -> FeedReport:
         """Poll one feed, with its filter rules applied to its stored entries first and its ``keep:`` after.
 
         Neither awaits, so like ``process`` they never race another feed.
+        ``feed_id``: the feed's id when the caller knows it already (the
+        daemon resolves it once per loaded config), saving the lookup.
         """
+        if feed_id is None:
+            feed_id = self.store.feed_id(feed.url, feed.name)
         if self.dry_run:
-            return await self._poll(feed, client, limits, readers, force=force)
-        feed_id = self.store.feed_id(feed.url, feed.name)
+            return await self._poll(feed, client, limits, readers, force=force, feed_id=feed_id)
+        # one read for the rules' key and the poll's plan, without the remembered hashes a waiting poll must not hold
+        state = _without_memory(self.store.feed_state(feed_id))
+        stored_key = state.filter_key if state is not None else None
         before = await refilter(
-            self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier
+            self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier,
+            stored_key=stored_key,
         )
-        report = await self._poll(feed, client, limits, readers, force=force)
+        # the state read above still holds unless the rules were applied again (read it afresh then)
+        same_rules = state is not None and stored_key == filter_key(feed.include, feed.exclude)
+        report = await self._poll(
+            feed, client, limits, readers, force=force, feed_id=feed_id, state=state if same_rules else None
+        )
         # entry images (images: download) whose time has come are tried again, whatever the feed said
         await self.images.after_poll(
             feed, feed_id, client, limits, report, utcnow(), self.applier.apply_stored, force=force
@@ -220,7 +242,7 @@ class _Run:
 
     async def _poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
-        readers: Readers | None = None, *, force: bool = False,
+        readers: Readers | None = None, *, feed_id: int, force: bool = False, state: FeedState | None = None,
     ) -> FeedReport:
         """Fetch one feed (unless it is retired or asked us to wait), read it and apply it.
 
@@ -229,9 +251,8 @@ class _Run:
         never race for the store or a file name.
         """
         readers = readers or Readers.inline()
-        feed_id = self.store.feed_id(feed.url, feed.name)
         request = feedpoll.PollRequest(feed.name, feed.url, request_key(feed), self.settings_key(feed), force)
-        plan = feedpoll.plan_poll(self.store.feed_state(feed_id), request, utcnow())
+        plan = feedpoll.plan_poll(state if state is not None else self.store.feed_state(feed_id), request, utcnow())
         if not self.dry_run:
             if plan.reset:
                 self.store.reset(feed_id)

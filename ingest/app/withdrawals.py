@@ -63,7 +63,7 @@ def take_out(
 
 async def refilter(
     store: Store, output: str, profile: Profile, body: str, feed: FeedConfig, feed_id: int, now: datetime,
-    *, dry_run: bool = False, applier: Applier | None = None,
+    *, dry_run: bool = False, applier: Applier | None = None, stored_key: str | None = None,
 ) -> Changes:
     """Judge the feed's stored entries again when its rules changed since they were last applied.
 
@@ -71,9 +71,10 @@ async def refilter(
     entries are written from their stored data by the applier, under the
     name they were given when first seen. Pruned entries and files the
     owner deleted stay away. Nothing happens while the rules stay the same.
+    ``stored_key``: the feed's stored key when the caller has read it already.
     """
     key = filter_key(feed.include, feed.exclude)
-    if store.filter_key(feed_id) == key:
+    if (store.filter_key(feed_id) if stored_key is None else stored_key) == key:
         return Changes()
     excluded, admitted, timed_out = rejudge(feed, feed_id, store.feed_entries(feed_id))
     for identity, why in timed_out:  # left as it is; judged again next time (the key is not saved)

@@ -156,6 +156,7 @@ class FeedState:
     validators: Validators = Validators()  # the last ETag and Last-Modified, for a conditional GET
     request_key: str | None = None  # what the last poll asked for (see ``Store.note_request``)
     failing_since: datetime | None = None  # the first failure of the current run of failures
+    filter_key: str = ""  # the rules its stored entries were last judged by (see ``Store.save_filter_key``)
 
     @property
     def fetch_url(self) -> str:

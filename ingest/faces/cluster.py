@@ -81,23 +81,28 @@ class LeasedDue:
         self.node_metrics = NodeMetrics(metrics, node)
         self._ids: dict[int, str] = {}  # the feeds this node may claim: every node has the same config
         self._names: dict[str, int] = {}
+        self._among: tuple[int, ...] | None = None  # their ids for the store, made again when they change
         # claims come at most this often; a due feed waits one tick at most
         self._tick = min(1.0, lease / 5)
         self._last_tick = 0.0
         self._caught_up = False  # the last claim found nothing: look again on the next tick only
         self._renew_every = lease / 3
         self._last_renew = time.monotonic()
+        # polls that ended, given back with the next claim or on the next tick: one round trip for many
+        self._releasing: list[tuple[int, datetime]] = []
 
     def plan(self, name: str, feed: FeedConfig, now: datetime) -> FeedState | None:
         self.drop(name)
         feed_id = self.store.feed_id(feed.url, feed.name)
         self._ids[feed_id], self._names[name] = name, feed_id
+        self._among = None
         return None  # a feed's plan is the store's next_poll_at, written by whichever node polled it last
 
     def drop(self, name: str) -> None:
         feed_id = self._names.pop(name, None)
         if feed_id is not None:
             self._ids.pop(feed_id, None)
+            self._among = None
 
     def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
         ticked = time.monotonic() - self._last_tick >= self._tick
@@ -105,11 +110,21 @@ class LeasedDue:
             self._last_tick = time.monotonic()
         room = claim_size(config.concurrency, in_flight, tick_passed=ticked, caught_up=self._caught_up)
         if room <= 0 or not self._ids:
+            if ticked:
+                self.finish()
             return []
-        claims = self.store.claim_due(
-            self._node, now, self.lease, room, among=list(self._ids),
-            host_cap=config.host_concurrency,  # the per-host limit, across every node
-        )
+        releasing, self._releasing = self._releasing, []
+        if self._among is None:
+            self._among = tuple(self._ids)
+        try:
+            claims = self.store.claim_due(
+                self._node, now, self.lease, room, among=self._among,
+                host_cap=config.host_concurrency,  # the per-host limit, across every node
+                releasing=releasing,
+            )
+        except Exception:
+            self._releasing[:0] = releasing  # given back with the next claim that works
+            raise
         self._caught_up = not claims  # nothing claimable now (none due, or their hosts at their limit)
         taken = []
         for claim in claims:
@@ -133,10 +148,19 @@ class LeasedDue:
             self._last_renew = time.monotonic()
 
     def done(self, due: Due, feed_id: int, when: datetime | None, in_flight: int) -> None:
-        self.store.release(self._node, feed_id, when or utcnow())
+        # Given back with the next claim, or on the next tick if none comes: the feed's next time is
+        # ahead anyway, and until then the node still counts as polling it, so no one else claims it.
+        self._releasing.append((feed_id, when or utcnow()))
         self.node_metrics.held.set(in_flight)
         self.node_metrics.polls.inc()
 
     def abandon(self, due: Due, feed_id: int) -> None:
         # due again at once (or at its time, if the claim looked ahead), for another node
-        self.store.release(self._node, feed_id, max(due.due, utcnow()) if due.due is not None else utcnow())
+        self._releasing.append((feed_id, max(due.due, utcnow()) if due.due is not None else utcnow()))
+        self.finish()
+
+    def finish(self) -> None:
+        """Give back the leases of the polls that ended and are not released yet."""
+        if self._releasing:
+            releasing, self._releasing = self._releasing, []
+            self.store.release_all(self._node, releasing)

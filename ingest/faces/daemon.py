@@ -92,7 +92,7 @@ class Daemon:
         self.node = self.source.node
         self._transport = transport
         self._feeds: dict[str, FeedConfig] = {}
-        self._in_backoff: dict[str, bool] = {}
+        self._in_backoff: set[str] = set()  # feeds failing or asked to wait: a set, so counting costs nothing
         self._in_flight: dict[asyncio.Task[None], tuple[str, int]] = {}  # each poll's feed name and id
         self._polling: set[str] = set()  # feeds whose poll is under way
         self._wake = asyncio.Event()  # the dispatcher looks again: a plan moved earlier, a slot freed, a stop
@@ -129,6 +129,7 @@ class Daemon:
             self._dispatching = False
             dispatcher.cancel()
             await asyncio.wait([dispatcher], timeout=5)
+            self.source.finish()
             await self._poller.aclose()
             await status.close()
         event("stopped", f"{who} stopped", node=self.node)
@@ -223,7 +224,7 @@ class Daemon:
         changed: list[str] = []
         for name in removed:
             self.source.drop(name)
-            self._in_backoff.pop(name, None)
+            self._in_backoff.discard(name)
         now = utcnow()
         with self.store.batch():  # one transaction for all the plans, not one per feed
             for name, feed in wanted.items():
@@ -233,11 +234,13 @@ class Daemon:
                 (changed if old else added).append(name)
                 state = self.source.plan(name, feed, now)
                 self.metrics.add_feed(name)
-                self._in_backoff[name] = bool(state and (state.error_count > 0 or state.waiting(now)))
+                self._backoff(name, bool(state and (state.error_count > 0 or state.waiting(now))))
         self.config = new
         self._feeds = wanted
         self.metrics.scheduled.set(len(wanted))
-        self.metrics.in_backoff.set(sum(self._in_backoff.values()))
+        self.metrics.in_backoff.set(len(self._in_backoff))
+        if wanted and self._dispatching:
+            self._poller.check(new)  # the whole-config checks read every feed: now, not in the first poll's slot
         self._wake.set()
         return added, removed, changed
 
@@ -298,7 +301,7 @@ class Daemon:
                 await asyncio.sleep((due.due - utcnow()).total_seconds())
             started = time.monotonic()  # the duration of the poll
             lag = max(0.0, (utcnow() - due.due).total_seconds()) if due.due else 0.0  # how late it starts
-            report = await self._poller.poll(self.config, feed)
+            report = await self._poller.poll(self.config, feed, feed_id=feed_id)
         except asyncio.CancelledError:
             self.source.abandon(due, feed_id)
             return  # stopped by _drain, which logs it; nothing was written and nothing planned
@@ -336,9 +339,15 @@ class Daemon:
         now = utcnow()
         when, state = self._poller.next_poll(feed_id, feed, report.failed, now)
         assert state is not None
-        self._in_backoff[feed.name] = report.failed or state.waiting(now)
-        self.metrics.in_backoff.set(sum(self._in_backoff.values()))
+        self._backoff(feed.name, report.failed or state.waiting(now))
+        self.metrics.in_backoff.set(len(self._in_backoff))
         return when
+
+    def _backoff(self, name: str, waiting: bool) -> None:
+        if waiting:
+            self._in_backoff.add(name)
+        else:
+            self._in_backoff.discard(name)
 
 
 def poll_fields(
@@ -362,4 +371,3 @@ def _count(number: int, noun: str) -> str:
 
 def _names(names: list[str]) -> str:
     return ", ".join(names) if names else "none"
-

@@ -64,6 +64,9 @@ class DueFeeds(Protocol):
     def abandon(self, due: Due, feed_id: int) -> None:
         """A poll was cancelled at stop: nothing was planned."""
 
+    def finish(self) -> None:
+        """Write what ``done`` and ``abandon`` left pending (the daemon stops, or a tick passed)."""
+
 
 class LocalDue:
     """The due feeds of a store only this process writes: a due-queue, its plans written to the store."""
@@ -73,9 +76,10 @@ class LocalDue:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._queue: DueQueue[str] = DueQueue()
+        self._ids: dict[str, int] = {}  # each planned feed's id, resolved once per loaded config
 
     def plan(self, name: str, feed: FeedConfig, now: datetime) -> FeedState | None:
-        feed_id = self.store.feed_id(feed.url, feed.name)
+        feed_id = self._ids[name] = self.store.feed_id(feed.url, feed.name)
         state = self.store.feed_state(feed_id)
         assert state is not None
         when = cadence.first_poll(feed, now, planned=state.next_poll_at, not_before=state.not_before)
@@ -86,10 +90,11 @@ class LocalDue:
 
     def drop(self, name: str) -> None:
         self._queue.drop(name)
+        self._ids.pop(name, None)
 
     def take(self, now: datetime, in_flight: int, config: Config) -> list[Due]:
         free = config.concurrency - in_flight
-        return [Due(name, due) for name, due in self._queue.take_due(now, free)] if free > 0 else []
+        return [Due(name, due, self._ids.get(name)) for name, due in self._queue.take_due(now, free)] if free > 0 else []
 
     def wait(self, now: datetime, in_flight: int, config: Config) -> float | None:
         if in_flight >= config.concurrency:
@@ -106,6 +111,9 @@ class LocalDue:
             self._queue.plan(due.name, when)
 
     def abandon(self, due: Due, feed_id: int) -> None:
+        return None
+
+    def finish(self) -> None:
         return None
 
 

@@ -8,7 +8,7 @@ stay interchangeable; the test suite runs the same store tests on both.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -92,10 +92,11 @@ class StoreAPI(Protocol):
     # leases (see ``leases``)
     def claim_due(
         self, node: str, now: datetime, lease_seconds: float, limit: int, among: Iterable[int] | None = None,
-        *, host_cap: int | None = None, ahead: float = 0.0,
+        *, host_cap: int | None = None, ahead: float = 0.0, releasing: Sequence[tuple[int, datetime]] = (),
     ) -> list[Claim]: ...
     def renew(self, node: str, feed_ids: Iterable[int], now: datetime, lease_seconds: float) -> int: ...
     def release(self, node: str, feed_id: int, next_poll_at: datetime) -> None: ...
+    def release_all(self, node: str, releasing: Sequence[tuple[int, datetime]]) -> None: ...
     def holders(self) -> dict[int, tuple[str, datetime | None]]: ...
 
     # entry images (``images: download``)

@@ -257,18 +257,8 @@ class PostgresStore(PostgresLeases, StatusQueries, MediaQueries, SqlStore):
             self._conn.execute("SELECT pg_advisory_unlock_all()")
         self._conn.close()
 
-    @contextlib.contextmanager
-    def _lease_transaction(self) -> Iterator[None]:
-        """Several lease statements as one transaction (each is its own otherwise)."""
-        self._lq("SELECT 1")  # connects on first use
-        try:
-            with self._lease_conn.transaction():
-                yield
-        except psycopg.Error as exc:
-            raise StoreFailed(redact(f"{redact(self.url)}: {_first_line(exc)}")) from None
-
-    def _lq(self, sql: str, args: Iterable[Any] = ()) -> Any:
-        """Run a lease statement (psycopg placeholders) on the lease connection, committed without a disk wait."""
+    def _lease_connection(self) -> Any:
+        """The lease statements' connection, opened on first use."""
         if self.readonly:
             raise StoreError("the store is open read-only")
         if self._lease_conn is None:
@@ -280,8 +270,23 @@ class PostgresStore(PostgresLeases, StatusQueries, MediaQueries, SqlStore):
                 )
             except psycopg.Error as exc:
                 raise StoreError(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
+        return self._lease_conn
+
+    @contextlib.contextmanager
+    def _lease_pipeline(self) -> Iterator[Any]:
+        """Lease statements sent to the server together and answered together: one round trip for all."""
+        conn = self._lease_connection()
         try:
-            return self._lease_conn.execute(sql, tuple(args))
+            with conn.pipeline():
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreFailed(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
+
+    def _lq(self, sql: str, args: Iterable[Any] = ()) -> Any:
+        """Run a lease statement (psycopg placeholders) on the lease connection, committed without a disk wait."""
+        conn = self._lease_connection()
+        try:
+            return conn.execute(sql, tuple(args))
         except psycopg.Error as exc:
             raise StoreFailed(redact(f"{printable_url(self.url)}: {_first_line(exc)}")) from None
 

@@ -151,32 +151,29 @@ class SqlStore:
         """
         sources = " ".join(entry_sources) if entry_sources is not None else None
         tokens = " ".join(item_tokens) if item_tokens is not None else None
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
-                " last_error = NULL, error_count = 0, failing_since = NULL, not_before = ?,"
-                " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
-                " entry_sources = COALESCE(?, entry_sources), item_tokens = COALESCE(?, item_tokens) WHERE id = ?",
-                (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
-                 iso_text(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
-            )
+        self._write(
+            "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
+            " last_error = NULL, error_count = 0, failing_since = NULL, not_before = ?,"
+            " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
+            " entry_sources = COALESCE(?, entry_sources), item_tokens = COALESCE(?, item_tokens) WHERE id = ?",
+            (validators.etag, validators.last_modified, now.isoformat(), now.isoformat(),
+             iso_text(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
+        )
 
     def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:
         """A failed poll: one more error in a row, and when to try again (backoff)."""
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
-                " failing_since = COALESCE(failing_since, ?), not_before = COALESCE(?, not_before) WHERE id = ?",
-                (now.isoformat(), error, now.isoformat(), iso_text(not_before), feed_id),
-            )
+        self._write(
+            "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
+            " failing_since = COALESCE(failing_since, ?), not_before = COALESCE(?, not_before) WHERE id = ?",
+            (now.isoformat(), error, now.isoformat(), iso_text(not_before), feed_id),
+        )
 
     def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> None:
         """The server asked us to wait (429/503 with Retry-After): not an error, no backoff step."""
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET last_polled_at = ?, last_error = ?, not_before = ? WHERE id = ?",
-                (now.isoformat(), reason, not_before.isoformat(), feed_id),
-            )
+        self._write(
+            "UPDATE feeds SET last_polled_at = ?, last_error = ?, not_before = ? WHERE id = ?",
+            (now.isoformat(), reason, not_before.isoformat(), feed_id),
+        )
 
     def retire(self, feed_id: int, reason: str, now: datetime) -> None:
         """The feed is gone for good (410): no more polls until ``reset``."""
@@ -205,17 +202,15 @@ class SqlStore:
 
     def reset(self, feed_id: int) -> None:
         """Forget errors, backoff, deferral and retirement: the next run asks at once."""
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET last_error = NULL, error_count = 0, failing_since = NULL, not_before = NULL, retired_at = NULL,"
-                " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
-                (feed_id,),
-            )
+        self._write(
+            "UPDATE feeds SET last_error = NULL, error_count = 0, failing_since = NULL, not_before = NULL, retired_at = NULL,"
+            " retired_reason = NULL, pending_redirect = NULL WHERE id = ?",
+            (feed_id,),
+        )
 
     def note_request(self, feed_id: int, key: str) -> None:
         """Remember what the feed's polls now ask for (its URL, headers and credentials, hashed)."""
-        with self._tx():
-            self._q("UPDATE feeds SET request_key = ? WHERE id = ?", (key, feed_id))
+        self._write("UPDATE feeds SET request_key = ? WHERE id = ?", (key, feed_id))
 
     def note_redirect(self, feed_id: int, *, pending: str | None, moved_to: str | None) -> None:
         """Remember a permanent redirect to confirm next time, or the confirmed new address."""
@@ -229,8 +224,7 @@ class SqlStore:
 
     def plan_poll(self, feed_id: int, when: datetime) -> None:
         """Remember when the daemon means to poll a feed, so a restart keeps the plan."""
-        with self._tx():
-            self._q("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (when.isoformat(), feed_id))
+        self._write("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (when.isoformat(), feed_id))
 
     def publishing_history(self, feed_id: int, now: datetime, horizon: float) -> tuple[int, float]:
         """Entries first seen in the recent window, and that window's length in seconds.
@@ -481,8 +475,7 @@ class SqlStore:
 
     def save_filter_key(self, feed_id: int, key: str) -> None:
         """The rules the feed's stored entries were last judged by."""
-        with self._tx():
-            self._q("UPDATE feeds SET filter_key = ? WHERE id = ?", (key or None, feed_id))
+        self._write("UPDATE feeds SET filter_key = ? WHERE id = ?", (key or None, feed_id))
 
     def feed_names(self) -> dict[int, str]:
         return dict(self._q("SELECT id, name FROM feeds").fetchall())
@@ -506,6 +499,12 @@ class SqlStore:
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """One transaction around many changes; the single-change methods join it."""
         return contextlib.nullcontext() if self.readonly else self._transaction()
+
+    def _write(self, sql: str, args: Iterable[Any]) -> None:
+        """One change, atomic alone: it joins a batch, else commits by itself (no BEGIN/COMMIT round trips)."""
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        self._q(sql, args)
 
     def _tx(self) -> contextlib.AbstractContextManager[None]:
         if self.readonly:
@@ -545,7 +544,7 @@ def parse_time(value: str | None) -> datetime | None:
 FEED_COLUMNS = (
     "id, url, name, last_polled_at, last_success_at, last_error, error_count, not_before,"
     " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
-    " entry_sources, etag, last_modified, request_key, item_tokens, failing_since"
+    " entry_sources, etag, last_modified, request_key, item_tokens, failing_since, filter_key"
 )
 
 
@@ -556,5 +555,5 @@ def feed_from_row(row: Any) -> FeedState:
         body_hash=row[9], ttl_minutes=row[10], pending_redirect=row[11], moved_to=row[12],
         retired_at=parse_time(row[13]), retired_reason=row[14], entry_sources=frozenset((row[15] or "").split()),
         validators=Validators(row[16], row[17]), request_key=row[18],
-        item_tokens=frozenset((row[19] or "").split()), failing_since=parse_time(row[20]),
+        item_tokens=frozenset((row[19] or "").split()), failing_since=parse_time(row[20]), filter_key=row[21] or "",
     )
