@@ -105,3 +105,29 @@ def test_a_run_whose_workers_are_killed_reads_the_rest_itself(tmp_path: Path, se
     assert "2 feeds: 2 ok" in out
     assert len(list((tmp_path / "posts").iterdir())) == 2
     assert "reading the remaining feeds in this process" in err
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def test_a_killed_daemon_leaves_no_article_worker_or_fork_server_behind(
+    tmp_path: Path, server: FeedServer, start_daemon
+) -> None:  # type: ignore[no-untyped-def]
+    from test_articles import serve_pages, teaser
+
+    serve_pages(server)
+    server.feed("/articles.xml", rss([teaser(server, 1, "blog")]))
+    config = write_config(tmp_path, [{"url": server.url("/articles.xml"), "content": "extract", "interval": "1h"}])
+    daemon = start_daemon(config)
+    daemon.wait_event("extract", timeout=30)  # its article worker started from a fork server, and did a job
+    started = descendants(daemon.proc.pid)
+    assert len(started) >= 2, started  # the fork server and its worker (and multiprocessing's helpers)
+
+    daemon.proc.send_signal(signal.SIGKILL)
+    daemon.proc.wait()
+
+    wait_until(lambda: not any(alive(pid) for pid in started), "the daemon's helper processes to end with it", 15)

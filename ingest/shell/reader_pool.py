@@ -25,8 +25,10 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import sys
+import threading
 import traceback
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -170,7 +172,7 @@ class Readers:
         if served and "forkserver" in multiprocessing.get_all_start_methods():
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 served, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
-                initargs=((),),
+                initargs=((), os.getpid()),
             )
         elif workers > 1 and "fork" in multiprocessing.get_all_start_methods():
             self._pool = concurrent.futures.ProcessPoolExecutor(
@@ -248,7 +250,7 @@ class Readers:
             self._frozen = False
 
 
-def _start_worker(close_fds: tuple[int, ...]) -> None:
+def _start_worker(close_fds: tuple[int, ...], owner: int | None = None) -> None:
     """Workers yield the CPU to the run's own process, leave Ctrl-C to it, and die with it.
 
     The run's process does short bursts of work between waits (a response
@@ -258,6 +260,8 @@ def _start_worker(close_fds: tuple[int, ...]) -> None:
     was killed: it would hold the store's lock (a copy of its descriptor)
     and every later run would find the store busy. So the lock is closed
     here, and on Linux the kernel ends the worker when its parent dies.
+    A worker a fork server started has the fork server as its parent, so
+    it watches its ``owner`` (the process that asked for it) instead.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for fd in close_fds:
@@ -270,5 +274,30 @@ def _start_worker(close_fds: tuple[int, ...]) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() == 1:  # the parent died before prctl took effect
             os._exit(0)
+    if owner is not None:
+        _end_with(owner)
     with contextlib.suppress(OSError):
         os.nice(_WORKER_NICENESS)
+
+
+def _end_with(owner: int) -> None:
+    """End this worker when ``owner`` ends, though another process is its parent.
+
+    A fork server's worker would otherwise outlive a daemon that was
+    killed, waiting for jobs forever, and keep the fork server alive too
+    (each worker holds the descriptor whose closing tells the fork server
+    to stop).
+    """
+    try:
+        watched = os.pidfd_open(owner)
+    except ProcessLookupError:  # gone already
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd here: the worker ends when its pool stops it
+        return
+
+    def wait() -> None:
+        select.select([watched], [], [])
+        os._exit(0)
+
+    threading.Thread(target=wait, name="ingest-owner-watch", daemon=True).start()
+
