@@ -68,7 +68,7 @@ from pathlib import Path
 
 # this script's directory is on sys.path
 from corpus import changes_in, feed_bytes, feed_name, feed_urls, file_name
-from perf import CHILD_ENV, INGEST, BenchError, count_md, free_port, log, nginx
+from perf import CHILD_ENV, INGEST, BenchError, count_md, free_port, log, nginx, run_main
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -685,11 +685,4 @@ def main(argv: list[str]) -> int:
     return 0 if failed == 0 and missed == 0 else 1
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

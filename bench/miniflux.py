@@ -56,17 +56,17 @@ import psycopg
 from corpus import changes_in, feed_urls, file_name
 from daemon_scale import Rewriter, postgres, process_cpu, server_cpu, write_feeds
 from perf import (
-    CHILD_ENV,
-    INGEST,
     ITEMS,
     PHASES,
     BenchError,
+    compile_ingest,
     Corpus,
     Measured,
     free_port,
     ingest_command,
     log,
     nginx,
+    run_main,
     run_series,
 )
 
@@ -381,13 +381,7 @@ def main(argv: list[str]) -> int:
     version = subprocess.run([str(binary), "-version"], capture_output=True, text=True, check=False).stdout.strip()
     print("command: " + shlex.join(["bench/run", *argv]))
     print(f"miniflux: {version} ({binary}); cores: {os.cpu_count()}; load average: {load()}", flush=True)
-    if not INGEST.exists():
-        raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
-    import ingest
-
-    # Byte-compiled once, as a second run on a user's machine finds it (as bench/perf.py does).
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(ingest.__file__).parent), *sys.path[1:]],
-                   env=CHILD_ENV, stdout=subprocess.DEVNULL, check=False)
+    compile_ingest()
     workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="ingest-miniflux-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
@@ -405,11 +399,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BenchError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -618,13 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_reader and facts["reader"] == "not installed":
         raise BenchError("reader is not installed: run the benchmark with bench/run (pip install -e '.[bench]')")
 
-    if not INGEST.exists():
-        raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
-    # Byte-compile everything once, as a second run on a user's machine finds it.
-    import ingest
-
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(ingest.__file__).parent), *sys.path[1:]],
-                   env=CHILD_ENV, stdout=subprocess.DEVNULL, check=False)
+    compile_ingest()
     workdir = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     results: Results = {}
@@ -685,12 +679,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if passed == len(shown) else 1
 
 
-if __name__ == "__main__":
+def run_main(main: Callable[[list[str]], int]) -> None:
+    """Exit with what ``main`` returns: 2 and one line for a BenchError, 130 on Ctrl-C."""
     try:
-        sys.exit(main())
+        sys.exit(main(sys.argv[1:]))
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def compile_ingest() -> None:
+    """Byte-compile ingest once, as a second run on a user's machine finds it; refuse without its command."""
+    if not INGEST.exists():
+        raise BenchError(f"no ingest command at {INGEST}: run the benchmark with bench/run")
+    import ingest
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(ingest.__file__).parent), *sys.path[1:]],
+                   env=CHILD_ENV, stdout=subprocess.DEVNULL, check=False)
+
+
+if __name__ == "__main__":
+    run_main(main)
