@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.config.model import Config, FeedConfig
-from ..core.records import FailureKind, FeedReport, FeedState, HookResult
+from ..core.records import FailureKind, FeedReport, HookResult, PollRecorded
 from ..core.reporting import webhook
 from ..core.reporting.webhook import WebhookResult
 from ..shell.leftovers import remove_leftovers
@@ -197,24 +197,26 @@ class Poller:
                 finish_withdrawals(self.store, str(config.output))
         return self._checked[1]
 
-    def next_poll(
-        self, feed_id: int, feed: FeedConfig, failed: bool, now: datetime
-    ) -> tuple[datetime, FeedState | None]:
-        """When to poll a feed next, after a poll that ``failed`` or not, and its stored state.
+    def next_poll(self, feed_id: int, feed: FeedConfig, report: FeedReport, now: datetime) -> tuple[datetime, bool]:
+        """When to poll a feed next after the poll ``report`` tells of, and whether it waits (backoff, a deferral).
 
         The schedule's rules, with the server's ``not_before`` and, for an
         adaptive feed, how often it published lately; the same for a single
-        daemon and for a cluster's nodes.
+        daemon and for a cluster's nodes. The feed's row is read only when
+        the poll did not say what its outcome left there (``report.recorded``).
         """
         from ..core.scheduling import cadence  # APScheduler's triggers: only the daemon plans polls
 
-        state = self.store.feed_state(feed_id)
-        history = cadence.History(ok=not failed)
+        recorded = report.recorded
+        if recorded is None:
+            state = self.store.feed_state(feed_id, memory=False)
+            recorded = PollRecorded(state.not_before if state else None)
+        history = cadence.History(ok=not report.failed)
         if feed.adaptive is not None:
             count, window = self.store.publishing_history(feed_id, now, cadence.HORIZON)
             history = replace(history, new_entries=count, window=window)
-        when = cadence.next_poll(feed, now, not_before=state.not_before if state else None, history=history)
-        return when, state
+        when = cadence.next_poll(feed, now, not_before=recorded.not_before, history=history)
+        return when, recorded.waiting(now)
 
     async def aclose(self) -> None:
         """Stop the article tasks (files are written between awaits, each atomically), then the workers."""

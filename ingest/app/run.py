@@ -208,7 +208,7 @@ class _Run:
         if self.dry_run:
             return await self._poll(feed, client, limits, readers, force=force, feed_id=feed_id)
         # one read for the rules' key and the poll's plan, without the remembered hashes a waiting poll must not hold
-        state = _without_memory(self.store.feed_state(feed_id))
+        state = self.store.feed_state(feed_id, memory=False)
         stored_key = state.filter_key if state is not None else None
         before = await refilter(
             self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier,
@@ -252,7 +252,9 @@ class _Run:
         """
         readers = readers or Readers.inline()
         request = feedpoll.PollRequest(feed.name, feed.url, request_key(feed), self.settings_key(feed), force)
-        plan = feedpoll.plan_poll(state if state is not None else self.store.feed_state(feed_id), request, utcnow())
+        plan = feedpoll.plan_poll(
+            state if state is not None else self.store.feed_state(feed_id, memory=False), request, utcnow()
+        )
         if not self.dry_run:
             if plan.reset:
                 self.store.reset(feed_id)
@@ -345,18 +347,18 @@ class _Run:
             case feedpoll.Retire(reason=reason, error=error):
                 report.status, report.kind, report.error = "failed", FailureKind.GONE, error
                 if not self.dry_run:
-                    self.store.retire(feed_id, reason, now)
+                    report.recorded = self.store.retire(feed_id, reason, now)
             case feedpoll.Defer(error=error, until=until, host=host):
                 report.status, report.until, report.error = "deferred", until, error
                 if not self.dry_run:
-                    self.store.record_deferred(feed_id, error, now, until)
+                    report.recorded = self.store.record_deferred(feed_id, error, now, until)
                     if host is not None:  # the host asked every client to wait: its other feeds wait too
                         self.store.defer_host(host, until, error)
             case feedpoll.Fail(error=error, kind=kind, until=until):
                 report.status, report.kind, report.error, report.until = "failed", kind, error, until
                 if not self.dry_run:
                     try:
-                        self.store.record_failure(feed_id, error, now, not_before=until)
+                        report.recorded = self.store.record_failure(feed_id, error, now, not_before=until)
                     except StoreFailed as exc:  # a full disk can refuse the store too
                         report.notes.append(f"the failure could not be recorded in the store: {exc}")
             case feedpoll.Succeed():
@@ -369,7 +371,7 @@ class _Run:
     def _succeeded(self, feed_id: int, decision: feedpoll.Succeed, now: datetime, report: FeedReport) -> None:
         report.status = decision.status
         if not self.dry_run:
-            self.store.record_success(
+            report.recorded = self.store.record_success(
                 feed_id, decision.validators, now,
                 not_before=decision.not_before, body_hash=decision.body_hash, ttl_minutes=decision.ttl,
                 entry_sources=list(decision.sources) if decision.read else None,

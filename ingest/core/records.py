@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # named in annotations only: listing the feeds does not load 
 
 __all__ = [
     "EntryState", "FailureKind", "FeedReport", "FeedState", "FeedStatus", "FetchResult", "HookResult", "Layout",
-    "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
+    "PollRecorded", "StoredEntry", "Validators", "EntryFailure", "Held", "Unchanged", "Prepared", "ReadFeed",
     "Blocked", "Broken", "Forget", "HoldBack", "Intent", "KeepEdit", "Same", "Skip", "Withdraw", "Write",
 ]
 
@@ -51,6 +51,20 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class PollRecorded:
+    """What a poll's recorded outcome left in the feed's row that planning its next poll needs.
+
+    Written and returned in one statement, so the daemon plans the next
+    poll without reading the row again.
+    """
+
+    not_before: datetime | None  # the server's hint, a backoff or a deferral; None: no wait
+
+    def waiting(self, now: datetime) -> bool:
+        return self.not_before is not None and self.not_before > now
 
 
 @dataclass(frozen=True)
@@ -225,6 +239,7 @@ class FeedReport:
     # Files of entries a new identity was judged the same as (a publisher's move: https, www, tracking
     # parameters, a new guid with the same link): updated in place, never written twice.
     same_as: list[str] = field(default_factory=list)
+    recorded: PollRecorded | None = None  # what the poll's outcome left in the store (None: not written, or unknown)
 
     @property
     def failed(self) -> bool:

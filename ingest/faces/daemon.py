@@ -337,9 +337,8 @@ class Daemon:
         if feed is None:
             return None
         now = utcnow()
-        when, state = self._poller.next_poll(feed_id, feed, report.failed, now)
-        assert state is not None
-        self._backoff(feed.name, report.failed or state.waiting(now))
+        when, waiting = self._poller.next_poll(feed_id, feed, report, now)
+        self._backoff(feed.name, report.failed or waiting)
         self.metrics.in_backoff.set(len(self._in_backoff))
         return when
 

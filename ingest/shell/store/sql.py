@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ...core.printable import stored_url
-from ...core.records import FeedState, Layout, StoredEntry, Validators
+from ...core.records import FeedState, Layout, PollRecorded, StoredEntry, Validators
 from ...errors import StoreError
 
 __all__ = ["FEED_COLUMNS", "SqlStore", "feed_from_row", "iso_text", "parse_time", "utcnow"]
@@ -122,8 +122,11 @@ class SqlStore:
                 self._q("UPDATE feeds SET url = ? WHERE id = ?", (bare, row[0]))
         return row
 
-    def feed_state(self, feed_id: int) -> FeedState | None:
-        row = self._q(f"SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+    def feed_state(self, feed_id: int, *, memory: bool = True) -> FeedState | None:
+        """The feed's row; without ``memory``, not the hashes of its last body (about 10 KB), which only
+        reading a new body needs: a 304 poll neither sends nor splits them."""
+        columns = FEED_COLUMNS if memory else _FEED_COLUMNS_LEAN
+        row = self._q(f"SELECT {columns} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return feed_from_row(row) if row is not None else None
 
     def find_feed(self, url: str) -> FeedState | None:
@@ -142,7 +145,7 @@ class SqlStore:
         ttl_minutes: float | None = None,
         entry_sources: Iterable[str] | None = None,
         item_tokens: Iterable[str] | None = None,
-    ) -> None:
+    ) -> PollRecorded:
         """A good poll: new validators, errors and backoff cleared, the server's hint kept.
 
         ``body_hash``, ``ttl_minutes``, ``entry_sources`` and ``item_tokens``
@@ -151,7 +154,7 @@ class SqlStore:
         """
         sources = " ".join(entry_sources) if entry_sources is not None else None
         tokens = " ".join(item_tokens) if item_tokens is not None else None
-        self._write(
+        return self._outcome(
             "UPDATE feeds SET etag = ?, last_modified = ?, last_polled_at = ?, last_success_at = ?,"
             " last_error = NULL, error_count = 0, failing_since = NULL, not_before = ?,"
             " body_hash = COALESCE(?, body_hash), ttl_minutes = COALESCE(?, ttl_minutes),"
@@ -160,29 +163,28 @@ class SqlStore:
              iso_text(not_before), body_hash, ttl_minutes, sources, tokens, feed_id),
         )
 
-    def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> None:
+    def record_failure(self, feed_id: int, error: str, now: datetime, *, not_before: datetime | None = None) -> PollRecorded:
         """A failed poll: one more error in a row, and when to try again (backoff)."""
-        self._write(
+        return self._outcome(
             "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
             " failing_since = COALESCE(failing_since, ?), not_before = COALESCE(?, not_before) WHERE id = ?",
             (now.isoformat(), error, now.isoformat(), iso_text(not_before), feed_id),
         )
 
-    def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> None:
+    def record_deferred(self, feed_id: int, reason: str, now: datetime, not_before: datetime) -> PollRecorded:
         """The server asked us to wait (429/503 with Retry-After): not an error, no backoff step."""
-        self._write(
+        return self._outcome(
             "UPDATE feeds SET last_polled_at = ?, last_error = ?, not_before = ? WHERE id = ?",
             (now.isoformat(), reason, not_before.isoformat(), feed_id),
         )
 
-    def retire(self, feed_id: int, reason: str, now: datetime) -> None:
+    def retire(self, feed_id: int, reason: str, now: datetime) -> PollRecorded:
         """The feed is gone for good (410): no more polls until ``reset``."""
-        with self._tx():
-            self._q(
-                "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
-                " retired_at = ?, retired_reason = ? WHERE id = ?",
-                (now.isoformat(), reason, now.isoformat(), reason, feed_id),
-            )
+        return self._outcome(
+            "UPDATE feeds SET last_polled_at = ?, last_error = ?, error_count = error_count + 1,"
+            " retired_at = ?, retired_reason = ? WHERE id = ?",
+            (now.isoformat(), reason, now.isoformat(), reason, feed_id),
+        )
 
     def defer_host(self, host: str, not_before: datetime, reason: str) -> None:
         """A host asked to be left alone until ``not_before``: every feed on it waits (the later time wins)."""
@@ -506,6 +508,13 @@ class SqlStore:
             raise StoreError("the store is open read-only")
         self._q(sql, args)
 
+    def _outcome(self, update: str, args: Iterable[Any]) -> PollRecorded:
+        """A poll's outcome written, with what planning the next poll needs of the row it leaves."""
+        if self.readonly:
+            raise StoreError("the store is open read-only")
+        rows = self._q(f"{update} RETURNING not_before", args).fetchall()
+        return PollRecorded(parse_time(rows[0][0]) if rows else None)
+
     def _tx(self) -> contextlib.AbstractContextManager[None]:
         if self.readonly:
             raise StoreError("the store is open read-only")
@@ -546,6 +555,10 @@ FEED_COLUMNS = (
     " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
     " entry_sources, etag, last_modified, request_key, item_tokens, failing_since, filter_key"
 )
+
+
+# the same columns without the hashes of the feed's last body (``feed_state(memory=False)``)
+_FEED_COLUMNS_LEAN = FEED_COLUMNS.replace("entry_sources", "NULL").replace("item_tokens", "NULL")
 
 
 def feed_from_row(row: Any) -> FeedState:
