@@ -19,7 +19,8 @@ import yaml
 from conftest import FeedServer, item, rss, write_config
 from ingest.app import config_file
 from ingest.app.facade import Poller
-from ingest.shell.store import Store
+from ingest.core.records import PollRecorded
+from ingest.shell.store import Store, utcnow
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -138,3 +139,48 @@ def test_a_reload_with_another_profile_fails_the_polls_until_a_rebuild(
 
     assert all("rebuild" in e["error"] and "profile hugo -> jekyll" in e["error"] for e in failed), daemon.log()
     assert len(list((tmp_path / "posts").iterdir())) == 2
+
+
+def test_a_cluster_nodes_304_poll_reads_no_feed_row_and_writes_its_outcome_once(
+    tmp_path: Path, server: FeedServer, pg_url: str
+) -> None:
+    """On PostgreSQL a node's claim returns each feed's row: the poll plans from it, and its outcome's
+    write returns what the next poll's plan needs, so a 304 poll runs one statement on the feeds table."""
+    from ingest.shell.store.postgres import PostgresStore
+
+    class RecordingPostgres(PostgresStore):
+        statements: list[str] = []
+
+        def _q(self, sql: str, args: Any = ()) -> Any:
+            self.statements.append(sql)
+            return super()._q(sql, args)
+
+    feeds = serve_feeds(server, 3)
+    config = config_file.load(write_config(tmp_path, feeds, store=pg_url))
+    store = RecordingPostgres.open(pg_url, shared=True)
+
+    async def go() -> tuple[list[str], PollRecorded | None, bool]:
+        poller = Poller(config, store)
+        try:
+            for feed in config.feeds:  # each feed known, with validators: the later polls are 304
+                assert not (await poller.poll(config, feed)).failed
+            ids = {store.feed_id(feed.url, feed.name): feed for feed in config.feeds}
+            claims = store.claim_due("node", utcnow(), 30, limit=3, among=tuple(ids))
+            assert len(claims) == 3 and all(claim.state is not None for claim in claims)
+            claim = claims[0]
+            feed = ids[claim.feed_id]
+            store.statements = []
+            report = await poller.poll(config, feed, feed_id=claim.feed_id, state=claim.state)
+            assert report.status == "not-modified", report
+            _when, waiting = poller.next_poll(claim.feed_id, feed, report, utcnow())  # plans without a read
+            return store.statements, report.recorded, waiting
+        finally:
+            await poller.aclose()
+
+    try:
+        statements, recorded, waiting = asyncio.run(go())
+    finally:
+        store.close()
+    on_feeds = [sql for sql in statements if "FEEDS" in " ".join(sql.split()).upper()]
+    assert len(on_feeds) == 1 and on_feeds[0].lstrip().upper().startswith("UPDATE FEEDS"), statements
+    assert recorded is not None and recorded.not_before is None and not waiting

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.config.model import Config, FeedConfig
-from ..core.records import FailureKind, FeedReport, HookResult, PollRecorded
+from ..core.records import FailureKind, FeedReport, FeedState, HookResult, PollRecorded
 from ..core.reporting import webhook
 from ..core.reporting.webhook import WebhookResult
 from ..shell.leftovers import remove_leftovers
@@ -141,11 +141,14 @@ class Poller:
         self._articles_client = Client(config.concurrency, transport)
 
     async def poll(
-        self, config: Config, feed: FeedConfig, rng: random.Random | None = None, *, feed_id: int | None = None
+        self, config: Config, feed: FeedConfig, rng: random.Random | None = None, *, feed_id: int | None = None,
+        state: FeedState | None = None,
     ) -> FeedReport:
         """Poll ``feed`` under ``config`` (the daemon's current one, which a reload may have replaced).
 
-        ``feed_id``: the feed's id, when the caller resolved it already.
+        ``feed_id``: the feed's id, when the caller resolved it already;
+        ``state``: its row without the last body's hashes, when the caller
+        read it already (a cluster node's claim).
         """
         from .run import poll_feed
 
@@ -154,7 +157,7 @@ class Poller:
             return FeedReport(feed.name, feed.url, status="failed", error=problem[0], kind=problem[1])
         report = await poll_feed(
             config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng,
-            checked=True, feed_id=feed_id,
+            checked=True, feed_id=feed_id, state=state,
         )
         extract = feed.content == "extract"
         if extract:

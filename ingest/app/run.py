@@ -121,6 +121,7 @@ async def poll_feed(
     flusher: Flusher | None = None,
     checked: bool = False,
     feed_id: int | None = None,
+    state: FeedState | None = None,
 ) -> FeedReport:
     """Poll one feed with a client and store that outlive it, for the daemon.
 
@@ -141,7 +142,8 @@ async def poll_feed(
     run = _Run(config.output, store, False, rng or random.Random(), PROFILES[config.profile], config.body, flusher)
     run.articles.later = True  # the daemon asks article pages after the poll (``articles.extract_feed``)
     return await run.poll(
-        feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency), feed_id=feed_id
+        feed, client, limits or RequestLimits(config.concurrency, config.host_concurrency), feed_id=feed_id,
+        state=state,
     )
 
 
@@ -196,19 +198,23 @@ class _Run:
     async def poll(
         self, feed: FeedConfig, client: Client, limits: RequestLimits,
         readers: Readers | None = None, *, force: bool = False, feed_id: int | None = None,
+        state: FeedState | None = None,
     ) -> FeedReport:
         """Poll one feed, with its filter rules applied to its stored entries first and its ``keep:`` after.
 
         Neither awaits, so like ``process`` they never race another feed.
         ``feed_id``: the feed's id when the caller knows it already (the
-        daemon resolves it once per loaded config), saving the lookup.
+        daemon resolves it once per loaded config), saving the lookup;
+        ``state``: its row without the last body's hashes, when the caller
+        read it already (a cluster node's claim returns it).
         """
         if feed_id is None:
             feed_id = self.store.feed_id(feed.url, feed.name)
         if self.dry_run:
             return await self._poll(feed, client, limits, readers, force=force, feed_id=feed_id)
         # one read for the rules' key and the poll's plan, without the remembered hashes a waiting poll must not hold
-        state = self.store.feed_state(feed_id, memory=False)
+        if state is None:
+            state = self.store.feed_state(feed_id, memory=False)
         stored_key = state.filter_key if state is not None else None
         before = await refilter(
             self.store, self._output_dir, self.profile, self.body, feed, feed_id, utcnow(), applier=self.applier,

@@ -135,7 +135,7 @@ class LeasedDue:
                     "takeover", f"{name}: taken over from {claim.taken_from}, whose lease expired",
                     logging.WARNING, feed=name, node=self.node, previous=claim.taken_from,
                 )
-            taken.append(Due(name, claim.due, claim.feed_id))
+            taken.append(Due(name, claim.due, claim.feed_id, claim.state))
         self.node_metrics.held.set(in_flight + len(taken))
         return taken
 

@@ -301,7 +301,7 @@ class Daemon:
                 await asyncio.sleep((due.due - utcnow()).total_seconds())
             started = time.monotonic()  # the duration of the poll
             lag = max(0.0, (utcnow() - due.due).total_seconds()) if due.due else 0.0  # how late it starts
-            report = await self._poller.poll(self.config, feed, feed_id=feed_id)
+            report = await self._poller.poll(self.config, feed, feed_id=feed_id, state=due.state)
         except asyncio.CancelledError:
             self.source.abandon(due, feed_id)
             return  # stopped by _drain, which logs it; nothing was written and nothing planned

@@ -32,6 +32,7 @@ class Due:
     name: str
     due: datetime | None = None
     feed_id: int | None = None
+    state: FeedState | None = None  # the feed's row as the source found it (a claim), so the poll need not read it
 
 
 class DueFeeds(Protocol):

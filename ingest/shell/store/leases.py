@@ -25,9 +25,12 @@ to the server for many polls, instead of one per poll and per claim.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from ...core.records import FeedState
+from .sql import FEED_COLUMNS, feed_from_row
 
 __all__ = ["Claim", "PostgresLeases", "SingleNodeLeases"]
 
@@ -48,12 +51,16 @@ class Claim:
     """A feed a node now holds; ``taken_from`` names the node whose lease had expired, if any.
 
     ``due``: when the feed was planned for (None: never planned), so the
-    node can tell how late its poll starts.
+    node can tell how late its poll starts. ``state``: the feed's row as the
+    claim found it, without the last body's hashes (``feed_state(memory=False)``),
+    so the poll need not read it again: while the lease is held no other
+    node writes it.
     """
 
     feed_id: int
     taken_from: str | None = None
     due: datetime | None = None
+    state: FeedState | None = field(default=None, compare=False)
 
 
 class SingleNodeLeases:
@@ -140,7 +147,7 @@ class PostgresLeases:
                         f"WITH due AS ({_DUE.format(only=only)} LIMIT %s FOR UPDATE SKIP LOCKED)"
                         " UPDATE feeds SET lease_node = %s, lease_until = %s FROM due WHERE feeds.id = due.id"
                         " RETURNING feeds.id, CASE WHEN due.lease_until IS NOT NULL THEN due.lease_node END,"
-                        " due.due_at",
+                        f" due.due_at, {_CLAIMED_STATE}",
                         (*args, limit, node, until),
                     )
                 else:
@@ -157,7 +164,7 @@ class PostgresLeases:
                         "  ORDER BY due_at, id LIMIT %s)"
                         " UPDATE feeds SET lease_node = %s, lease_until = %s FROM chosen WHERE feeds.id = chosen.id"
                         " RETURNING feeds.id, CASE WHEN chosen.lease_until IS NOT NULL THEN chosen.lease_node END,"
-                        " chosen.due_at",
+                        f" chosen.due_at, {_CLAIMED_STATE}",
                         (*args, max(4 * limit, limit + 64), moment, host_cap, limit, node, until),
                     )
             rows = claimed.fetchall()
@@ -220,6 +227,18 @@ def _when(stored: str | None) -> datetime | None:
     return datetime.fromisoformat(stored) if stored else None
 
 
-def _claims(rows: list[tuple[int, str | None, str]]) -> list[Claim]:
-    """Claims from (id, the node whose lease expired, the planned time or '' for never planned) rows."""
-    return [Claim(feed_id, taken, datetime.fromisoformat(due) if due else None) for feed_id, taken, due in sorted(rows)]
+# What a claim returns of each feed it took: its row without the last body's hashes (about 10 KB,
+# which only reading a new body needs), so a 304 poll makes no read of its own.
+_CLAIMED_STATE = ", ".join(
+    "NULL" if column in ("entry_sources", "item_tokens") else f"feeds.{column}"
+    for column in (part.strip() for part in FEED_COLUMNS.split(","))
+)
+
+
+def _claims(rows: list[tuple[Any, ...]]) -> list[Claim]:
+    """Claims from (id, the node whose lease expired, the planned time or '' for never planned, the
+    feed's row...) rows."""
+    return [
+        Claim(row[0], row[1], datetime.fromisoformat(row[2]) if row[2] else None, feed_from_row(row[3:]))
+        for row in sorted(rows, key=lambda row: row[0])
+    ]
