@@ -26,6 +26,7 @@ from ...core.printable import printable_url
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import PostgresLeases
 from .sql import SqlStore
+from .host_waits import HostWaits
 from .media_queries import MediaQueries
 from .status_queries import StatusQueries
 
@@ -155,7 +156,7 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class PostgresStore(PostgresLeases, StatusQueries, MediaQueries, SqlStore):
+class PostgresStore(PostgresLeases, StatusQueries, MediaQueries, HostWaits, SqlStore):
     """The store in a PostgreSQL database, shared by every node of a cluster."""
 
     _NULLS_LAST = " NULLS LAST"

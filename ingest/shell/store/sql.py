@@ -186,22 +186,6 @@ class SqlStore:
             (now.isoformat(), reason, now.isoformat(), reason, feed_id),
         )
 
-    def defer_host(self, host: str, not_before: datetime, reason: str) -> None:
-        """A host asked to be left alone until ``not_before``: every feed on it waits (the later time wins)."""
-        with self._tx():
-            self._q(
-                "INSERT INTO host_waits (host, not_before, reason) VALUES (?, ?, ?) ON CONFLICT (host) DO UPDATE"
-                " SET not_before = excluded.not_before, reason = excluded.reason"
-                " WHERE excluded.not_before > host_waits.not_before",
-                (host, not_before.isoformat(), reason),
-            )
-
-    def host_wait(self, host: str, now: datetime) -> tuple[datetime, str] | None:
-        """Until when and why the host asked to wait, if that time is still ahead."""
-        row = self._q("SELECT not_before, reason FROM host_waits WHERE host = ? AND not_before > ?",
-                      (host, now.isoformat())).fetchone()
-        return (datetime.fromisoformat(row[0]), row[1] or "") if row else None
-
     def reset(self, feed_id: int) -> None:
         """Forget errors, backoff, deferral and retirement: the next run asks at once."""
         self._write(

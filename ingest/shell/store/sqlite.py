@@ -20,6 +20,7 @@ from typing import Any
 from ...errors import StoreError, StoreFailed, StoreLocked
 from .leases import SingleNodeLeases
 from .sql import SqlStore
+from .host_waits import HostWaits
 from .media_queries import MediaQueries
 from .status_queries import StatusQueries
 
@@ -183,7 +184,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 
-class Store(SingleNodeLeases, StatusQueries, MediaQueries, SqlStore):
+class Store(SingleNodeLeases, StatusQueries, MediaQueries, HostWaits, SqlStore):
     """The SQLite store (``Store.open(path)``), the embedded default."""
 
     def __init__(self, db: sqlite3.Connection, lock_fd: int | None, readonly: bool):
