@@ -12,14 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 
 from ..app import config_file
-from ..core.reporting.status import IDLE_BUCKETS, IDLE_LABELS, STATES
-# .common and .report (the store, the config model) are imported by the commands: building the parser for
-# --help and --version must not load them (tests/test_imports.py)
+from ..core.reporting.states import STATES
+# .common and .report (the store, the config model), the status report's rules and urllib are imported by
+# the commands: building the parser for --help and --version must not load them (tests/test_imports.py)
 
 __all__ = ["add_parsers", "command_healthcheck", "command_status"]
 
@@ -99,6 +97,8 @@ def _print_table(rows: list[Any]) -> None:
 
 
 def _summary(states: dict[str, int], idle: dict[str, int]) -> str:
+    from ..core.reporting.status import IDLE_BUCKETS, IDLE_LABELS
+
     total = sum(states.values())
     parts = [f"{count} {state}" for state, count in states.items() if count]
     line = f"{total} feed{'s' if total != 1 else ''}: {', '.join(parts) or 'none configured'}"
@@ -113,6 +113,9 @@ def _printable(text: str) -> str:
 
 def command_healthcheck(args: argparse.Namespace) -> int:
     """GET the URL; 0 on 200, else 1 with one line saying why."""
+    import urllib.error
+    import urllib.request
+
     from .common import EXIT_FEED_FAILED, EXIT_OK
 
     try:

@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+
+from .states import STATES, State
 
 __all__ = [
     "FeedActivity", "FeedFacts", "IDLE_BUCKETS", "Page", "QUIET_STATES", "STATES", "SORT_KEYS", "StatusRow",
     "classify", "idle_bucket", "quiet_for", "select_rows", "summarize",
 ]
 
-State = Literal["ok", "quiet", "failing", "deferred", "retired", "new", "disabled"]
-# In the order a reader wants them: what needs attention first.
-STATES: tuple[State, ...] = ("failing", "quiet", "deferred", "retired", "ok", "new", "disabled")
 QUIET_STATES = ("ok",)  # only a feed whose server answers can be judged quiet
 SORT_KEYS = ("state", "name", "last_poll", "last_new", "new_30d", "next_poll")
 RECENT = timedelta(days=30)  # "entries in the last 30 days"
