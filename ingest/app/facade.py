@@ -132,6 +132,7 @@ class Poller:
         self.store = store
         self._client = Client(config.concurrency, transport)
         self._host_limits = RequestLimits(None, config.host_concurrency)  # the daemon bounds whole polls
+        self._rng = random.Random()  # the backoff's jitter: seeded once, not for every poll (os.urandom each time)
         self._flusher = Flusher()  # concurrent polls' files are synced together
         self._checked: tuple[Config, tuple[str, FailureKind] | None] | None = None
         self._on_extracted = on_extracted
@@ -156,7 +157,8 @@ class Poller:
         if problem is not None:
             return FeedReport(feed.name, feed.url, status="failed", error=problem[0], kind=problem[1])
         report = await poll_feed(
-            config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher, rng=rng,
+            config, feed, self.store, self._client, limits=self._host_limits, flusher=self._flusher,
+            rng=rng or self._rng,
             checked=True, feed_id=feed_id, state=state,
         )
         extract = feed.content == "extract"
