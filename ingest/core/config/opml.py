@@ -24,7 +24,7 @@ from xml.parsers import expat
 
 from ...errors import OpmlError
 from ..content.identity import normalize_link
-from ..printable import printable_url
+from ..printable import canonical_credentials, printable_text, printable_url, url_secrets
 from ..reading.parse import ParseError, check_entities
 from .model import FeedConfig, strip_userinfo
 
@@ -112,7 +112,8 @@ class _OutlineReader:
         if self._open:
             self._open[-1][2] = True
         lowered = {key.lower(): value for key, value in attrs.items()}
-        url = _clean(lowered.get("xmlurl", "")) or None
+        # credentials encoded as the config's reader encodes them: a raw '[' or '#' in them reads the same
+        url = canonical_credentials(_clean(lowered.get("xmlurl", ""))) or None
         outline = Outline(
             line=line,
             url=url,
@@ -164,7 +165,8 @@ def url_problem(url: str) -> str | None:
         host = parts.hostname
         parts.port  # noqa: B018 (a port that is not a number raises here, not later)
     except ValueError as exc:  # an unclosed IPv6 bracket, a port out of range
-        return f"{shown!r} is not a valid URL ({exc})"
+        # Python's reason quotes the part of the address it refused, which can hold the credentials
+        return f"{shown!r} is not a valid URL ({printable_text(str(exc), url_secrets(url))})"
     if scheme not in ("http", "https"):
         hint = " (write it as http:// or https://)" if scheme == "feed" else ""
         return f"{shown!r} is not an http:// or https:// URL{hint}"
