@@ -269,10 +269,10 @@ class _Run:
         if plan.state is not None and not plan.asked:
             return feedpoll.not_asked(feed.name, feed.url, plan.state)
         url, validators = plan.url, plan.validators
-        # A run's polls all start at once and most wait below for a slot: each holds its state without
-        # what the store remembers of the feed's last body (every entry's and item's hash, about 10 KB),
-        # which is read again only when a body is read, so waiting feeds hold next to nothing.
-        state = _without_memory(plan.state)
+        # A run's polls all start at once and most wait below for a slot: each holds its state as read
+        # above, without what the store remembers of the feed's last body (every entry's and item's hash,
+        # about 10 KB), which is read again only when a body is read, so waiting feeds hold next to nothing.
+        state = plan.state
         del plan
         try:
             async with readers.pending or contextlib.nullcontext():
@@ -412,13 +412,6 @@ class _Run:
         limit: tuple[int | str, ...] = (feed.summary_length,) if feed.summary_length != SUMMARY_LENGTH else ()
         limit += (feed.content,) if feed.content != "feed" else ()  # likewise, turning extraction on
         return hashlib.sha256(repr(settings + limit + reading_settings(feed)).encode()).hexdigest()[:16]
-
-
-def _without_memory(state: FeedState | None) -> FeedState | None:
-    """``state`` without the hashes of the feed's last body, which only reading a new body needs."""
-    if state is None or not (state.entry_sources or state.item_tokens):
-        return state
-    return replace(state, entry_sources=frozenset(), item_tokens=frozenset())
 
 
 def _say_reading(report: FeedReport, read: ReadFeed, warning: str | None, dates: DatesSaid) -> None:

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...core.records import FeedState
-from .sql import FEED_COLUMNS, feed_from_row
+from .sql import feed_from_row, lean_feed_columns
 
 __all__ = ["Claim", "PostgresLeases", "SingleNodeLeases"]
 
@@ -227,12 +227,9 @@ def _when(stored: str | None) -> datetime | None:
     return datetime.fromisoformat(stored) if stored else None
 
 
-# What a claim returns of each feed it took: its row without the last body's hashes (about 10 KB,
-# which only reading a new body needs), so a 304 poll makes no read of its own.
-_CLAIMED_STATE = ", ".join(
-    "NULL" if column in ("entry_sources", "item_tokens") else f"feeds.{column}"
-    for column in (part.strip() for part in FEED_COLUMNS.split(","))
-)
+# What a claim returns of each feed it took: its row without the last body's hashes, so a 304 poll
+# makes no read of its own.
+_CLAIMED_STATE = lean_feed_columns("feeds.")
 
 
 def _claims(rows: list[tuple[Any, ...]]) -> list[Claim]:

@@ -123,8 +123,7 @@ class SqlStore:
         return row
 
     def feed_state(self, feed_id: int, *, memory: bool = True) -> FeedState | None:
-        """The feed's row; without ``memory``, not the hashes of its last body (about 10 KB), which only
-        reading a new body needs: a 304 poll neither sends nor splits them."""
+        """The feed's row; without ``memory``, not its last body's hashes (a 304 poll neither sends nor splits them)."""
         columns = FEED_COLUMNS if memory else _FEED_COLUMNS_LEAN
         row = self._q(f"SELECT {columns} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return feed_from_row(row) if row is not None else None
@@ -541,8 +540,13 @@ FEED_COLUMNS = (
 )
 
 
-# the same columns without the hashes of the feed's last body (``feed_state(memory=False)``)
-_FEED_COLUMNS_LEAN = FEED_COLUMNS.replace("entry_sources", "NULL").replace("item_tokens", "NULL")
+def lean_feed_columns(table: str = "") -> str:
+    """``FEED_COLUMNS`` of ``table`` with NULL for the last body's hashes (about 10 KB; only reading a body needs them)."""
+    columns = FEED_COLUMNS.replace(" ", "").split(",")
+    return ", ".join("NULL" if column in ("entry_sources", "item_tokens") else table + column for column in columns)
+
+
+_FEED_COLUMNS_LEAN = lean_feed_columns()
 
 
 def feed_from_row(row: Any) -> FeedState:
