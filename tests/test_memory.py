@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -108,13 +109,16 @@ def test_waiting_polls_do_not_hold_what_the_store_remembers_of_each_body(
     assert held and held[0] <= 2, f"{held[0]} waiting polls hold their feed's remembered hashes"
 
 
-def test_the_run_s_objects_stay_out_of_the_collector_while_forked_readers_share_them() -> None:
-    """A collection in a forked reader would write to every object it inherited, making each page its own copy."""
+def test_a_worker_keeps_what_it_inherited_out_of_the_collector() -> None:
+    """A collection in a worker would write to every object it inherited from the fork server, making each
+    page its own copy instead of one shared by all the workers."""
     from ingest.shell.reader_pool import Readers
 
-    gc.collect()
-    assert gc.get_freeze_count() == 0
-    with Readers(2):
-        frozen = gc.get_freeze_count()
-    assert frozen > 1000  # the modules' functions and classes at least
-    assert gc.get_freeze_count() == 0  # once the readers are gone, this process collects them as usual
+    async def in_a_worker() -> tuple[int, int]:
+        with Readers(2) as readers:
+            return await readers.call(gc.get_freeze_count), await readers.call(os.getpid)
+
+    frozen, worker = asyncio.run(in_a_worker())
+    assert worker != os.getpid()
+    assert frozen > 1000  # the preloaded modules' functions and classes at least
+    assert gc.get_freeze_count() == 0  # this process collects as usual

@@ -87,13 +87,12 @@ async def run_feeds(
     feeds = list(feeds)
     run = _Run.prepare(config, store, dry_run, rng)
     limits = RequestLimits(config.concurrency, config.host_concurrency)
-    workers = min(available_cores(), len(feeds))
-    lock = (store.lock_fd,) if store.lock_fd is not None else ()
+    workers = min(available_cores(), len(feeds))  # with one, the feeds are read in this process
     # Every feed's id first, in one transaction: a new feed's row is made there, not in a commit of its
     # own inside its poll's first step, where a thousand of them held up the first answers past their time.
     with store.batch():
         ids = [store.feed_id(feed.url, feed.name) for feed in feeds]
-    with Readers(workers, pending=max(config.concurrency, 2 * workers), close_fds=lock) as readers:
+    with Readers(workers if workers > 1 else 0, pending=max(config.concurrency, 2 * workers)) as readers:
         async with Client(config.concurrency, transport) as client:
             reports = []
             # Tasks made here start in the config's order; as_completed would start bare coroutines in a set's.

@@ -3,11 +3,10 @@
 Parsing, sanitizing and rendering are nearly all of a first run's work and
 run in Python and Rust code that holds the GIL, so a run hands them to a pool of
 worker processes, one per core, while its event loop goes on fetching. The
-pool is forked before the run opens any connection or thread (a fork beside
-running threads can copy a held lock), and its workers import feedparser and
-nh3 only when the first feed reaches them: a run in which every feed
-answers 304 pays for neither. With one core, or in the daemon, feeds are read
-in the calling process.
+pool starts when the first feed needs reading, from a fork server that
+imports feedparser, nh3 and the reading code once for all its workers: a run
+in which every feed answers 304 starts no worker and imports none of them.
+With one core, or in the daemon, feeds are read in the calling process.
 
 Only what a worker needs crosses the process boundary: the fetched result
 and the feed's settings go in; Articles with their files rendered, or what
@@ -27,11 +26,11 @@ import os
 import pickle
 import select
 import signal
-import sys
 import threading
 import traceback
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.records import EntryFailure, Held, Prepared, ReadFeed, Unchanged
 
@@ -45,7 +44,7 @@ __all__ = ["available_cores", "read_feed", "Readers", "source_hash"]
 
 log = logging.getLogger("ingest.reading")  # the name people see in log lines, whatever the module's place
 _WORKER_NICENESS = 10
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_T = TypeVar("_T")
 
 
 def read_feed(
@@ -152,70 +151,42 @@ def available_cores() -> int:
 
 
 class Readers:
-    """Where a run reads its feeds: a pool of worker processes, or the calling process.
+    """Where a run reads its feeds: worker processes, or the calling process.
 
     Use as a context manager; leaving it stops the workers. ``pending`` is
     how many fetched bodies may wait for a worker at once, which bounds the
     memory a run holds whatever the number of feeds.
+
+    The workers start when the first job comes, from a fork server (a
+    clean process that imports the reading code once and forks each worker
+    from itself): a run in which every feed answers 304 starts no process at
+    all, and a worker never inherits this process's threads, locks or open
+    files (the store's lock among them), whenever it starts.
     """
 
-    def __init__(
-        self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = (), *, served: int = 0
-    ):
-        """``close_fds`` are descriptors the workers must not keep, such as the store's lock.
-
-        ``served``: that many workers started from a fork server instead (see ``spawned``).
-        """
+    def __init__(self, workers: int, pending: int | None = None) -> None:
+        """``workers``: at most that many worker processes; with fewer than one, jobs run in this process."""
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
+        self._workers = workers if workers >= 1 and "forkserver" in multiprocessing.get_all_start_methods() else 0
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._frozen = False
-        if served and "forkserver" in multiprocessing.get_all_start_methods():
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                served, mp_context=multiprocessing.get_context("forkserver"), initializer=_start_worker,
-                initargs=((), os.getpid()),
-            )
-        elif workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_start_worker, initargs=(close_fds,),
-            )
-            # Fork every worker now, while this process has no other thread: the first
-            # submission forks them all (the fork start method) before it starts the pool's
-            # own thread. Not waiting for the job spares a run in which no feed needs reading
-            # the workers' start-up; a pool that breaks is found at the first read.
-            # Everything this process holds by then (modules, the config) is frozen out of the
-            # garbage collector's reach first: a collection writes to every object it visits, and
-            # each page it wrote in a worker would become that worker's own copy (about 10 MB a
-            # worker) instead of staying shared.
-            gc.freeze()
-            self._frozen = True
-            self._pool.submit(int)
+        self._starting: asyncio.Future[None] | None = None
+        self._closed = False
+        self._lock = threading.Lock()  # the pool is made in a thread while the run may be ending
 
     @classmethod
     def inline(cls) -> Readers:
-        return cls(1)
+        return cls(0)
 
     @classmethod
     def spawned(cls, workers: int = 1) -> Readers:
-        """Workers for a long-running process (the daemon's article extraction), started from a fork server.
-
-        The daemon has threads by then, so its workers are not forked from
-        it; they start clean and import what they need on their first job.
-        """
-        return cls(1, served=workers)
+        """Workers for a long-running process (the daemon's article extraction); none start before the first job."""
+        return cls(workers)
 
     async def read(
         self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
         salt: str = "", known: frozenset[str] = frozenset(), items: frozenset[str] = frozenset(),
     ) -> ReadFeed:
-        args = (result, feed, scope, profile, body, salt, known, items)
-        if self._pool is not None:
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(self._pool, read_feed, *args)
-            except concurrent.futures.process.BrokenProcessPool:
-                self._lost_workers()
-        return read_feed(*args)
+        return await self.call(read_feed, result, feed, scope, profile, body, salt, known, items)
 
     async def extract(
         self, data: bytes, url: str, content_type: str, selector: tuple[str, ...], remove: tuple[str, ...],
@@ -223,14 +194,50 @@ class Readers:
         """An article page's article (``content: extract``), extracted in a worker when there are any."""
         from ..core.content.article_page import extract_article
 
-        args = (data, url, content_type, selector, remove)
-        if self._pool is not None:
-            loop = asyncio.get_running_loop()
+        return await self.call(extract_article, data, url, content_type, selector, remove)
+
+    async def call(self, job: Callable[..., _T], *args: Any) -> _T:
+        """``job(*args)``, in a worker when there are any; ``job`` and its arguments must pickle."""
+        pool = await self._pool_for_jobs()
+        if pool is not None:
             try:
-                return await loop.run_in_executor(self._pool, extract_article, *args)
+                return await asyncio.get_running_loop().run_in_executor(pool, job, *args)
             except concurrent.futures.process.BrokenProcessPool:
                 self._lost_workers()
-        return extract_article(*args)
+        return job(*args)
+
+    async def _pool_for_jobs(self) -> concurrent.futures.ProcessPoolExecutor | None:
+        """The pool, started on the first call.
+
+        Its fork server's start (about a tenth of a second, mostly importing
+        the reading code) runs in a thread, so the event loop goes on
+        fetching meanwhile.
+        """
+        if self._pool is not None or not self._workers:
+            return self._pool
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(asyncio.to_thread(self._start, self._workers))
+        try:
+            await asyncio.shield(self._starting)
+        except OSError as exc:  # no process could be started (a limit on processes): read here
+            if self._workers:
+                log.warning("could not start worker processes (%s); reading in this process", exc)
+            self._workers = 0
+        return self._pool
+
+    def _start(self, workers: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        pool = concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),),
+        )
+        pool.submit(int).result()  # the fork server and a first worker are up
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._pool = pool
+        if closed:  # the run ended while its workers were starting
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _lost_workers(self) -> None:
         """A worker was killed (out of memory, a signal): the run goes on in this process."""
@@ -238,44 +245,55 @@ class Readers:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
+        self._workers = 0
 
     def __enter__(self) -> Readers:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._frozen:  # no worker shares this process's pages any more: collect them as usual again
-            gc.unfreeze()
-            self._frozen = False
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        self._workers = 0
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(close_fds: tuple[int, ...], owner: int | None = None) -> None:
+# What the fork server imports before forking its first worker, so that every worker
+# shares one copy of it instead of importing its own.
+PRELOAD = [
+    "ingest.shell.reader_pool",
+    "ingest.core.content.article",
+    "ingest.core.content.normalize",
+    "ingest.core.content.reuse",
+    "ingest.core.deciding.edits",
+    "ingest.core.reading.incremental",
+    "ingest.core.reading.parse",
+    "feedparser",
+    "nh3",
+    "ingest.core.rendering.page",
+    "ingest.core.rendering.profiles",
+]
+
+
+def _start_worker(owner: int) -> None:
     """Workers yield the CPU to the run's own process, leave Ctrl-C to it, and die with it.
 
     The run's process does short bursts of work between waits (a response
     arriving, a file created); on a machine whose cores the workers fill, at
     equal priority each burst would wait for a time slice. Ctrl-C stops the
     run, which then stops the workers. A worker must not outlive a run that
-    was killed: it would hold the store's lock (a copy of its descriptor)
-    and every later run would find the store busy. So the lock is closed
-    here, and on Linux the kernel ends the worker when its parent dies.
-    A worker a fork server started has the fork server as its parent, so
-    it watches its ``owner`` (the process that asked for it) instead.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for fd in close_fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    if sys.platform.startswith("linux"):
-        import ctypes
+    was killed: its parent is the fork server, so it watches its ``owner``
+    (the process that asked for it) and ends with it.
 
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(0)
-    if owner is not None:
-        _end_with(owner)
+    What the worker inherited from the fork server (the preloaded modules)
+    is frozen out of the garbage collector's reach: a collection writes to
+    every object it visits, and each page it wrote would become this
+    worker's own copy (about 10 MB a worker) instead of staying shared.
+    """
+    gc.freeze()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with(owner)
     with contextlib.suppress(OSError):
         os.nice(_WORKER_NICENESS)
 

@@ -57,11 +57,6 @@ class SqlStore:
     def _begin(self) -> None:
         raise NotImplementedError
 
-    @property
-    def lock_fd(self) -> int | None:
-        """The descriptor holding the store's lock, which a forked process must close (None: no such file)."""
-        return None
-
     def close(self) -> None:
         raise NotImplementedError
 
