@@ -1,3 +1,3 @@
-from .faces.cli import main
+from .faces.cli import command_line
 
-raise SystemExit(main())
+raise SystemExit(command_line())

@@ -217,6 +217,23 @@ def main(argv: list[str] | None = None, *, transport: httpx.AsyncBaseTransport |
         return _main(argv, transport)
 
 
+def command_line() -> int:
+    """The installed ``ingest`` command and ``python -m ingest``: ``main``, then a quick exit.
+
+    As the interpreter exits, its garbage collector passes over every object
+    the command loaded (modules, classes, functions): about 40 ms after a
+    run, a tenth of a run in which every feed answers 304, for a process
+    about to end whose files, store and connections are closed by then.
+    Frozen, they are passed over. Not in ``main``, which tests call in a
+    process that goes on.
+    """
+    code = main()
+    import gc
+
+    gc.freeze()
+    return code
+
+
 def _main(argv: list[str] | None, transport: httpx.AsyncBaseTransport | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
