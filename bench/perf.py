@@ -108,23 +108,26 @@ class Measured:
     """One measured process."""
 
     wall: float  # seconds, start to exit
-    cpu: float  # seconds, user + system of the process and its waited-for children
+    cpu: float  # seconds, user + system of the process and of every descendant (see ``measure``)
     peak_pss: int  # bytes, largest sampled proportional set size (PSS) of the process tree
     files: int | None = None  # Markdown files the run added, where that applies
 
 
-def tree_pss(root: int) -> int:
+def tree_pss(root: int, seen: set[int] | None = None) -> int:
     """Proportional set size, in bytes, of ``root`` and all its descendants, now.
 
     PSS splits each page shared by several processes among them, so a pool
     of forked workers sharing their parent's pages is counted once, as the
     machine pays for it. Descendants are found through each task's
     ``children`` list, which costs far less than reading all of /proc.
+    Each descendant's id is added to ``seen``.
     """
     total = 0
     stack = [root]
     while stack:
         pid = stack.pop()
+        if seen is not None:
+            seen.add(pid)
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
                 for line in f:
@@ -147,8 +150,15 @@ def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured
     written, so a run would otherwise pay for the files of the run before
     it (and a tool that syncs, as ``ingest run`` does, for all of them).
     A non-zero exit raises BenchError with the end of its stderr.
+
+    CPU time is the process's and every descendant's. Those it waited for
+    are in its own resource usage; one it never waits for (a fork server,
+    which ends after it) is adopted by this process once the measured one
+    ends (Linux's child subreaper), and waited for here.
     """
     os.sync()
+    adopt_orphans()
+    seen: set[int] = set()
     out_path, err_path = logs.with_suffix(".out"), logs.with_suffix(".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
@@ -159,7 +169,7 @@ def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_pss(proc.pid))
+                peak = max(peak, tree_pss(proc.pid, seen))
                 if time.perf_counter() - start > PROCESS_TIMEOUT and not done.is_set():
                     proc.kill()
                 done.wait(SAMPLE_EVERY)
@@ -183,7 +193,38 @@ def measure(command: list[str], logs: Path, cwd: Path | None = None) -> Measured
             f"exit status {proc.returncode} from {shlex.join(command)}\n"
             f"(output in {out_path} and {err_path}); end of stderr:\n" + "\n".join(tail)
         )
-    return Measured(wall=wall, cpu=usage.ru_utime + usage.ru_stime, peak_pss=peak)
+    return Measured(wall=wall, cpu=usage.ru_utime + usage.ru_stime + orphans_cpu(seen - {proc.pid}), peak_pss=peak)
+
+
+def adopt_orphans() -> None:
+    """Make this process the one that inherits its descendants' orphans (PR_SET_CHILD_SUBREAPER)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
+def orphans_cpu(pids: set[int], timeout: float = 10) -> float:
+    """CPU seconds of those of ``pids`` that became this process's children, once each has ended.
+
+    A pid that is not this process's child was waited for by its own
+    parent, whose time includes it.
+    """
+    total = 0.0
+    deadline = time.perf_counter() + timeout
+    for pid in pids:
+        while True:
+            try:
+                ended, _, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if ended:
+                total += usage.ru_utime + usage.ru_stime
+                break
+            if time.perf_counter() > deadline:
+                raise BenchError(f"process {pid}, left by a measured run, did not end")
+            time.sleep(0.005)
+    return total
 
 
 # The neighbour: rewrites the same NEIGHBOUR_BYTES of one file in 8 MiB blocks, at most

@@ -131,7 +131,7 @@ def test_every_module_declares_its_public_names(path):
 LINE_BUDGET = 450  # lines per module: past it, split by concern
 # The few modules allowed more, each with its own budget and the reason.
 OVER_BUDGET = {
-    "shell/store/sql.py": (560, "one SQL statement per question about feeds and entries, shared by both backends"),
+    "shell/store/sql.py": (575, "one SQL statement per question about feeds and entries, shared by both backends"),
 }
 
 

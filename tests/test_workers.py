@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FeedServer, Response, item, rss, run_cli, write_config
+from ingest.app.run import READ_HERE_FIRST
 from ingest.shell.reader_pool import available_cores
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -44,64 +45,132 @@ def wait_until(condition, what: str, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-def workers_of(run: subprocess.Popen[bytes] | subprocess.Popen[str]) -> list[int]:
-    """The process ids of a run's workers, once it has some: the children of its fork server."""
+def forked_workers(run: subprocess.Popen[bytes] | subprocess.Popen[str], server: FeedServer, paths: list[str]) -> list[int]:
+    """The process ids of a run's forked workers, once it is fetching ``paths``.
+
+    A run that will read many feeds whole forks its pool before the first
+    request is sent, so a run that has asked every feed has all the workers
+    it will have: one per core it may use, and none at all on a single core.
+    """
+    wait_until(lambda: all(server.in_flight.get(path) for path in paths), "the run to ask every feed")
+    assert run.poll() is None, "the run ended early"
+    return children(run.pid)
+
+
+def served_workers(run: subprocess.Popen[bytes] | subprocess.Popen[str]) -> list[int]:
+    """The process ids of a run's workers started from a fork server, once it has some."""
     def found() -> list[int]:
         assert run.poll() is None, "the run ended early"
         return [worker for child in children(run.pid) for worker in children(child)]
 
-    wait_until(lambda: bool(found()), "the run to start a worker")
+    wait_until(lambda: bool(found()), "the run to start a worker from a fork server")
     return found()
+
+
+MANY = READ_HERE_FIRST + 2  # more feeds to read than a run reads itself before it starts workers
+ASKED_AT_ONCE = MANY + 1  # every feed is on this one loopback host
+
+
+def start_run(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_a_run_in_which_every_feed_answers_304_starts_no_process(tmp_path: Path, server: FeedServer) -> None:
     release = threading.Event()
-    server.feed("/a.xml", rss([item(1)]))
-    server.feed("/b.xml", rss([item(2)]))
-    config = write_config(tmp_path, [server.url("/a.xml"), server.url("/b.xml")])
+    paths = [f"/{n}.xml" for n in range(MANY)]
+    for n, path in enumerate(paths):
+        server.feed(path, rss([item(n)]))
+    config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=ASKED_AT_ONCE, host_concurrency=ASKED_AT_ONCE)
     first = run_cli("--config", config, "run")
-    assert "2 feeds: 2 ok" in first.stdout, first.stdout + first.stderr
+    assert f"{MANY} feeds: {MANY} ok" in first.stdout, first.stdout + first.stderr
 
     def last(request) -> Response:  # type: ignore[no-untyped-def]
         release.wait(30)
         return Response(304, b"", {})
 
-    server.route("/b.xml", last)
-    run = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server.route(paths[-1], last)
+    run = start_run(config)
     try:
-        wait_until(lambda: server.in_flight.get("/b.xml"), "the run to ask its last feed")
-        time.sleep(0.3)  # /a.xml has answered 304 by now; a worker pool would have been started for it
+        wait_until(lambda: server.in_flight.get(paths[-1]), "the run to ask its last feed")
+        time.sleep(0.3)  # the others have answered 304 by now
         assert run.poll() is None
         assert children(run.pid) == []
     finally:
         release.set()
         out, err = run.communicate(timeout=60)
     assert run.returncode == 0, out + err
-    assert out.count("unchanged (not modified)") == 2, out
+    assert out.count("unchanged (not modified)") == MANY, out
+
+
+def test_a_run_with_a_few_changed_feeds_reads_them_itself(tmp_path: Path, server: FeedServer) -> None:
+    release = threading.Event()
+    paths = [f"/{n}.xml" for n in range(MANY)]
+    for n, path in enumerate(paths):
+        server.feed(path, rss([item(n)]))
+    config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=ASKED_AT_ONCE, host_concurrency=ASKED_AT_ONCE)
+    assert run_cli("--config", config, "run").returncode == 0
+    for n, path in enumerate(paths[:READ_HERE_FIRST]):
+        server.feed(path, rss([item(n), item(100 + n)]))
+    body = rss([item(MANY - 1)]).encode()
+    server.route(paths[-1], lambda _r: (release.wait(30), Response(200, body, {"Content-Type": "application/rss+xml"}))[1])
+    run = start_run(config)
+    try:
+        wait_until(lambda: server.in_flight.get(paths[-1]), "the run to ask its last feed")
+        time.sleep(0.5)  # the changed feeds have been read by now
+        assert children(run.pid) == []
+    finally:
+        release.set()
+        out, err = run.communicate(timeout=60)
+    assert run.returncode == 0, out + err
+    assert f"wrote {READ_HERE_FIRST} new" in out, out
+
+
+@pytest.mark.skipif(CORES < 2, reason="with one core a run reads its feeds itself and starts no worker")
+def test_a_run_with_many_changed_feeds_starts_workers_from_a_fork_server(tmp_path: Path, server: FeedServer) -> None:
+    release = threading.Event()
+    paths = [f"/{n}.xml" for n in range(MANY + 1)]
+    for n, path in enumerate(paths):
+        server.feed(path, rss([item(n)]))
+    config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=ASKED_AT_ONCE, host_concurrency=ASKED_AT_ONCE)
+    assert run_cli("--config", config, "run").returncode == 0
+    for n, path in enumerate(paths[:-1]):
+        server.feed(path, rss([item(n), item(100 + n)]))
+    body = rss([item(MANY), item(100 + MANY)]).encode()
+    server.route(paths[-1], lambda _r: (release.wait(30), Response(200, body, {"Content-Type": "application/rss+xml"}))[1])
+    run = start_run(config)
+    try:
+        assert served_workers(run)
+    finally:
+        release.set()
+        out, err = run.communicate(timeout=60)
+    assert run.returncode == 0, out + err
+    assert f"wrote {MANY + 1} new" in out, out
 
 
 @pytest.mark.skipif(CORES < 2, reason="with one core a run reads its feeds itself and starts no worker")
 def test_a_killed_run_leaves_no_worker_behind_and_the_store_free(tmp_path: Path, server: FeedServer) -> None:
-    server.feed("/a.xml", rss([item(1)]))  # read at once, by a worker
-    body = rss([item(2)]).encode()
-    server.route("/b.xml", lambda _r: Response(200, body, {"Content-Type": "application/rss+xml"}, delay=30))
-    config = write_config(tmp_path, [server.url("/a.xml"), server.url("/b.xml")])
+    paths = [f"/{n}.xml" for n in range(MANY)]
+    for n, path in enumerate(paths):
+        body = rss([item(n)]).encode()
+        server.route(path, lambda _r, body=body: Response(200, body, {"Content-Type": "application/rss+xml"}, delay=30))
+    config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=ASKED_AT_ONCE, host_concurrency=ASKED_AT_ONCE)
     run = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        workers_of(run)
-        started = descendants(run.pid)  # the fork server, its workers (and multiprocessing's helpers)
+        workers = forked_workers(run, server, paths)
+        assert len(workers) == 2
     finally:
         run.send_signal(signal.SIGKILL)
         run.wait()
 
-    wait_until(lambda: not any(alive(pid) for pid in started), "the workers to end with their run", 10)
+    wait_until(lambda: not any(alive(pid) for pid in workers), "the workers to end with their run", 10)
 
-    server.feed("/b.xml", rss([item(2)]))
+    for n, path in enumerate(paths):
+        server.feed(path, rss([item(n)]))
     again = run_cli("--config", config, "run")
     assert again.returncode == 0, again.stdout + again.stderr  # 75 would mean the store is still locked
-    assert "2 feeds: 2 ok" in again.stdout
+    assert f"{MANY} feeds: {MANY} ok" in again.stdout
 
 
 @pytest.mark.skipif(CORES < 2, reason="with one core a run reads its feeds itself and starts no worker")
@@ -109,16 +178,17 @@ def test_a_run_whose_workers_are_killed_reads_the_rest_itself(tmp_path: Path, se
     workers_killed = threading.Event()
 
     def after_the_kill(body: bytes) -> Response:
-        workers_killed.wait(30)  # the feed arrives only once there is no worker left to read it
+        workers_killed.wait(30)  # the feeds arrive only once there is no worker left to read them
         return Response(200, body, {"Content-Type": "application/rss+xml"})
 
-    server.feed("/1.xml", rss([item(1)]))  # read at once, by a worker
-    body = rss([item(2)]).encode()
-    server.route("/2.xml", lambda _r: after_the_kill(body))
-    config = write_config(tmp_path, [server.url("/1.xml"), server.url("/2.xml")])
-    run = subprocess.Popen([sys.executable, "-m", "ingest", "--config", str(config), "run"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    workers = workers_of(run)
+    paths = [f"/{n}.xml" for n in range(MANY)]
+    for n, path in enumerate(paths):
+        body = rss([item(n)]).encode()
+        server.route(path, lambda _r, body=body: after_the_kill(body))
+    config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=ASKED_AT_ONCE, host_concurrency=ASKED_AT_ONCE)
+    run = start_run(config)
+    workers = forked_workers(run, server, paths)
+    assert len(workers) == 2
     for pid in workers:
         os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     wait_until(lambda: not any(alive(pid) for pid in workers), "the killed workers to be gone", 10)
@@ -126,8 +196,8 @@ def test_a_run_whose_workers_are_killed_reads_the_rest_itself(tmp_path: Path, se
 
     out, err = run.communicate(timeout=60)
     assert run.returncode == 0, out + err
-    assert "2 feeds: 2 ok" in out
-    assert len(list((tmp_path / "posts").iterdir())) == 2
+    assert f"{MANY} feeds: {MANY} ok" in out
+    assert len(list((tmp_path / "posts").iterdir())) == MANY
     assert "reading the remaining feeds in this process" in err
 
 

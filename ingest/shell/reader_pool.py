@@ -2,10 +2,10 @@
 
 Parsing, sanitizing and rendering are nearly all of a first run's work and
 run in Python and Rust code that holds the GIL, so a run hands them to a pool of
-worker processes, one per core, while its event loop goes on fetching. The
-pool starts when the first feed needs reading, from a fork server that
-imports feedparser, nh3 and the reading code once for all its workers: a run
-in which every feed answers 304 starts no worker and imports none of them.
+worker processes, one per core, while its event loop goes on fetching. A
+run that will read many feeds whole forks its workers before it opens any
+connection; any other run starts them only once enough feeds need reading
+(see ``Readers``): a run in which every feed answers 304 starts no worker.
 With one core, or in the daemon, feeds are read in the calling process.
 
 Only what a worker needs crosses the process boundary: the fetched result
@@ -26,6 +26,7 @@ import os
 import pickle
 import select
 import signal
+import sys
 import threading
 import traceback
 from datetime import datetime, timezone
@@ -44,6 +45,7 @@ __all__ = ["available_cores", "read_feed", "Readers", "source_hash"]
 
 log = logging.getLogger("ingest.reading")  # the name people see in log lines, whatever the module's place
 _WORKER_NICENESS = 10
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _T = TypeVar("_T")
 
 
@@ -157,21 +159,53 @@ class Readers:
     how many fetched bodies may wait for a worker at once, which bounds the
     memory a run holds whatever the number of feeds.
 
-    The workers start when the first job comes, from a fork server (a
-    clean process that imports the reading code once and forks each worker
-    from itself): a run in which every feed answers 304 starts no process at
-    all, and a worker never inherits this process's threads, locks or open
-    files (the store's lock among them), whenever it starts.
+    Workers start in one of two ways. A run that will read many feeds whole
+    (``fork``) forks them at once, before it opens any connection or thread
+    (a fork beside running threads can copy a held lock): they share this
+    process's pages. Otherwise none starts up front, so a run in which every
+    feed answers 304 starts no process: the first ``inline`` jobs run here,
+    and only then do workers start, from a fork server (a clean process that
+    imports the reading code once and forks each worker from itself, safe
+    whatever threads this process has by then), while the jobs that come
+    meanwhile still run here. With ``inline`` None, jobs wait for the workers
+    instead of holding up this process's event loop (the daemon's article
+    extraction).
     """
 
-    def __init__(self, workers: int, pending: int | None = None) -> None:
-        """``workers``: at most that many worker processes; with fewer than one, jobs run in this process."""
+    def __init__(
+        self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = (), *,
+        fork: bool = False, inline: int | None = None,
+    ) -> None:
+        """``workers``: at most that many processes (fewer than one: every job runs here).
+
+        ``close_fds``: descriptors forked workers must not keep, such as the store's lock.
+        """
         self.pending = asyncio.Semaphore(pending or 2 * workers) if workers > 1 else None
-        self._workers = workers if workers >= 1 and "forkserver" in multiprocessing.get_all_start_methods() else 0
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._frozen = False
+        self._workers = 0  # workers still to start from the fork server
+        self._inline = inline
         self._starting: asyncio.Future[None] | None = None
         self._closed = False
-        self._lock = threading.Lock()  # the pool is made in a thread while the run may be ending
+        self._lock = threading.Lock()  # the fork server's pool is made in a thread while the run may be ending
+        methods = multiprocessing.get_all_start_methods()
+        if fork and workers > 1 and "fork" in methods:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker, initargs=(close_fds,),
+            )
+            # Fork every worker now, while this process has no other thread: the first
+            # submission forks them all (the fork start method) before it starts the pool's
+            # own thread. Not waiting for the job spares the run the workers' start-up.
+            # Everything this process holds by then (modules, the config) is frozen out of the
+            # garbage collector's reach first: a collection writes to every object it visits, and
+            # each page it wrote in a worker would become that worker's own copy (about 10 MB a
+            # worker) instead of staying shared.
+            gc.freeze()
+            self._frozen = True
+            self._pool.submit(int)
+        elif workers >= 1 and "forkserver" in methods:
+            self._workers = workers
 
     @classmethod
     def inline(cls) -> Readers:
@@ -179,7 +213,7 @@ class Readers:
 
     @classmethod
     def spawned(cls, workers: int = 1) -> Readers:
-        """Workers for a long-running process (the daemon's article extraction); none start before the first job."""
+        """Workers for a long-running process (the daemon's article extraction), started at the first job."""
         return cls(workers)
 
     async def read(
@@ -197,8 +231,8 @@ class Readers:
         return await self.call(extract_article, data, url, content_type, selector, remove)
 
     async def call(self, job: Callable[..., _T], *args: Any) -> _T:
-        """``job(*args)``, in a worker when there are any; ``job`` and its arguments must pickle."""
-        pool = await self._pool_for_jobs()
+        """``job(*args)``, in a worker when there is one; ``job`` and its arguments must pickle."""
+        pool = self._pool if self._pool is not None else await self._started()
         if pool is not None:
             try:
                 return await asyncio.get_running_loop().run_in_executor(pool, job, *args)
@@ -206,20 +240,20 @@ class Readers:
                 self._lost_workers()
         return job(*args)
 
-    async def _pool_for_jobs(self) -> concurrent.futures.ProcessPoolExecutor | None:
-        """The pool, started on the first call.
-
-        Its fork server's start (about a tenth of a second, mostly importing
-        the reading code) runs in a thread, so the event loop goes on
-        fetching meanwhile.
-        """
-        if self._pool is not None or not self._workers:
-            return self._pool
-        if self._starting is None:
+    async def _started(self) -> concurrent.futures.ProcessPoolExecutor | None:
+        """The fork server's pool once it is up; None while this job is to run here."""
+        if not self._workers:
+            return None
+        if self._inline:  # one of the first jobs: it runs here, and the workers may never be needed
+            self._inline -= 1
+            return None
+        if self._starting is None:  # its start (about a tenth of a second) runs in a thread: the loop goes on
             self._starting = asyncio.ensure_future(asyncio.to_thread(self._start, self._workers))
+        if self._inline is not None and not self._starting.done():
+            return None
         try:
             await asyncio.shield(self._starting)
-        except OSError as exc:  # no process could be started (a limit on processes): read here
+        except OSError as exc:  # no process could be started (a limit on processes): jobs run here
             if self._workers:
                 log.warning("could not start worker processes (%s); reading in this process", exc)
             self._workers = 0
@@ -229,7 +263,7 @@ class Readers:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
         pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),),
+            workers, mp_context=context, initializer=_start_worker, initargs=((), os.getpid()),
         )
         pool.submit(int).result()  # the fork server and a first worker are up
         with self._lock:
@@ -257,6 +291,9 @@ class Readers:
         self._workers = 0
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if self._frozen:  # no worker shares this process's pages any more: collect them as usual again
+            gc.unfreeze()
+            self._frozen = False
 
 
 # What the fork server imports before forking its first worker, so that every worker
@@ -276,24 +313,36 @@ PRELOAD = [
 ]
 
 
-def _start_worker(owner: int) -> None:
+def _start_worker(close_fds: tuple[int, ...], owner: int | None = None) -> None:
     """Workers yield the CPU to the run's own process, leave Ctrl-C to it, and die with it.
 
     The run's process does short bursts of work between waits (a response
     arriving, a file created); on a machine whose cores the workers fill, at
     equal priority each burst would wait for a time slice. Ctrl-C stops the
     run, which then stops the workers. A worker must not outlive a run that
-    was killed: its parent is the fork server, so it watches its ``owner``
-    (the process that asked for it) and ends with it.
-
-    What the worker inherited from the fork server (the preloaded modules)
-    is frozen out of the garbage collector's reach: a collection writes to
-    every object it visits, and each page it wrote would become this
-    worker's own copy (about 10 MB a worker) instead of staying shared.
+    was killed: it would hold the store's lock (a forked worker's copy of its
+    descriptor) and every later run would find the store busy. So the lock
+    is closed here, and on Linux the kernel ends a forked worker when its
+    parent dies. A worker a fork server started has the fork server as its
+    parent, so it watches its ``owner`` (the process that asked for it)
+    instead; and it freezes what it inherited from the fork server (the
+    preloaded modules) out of the garbage collector's reach, which would
+    otherwise make each page it visits this worker's own copy.
     """
-    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _end_with(owner)
+    for fd in close_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    if owner is not None:
+        gc.freeze()
+        _end_with(owner)
+    elif sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(0)
     with contextlib.suppress(OSError):
         os.nice(_WORKER_NICENESS)
 

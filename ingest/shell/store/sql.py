@@ -12,7 +12,7 @@ tables kept beside the entries (images, article pages) have theirs in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -56,6 +56,11 @@ class SqlStore:
 
     def _begin(self) -> None:
         raise NotImplementedError
+
+    @property
+    def lock_fd(self) -> int | None:
+        """The descriptor holding the store's lock, which a forked process must close (None: no such file)."""
+        return None
 
     def close(self) -> None:
         raise NotImplementedError
@@ -122,6 +127,16 @@ class SqlStore:
         columns = FEED_COLUMNS if memory else _FEED_COLUMNS_LEAN
         row = self._q(f"SELECT {columns} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return feed_from_row(row) if row is not None else None
+
+    def unread(self, feed_ids: Sequence[int]) -> int:
+        """How many of these feeds were never read (no body remembered): a run will parse them whole."""
+        found = 0
+        for start in range(0, len(feed_ids), 500):
+            chunk = feed_ids[start:start + 500]
+            found += self._q(
+                f"SELECT COUNT(*) FROM feeds WHERE id IN ({','.join('?' * len(chunk))}) AND body_hash IS NULL", chunk
+            ).fetchone()[0]
+        return found + sum(1 for feed_id in feed_ids if feed_id < 0)  # a dry run's feeds not in the store yet
 
     def find_feed(self, url: str) -> FeedState | None:
         """The feed configured at ``url``, or one that was moved there (the user updated the config)."""

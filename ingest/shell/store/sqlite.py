@@ -235,6 +235,11 @@ class Store(SingleNodeLeases, StatusQueries, MediaQueries, HostWaits, SqlStore):
             raise StoreError(f"{path}: {exc}") from None
         return cls(memory, None, readonly=True)
 
+    @property
+    def lock_fd(self) -> int | None:
+        """The descriptor holding the store's lock, which a forked process must close."""
+        return self._lock_fd
+
     def close(self) -> None:
         self._db.close()
         if self._lock_fd is not None:
