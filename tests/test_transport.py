@@ -173,8 +173,8 @@ def test_a_proxy_from_the_environment_is_used_and_no_cookie_is_kept(
 def test_a_fetch_cut_off_by_its_deadline_frees_the_only_connection(tmp_path: Path, server: FeedServer) -> None:
     """With one connection allowed, the next feed needs the one the cut-off fetch held.
 
-    The deadline cancels the fetch inside httpx's connection pool, mid-body;
-    the pool must still hand its connection slot to the next request.
+    The deadline cancels the fetch mid-body; the transport must still hand
+    its connection slot to the next request.
     """
     drip = (bytes([b]) for b in itertools.cycle(rss([item(1)]).encode()))
     server.route("/drip", lambda _r: Response(200, stream=drip, trickle=0.2, headers={"Content-Type": "application/rss+xml"}))
@@ -191,3 +191,98 @@ def test_a_fetch_cut_off_by_its_deadline_frees_the_only_connection(tmp_path: Pat
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith(("drip", "next"))}
     assert "took longer than the 1s deadline (deadline)" in lines["drip"], result.stdout
     assert "1 new" in lines["next"], result.stdout
+
+
+def test_requests_to_one_host_share_a_kept_alive_connection(tmp_path: Path, server: FeedServer) -> None:
+    paths = [f"/{n}.xml" for n in range(5)]
+    for n, path in enumerate(paths):
+        server.feed(path, rss([item(n)]))
+    config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=1)
+
+    first = run_cli("--config", config, "run")
+    again = run_cli("--config", config, "run")  # every feed 304: each answer read to its end, the connection kept
+
+    assert "5 feeds: 5 ok" in first.stdout and again.stdout.count("unchanged (not modified)") == 5, again.stdout
+    assert server.connections == 2  # one for each run
+
+
+class OneAnswerThenHangUp:
+    """A raw HTTP/1.1 server: its first connection answers one request, then closes at the next without a word.
+
+    As a server does that drops an idle keep-alive connection at the very
+    moment the client sends on it: the client cannot have seen the close.
+    Later connections answer every request.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.connections = 0
+        self.answered = 0
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.talk, args=(conn, self.connections), daemon=True).start()
+
+    def talk(self, conn: socket.socket, number: int) -> None:
+        with conn:
+            buffer = b""
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                buffer = buffer.split(b"\r\n\r\n", 1)[1]
+                if number == 1 and self.answered:
+                    return  # the next request on the first connection: closed unanswered
+                self.answered += 1
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: "
+                             + str(len(self.body)).encode() + b"\r\n\r\n" + self.body)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_kept_connection_closed_instead_of_answered_is_asked_again_on_a_new_one(tmp_path: Path) -> None:
+    origin = OneAnswerThenHangUp(rss([item(1)]).encode())
+    try:
+        config = load(write_config(tmp_path, [f"{origin.url}/a.xml", f"{origin.url}/b.xml"], concurrency=1))
+
+        async def poll_both() -> list[str]:
+            with Store.open(config.store) as store:
+                async with Client(1) as client:
+                    return [(await poll_feed(config, feed, store, client)).error or "ok" for feed in config.feeds]
+
+        statuses = asyncio.run(poll_both())
+    finally:
+        origin.close()
+
+    assert statuses == ["ok", "ok"]
+    assert origin.connections == 2 and origin.answered == 2
+
+
+@pytest.mark.parametrize(("padding", "accepted"), [(40_000, True), (200_000, False)], ids=["40 KB", "200 KB"])
+def test_an_answer_s_headers_are_read_up_to_100_kb(tmp_path: Path, server: FeedServer, padding: int, accepted: bool) -> None:
+    body = rss([item(1)]).encode()
+    server.route("/big.xml", lambda _r: Response(200, body, {"Content-Type": "application/rss+xml", "X-Padding": "a" * padding}))
+    config = write_config(tmp_path, [{"url": server.url("/big.xml"), "name": "big"}])
+
+    result = run_cli("--config", config, "run")
+
+    line = next(line for line in result.stdout.splitlines() if line.startswith("big"))
+    if accepted:
+        assert result.returncode == 0 and "1 new" in line, result.stdout
+    else:
+        assert result.returncode == 1 and "RemoteProtocolError" in line, result.stdout

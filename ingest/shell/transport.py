@@ -1,39 +1,45 @@
-"""The HTTP transport under the fetcher: httpcore's connection pool over plain asyncio streams.
+"""The HTTP transport under the fetcher: HTTP/1.1 with keep-alive, on asyncio's own streams and h11.
 
-httpx runs its async connections through anyio, which wraps every read and
-write of every request in cancel scopes and task lookups; with hundreds of
-feeds answering 304 that wrapper is about a quarter of the CPU a request
-costs. httpcore lets the network layer be swapped (its public
-``AsyncNetworkBackend``), so the pool here runs on asyncio's own streams,
-and ``AsyncioTransport`` puts it under httpx through httpx's public
-transport interface: httpx requests in, httpx responses out, httpcore's
-errors raised as httpx's.
+A feed fetch is a GET, one hop at a time, with a body read by the fetcher
+under its own limits: no HTTP/2, no proxies (a proxied run goes through
+httpx's own transports, see ``fetch.Client``), no cookies, no redirects
+here. httpcore's connection pool did that and much more on every request
+(a pool-wide search for a connection, events and locks from anyio, trace
+hooks), which cost a warm run of 200 feeds about a tenth of its time. This
+transport keeps what a fetch needs: a connection per origin, reused while
+it stays open and young, h11 for the protocol itself (the part that meets
+hostile servers), and httpx's own request, response and error types at its
+edges, through httpx's public transport interface.
+
+A reused connection that the server closed while it was idle fails before
+any byte of an answer: the request, a GET, is then sent once more on a new
+connection.
 
 The TLS context is made on the first https connection, not up front:
 loading the certificate bundle costs as much as a hundred 304 answers, and
 a run over plain-http or unchanged feeds never needs it.
-
-httpcore's pool still takes its locks and events from anyio under asyncio
-(it offers no public way to choose them); they cost a warm run of 200
-feeds a few milliseconds, which is the price of depending on public
-interfaces only: an upgrade of httpx or httpcore cannot change what this
-module does without an error saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpcore
+import h11
 import httpx
 
-__all__ = ["AsyncioBackend", "AsyncioTransport", "CONNECT_ATTEMPT_DELAY", "make_transport"]
+__all__ = ["AsyncioTransport", "CONNECT_ATTEMPT_DELAY", "make_transport"]
 
 
 CONNECT_ATTEMPT_DELAY = 0.25  # seconds before trying a host's next address (happy eyeballs)
+READ_SIZE = 64 * 1024
+MAX_HEAD = 100 * 1024  # an answer's status line and headers, at most (as httpcore allows)
+_DEFAULT_PORTS = {b"http": 80, b"https": 443}
+
+Origin = tuple[bytes, str, int]
 
 
 def make_transport(limits: httpx.Limits) -> AsyncioTransport:
@@ -42,188 +48,246 @@ def make_transport(limits: httpx.Limits) -> AsyncioTransport:
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
-    """httpcore's public ``AsyncConnectionPool`` on ``AsyncioBackend``, as an httpx transport."""
+    """Requests on kept-alive HTTP/1.1 connections, at most ``max_connections`` at a time."""
 
     def __init__(self, limits: httpx.Limits) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_LazyTLS(),  # type: ignore[arg-type]
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(),
-        )
+        self._requests = asyncio.Semaphore(limits.max_connections or 100)
+        self._idle: dict[Origin, list[_Connection]] = {}
+        self._idle_count = 0
+        self._max_idle = limits.max_keepalive_connections if limits.max_keepalive_connections is not None else 20
+        self._expiry = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
+        self._tls: ssl.SSLContext | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
+        if url.raw_scheme not in _DEFAULT_PORTS:
+            raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
+        # the host as sent (an international name in its ASCII form): what is resolved and named in TLS
+        origin = (url.raw_scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[url.raw_scheme])
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         try:
-            response = await self._pool.handle_async_request(core_request)
-        except Exception as exc:
-            raise _as_httpx(exc, request) from exc
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._requests.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("timed out waiting for a connection", request=request) from None
+        try:
+            connection, head = await self._exchange(origin, request, timeouts)
+        except BaseException:
+            self._requests.release()
+            raise
         return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream, request),
-            extensions=response.extensions,
+            status_code=head.status_code,
+            headers=list(head.headers),
+            stream=_Body(self, origin, connection, request, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
         )
 
-    async def aclose(self) -> None:
-        await self._pool.aclose()
+    async def _exchange(
+        self, origin: Origin, request: httpx.Request, timeouts: dict[str, float | None]
+    ) -> tuple[_Connection, h11.Response]:
+        """The request sent and its answer's head; once more on a new connection if a kept one was dead."""
+        while True:
+            connection = self._kept(origin)
+            reused = connection is not None
+            if connection is None:
+                connection = await self._connect(origin, request, timeouts.get("connect"))
+            try:
+                return connection, await connection.ask(request, timeouts)
+            except _Closed as closed:
+                connection.close()
+                if not reused:
+                    raise httpx.RemoteProtocolError(str(closed), request=request) from None
+            except BaseException:
+                connection.close()
+                raise
 
+    def _kept(self, origin: Origin) -> _Connection | None:
+        """An idle connection to ``origin`` still open and young enough, if there is one."""
+        kept = self._idle.get(origin)
+        now = time.monotonic()
+        while kept:
+            connection = kept.pop()
+            self._idle_count -= 1
+            if connection.reusable(now, self._expiry):
+                return connection
+            connection.close()
+        return None
 
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: Any, request: httpx.Request) -> None:
-        self._stream = stream
-        self._request = request
+    def _done(self, origin: Origin, connection: _Connection | None) -> None:
+        """A response was read or closed: its slot is free, its connection kept if it may be."""
+        self._requests.release()
+        if connection is None:
+            return
+        if self._idle_count >= self._max_idle:
+            oldest = min((kept[0] for kept in self._idle.values() if kept), key=lambda c: c.idle_since, default=None)
+            if oldest is None:
+                connection.close()
+                return
+            self._drop(oldest)
+        connection.idle_since = time.monotonic()
+        self._idle.setdefault(origin, []).append(connection)
+        self._idle_count += 1
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for part in self._stream:
-                yield part
-        except Exception as exc:
-            raise _as_httpx(exc, self._request) from exc
+    def _drop(self, connection: _Connection) -> None:
+        for kept in self._idle.values():
+            if connection in kept:
+                kept.remove(connection)
+                self._idle_count -= 1
+                break
+        connection.close()
 
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-
-# httpcore's errors and the httpx errors of the same meaning, most specific first.
-_ERRORS: tuple[tuple[type[Exception], type[httpx.RequestError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
-
-
-def _as_httpx(exc: Exception, request: httpx.Request) -> Exception:
-    """httpcore's error as the httpx error ``fetch`` handles; anything else unchanged."""
-    for core, mapped in _ERRORS:
-        if isinstance(exc, core):
-            return mapped(str(exc), request=request)
-    return exc
-
-
-class _LazyTLS:
-    """Stands in for the TLS context until a connection needs one.
-
-    httpcore only sets the ALPN protocols on it and hands it to
-    ``start_tls``, where ``AsyncioBackend`` asks for the real context, made
-    as httpx makes it (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
-    """
-
-    def __init__(self) -> None:
-        self._context: ssl.SSLContext | None = None
-        self._alpn: list[str] = []
-
-    def set_alpn_protocols(self, protocols: list[str]) -> None:
-        self._alpn = list(protocols)
-        if self._context is not None:
-            self._context.set_alpn_protocols(self._alpn)
-
-    def context(self) -> ssl.SSLContext:
-        if self._context is None:
-            self._context = httpx.create_ssl_context()
-            if self._alpn:
-                self._context.set_alpn_protocols(self._alpn)
-        return self._context
-
-
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network layer on ``asyncio.open_connection``."""
-
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def _connect(self, origin: Origin, request: httpx.Request, timeout: float | None) -> _Connection:
+        scheme, host, port = origin
+        context = self._tls_context() if scheme == b"https" else None
         try:
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None,
-                    happy_eyeballs_delay=CONNECT_ATTEMPT_DELAY,
+                    host, port, ssl=context, server_hostname=host if context else None,
+                    happy_eyeballs_delay=CONNECT_ATTEMPT_DELAY, limit=READ_SIZE,
                 )
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        sock = writer.get_extra_info("socket")  # asyncio has already set TCP_NODELAY
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return _Stream(reader, writer)
+            raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}", request=request) from None
+        except (OSError, ssl.SSLError) as exc:  # refused, unreachable, a certificate refused
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+        return _Connection(reader, writer)
 
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not supported")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class _Stream(httpcore.AsyncNetworkStream):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError:
-            raise httpcore.ReadTimeout("timed out reading") from None
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
-        try:
-            self._writer.write(buffer)
-            async with asyncio.timeout(timeout):
-                await self._writer.drain()
-        except TimeoutError:
-            raise httpcore.WriteTimeout("timed out writing") from None
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()  # as httpx makes it: certifi, or SSL_CERT_FILE/SSL_CERT_DIR
+            self._tls.set_alpn_protocols(["http/1.1"])
+        return self._tls
 
     async def aclose(self) -> None:
-        self._writer.close()
+        for kept in self._idle.values():
+            for connection in kept:
+                connection.close()
+        self._idle.clear()
+        self._idle_count = 0
 
-    async def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        context = ssl_context.context() if isinstance(ssl_context, _LazyTLS) else ssl_context
+
+class _Closed(Exception):
+    """The server closed the connection before any byte of its answer."""
+
+
+class _Connection:
+    """One HTTP/1.1 connection: h11's state machine over an asyncio stream."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.protocol = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+        self.idle_since = 0.0
+        self.received = 0  # bytes of the current answer so far
+
+    def reusable(self, now: float, expiry: float) -> bool:
+        """Open, idle and young; an idle connection with data or an end waiting is one the server gave up on."""
+        return (
+            now - self.idle_since < expiry
+            and self.protocol.our_state is h11.IDLE
+            and not self.reader.at_eof()
+            and not self.writer.is_closing()
+        )
+
+    async def ask(self, request: httpx.Request, timeouts: dict[str, float | None]) -> h11.Response:
+        """Send ``request`` and read its answer's head (informational answers skipped)."""
+        protocol = self.protocol
         try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(context, server_hostname=server_hostname)
-        except TimeoutError:
-            self._writer.close()
-            raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
-        except (OSError, ssl.SSLError) as exc:
-            self._writer.close()
-            raise httpcore.ConnectError(str(exc)) from exc
-        return self
+            data = protocol.send(h11.Request(method=request.method, target=request.url.raw_path,
+                                             headers=request.headers.raw))
+            async for part in request.stream:  # type: ignore[union-attr]
+                if part:
+                    data += protocol.send(h11.Data(data=part))
+            data += protocol.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            raise httpx.LocalProtocolError(str(exc), request=request) from exc
+        self.received = 0
+        await self._write(data, request, timeouts.get("write"))
+        while True:
+            event = await self.next_event(request, timeouts.get("read"))
+            if isinstance(event, h11.Response):
+                return event
+            if not isinstance(event, h11.InformationalResponse):  # nothing else can come first
+                raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} before the answer", request=request)
 
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            # an idle keep-alive connection with data or an end waiting is
-            # one the server gave up on; asyncio has already read the socket
-            return self._reader.at_eof() or self._writer.is_closing()
-        name = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
-        return self._writer.get_extra_info(name[info]) if info in name else None
+    async def next_event(self, request: httpx.Request, timeout: float | None) -> Any:
+        """h11's next event, reading from the network as it needs."""
+        protocol = self.protocol
+        while True:
+            try:
+                event = protocol.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                async with asyncio.timeout(timeout):
+                    data = await self.reader.read(READ_SIZE)
+            except TimeoutError:
+                raise httpx.ReadTimeout("timed out reading", request=request) from None
+            except OSError as exc:
+                if not self.received:
+                    raise _Closed(str(exc) or type(exc).__name__) from None
+                raise httpx.ReadError(str(exc), request=request) from exc
+            if not data and not self.received:
+                raise _Closed("Server disconnected without sending a response.")
+            self.received += len(data)
+            protocol.receive_data(data)  # b"": the end of the stream
+
+    async def _write(self, data: bytes, request: httpx.Request, timeout: float | None) -> None:
+        try:
+            self.writer.write(data)
+            async with asyncio.timeout(timeout):
+                await self.writer.drain()
+        except TimeoutError:
+            raise httpx.WriteTimeout("timed out writing", request=request) from None
+        except OSError as exc:
+            raise _Closed(str(exc)) from None
+
+    def finished(self) -> bool:
+        """Whether the exchange ended cleanly; if so the connection is ready for the next one."""
+        if self.protocol.our_state is h11.DONE and self.protocol.their_state is h11.DONE:
+            self.protocol.start_next_cycle()
+            return True
+        return False
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    """An answer's body as it arrives; reading it to its end gives the connection back for the next request."""
+
+    def __init__(
+        self, transport: AsyncioTransport, origin: Origin, connection: _Connection, request: httpx.Request,
+        timeout: float | None,
+    ) -> None:
+        self._transport = transport
+        self._origin = origin
+        self._connection: _Connection | None = connection
+        self._request = request
+        self._timeout = timeout
+        self._complete = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._connection
+        if connection is None:
+            return
+        while True:
+            event = await connection.next_event(self._request, self._timeout)
+            if isinstance(event, h11.Data):
+                yield bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                self._complete = True
+                return
+            else:  # ConnectionClosed before the end
+                raise httpx.RemoteProtocolError("the server closed the connection mid-answer", request=self._request)
+
+    async def aclose(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if self._complete and connection.finished():
+            self._transport._done(self._origin, connection)
+        else:
+            connection.close()
+            self._transport._done(self._origin, None)
