@@ -286,3 +286,30 @@ def test_an_answer_s_headers_are_read_up_to_100_kb(tmp_path: Path, server: FeedS
         assert result.returncode == 0 and "1 new" in line, result.stdout
     else:
         assert result.returncode == 1 and "RemoteProtocolError" in line, result.stdout
+
+
+def test_the_connections_kept_idle_are_capped_the_longest_idle_making_room(server: FeedServer) -> None:
+    """However many hosts a daemon asks, it keeps at most ``max_keepalive_connections`` connections idle."""
+    import httpx
+
+    from ingest.shell.transport import make_transport
+
+    other = FeedServer()
+    try:
+        for srv in (server, other):
+            srv.feed("/feed.xml", rss([item(1)]))
+
+        async def ask(urls: list[str]) -> list[int]:
+            transport = make_transport(httpx.Limits(max_connections=4, max_keepalive_connections=1))
+            statuses = []
+            async with httpx.AsyncClient(transport=transport) as client:
+                for url in urls:
+                    statuses.append((await client.get(url)).status_code)
+            return statuses
+
+        first, second = server.url("/feed.xml"), other.url("/feed.xml")
+        assert asyncio.run(ask([first, first, second, first])) == [200] * 4
+    finally:
+        other.close()
+    assert server.connections == 2  # kept for its second request, dropped when the other host's was kept
+    assert other.connections == 1

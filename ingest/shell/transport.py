@@ -52,8 +52,8 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, limits: httpx.Limits) -> None:
         self._requests = asyncio.Semaphore(limits.max_connections or 100)
-        self._idle: dict[Origin, list[_Connection]] = {}
-        self._idle_count = 0
+        self._idle: dict[Origin, list[_Connection]] = {}  # per origin, the most recently used last
+        self._by_age: dict[_Connection, Origin] = {}  # every idle connection, the longest idle first
         self._max_idle = limits.max_keepalive_connections if limits.max_keepalive_connections is not None else 20
         self._expiry = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
         self._tls: ssl.SSLContext | None = None
@@ -103,38 +103,42 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     def _kept(self, origin: Origin) -> _Connection | None:
         """An idle connection to ``origin`` still open and young enough, if there is one."""
-        kept = self._idle.get(origin)
         now = time.monotonic()
-        while kept:
-            connection = kept.pop()
-            self._idle_count -= 1
+        while origin in self._idle:
+            connection = self._idle[origin][-1]
+            self._forget(connection, origin)
             if connection.reusable(now, self._expiry):
                 return connection
             connection.close()
         return None
 
     def _done(self, origin: Origin, connection: _Connection | None) -> None:
-        """A response was read or closed: its slot is free, its connection kept if it may be."""
+        """A response was read or closed: its slot is free, its connection kept if it may be.
+
+        At most ``max_keepalive_connections`` are kept, whatever the number
+        of hosts: the one idle longest makes room. Nothing here looks at
+        every host, so a daemon's request costs the same at 50,000 feeds.
+        """
         self._requests.release()
         if connection is None:
             return
-        if self._idle_count >= self._max_idle:
-            oldest = min((kept[0] for kept in self._idle.values() if kept), key=lambda c: c.idle_since, default=None)
-            if oldest is None:
-                connection.close()
-                return
-            self._drop(oldest)
+        if self._max_idle <= 0:
+            connection.close()
+            return
+        if len(self._by_age) >= self._max_idle:
+            oldest, its_origin = next(iter(self._by_age.items()))
+            self._forget(oldest, its_origin)
+            oldest.close()
         connection.idle_since = time.monotonic()
         self._idle.setdefault(origin, []).append(connection)
-        self._idle_count += 1
+        self._by_age[connection] = origin
 
-    def _drop(self, connection: _Connection) -> None:
-        for kept in self._idle.values():
-            if connection in kept:
-                kept.remove(connection)
-                self._idle_count -= 1
-                break
-        connection.close()
+    def _forget(self, connection: _Connection, origin: Origin) -> None:
+        del self._by_age[connection]
+        kept = self._idle[origin]
+        kept.remove(connection)  # a few at most: one per request to that host at a time
+        if not kept:
+            del self._idle[origin]
 
     async def _connect(self, origin: Origin, request: httpx.Request, timeout: float | None) -> _Connection:
         scheme, host, port = origin
@@ -158,11 +162,10 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return self._tls
 
     async def aclose(self) -> None:
-        for kept in self._idle.values():
-            for connection in kept:
-                connection.close()
+        for connection in self._by_age:
+            connection.close()
         self._idle.clear()
-        self._idle_count = 0
+        self._by_age.clear()
 
 
 class _Closed(Exception):
