@@ -142,6 +142,8 @@ def test_a_header_value_the_http_library_refuses_is_named_nowhere(tmp_path: Path
 @example(user="Us3r", password="Pa5s#?/' @:", encoded=True)
 @example(user="Us3r", password="Pa5s ", encoded=False)  # a header value HTTP cannot send: the library's error quoted it
 @example(user="Us3r", password="Pa5s[", encoded=False)  # urlsplit reads a raw '[' as a broken IPv6 address
+@example(user="Us3r:@", password="Pa5s", encoded=False)  # libpq reads a store URL's userinfo to the first '@'
+@example(user="Us3r@", password="Pa5s/", encoded=False)  # the host would be ':Pa5s', the rest a path
 def test_no_command_shows_or_writes_a_secret(server: FeedServer, hosts: list[FeedServer], user: str, password: str, encoded: bool) -> None:
     if not encoded and "/" in user:
         user = user.replace("/", "_")  # a raw '/' in a user name ends the host: percent-encode it (see the docs)

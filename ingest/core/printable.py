@@ -75,9 +75,11 @@ def split_credentials(url: str) -> tuple[str, str | None]:
     slash = rest.find("/")
     authority = rest if slash < 0 else rest[:slash]
     at = authority.rfind("@")
-    if at < 0 and slash >= 0 and "@" in rest:
-        # no '@' before the first '/': credentials only if what stands there cannot be a host
-        if not _HOST_PORT.fullmatch(authority.split("?", 1)[0].split("#", 1)[0]) or _bad_port(authority):
+    if slash >= 0 and "@" in rest[slash:]:
+        # an '@' past the first '/' ends the credentials if what would be the host cannot be one
+        # (a raw '/' in a password: 'user:pa/ss@host', 'us@er:pa/ss@host')
+        host = authority[at + 1:]
+        if not _HOST_PORT.fullmatch(host.split("?", 1)[0].split("#", 1)[0]) or _bad_port(host):
             at = rest.rfind("@")
     if at < 0:
         return url, None
@@ -90,15 +92,18 @@ def canonical_credentials(url: str) -> str:
     A password holding ``#``, ``?`` or ``/`` as written would otherwise be
     read as the start of the fragment, query or path, and the feed asked at
     the wrong host; one holding ``[`` or ``]`` makes ``urlsplit`` refuse the
-    URL as a broken IPv6 address. Encoded, every reader of the URL sees the
-    same parts. Every place that takes a URL with credentials from a user
-    (the config, ``discover``) passes it through here first.
+    URL as a broken IPv6 address; a raw ``@`` is read to the last ``@`` by
+    Python and to the first by libpq (a store's URL). Encoded, every reader
+    of the URL sees the same parts. Every place that takes a URL with
+    credentials from a user (the config, ``discover``) passes it through
+    here first.
     """
     bare, userinfo = split_credentials(url)
     if userinfo is None:
         return url
     try:
-        if urlsplit(url).netloc.rpartition("@")[0] == userinfo:
+        # a raw '@' in the credentials: Python reads up to the last '@', libpq (a store's URL) to the first
+        if urlsplit(url).netloc.rpartition("@")[0] == userinfo and "@" not in userinfo:
             return url
     except ValueError:
         pass

@@ -23,6 +23,7 @@ from .access import config_secrets, feed_url
 from .feed_names import derive_names
 from .feed_settings import feed_settings, merge_schedule
 from .model import DEFAULT_STORE, FEED_KEYS, FEED_SETTINGS, TOP_KEYS, Config, ConfigError, FeedConfig
+from ..printable import canonical_credentials
 from .store_url import is_postgres
 from .yaml_reader import Entries, Reader, check_keys, compose, line_of
 
@@ -52,7 +53,8 @@ def parse(text: str, path: Path, *, feeds_required: bool = True) -> Config:
     base = path.parent
     output_text, profile, body = sections.output(reader, top)
     store_text = reader.string(top, "store", "", default=DEFAULT_STORE)
-    store_url = store_text if is_postgres(store_text) else None
+    # credentials percent-encoded where libpq and Python would split a raw '@' or '/' differently
+    store_url = canonical_credentials(store_text) if is_postgres(store_text) else None
     concurrency = reader.integer(top, "concurrency", "", default=_TOP_DEFAULTS["concurrency"], minimum=1)
     host_concurrency = reader.integer(
         top, "host_concurrency", "", default=_TOP_DEFAULTS["host_concurrency"], minimum=1
