@@ -89,6 +89,13 @@ class InFlight:
             return self._changed.wait_for(lambda: self.now > limit, timeout)
 
 
+class _ListeningServer(ThreadingHTTPServer):
+    """A backlog for a run's every feed at once: with the default 5, connections past it wait for the
+    kernel's retransmissions (1, 2, 4, 8 s...) and a test's fetches time out under load."""
+
+    request_queue_size = 256
+
+
 class FeedServer:
     """A loopback HTTP server whose answers each test sets per path.
 
@@ -187,7 +194,7 @@ class FeedServer:
                 pass
 
         self.host = host
-        self._httpd = ThreadingHTTPServer((host, 0), _Handler)
+        self._httpd = _ListeningServer((host, 0), _Handler)
         self._httpd.daemon_threads = True
         self.scheme = "http"
         if tls is not None:

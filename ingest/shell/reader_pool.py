@@ -152,6 +152,24 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+# What a fork server imports before forking its first worker, so that every worker shares one
+# copy of it instead of importing its own: the reading code, or the article extractor.
+READING = (
+    "ingest.shell.reader_pool",
+    "ingest.core.content.article",
+    "ingest.core.content.normalize",
+    "ingest.core.content.reuse",
+    "ingest.core.deciding.edits",
+    "ingest.core.reading.incremental",
+    "ingest.core.reading.parse",
+    "feedparser",
+    "nh3",
+    "ingest.core.rendering.page",
+    "ingest.core.rendering.profiles",
+)
+EXTRACTING = ("ingest.shell.reader_pool", "ingest.core.content.article_page", "lxml.html", "readability")
+
+
 class Readers:
     """Where a run reads its feeds: worker processes, or the calling process.
 
@@ -174,7 +192,7 @@ class Readers:
 
     def __init__(
         self, workers: int, pending: int | None = None, close_fds: tuple[int, ...] = (), *,
-        fork: bool = False, inline: int | None = None,
+        fork: bool = False, inline: int | None = None, preload: tuple[str, ...] = READING,
     ) -> None:
         """``workers``: at most that many processes (fewer than one: every job runs here).
 
@@ -185,6 +203,7 @@ class Readers:
         self._frozen = False
         self._workers = 0  # workers still to start from the fork server
         self._inline = inline
+        self._preload = preload
         self._starting: asyncio.Future[None] | None = None
         self._closed = False
         self._lock = threading.Lock()  # the fork server's pool is made in a thread while the run may be ending
@@ -214,7 +233,7 @@ class Readers:
     @classmethod
     def spawned(cls, workers: int = 1) -> Readers:
         """Workers for a long-running process (the daemon's article extraction), started at the first job."""
-        return cls(workers)
+        return cls(workers, preload=EXTRACTING)
 
     async def read(
         self, result: FetchResult, feed: FeedConfig, scope: str, profile: str, body: str,
@@ -261,7 +280,7 @@ class Readers:
 
     def _start(self, workers: int) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(PRELOAD)
+        context.set_forkserver_preload(list(self._preload))
         pool = concurrent.futures.ProcessPoolExecutor(
             workers, mp_context=context, initializer=_start_worker, initargs=((), os.getpid()),
         )
@@ -294,23 +313,6 @@ class Readers:
         if self._frozen:  # no worker shares this process's pages any more: collect them as usual again
             gc.unfreeze()
             self._frozen = False
-
-
-# What the fork server imports before forking its first worker, so that every worker
-# shares one copy of it instead of importing its own.
-PRELOAD = [
-    "ingest.shell.reader_pool",
-    "ingest.core.content.article",
-    "ingest.core.content.normalize",
-    "ingest.core.content.reuse",
-    "ingest.core.deciding.edits",
-    "ingest.core.reading.incremental",
-    "ingest.core.reading.parse",
-    "feedparser",
-    "nh3",
-    "ingest.core.rendering.page",
-    "ingest.core.rendering.profiles",
-]
 
 
 def _start_worker(close_fds: tuple[int, ...], owner: int | None = None) -> None:
