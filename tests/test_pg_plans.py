@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -91,23 +92,17 @@ class RecordingStore:
         store._q, store._qmany = recording, recording_many
 
 
-def exempt(sql: str) -> bool:
-    return any(fragment in sql for fragment in READ_EVERYTHING)
-
-
-def test_no_lookup_scans_a_filled_table(tmp_path: Path, server: FeedServer, pg_url: str) -> None:
-    import psycopg
-
+def three_runs(path: Path, server: FeedServer) -> RecordingStore:
+    """A cold, a warm and a changed run of the config at ``path``, every statement of them recorded."""
     from ingest.app import config_file as settings
     from ingest.app.run import run_feeds
     from ingest.shell.store import open_store
 
-    path = write_config(tmp_path, serve(server), store=pg_url)
     recorder = RecordingStore()
 
     def run() -> None:
         config = settings.load(path)
-        store = open_store(pg_url)
+        store = open_store(config.store_url or config.store)
         recorder.install(store)
         try:
             reports = asyncio.run(run_feeds(config, config.feeds, store))
@@ -119,6 +114,30 @@ def test_no_lookup_scans_a_filled_table(tmp_path: Path, server: FeedServer, pg_u
     run()  # warm: every feed 304
     serve(server, generation=1)
     run()  # changed: one new item in each feed
+    return recorder
+
+
+def scans_of(recorder: RecordingStore, explain: Callable[[str, Any], str], scan: str) -> dict[str, str]:
+    """The recorded lookups of ``entries`` or ``feeds`` whose plan, from ``explain``, matches ``scan``."""
+    assert len(recorder.seen) > 12 and "FROM entries WHERE slug IN" in " ".join(recorder.seen)  # they ran
+    found = {}
+    for sql, args in recorder.seen.items():
+        if not re.search(r"\b(FROM|UPDATE|INTO)\s+(entries|feeds)\b", sql) or sql.startswith("INSERT") or exempt(sql):
+            continue
+        plan = explain(sql, args)
+        if re.search(scan, plan):
+            found[sql] = plan
+    return found
+
+
+def exempt(sql: str) -> bool:
+    return any(fragment in sql for fragment in READ_EVERYTHING)
+
+
+def test_no_lookup_scans_a_filled_table(tmp_path: Path, server: FeedServer, pg_url: str) -> None:
+    import psycopg
+
+    recorder = three_runs(write_config(tmp_path, serve(server), store=pg_url), server)
 
     # a schema that has lived: many feeds and entries besides the run's, with statistics
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -132,16 +151,11 @@ def test_no_lookup_scans_a_filled_table(tmp_path: Path, server: FeedServer, pg_u
             " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 's' || n FROM generate_series(1, 50000) n"
         )
         conn.execute("ANALYZE feeds, entries")
-        scans = {}
-        for sql, args in recorder.seen.items():
-            if not re.search(r"\b(FROM|UPDATE|INTO)\s+(entries|feeds)\b", sql) or sql.startswith("INSERT"):
-                continue
-            if exempt(sql):
-                continue
-            plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + sql.replace("?", "%s"), args).fetchall())
-            if re.search(r"Seq Scan on (entries|feeds)\b", plan):
-                scans[sql] = plan
-    assert len(recorder.seen) > 12 and "FROM entries WHERE slug IN" in " ".join(recorder.seen)  # they ran
+        scans = scans_of(
+            recorder, lambda sql, args: "\n".join(
+                row[0] for row in conn.execute("EXPLAIN " + sql.replace("?", "%s"), args).fetchall()
+            ), r"Seq Scan on (entries|feeds)\b",
+        )
     assert not scans, "\n\n".join(f"{sql}\n{plan}" for sql, plan in scans.items())
 
 
@@ -150,26 +164,9 @@ def test_no_lookup_scans_a_filled_table_on_sqlite(tmp_path: Path, server: FeedSe
     import sqlite3
 
     from ingest.app import config_file as settings
-    from ingest.app.run import run_feeds
-    from ingest.shell.store import open_store
 
     path = write_config(tmp_path, serve(server))
-    recorder = RecordingStore()
-
-    def run() -> None:
-        config = settings.load(path)
-        store = open_store(config.store)
-        recorder.install(store)
-        try:
-            reports = asyncio.run(run_feeds(config, config.feeds, store))
-        finally:
-            store.close()
-        assert not [r for r in reports if r.failed], reports
-
-    run()
-    run()
-    serve(server, generation=1)
-    run()
+    recorder = three_runs(path, server)
 
     store_path = settings.load(path).store
     with sqlite3.connect(store_path) as conn:
@@ -184,14 +181,9 @@ def test_no_lookup_scans_a_filled_table_on_sqlite(tmp_path: Path, server: FeedSe
             " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 's' || i FROM n"
         )
         conn.execute("ANALYZE")
-        scans = {}
-        for sql, args in recorder.seen.items():
-            if not re.search(r"\b(FROM|UPDATE|INTO)\s+(entries|feeds)\b", sql) or sql.startswith("INSERT"):
-                continue
-            if exempt(sql):
-                continue
-            plan = "\n".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall())
-            if re.search(r"\bSCAN (TABLE )?(entries|feeds)\b", plan):
-                scans[sql] = plan
-    assert len(recorder.seen) > 12 and "FROM entries WHERE slug IN" in " ".join(recorder.seen)  # they ran
+        scans = scans_of(
+            recorder, lambda sql, args: "\n".join(
+                row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
+            ), r"\bSCAN (TABLE )?(entries|feeds)\b",
+        )
     assert not scans, "\n\n".join(f"{sql}\n{plan}" for sql, plan in scans.items())

@@ -103,20 +103,32 @@ def test_a_run_in_which_every_feed_answers_304_starts_no_process(tmp_path: Path,
     assert out.count("unchanged (not modified)") == MANY, out
 
 
-def test_a_run_with_a_few_changed_feeds_reads_them_itself(tmp_path: Path, server: FeedServer) -> None:
+def run_with_changes(
+    tmp_path: Path, server: FeedServer, feeds: int, changed: int
+) -> tuple[subprocess.Popen[str], threading.Event, str]:
+    """A run over ``feeds`` feeds read once before, the first ``changed`` with a new item each.
+
+    The last feed's answer waits for the returned event, which keeps the run
+    going while the test looks at its processes; the path of that feed too.
+    """
     release = threading.Event()
-    paths = [f"/{n}.xml" for n in range(MANY)]
+    paths = [f"/{n}.xml" for n in range(feeds)]
     for n, path in enumerate(paths):
         server.feed(path, rss([item(n)]))
     config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=ASKED_AT_ONCE, host_concurrency=ASKED_AT_ONCE)
     assert run_cli("--config", config, "run").returncode == 0
-    for n, path in enumerate(paths[:READ_HERE_FIRST]):
+    for n, path in enumerate(paths[:changed]):
         server.feed(path, rss([item(n), item(100 + n)]))
-    body = rss([item(MANY - 1)]).encode()
-    server.route(paths[-1], lambda _r: (release.wait(30), Response(200, body, {"Content-Type": "application/rss+xml"}))[1])
-    run = start_run(config)
+    last = feeds - 1
+    held = rss([item(last), item(100 + last)] if changed == feeds else [item(last)]).encode()
+    server.route(paths[-1], lambda _r: (release.wait(30), Response(200, held, {"Content-Type": "application/rss+xml"}))[1])
+    return start_run(config), release, paths[-1]
+
+
+def test_a_run_with_a_few_changed_feeds_reads_them_itself(tmp_path: Path, server: FeedServer) -> None:
+    run, release, last = run_with_changes(tmp_path, server, MANY, READ_HERE_FIRST)
     try:
-        wait_until(lambda: server.in_flight.get(paths[-1]), "the run to ask its last feed")
+        wait_until(lambda: server.in_flight.get(last), "the run to ask its last feed")
         time.sleep(0.5)  # the changed feeds have been read by now
         assert children(run.pid) == []
     finally:
@@ -128,17 +140,7 @@ def test_a_run_with_a_few_changed_feeds_reads_them_itself(tmp_path: Path, server
 
 @pytest.mark.skipif(CORES < 2, reason="with one core a run reads its feeds itself and starts no worker")
 def test_a_run_with_many_changed_feeds_starts_workers_from_a_fork_server(tmp_path: Path, server: FeedServer) -> None:
-    release = threading.Event()
-    paths = [f"/{n}.xml" for n in range(MANY + 1)]
-    for n, path in enumerate(paths):
-        server.feed(path, rss([item(n)]))
-    config = write_config(tmp_path, [server.url(path) for path in paths], concurrency=ASKED_AT_ONCE, host_concurrency=ASKED_AT_ONCE)
-    assert run_cli("--config", config, "run").returncode == 0
-    for n, path in enumerate(paths[:-1]):
-        server.feed(path, rss([item(n), item(100 + n)]))
-    body = rss([item(MANY), item(100 + MANY)]).encode()
-    server.route(paths[-1], lambda _r: (release.wait(30), Response(200, body, {"Content-Type": "application/rss+xml"}))[1])
-    run = start_run(config)
+    run, release, _last = run_with_changes(tmp_path, server, MANY + 1, MANY + 1)
     try:
         assert served_workers(run)
     finally:
