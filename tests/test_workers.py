@@ -227,3 +227,28 @@ def test_a_killed_daemon_leaves_no_article_worker_or_fork_server_behind(
     daemon.proc.wait()
 
     wait_until(lambda: not any(alive(pid) for pid in started), "the daemon's helper processes to end with it", 15)
+
+
+def test_workers_that_cannot_start_leave_the_jobs_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process limit cannot be reached for real here (root has none): the start is made to fail."""
+    import asyncio
+
+    from ingest.shell.reader_pool import Readers
+
+    def refuse(self: Readers, workers: int) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(Readers, "_start", refuse)
+
+    async def jobs() -> list[int]:
+        done = []
+        with Readers(2, inline=1) as readers:
+            for _ in range(4):
+                done.append(await readers.call(os.getpid))
+                await asyncio.sleep(0.05)  # as a run waits for its next answer
+        return done
+
+    assert asyncio.run(jobs()) == [os.getpid()] * 4
+    assert caplog.text.count("could not start worker processes") == 1

@@ -268,15 +268,19 @@ class Readers:
             return None
         if self._starting is None:  # its start (about a tenth of a second) runs in a thread: the loop goes on
             self._starting = asyncio.ensure_future(asyncio.to_thread(self._start, self._workers))
-        if self._inline is not None and not self._starting.done():
-            return None
-        try:
-            await asyncio.shield(self._starting)
-        except OSError as exc:  # no process could be started (a limit on processes): jobs run here
-            if self._workers:
-                log.warning("could not start worker processes (%s); reading in this process", exc)
-            self._workers = 0
+            self._starting.add_done_callback(self._settle)
+        if self._inline is None and not self._starting.done():  # the daemon's extraction waits for its workers
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._starting)
         return self._pool
+
+    def _settle(self, starting: asyncio.Future[None]) -> None:
+        """A start that failed (a limit on processes, a broken pool) leaves every job to this process."""
+        if starting.cancelled() or starting.exception() is None:
+            return
+        if self._workers:
+            log.warning("could not start worker processes (%s); reading in this process", starting.exception())
+        self._workers = 0
 
     def _start(self, workers: int) -> None:
         context = multiprocessing.get_context("forkserver")
@@ -284,7 +288,11 @@ class Readers:
         pool = concurrent.futures.ProcessPoolExecutor(
             workers, mp_context=context, initializer=_start_worker, initargs=((), os.getpid()),
         )
-        pool.submit(int).result()  # the fork server and a first worker are up
+        try:
+            pool.submit(int).result()  # the fork server and a first worker are up
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         with self._lock:
             closed = self._closed
             if not closed:
