@@ -94,6 +94,7 @@ async def run_feeds(
     run = _Run.prepare(config, store, dry_run, rng)
     limits = RequestLimits(config.concurrency, config.host_concurrency)
     workers = min(available_cores(), len(feeds))
+    workers = workers if workers > 1 else 0  # with one core, this process reads every feed
     lock = (store.lock_fd,) if store.lock_fd is not None else ()
     # Every feed's id first, in one transaction: a new feed's row is made there, not in a commit of its
     # own inside its poll's first step, where a thousand of them held up the first answers past their time.
@@ -101,10 +102,9 @@ async def run_feeds(
         ids = [store.feed_id(feed.url, feed.name) for feed in feeds]
     # Feeds never read will be read whole: with enough of them the workers are forked now, sharing this
     # process's pages; else they start only if enough feeds change.
-    whole = workers > 1 and store.unread(ids) > FORK_FOR_UNREAD
+    whole = workers > 0 and store.unread(ids) > FORK_FOR_UNREAD
     with Readers(
-        workers if workers > 1 else 0, pending=max(config.concurrency, 2 * workers), close_fds=lock,
-        fork=whole, inline=READ_HERE_FIRST,
+        workers, pending=max(config.concurrency, 2 * workers), close_fds=lock, fork=whole, inline=READ_HERE_FIRST,
     ) as readers:
         async with Client(config.concurrency, transport) as client:
             reports = []

@@ -19,11 +19,11 @@ from typing import Any
 import yaml
 
 from . import sections
+from ..printable import canonical_credentials
 from .access import config_secrets, feed_url
 from .feed_names import derive_names
 from .feed_settings import feed_settings, merge_schedule
 from .model import DEFAULT_STORE, FEED_KEYS, FEED_SETTINGS, TOP_KEYS, Config, ConfigError, FeedConfig
-from ..printable import canonical_credentials
 from .store_url import is_postgres
 from .yaml_reader import Entries, Reader, check_keys, compose, line_of
 

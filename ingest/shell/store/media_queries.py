@@ -15,7 +15,7 @@ from typing import Any
 
 from ...core.content.entry_images import ImageRecord
 from ...core.deciding.extract import ExtractRecord
-from .sql import iso_text, parse_time
+from .sql import in_chunks, iso_text, parse_time
 
 __all__ = ["MediaQueries"]
 
@@ -33,12 +33,10 @@ class MediaQueries:
     def image_records(self, identities: Iterable[str]) -> dict[str, list[ImageRecord]]:
         """The image records of each of ``identities`` that has any."""
         found: dict[str, list[ImageRecord]] = {}
-        wanted = list(identities)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+        for chunk, marks in in_chunks(list(identities)):
             rows = self._q(
                 "SELECT identity, url, state, path, etag, last_modified, error, failures, next_try FROM images"
-                f" WHERE identity IN ({','.join('?' * len(chunk))}) ORDER BY identity, url", chunk,
+                f" WHERE identity IN ({marks}) ORDER BY identity, url", chunk,
             ).fetchall()
             for row in rows:
                 found.setdefault(row[0], []).append(ImageRecord(*row[:8], next_try=parse_time(row[8])))  # type: ignore[misc]
@@ -106,12 +104,10 @@ class MediaQueries:
     def extract_records(self, identities: Iterable[str]) -> dict[str, ExtractRecord]:
         """What is known of the article pages of ``identities`` (those asked, or planned)."""
         found: dict[str, ExtractRecord] = {}
-        wanted = list(identities)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+        for chunk, marks in in_chunks(list(identities)):
             rows = self._q(
                 "SELECT identity, feed_id, link, state, html, rule, error, failures, next_try FROM extracts"
-                f" WHERE identity IN ({','.join('?' * len(chunk))})", chunk,
+                f" WHERE identity IN ({marks})", chunk,
             ).fetchall()
             for row in rows:
                 identity, feed_id, link, state, html, rule, error, failures, next_try = row

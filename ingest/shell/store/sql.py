@@ -130,12 +130,10 @@ class SqlStore:
 
     def unread(self, feed_ids: Sequence[int]) -> int:
         """How many of these feeds were never read (no body remembered): a run will parse them whole."""
-        found = 0
-        for start in range(0, len(feed_ids), 500):
-            chunk = feed_ids[start:start + 500]
-            found += self._q(
-                f"SELECT COUNT(*) FROM feeds WHERE id IN ({','.join('?' * len(chunk))}) AND body_hash IS NULL", chunk
-            ).fetchone()[0]
+        found: int = sum(
+            self._q(f"SELECT COUNT(*) FROM feeds WHERE id IN ({marks}) AND body_hash IS NULL", chunk).fetchone()[0]
+            for chunk, marks in in_chunks(feed_ids)
+        )
         return found + sum(1 for feed_id in feed_ids if feed_id < 0)  # a dry run's feeds not in the store yet
 
     def find_feed(self, url: str) -> FeedState | None:
@@ -256,12 +254,8 @@ class SqlStore:
     def stored_entries(self, identities: Iterable[str]) -> dict[str, StoredEntry]:
         """The stored entries among ``identities``: one query for a whole feed, not one per entry."""
         found: dict[str, StoredEntry] = {}
-        wanted = list(identities)
-        for start in range(0, len(wanted), 500):  # within SQLite's limit on parameters
-            chunk = wanted[start:start + 500]
-            rows = self._q(
-                f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE identity IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall()
+        for chunk, marks in in_chunks(list(identities)):
+            rows = self._q(f"SELECT {self._ENTRY_COLUMNS} FROM entries WHERE identity IN ({marks})", chunk).fetchall()
             found.update((row[0], _entry(row)) for row in rows)
         return found
 
@@ -549,6 +543,13 @@ FEED_COLUMNS = (
     " next_poll_at, body_hash, ttl_minutes, pending_redirect, moved_to, retired_at, retired_reason,"
     " entry_sources, etag, last_modified, request_key, item_tokens, failing_since, filter_key"
 )
+
+
+def in_chunks(values: Sequence[Any]) -> Iterator[tuple[Sequence[Any], str]]:
+    """``values`` in slices of 500, within SQLite's limit on one statement's parameters, each with its ``?,?...``."""
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 def lean_feed_columns(table: str = "") -> str:
